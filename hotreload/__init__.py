@@ -1,0 +1,40 @@
+"""hotreload: hot-reload Python modules in a running process, guarded by a manifest's contract."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from hotreload.bindings import Binding
+from hotreload.errors import (
+    ContractViolation,
+    HotreloadError,
+    ManifestError,
+    ServerError,
+    SignatureSyntaxError,
+)
+from hotreload.manifest import LoadedManifest, Manifest, load_manifest
+from hotreload.server import Server, up
+from hotreload.signatures import Signature, Violation, parse_signature
+
+try:
+    __version__ = version("hotreload")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Binding",
+    "ContractViolation",
+    "HotreloadError",
+    "LoadedManifest",
+    "Manifest",
+    "ManifestError",
+    "Server",
+    "ServerError",
+    "Signature",
+    "SignatureSyntaxError",
+    "Violation",
+    "__version__",
+    "load_manifest",
+    "parse_signature",
+    "up",
+]

@@ -1,0 +1,5 @@
+"""`python -m hotreload` runs the command line."""
+
+from hotreload.cli import main
+
+raise SystemExit(main())

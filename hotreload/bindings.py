@@ -1,0 +1,119 @@
+"""Bindings: stable handles to a module's exports that a host holds across reloads."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+from hotreload.gate import VersionGate
+
+
+class Binding:
+    """The exports of one module, and nothing else.
+
+    In a reloading profile each export is a small wrapper that looks the function up at call
+    time and runs it inside the version gate, so a call never sees a half-applied reload. In a
+    profile without reload the exports are the functions themselves: no overhead at all.
+    """
+
+    def __init__(self, module: str, manifest: str, exports: dict[str, Callable[..., Any]]) -> None:
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_manifest", manifest)
+        object.__setattr__(self, "_exports", tuple(exports))
+        for name, function in exports.items():
+            object.__setattr__(self, name, function)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: the name is not an export.
+        module = object.__getattribute__(self, "_module")
+        manifest = object.__getattribute__(self, "_manifest")
+        raise AttributeError(
+            f"{module!r} does not export {name!r}: the host may only call exports. "
+            f'Add `{name} = "(...) -> ..."` under [modules.{module}.exports] in {manifest} '
+            f"(or run `hotreload freeze {module}`), then restart."
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"bindings are read-only; cannot set {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return list(object.__getattribute__(self, "_exports"))
+
+    def __repr__(self) -> str:
+        module = object.__getattribute__(self, "_module")
+        exports = ", ".join(object.__getattribute__(self, "_exports"))
+        return f"<hotreload binding {module} [{exports}]>"
+
+
+def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Callable[..., Any]:
+    """A callable that runs ``namespace[name]`` (whatever it is now) inside the gate."""
+    current = namespace[name]
+    if inspect.iscoroutinefunction(current):
+        return _gated_coroutine_function(namespace, name, gate)
+
+    enter, leave = gate.enter, gate.exit
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        enter()
+        try:
+            return namespace[name](*args, **kwargs)
+        finally:
+            leave()
+
+    functools.update_wrapper(call, current)
+    return call
+
+
+def _gated_coroutine_function(
+    namespace: dict[str, Any], name: str, gate: VersionGate
+) -> Callable[..., Any]:
+    """An async export holds the gate for each step between awaits, never across one.
+
+    Holding it across an ``await`` would let a coroutine suspended on I/O block every reload.
+    Each step runs wholly on one version; a reload may land between two steps.
+    """
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        gate.enter()
+        try:
+            coroutine = namespace[name](*args, **kwargs)
+        finally:
+            gate.exit()
+        return await _GatedAwaitable(coroutine, gate)
+
+    functools.update_wrapper(call, namespace[name])
+    return call
+
+
+class _GatedAwaitable:
+    """Drives a coroutine step by step, each step inside the version gate."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], gate: VersionGate) -> None:
+        self._coroutine = coroutine
+        self._gate = gate
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, gate = self._coroutine, self._gate
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            gate.enter()
+            try:
+                if to_throw is not None:
+                    yielded = coroutine.throw(to_throw)
+                else:
+                    yielded = coroutine.send(to_send)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                gate.exit()
+            to_throw = None
+            try:
+                to_send = yield yielded
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as error:  # cancellation and the like go into the coroutine
+                to_throw = error

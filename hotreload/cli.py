@@ -1,0 +1,241 @@
+"""The command line: argv, log set-up, exit codes. The only part that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from hotreload import __version__
+from hotreload.contract import check_contract, emit_violations, module_specs
+from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
+from hotreload.events import EventLog, ServerFailed
+from hotreload.freeze import freeze, init_manifest
+from hotreload.logsetup import LogFile, LogFormat, configure_logging
+from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
+from hotreload.schema import stale_schemas, write_schemas
+from hotreload.server import Server
+
+EXIT_OK = 0
+EXIT_VIOLATION = 1
+EXIT_USAGE = 2
+
+DEFAULT_MANIFEST = "hotreload.toml"
+
+
+def _error(message: str) -> None:
+    print(f"hotreload: error: {message}", file=sys.stderr)
+
+
+def choose_log_format(
+    explicit: str | None, profile: EnvProfile, stream: TextIO
+) -> LogFormat:
+    """--log-format beats the profile's explicit setting beats "console on a terminal, else json"."""
+    if explicit is not None:
+        return "json" if explicit == "json" else "console"
+    if "log_format" in profile.model_fields_set:
+        return profile.log_format
+    return "console" if stream.isatty() else "json"
+
+
+def _setup_logging(
+    args: argparse.Namespace, manifest: LoadedManifest, profile: EnvProfile
+) -> LogFile | None:
+    log_path = Path(args.log_file) if args.log_file else manifest.log_file(profile)
+    log_file = LogFile(log_path) if log_path is not None else None
+    configure_logging(
+        choose_log_format(args.log_format, profile, sys.stderr), log_file=log_file
+    )
+    return log_file
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops `up` as cleanly as Ctrl+C does (container runtimes send SIGTERM)."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    env, profile = manifest.profile(args.env)
+    log_file = _setup_logging(args, manifest, profile)
+    server = Server(manifest, env=env)
+    try:
+        with _sigterm_as_interrupt():
+            return _run(server)
+    finally:
+        if log_file is not None:
+            log_file.close()
+
+
+def _run(server: Server) -> int:
+    try:
+        server.start()
+    except ContractViolation as e:
+        server.events.emit(ServerFailed, reason="contract_violation", message=str(e))
+        _error(str(e))
+        return EXIT_VIOLATION
+    except ServerError as e:
+        server.events.emit(ServerFailed, reason="import_error", message=str(e))
+        _error(str(e))
+        return EXIT_VIOLATION
+    try:
+        if server.manifest.manifest.app is None:
+            while not server.wait(timeout=3600):
+                pass
+            return EXIT_OK
+        server.run_entry()
+    except KeyboardInterrupt:
+        server.stop("interrupted")
+        return EXIT_OK
+    except ServerError as e:
+        server.stop("entry_failed", str(e))
+        _error(str(e))
+        return EXIT_VIOLATION
+    except Exception as e:
+        traceback.print_exc()
+        server.stop("entry_failed", f"{type(e).__name__}: {e}")
+        return EXIT_VIOLATION
+    server.stop("entry_returned")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    env, profile = manifest.profile(args.env)
+    configure_logging(choose_log_format(args.log_format, profile, sys.stderr))
+    specs = module_specs(manifest)
+    failures = check_contract(specs)
+    events = EventLog(env)
+    count = sum(emit_violations(events, spec, failure) for spec, failure in failures)
+    if failures:
+        print(
+            f"hotreload check: {count} violation(s) in {len(failures)} of {len(specs)} "
+            f"module(s) against {manifest.path.name}",
+            file=sys.stderr,
+        )
+        return EXIT_VIOLATION
+    print(f"hotreload check: {len(specs)} module(s) match {manifest.path.name}")
+    return EXIT_OK
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    changes = freeze(args.manifest, args.modules or None)
+    for change in changes:
+        if change.action == "added":
+            print(f"+ {change.module}.{change.function} = {change.new!r}")
+        elif change.action == "removed":
+            print(f"- {change.module}.{change.function} (was {change.old!r})")
+        else:
+            print(f"~ {change.module}.{change.function}: {change.old!r} -> {change.new!r}")
+    print(f"hotreload freeze: {len(changes) or 'no'} change(s) written to {args.manifest}")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    init_manifest(args.manifest, args.modules, root=args.root, force=args.force)
+    print(f"hotreload init: wrote {args.manifest}; run `hotreload check` to verify it")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    directory = Path(args.dir)
+    if args.check:
+        stale = stale_schemas(directory)
+        for path in stale:
+            _error(f"{path} is out of date; run `hotreload schema --dir {directory}`")
+        return EXIT_VIOLATION if stale else EXIT_OK
+    for path in write_schemas(directory):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotreload",
+        description="Hot-reload Python modules in a running process, guarded by a contract.",
+    )
+    parser.add_argument("--version", action="version", version=f"hotreload {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], text: str) -> Any:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(run=run)
+        return sub
+
+    def manifest_option(sub: Any) -> None:
+        sub.add_argument(
+            "-m",
+            "--manifest",
+            default=DEFAULT_MANIFEST,
+            metavar="FILE",
+            help=f"the manifest (default: ./{DEFAULT_MANIFEST})",
+        )
+
+    def env_options(sub: Any) -> None:
+        sub.add_argument(
+            "--env", metavar="NAME", help="profile (default: $HOTRELOAD_ENV, else default_env)"
+        )
+        sub.add_argument("--log-format", choices=("json", "console"), help="event format")
+
+    up = command("up", cmd_up, "load, check, watch and hot-reload; run [app] entry if set")
+    manifest_option(up)
+    env_options(up)
+    up.add_argument("--log-file", metavar="FILE", help="also write JSON events to this file")
+
+    check = command("check", cmd_check, "check every module against the manifest (runs no code)")
+    manifest_option(check)
+    env_options(check)
+
+    freeze_cmd = command("freeze", cmd_freeze, "record current signatures into the manifest")
+    manifest_option(freeze_cmd)
+    freeze_cmd.add_argument("modules", nargs="*", metavar="MODULE", help="default: all")
+
+    init = command("init", cmd_init, "write a new manifest for these modules")
+    manifest_option(init)
+    init.add_argument("modules", nargs="+", metavar="MODULE")
+    init.add_argument("--root", default=None, help="where module names resolve (default: .)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+
+    schema = command("schema", cmd_schema, "write the JSON Schemas of the manifest and events")
+    schema.add_argument("--dir", default="schemas", help="output directory (default: schemas)")
+    schema.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (0 ok, 1 contract violated, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits on --help (0) and on bad usage (2)
+        return int(e.code or 0)
+    try:
+        code: int = args.run(args)
+        return code
+    except ManifestError as e:
+        _error(str(e))
+        return EXIT_USAGE
+    except HotreloadError as e:
+        _error(str(e))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        sys.stdout.flush()
+
+

@@ -1,0 +1,27 @@
+"""The exception hierarchy: one root, a subclass per failure the CLI maps to an exit code."""
+
+from __future__ import annotations
+
+
+class HotreloadError(Exception):
+    """Root of every error hotreload raises on purpose."""
+
+
+class ManifestError(HotreloadError):
+    """The manifest cannot be read, parsed or validated (CLI exit code 2)."""
+
+
+class SignatureSyntaxError(HotreloadError, ValueError):
+    """A signature string in the manifest is not of the form ``(a: int) -> int``."""
+
+
+class ContractViolation(HotreloadError):
+    """Running code does not match the manifest's frozen signatures (CLI exit code 1)."""
+
+    def __init__(self, message: str, violations: list[object] | None = None) -> None:
+        super().__init__(message)
+        self.violations = violations or []
+
+
+class ServerError(HotreloadError):
+    """The server could not start: a module failed to import, the log file cannot be opened, ..."""

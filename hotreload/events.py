@@ -1,0 +1,278 @@
+"""Structured events: their models (the event schema), numbering, and emitting via structlog."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+Level = Literal["debug", "info", "warning", "error"]
+LEVEL_ORDER: dict[str, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+RejectReason = Literal[
+    "syntax_error",
+    "decode_error",
+    "file_missing",
+    "exec_error",
+    "exec_timeout",
+    "export_removed",
+    "parameters_changed",
+    "parameter_type_changed",
+    "return_type_changed",
+    "async_changed",
+]
+ViolationCode = Literal[
+    "export_removed",
+    "parameters_changed",
+    "parameter_type_changed",
+    "return_type_changed",
+    "async_changed",
+]
+
+
+class ViolationRecord(BaseModel):
+    """One way a function breaks its frozen signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: ViolationCode = Field(description="What kind of break this is.")
+    function: str = Field(description="The exported function's name.")
+    expected: str = Field(description="The frozen signature from the manifest.")
+    actual: str | None = Field(description="What the source has now; null when the export is gone.")
+    line: int | None = Field(
+        default=None, description="1-based line of the function in the source."
+    )
+    message: str = Field(description="One sentence for a person.")
+
+
+class BaseEvent(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid")
+    default_level: ClassVar[Level] = "info"
+
+    event: str = Field(description="The event's name.")
+    timestamp: str = Field(description="When it happened: UTC, RFC 3339 with microseconds.")
+    level: Level = Field(description="Severity.")
+    seq: int = Field(ge=1, description="1, 2, 3, ... per server run; a gap means a lost event.")
+    env: str = Field(description="The environment profile the server runs with.")
+
+
+class ModuleEvent(BaseEvent):
+    """Fields of every event about one module."""
+
+    module: str = Field(description="Dotted import name of the module.")
+    path: str = Field(description="Absolute path of the module's source file.")
+    version: int | None = Field(
+        description="The module's running version: 1 at first load, +1 per accepted change; "
+        "null where no version runs (`hotreload check`, or a failure before the first load)."
+    )
+
+
+class ServerStarted(BaseEvent):
+    """Start-up is over: modules are loaded and, if the profile reloads, the watcher is live."""
+
+    event: Literal["server.started"] = "server.started"
+    manifest: str = Field(description="Absolute path of the manifest.")
+    modules: list[str] = Field(description="The modules loaded, in import order.")
+    reload: bool = Field(description="Whether the profile watches and reloads.")
+    debounce_ms: int = Field(description="The watcher's quiet time in milliseconds.")
+    duration_ms: float = Field(description="Start-up time in milliseconds.")
+
+
+class ServerStopped(BaseEvent):
+    """The server stopped; nothing is reloaded after this event."""
+
+    event: Literal["server.stopped"] = "server.stopped"
+    reason: Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"] = Field(
+        description="Why it stopped."
+    )
+    message: str | None = Field(default=None, description="Details for a person, if any.")
+
+
+class ServerFailed(BaseEvent):
+    """Start-up failed; the server does not run."""
+
+    default_level: ClassVar[Level] = "error"
+    event: Literal["server.failed"] = "server.failed"
+    reason: Literal["contract_violation", "import_error", "manifest_error", "entry_error"] = Field(
+        description="What went wrong."
+    )
+    message: str = Field(description="What went wrong and what to do, for a person.")
+
+
+class ModuleLoaded(ModuleEvent):
+    """A module was imported for the first time."""
+
+    event: Literal["module.loaded"] = "module.loaded"
+    exports: list[str] = Field(description="The exports the manifest lists for the module.")
+    duration_ms: float = Field(description="Time to check and import the module, in milliseconds.")
+
+
+class ReloadAccepted(ModuleEvent):
+    """A change kept the contract and runs now."""
+
+    event: Literal["reload.accepted"] = "reload.accepted"
+    changed: list[str] = Field(description="Exports whose code changed.")
+    added: list[str] = Field(
+        description="New public functions; not exported until `hotreload freeze` records them."
+    )
+    rebound: list[str] = Field(
+        description="Objects that could not keep their identity: replaced in the module and in "
+        "bindings, but references held elsewhere still run the old code."
+    )
+    removed: list[str] = Field(description="Top-level names the new version no longer defines.")
+    duration_ms: float = Field(description="Time from reading the file to the patched module.")
+
+
+class ReloadRejected(ModuleEvent):
+    """A change broke the contract or failed; the previous version keeps running."""
+
+    default_level: ClassVar[Level] = "warning"
+    event: Literal["reload.rejected"] = "reload.rejected"
+    reason: RejectReason = Field(description="One code for why the change was rejected.")
+    message: str = Field(description="What is wrong and what to do, for a person.")
+    violations: list[ViolationRecord] = Field(description="Every contract violation found.")
+    line: int | None = Field(default=None, description="1-based line of the error, where known.")
+    column: int | None = Field(
+        default=None, description="1-based column of the error, where known."
+    )
+    duration_ms: float = Field(description="Time from reading the file to the decision.")
+
+
+class ReloadUnchanged(ModuleEvent):
+    """The file was saved with the content that already runs; nothing was done."""
+
+    event: Literal["reload.unchanged"] = "reload.unchanged"
+
+
+class ContractViolationEvent(ModuleEvent):
+    """One export of a module does not match its frozen signature (from `check` and at start)."""
+
+    default_level: ClassVar[Level] = "error"
+    event: Literal["contract.violation"] = "contract.violation"
+    code: ViolationCode | Literal["syntax_error", "decode_error", "file_missing"] = Field(
+        description="What kind of break this is."
+    )
+    function: str | None = Field(description="The export concerned; null for a file-level error.")
+    expected: str | None = Field(description="The frozen signature from the manifest.")
+    actual: str | None = Field(description="What the source has now.")
+    line: int | None = Field(default=None, description="1-based line in the source, where known.")
+    message: str = Field(description="What is wrong and what to do, for a person.")
+
+
+class ManifestChanged(BaseEvent):
+    """The manifest file changed while the server runs (changes to it need a restart)."""
+
+    default_level: ClassVar[Level] = "warning"
+    event: Literal["manifest.changed"] = "manifest.changed"
+    manifest: str = Field(description="Absolute path of the manifest.")
+    valid: bool = Field(description="Whether the new manifest validates.")
+    message: str = Field(description="What changed and what to do, for a person.")
+
+
+class WatcherError(BaseEvent):
+    """The file watcher hit an error; it keeps running and retries."""
+
+    default_level: ClassVar[Level] = "error"
+    event: Literal["watcher.error"] = "watcher.error"
+    message: str = Field(description="The error, for a person.")
+
+
+EVENT_MODELS: tuple[type[BaseEvent], ...] = (
+    ServerStarted,
+    ServerStopped,
+    ServerFailed,
+    ModuleLoaded,
+    ReloadAccepted,
+    ReloadRejected,
+    ReloadUnchanged,
+    ContractViolationEvent,
+    ManifestChanged,
+    WatcherError,
+)
+
+AnyEvent = Annotated[
+    ServerStarted
+    | ServerStopped
+    | ServerFailed
+    | ModuleLoaded
+    | ReloadAccepted
+    | ReloadRejected
+    | ReloadUnchanged
+    | ContractViolationEvent
+    | ManifestChanged
+    | WatcherError,
+    Field(discriminator="event"),
+]
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema every emitted event validates against (one line of a JSON log)."""
+    schema = EVENT_ADAPTER.json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "hotreload event",
+        "description": "One structured log record of hotreload: a line of its JSON log.",
+        **schema,
+    }
+
+
+EventListener = Callable[[dict[str, Any]], None]
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC timestamp with microseconds, e.g. 2026-11-25T08:57:00.123456Z."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class EventLog:
+    """Numbers, validates and emits a server run's events, in order, from any thread.
+
+    Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here rather than by
+    structlog processors, so an event is complete whatever structlog is configured to do, and
+    ``seq`` counts only events that pass the level threshold, so a gap always means a loss.
+    """
+
+    def __init__(
+        self,
+        env: str,
+        *,
+        level: Level = "info",
+        listeners: tuple[EventListener, ...] = (),
+    ) -> None:
+        self.env = env
+        self._threshold = LEVEL_ORDER[level]
+        self._listeners = list(listeners)
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._logger = structlog.get_logger("hotreload")
+
+    def subscribe(self, listener: EventListener) -> None:
+        """Call ``listener`` with every event dict emitted from now on."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def emit(self, model: type[BaseEvent], **fields: Any) -> dict[str, Any] | None:
+        """Validate and emit one event; returns its dict, or None if below the level threshold."""
+        level: Level = fields.pop("level", model.default_level)
+        if LEVEL_ORDER[level] < self._threshold:
+            return None
+        with self._lock:
+            # One lock for numbering and writing: lines appear in seq order, without gaps.
+            self._seq += 1
+            record = model(
+                timestamp=utc_now(), level=level, seq=self._seq, env=self.env, **fields
+            ).model_dump(mode="json")
+            name = record.pop("event")
+            log_method = getattr(self._logger, level)
+            log_method(name, **record)
+            record = {"event": name, **record}
+            for listener in self._listeners:
+                listener(record)
+        return record

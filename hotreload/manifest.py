@@ -1,0 +1,484 @@
+"""The manifest: pydantic models of ``hotreload.toml``, loading it, errors a person can act on."""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import os
+import posixpath
+import re
+import tomllib
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from hotreload.errors import ManifestError, SignatureSyntaxError
+from hotreload.signatures import Signature, parse_signature
+
+LogFormat = Literal["console", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+ENV_VARIABLE = "HOTRELOAD_ENV"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_IDENTIFIER_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+_MODULE_PATTERN = rf"{_IDENTIFIER_PATTERN}(\.{_IDENTIFIER_PATTERN})*"
+_TOML_POSITION = re.compile(
+    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
+)
+_BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _invalid(message: str, *, key: str | None = None) -> PydanticCustomError:
+    """An error with final text; ``key`` names the TOML key where pydantic's loc is too coarse."""
+    context = {"message": message} if key is None else {"message": message, "key": key}
+    return PydanticCustomError("hotreload", "{message}", context)
+
+
+def _is_identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _is_dotted_identifier(name: str) -> bool:
+    return all(_is_identifier(part) for part in name.split("."))
+
+
+def _check_identifier(what: str) -> Callable[[str], str]:
+    def check(name: str) -> str:
+        if not _is_identifier(name):
+            raise _invalid(f"{name!r} is not a valid {what}: expected a Python identifier")
+        return name
+
+    return check
+
+
+def _check_module_name(name: str) -> str:
+    if not _is_dotted_identifier(name):
+        raise _invalid(
+            f"{name!r} is not a valid module name: expected a dotted Python import name such as"
+            " 'calculator' or 'pkg.calculator'"
+        )
+    return name
+
+
+def _check_signature(text: str) -> str:
+    try:
+        parse_signature(text)
+    except SignatureSyntaxError as exc:  # its message quotes the text and shows the expected form
+        raise _invalid(str(exc)) from None
+    return text
+
+
+def _check_entry(text: str) -> str:
+    module, colon, function = text.partition(":")
+    if not (colon and _is_dotted_identifier(module) and _is_identifier(function)):
+        raise _invalid(
+            f'{text!r} is not a valid entry point: expected "module:function", e.g. "app:main"'
+        )
+    return text
+
+
+def _leaves_directory(text: str) -> bool:
+    normal = posixpath.normpath(text.replace("\\", "/"))
+    return normal == ".." or normal.startswith("../")
+
+
+def _check_root(text: str) -> str:
+    if PurePosixPath(text).is_absolute() or PureWindowsPath(text).drive:
+        raise _invalid(
+            f'{text!r} is absolute: expected a path relative to the manifest, e.g. "." or "src"'
+        )
+    if _leaves_directory(text):
+        raise _invalid(
+            f'{text!r} leaves the manifest\'s directory: expected a path inside it, e.g. "src"'
+        )
+    return text
+
+
+def _check_log_file(text: str | None) -> str | None:
+    if text is not None and not Path(text).is_absolute() and _leaves_directory(text):
+        raise _invalid(
+            f"{text!r} leaves the manifest's directory: use a path inside it or an absolute path"
+        )
+    return text
+
+
+# The JSON Schema patterns are ASCII approximations for editors; the validators are exact.
+_IDENTIFIER_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^{_IDENTIFIER_PATTERN}$"})
+ExportName = Annotated[str, AfterValidator(_check_identifier("function name")), _IDENTIFIER_SCHEMA]
+GlobalName = Annotated[str, AfterValidator(_check_identifier("global name")), _IDENTIFIER_SCHEMA]
+ModuleName = Annotated[
+    str,
+    AfterValidator(_check_module_name),
+    WithJsonSchema({"type": "string", "pattern": f"^{_MODULE_PATTERN}$"}),
+]
+
+
+class _Model(BaseModel):
+    # strict: TOML has real types, so "true" or "50" in quotes is a mistake to report, not coerce.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ProjectConfig(_Model):
+    """The project as a whole: its name, where modules live, which profile runs by default."""
+
+    name: str = Field(min_length=1, description="The project's name, shown in logs and events.")
+    root: Annotated[str, AfterValidator(_check_root)] = Field(
+        default=".",
+        description="Directory where module names resolve, relative to this file. It may not be "
+        "absolute or leave the manifest's directory; module files may not leave it.",
+    )
+    default_env: str = Field(
+        default="development",
+        description="Profile used when neither --env nor HOTRELOAD_ENV names one; "
+        "must be a key of [env].",
+    )
+
+
+class ModuleConfig(_Model):
+    """One module the host calls: its frozen exports and the state that survives a reload."""
+
+    exports: dict[ExportName, Annotated[str, AfterValidator(_check_signature)]] = Field(
+        default_factory=dict,
+        description='Frozen signatures: function name -> signature text, e.g. add = "(a: int, '
+        'b: int) -> int" or fetch = "async (url: str) -> bytes". `hotreload freeze` writes them.',
+    )
+    keep: list[GlobalName] = Field(
+        default_factory=list,
+        description="Module globals whose values survive a reload (caches, counters, connections).",
+    )
+
+
+class EnvProfile(_Model):
+    """Settings of one environment, chosen with --env or HOTRELOAD_ENV."""
+
+    reload: bool = Field(default=False, description="Apply saved changes to the running process.")
+    debounce_ms: int = Field(
+        default=5,
+        ge=0,
+        le=10000,
+        description="Quiet time in milliseconds the watcher waits for an editor's burst of "
+        "writes to end.",
+    )
+    log_format: LogFormat = Field(
+        default="console",
+        description='"console" for people, "json" (one object a line) for pipelines.',
+    )
+    log_file: Annotated[str | None, AfterValidator(_check_log_file)] = Field(
+        default=None,
+        description="Also write events to this file. A relative path is relative to this file "
+        "and may not leave its directory; an absolute path (e.g. under /var/log) is used as is.",
+    )
+    log_level: LogLevel = Field(default="info", description="Least severe event level written.")
+
+
+class AppConfig(_Model):
+    """What `hotreload up` runs in-process once the modules are loaded."""
+
+    entry: Annotated[str, AfterValidator(_check_entry)] = Field(
+        description='Function to call, written "module:function", e.g. "app:main".',
+        json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
+    )
+
+
+def _default_profiles() -> dict[str, EnvProfile]:
+    return {"development": EnvProfile(reload=True), "production": EnvProfile(reload=False)}
+
+
+class Manifest(_Model):
+    """hotreload.toml: the modules a host calls, their frozen exports, per-environment profiles."""
+
+    model_config = ConfigDict(title="hotreload manifest")
+
+    project: ProjectConfig = Field(description="The project: name, module root, default profile.")
+    modules: dict[ModuleName, ModuleConfig] = Field(
+        description='Modules by dotted import name; quote dotted names: [modules."pkg.mod"].'
+    )
+    env: dict[str, EnvProfile] = Field(
+        default_factory=_default_profiles,
+        description="Profiles by name. Without [env]: development (reload on), "
+        "production (reload off).",
+    )
+    app: AppConfig | None = Field(
+        default=None, description="Optional entry point run by `hotreload up`."
+    )
+
+    @model_validator(mode="after")
+    def _default_env_names_a_profile(self) -> Manifest:
+        if self.project.default_env not in self.env:
+            raise _invalid(
+                f"{self.project.default_env!r} names no profile; known profiles: "
+                f"{', '.join(self.env)}; add that [env] table or name one of these",
+                key="project.default_env",
+            )
+        return self
+
+
+def resolve_env_name(explicit: str | None, environ: Mapping[str, str], default: str) -> str:
+    """An explicit name beats HOTRELOAD_ENV beats the default; an empty variable is unset."""
+    if explicit is not None:
+        return explicit
+    return environ.get(ENV_VARIABLE) or default
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A validated manifest tied to where it was found, so paths in it can be resolved."""
+
+    manifest: Manifest
+    path: Path
+    root: Path
+
+    def _error(self, message: str) -> ManifestError:
+        return ManifestError(f"{self.path}: {message}")
+
+    def module_path(self, name: str) -> Path:
+        """The file Python would import for ``name`` under root: a package wins over a module,
+        as in Python's own finder, so we watch the file that actually runs."""
+        key = _key_path(("modules", name))
+        if not _is_dotted_identifier(name):
+            raise self._error(f"{key}: {name!r} is not a dotted Python import name")
+        base = self.root.joinpath(*name.split("."))
+        tried = [base / "__init__.py", base.with_name(base.name + ".py")]
+        for candidate in tried:
+            if candidate.is_file():
+                resolved = candidate.resolve()
+                if not resolved.is_relative_to(self.root):
+                    raise self._error(
+                        f"{key}: {candidate} resolves to {resolved}, outside the project root "
+                        f"{self.root}; paths may not leave root"
+                    )
+                return resolved
+        raise self._error(
+            f"{key}: module {name!r} not found under {self.root}; tried "
+            f"{', '.join(map(str, tried))}; check the name or project.root"
+        )
+
+    def signatures(self, name: str) -> dict[str, Signature]:
+        """The frozen exports of one module, parsed (validation already proved they parse)."""
+        module = self.manifest.modules.get(name)
+        if module is None:
+            known = ", ".join(self.manifest.modules) or "none"
+            raise self._error(f"unknown module {name!r}; known modules: {known}")
+        return {function: parse_signature(text) for function, text in module.exports.items()}
+
+    def profile(self, name: str | None = None) -> tuple[str, EnvProfile]:
+        """The profile to run under and its name: ``name``, else HOTRELOAD_ENV, else the default."""
+        chosen = resolve_env_name(name, os.environ, self.manifest.project.default_env)
+        profile = self.manifest.env.get(chosen)
+        if profile is None:
+            source = f" (from {ENV_VARIABLE})" if name is None else ""
+            known = ", ".join(self.manifest.env)
+            raise self._error(f"unknown environment {chosen!r}{source}; known: {known}")
+        return chosen, profile
+
+    def log_file(self, profile: EnvProfile) -> Path | None:
+        """Where the profile's events go: relative paths start at the manifest, not the cwd."""
+        if profile.log_file is None:
+            return None
+        return self.path.parent / profile.log_file
+
+
+def _key_path(loc: Sequence[int | str]) -> str:
+    """``('modules', 'a.b', 'keep', 0)`` -> ``modules."a.b".keep[0]``, as it is written in TOML."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part != "[key]":  # pydantic's marker for an error in a dict key, not a key itself
+            shown = part if _BARE_TOML_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+            text += f".{shown}" if text else shown
+    return text
+
+
+def _found(value: object) -> str:
+    """A value the way the user wrote it in TOML, so they can find it in the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, int | float):
+        return str(value)
+    return f"{value} ({type(value).__name__})"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` and ``Annotated[X, ...]`` -> ``X``: the shape that the next key steps into."""
+    while True:
+        origin = get_origin(annotation)
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if origin is Annotated or (origin in (Union, types.UnionType) and len(members) == 1):
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _type_at(loc: Sequence[int | str]) -> Any:
+    """The declared type at an error location, found by walking the models; None if unknown."""
+    current: Any = Manifest
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) in (dict, list):
+            current = get_args(current)[-1]
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
+    found = _type_at(loc)
+    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+
+_EXPECTED = {
+    "int": "an integer",
+    "bool": "true or false",
+    "string": "a string",
+    "list": "an array",
+    "dict": "a table",
+    "model": "a table",
+}
+
+
+def _bounds(loc: Sequence[int | str]) -> str:
+    """' between 0 and 10000' for a bounded integer field: every integer error states the range."""
+    parent = _model_at(loc[:-1])
+    if parent:
+        field = parent.model_fields.get(str(loc[-1]))
+        metadata = field.metadata if field else []
+        low = next((m.ge for m in metadata if isinstance(m, Ge)), None)
+        high = next((m.le for m in metadata if isinstance(m, Le)), None)
+        if low is not None and high is not None:
+            return f" between {low} and {high}"
+    return ""
+
+
+def _describe(error: ErrorDetails) -> tuple[str, str]:
+    """One pydantic error -> (key path, message) in the manifest's own words."""
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    key = _key_path(loc)
+    kind = error["type"]
+    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "hotreload":
+        return ctx.get("key") or key, error["msg"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        message = f"unknown key; known keys: {', '.join(known)}"
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        elif loc[0] == "modules" and len(loc) == 3 and isinstance(value, dict):
+            dotted = f"{loc[1]}.{loc[2]}"
+            message += f'; for the dotted module {dotted!r}, quote it: [modules."{dotted}"]'
+        return key, message
+    if kind == "missing":
+        if _model_at(loc) or get_origin(_type_at(loc)) is dict:
+            return key, f"required table [{key}] is missing"
+        parent = _model_at(loc[:-1])
+        field = parent.model_fields.get(str(loc[-1])) if parent else None
+        hint = f" ({field.description})" if field and field.description else ""
+        return key, f"required key is missing{hint}"
+    if kind == "literal_error":
+        return key, f"expected {ctx['expected']}, found {_found(value)}"
+    if kind == "string_too_short":
+        return key, "expected a non-empty string, found ''"
+    category = kind.split("_")[0]
+    if category == "int" or kind in ("greater_than_equal", "less_than_equal"):
+        return key, f"expected an integer{_bounds(loc)}, found {_found(value)}"
+    if category in _EXPECTED:
+        return key, f"expected {_EXPECTED[category]}, found {_found(value)}"
+    return key, f"{error['msg']}, found {_found(value)}"
+
+
+def validate_manifest(data: Mapping[str, Any], *, source: str = "hotreload.toml") -> Manifest:
+    """Validate parsed TOML; every problem at once, one line each, so one edit fixes them all."""
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        described = map(_describe, exc.errors())
+        lines = [
+            f"{source}: {key}: {text}" if key else f"{source}: {text}" for key, text in described
+        ]
+        raise ManifestError("\n".join(lines)) from exc
+
+
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(
+            f"{source}: no such file; create one with `hotreload init MODULE`"
+        ) from None
+    except OSError as exc:
+        raise ManifestError(f"{source}: cannot read: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise ManifestError(
+            f"{source}:{line}:{column}: not UTF-8 (byte 0x{raw[exc.start]:02x}); TOML files must "
+            "be UTF-8: re-save the file as UTF-8"
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.match(str(exc))
+        if match is None:
+            raise ManifestError(f"{source}: invalid TOML: {exc}") from exc
+        if match["line"] is None:  # "at end of document": point at the last character
+            lines = text.split("\n")
+            position = f"{len(lines)}:{len(lines[-1]) + 1}"
+        else:
+            position = f"{match['line']}:{match['col']}"
+        raise ManifestError(f"{source}:{position}: invalid TOML: {match['msg']}") from exc
+
+
+def load_manifest(path: str | Path = "hotreload.toml") -> LoadedManifest:
+    """Read, parse and validate a manifest and resolve its root; the one function here doing I/O."""
+    source = str(path)
+    manifest_path = Path(path).absolute()
+    manifest = validate_manifest(_read_toml(manifest_path, source), source=source)
+    directory = manifest_path.parent.resolve()
+    root = (directory / manifest.project.root).resolve()
+    if not root.is_relative_to(directory):
+        raise ManifestError(
+            f"{source}: project.root: {manifest.project.root!r} resolves to {root}, outside the "
+            f"manifest's directory {directory}"
+        )
+    if not root.is_dir():
+        raise ManifestError(
+            f"{source}: project.root: {manifest.project.root!r} is not a directory "
+            f"(looked at {root})"
+        )
+    return LoadedManifest(manifest=manifest, path=manifest_path, root=root)
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, generated from the models so editors show the descriptions."""
+    schema = Manifest.model_json_schema()
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema, "title": "hotreload manifest"}

@@ -1,0 +1,208 @@
+"""In-place patching: live functions and classes get the new code and keep their identity."""
+
+from __future__ import annotations
+
+import enum
+import types
+from typing import Any
+
+_MISSING = object()
+
+# Class attributes that belong to the class object itself, not to its version of the code.
+_CLASS_SKIP = frozenset(
+    {
+        "__dict__",
+        "__weakref__",
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "_abc_impl",
+        "__firstlineno__",
+        "__static_attributes__",
+    }
+)
+
+
+def _name_of(cls: type) -> tuple[str, str]:
+    return (cls.__module__, cls.__qualname__)
+
+
+def _enum_members(cls: type) -> list[tuple[str, Any]] | None:
+    if isinstance(cls, enum.EnumMeta):
+        return [(name, member.value) for name, member in cls.__members__.items()]
+    return None
+
+
+def _is_cache_wrapper(obj: object) -> bool:
+    """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
+    return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
+
+
+class Patcher:
+    """Patches one module's old objects with the new version's, and records what it could not.
+
+    One Patcher serves one reload; it remembers every pair it has handled, so an inner function
+    reached through a closure cell and through ``__wrapped__`` is patched once.
+    """
+
+    def __init__(self) -> None:
+        self.rebound: list[str] = []
+        self._done: dict[tuple[int, int], Any] = {}
+        self._keepalive: list[Any] = []  # ids in _done stay valid while this patcher lives
+        self.class_map: dict[type, type] = {}
+
+    def patch(self, old: Any, new: Any, name: str | None, *, owner: type | None = None) -> Any:
+        """Return the object to keep under ``name``: ``old`` patched in place, or ``new``.
+
+        A ``name`` of None means the object is reached through another one that keeps its
+        identity (a closure cell, ``__wrapped__``), so a replacement is not worth reporting.
+        """
+        if old is new:
+            return old
+        key = (id(old), id(new))
+        if key in self._done:
+            return self._done[key]
+        self._keepalive.append((old, new))
+        result = self._patch(old, new, name, owner)
+        self._done[key] = result
+        return result
+
+    def _rebound(self, name: str | None) -> None:
+        if name is not None:
+            self.rebound.append(name)
+
+    def _patch(self, old: Any, new: Any, name: str | None, owner: type | None) -> Any:
+        if isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType):
+            if self._patch_function(old, new):
+                return old
+            self._rebound(name)
+            return adopt(new, owner)
+        if _is_cache_wrapper(old) and type(old) is type(new):
+            old.cache_clear()  # never serve a result computed by the old code
+            if self.patch(old.__wrapped__, new.__wrapped__, name, owner=owner) is old.__wrapped__:
+                return old
+            return new
+        if isinstance(old, staticmethod | classmethod) and type(old) is type(new):
+            inner = self.patch(old.__func__, new.__func__, name, owner=owner)
+            return old if inner is old.__func__ else new
+        if isinstance(old, property) and isinstance(new, property):
+            return self._patch_property(old, new, name, owner)
+        if isinstance(old, type) and isinstance(new, type):
+            return self._patch_class(old, new, name)
+        if isinstance(new, types.FunctionType):
+            return adopt(new, owner)
+        return new
+
+    def _patch_function(self, old: types.FunctionType, new: types.FunctionType) -> bool:
+        """Swap the code of ``old`` for the code of ``new``; False when Python forbids it."""
+        if old.__code__.co_freevars != new.__code__.co_freevars:
+            return False  # __code__ assignment needs the same closure shape
+        for var, old_cell, new_cell in zip(
+            old.__code__.co_freevars, old.__closure__ or (), new.__closure__ or (), strict=True
+        ):
+            if var == "__class__":
+                continue  # zero-argument super(): the old cell already names the live class
+            try:
+                new_value = new_cell.cell_contents
+            except ValueError:
+                continue  # an empty cell in the new version: nothing to carry over
+            try:
+                old_value = old_cell.cell_contents
+            except ValueError:
+                old_value = _MISSING
+            kept = new_value if old_value is _MISSING else self.patch(old_value, new_value, None)
+            if kept is not old_value:
+                old_cell.cell_contents = kept
+        new_dict = dict(new.__dict__)
+        if "__wrapped__" in new_dict and "__wrapped__" in old.__dict__:
+            new_dict["__wrapped__"] = self.patch(
+                old.__dict__["__wrapped__"], new_dict["__wrapped__"], None
+            )
+        old.__code__ = new.__code__
+        old.__defaults__ = new.__defaults__
+        old.__kwdefaults__ = new.__kwdefaults__
+        old.__annotations__ = new.__annotations__
+        old.__doc__ = new.__doc__
+        old.__qualname__ = new.__qualname__
+        old.__dict__.clear()
+        old.__dict__.update(new_dict)
+        return True
+
+    def _patch_property(
+        self, old: property, new: property, name: str | None, owner: type | None
+    ) -> Any:
+        accessors = ("fget", "fset", "fdel")
+        if any((getattr(old, a) is None) != (getattr(new, a) is None) for a in accessors):
+            return new  # a setter or deleter came or went: the new property replaces the old
+        for accessor in accessors:
+            old_fn, new_fn = getattr(old, accessor), getattr(new, accessor)
+            if old_fn is not None and self.patch(old_fn, new_fn, name, owner=owner) is not old_fn:
+                return new
+        return old
+
+    def _compatible(self, old: type, new: type) -> bool:
+        """Whether ``old`` can take ``new``'s attributes and still be a sound class."""
+        return (
+            _name_of(type(old)) == _name_of(type(new))
+            and [_name_of(b) for b in old.__bases__] == [_name_of(b) for b in new.__bases__]
+            and old.__dict__.get("__slots__") == new.__dict__.get("__slots__")
+            and _enum_members(old) == _enum_members(new)
+            and getattr(old, "_fields", None) == getattr(new, "_fields", None)
+        )
+
+    def _patch_class(self, old: type, new: type, name: str | None) -> type:
+        """Move the new class body onto the live class: existing instances run the new methods."""
+        if not self._compatible(old, new):
+            self._rebound(name)
+            return new
+        self.class_map[new] = old
+        members = {m for m, _ in _enum_members(old) or ()}
+        for attr, new_value in new.__dict__.items():
+            if attr in _CLASS_SKIP or attr in members:
+                continue
+            old_value = old.__dict__.get(attr, _MISSING)
+            if old_value is _MISSING:
+                value = adopt(new_value, old)
+            else:
+                value = self.patch(old_value, new_value, f"{old.__qualname__}.{attr}", owner=old)
+            if value is not old_value:
+                setattr(old, attr, value)
+        for attr in [a for a in old.__dict__ if a not in new.__dict__]:
+            if attr not in _CLASS_SKIP and attr not in members:
+                delattr(old, attr)
+        if new.__doc__ != old.__doc__:
+            old.__doc__ = new.__doc__
+        return old
+
+    def adopt_instances(self, namespace: dict[str, Any]) -> None:
+        """Module-level instances built by the new code join the live classes they belong to."""
+        for name, value in namespace.items():
+            live = self.class_map.get(type(value))
+            if live is not None:
+                try:
+                    value.__class__ = live
+                except TypeError:
+                    self._rebound(name)
+
+
+def adopt(function: Any, owner: type | None) -> Any:
+    """A new method's zero-argument ``super()`` must name the live class, not the discarded one."""
+    if owner is None or not isinstance(function, types.FunctionType):
+        return function
+    freevars = function.__code__.co_freevars
+    if "__class__" not in freevars or function.__closure__ is None:
+        return function
+    closure = tuple(
+        types.CellType(owner) if var == "__class__" else cell
+        for var, cell in zip(freevars, function.__closure__, strict=True)
+    )
+    adopted = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, closure
+    )
+    adopted.__kwdefaults__ = function.__kwdefaults__
+    adopted.__annotations__ = function.__annotations__
+    adopted.__doc__ = function.__doc__
+    adopted.__qualname__ = function.__qualname__
+    adopted.__module__ = function.__module__
+    adopted.__dict__.update(function.__dict__)
+    return adopted

@@ -1,0 +1,338 @@
+"""The server: start-up, profiles, bindings, and running reloads for the watcher's batches."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from hotreload.bindings import Binding, gated_export
+from hotreload.contract import check_contract, emit_violations, module_specs
+from hotreload.errors import ContractViolation, HotreloadError, ServerError
+from hotreload.events import (
+    EventListener,
+    EventLog,
+    ManifestChanged,
+    ModuleLoaded,
+    ReloadAccepted,
+    ReloadRejected,
+    ReloadUnchanged,
+    ServerStarted,
+    ServerStopped,
+    WatcherError,
+)
+from hotreload.gate import VersionGate
+from hotreload.manifest import LoadedManifest, load_manifest
+from hotreload.reload import (
+    DEFAULT_EXEC_TIMEOUT,
+    Candidate,
+    Failure,
+    LiveModule,
+    ModuleSpec,
+    Outcome,
+    apply,
+    load,
+    prepare,
+    read_source,
+)
+from hotreload.watcher import Watcher
+
+StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"]
+
+
+class Server:
+    """Loads a manifest's modules, guards their contract, and hot-applies saved changes.
+
+    Build it with `hotreload.up(...)` (or construct it and call `start()`); every public method
+    is safe to call from any thread.
+    """
+
+    def __init__(
+        self,
+        manifest: LoadedManifest,
+        *,
+        env: str | None = None,
+        on_event: EventListener | None = None,
+        exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+    ) -> None:
+        self.manifest = manifest
+        self.env, self.profile = manifest.profile(env)
+        self.events = EventLog(
+            self.env,
+            level=self.profile.log_level,
+            listeners=(on_event,) if on_event is not None else (),
+        )
+        self.exec_timeout = exec_timeout
+        self.gate = VersionGate()
+        self._live: dict[str, LiveModule] = {}
+        self._by_path: dict[Path, str] = {}
+        self._bindings: dict[str, Binding] = {}
+        self._watcher: Watcher | None = None
+        self._reload_lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._started = False
+        self._manifest_bytes = b""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Server:
+        """Check the contract, import the modules, start the watcher; then `server.started`.
+
+        Raises ContractViolation (after one `contract.violation` event per violation) before any
+        module code runs, and ServerError when a module cannot be imported.
+        """
+        began = time.perf_counter()
+        specs = module_specs(self.manifest)
+        self._check_contract(specs)
+        root = str(self.manifest.root)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        for spec in specs:
+            loaded_at = time.perf_counter()
+            live = load(spec)
+            self._live[spec.name] = live
+            self._by_path[spec.path] = spec.name
+            self._emit_module(
+                ModuleLoaded,
+                live,
+                exports=list(spec.exports),
+                duration_ms=(time.perf_counter() - loaded_at) * 1000,
+            )
+        self._manifest_bytes = self._read_manifest()
+        if self.profile.reload:
+            self._watcher = Watcher(
+                [*self._by_path, self.manifest.path],
+                self._on_batch,
+                debounce_ms=self.profile.debounce_ms,
+                on_error=self._on_watch_error,
+            )
+            self._watcher.start()
+        self._started = True
+        self.events.emit(
+            ServerStarted,
+            manifest=str(self.manifest.path),
+            modules=list(self._live),
+            reload=self.profile.reload,
+            debounce_ms=self.profile.debounce_ms,
+            duration_ms=(time.perf_counter() - began) * 1000,
+        )
+        return self
+
+    def stop(self, reason: StopReason = "stopped", message: str | None = None) -> None:
+        """Stop watching (a reload in progress finishes first) and write `server.stopped`."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._watcher is not None:
+            self._watcher.stop()
+        with self._reload_lock:
+            if self._started:
+                self.events.emit(ServerStopped, reason=reason, message=message)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server is stopped (or the timeout passes); True if it stopped."""
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        self.stop("interrupted" if interrupted else "stopped")
+
+    # -- what a host uses --------------------------------------------------------------------
+
+    def module(self, name: str) -> Binding:
+        """The binding of one module: its exports, always the latest accepted version."""
+        binding = self._bindings.get(name)
+        if binding is not None:
+            return binding
+        live = self._live.get(name)
+        if live is None:
+            known = ", ".join(self._live) or "none"
+            raise HotreloadError(
+                f"unknown module {name!r}; modules in {self.manifest.path.name}: {known}"
+            )
+        namespace = live.namespace
+        if self.profile.reload:
+            exports = {f: gated_export(namespace, f, self.gate) for f in live.spec.exports}
+        else:
+            exports = {f: namespace[f] for f in live.spec.exports}
+        binding = Binding(name, self.manifest.path.name, exports)
+        self._bindings[name] = binding
+        return binding
+
+    def version(self, name: str) -> int:
+        """The running version of a module: 1 at first load, +1 per accepted change."""
+        self.module(name)  # the same error for an unknown name
+        return self._live[name].version
+
+    @property
+    def watching(self) -> bool:
+        """Whether a watcher thread runs (never in a profile with ``reload = false``)."""
+        return self._watcher is not None and self._watcher.alive
+
+    def run_entry(self) -> Any:
+        """Import ``[app] entry`` and call it (with the server, if it takes an argument)."""
+        app = self.manifest.manifest.app
+        if app is None:
+            raise ServerError(f"{self.manifest.path.name} has no [app] entry to run")
+        module_name, _, function_name = app.entry.partition(":")
+        try:
+            entry = getattr(importlib.import_module(module_name), function_name)
+        except (ImportError, AttributeError) as e:
+            raise ServerError(
+                f"cannot import [app] entry {app.entry!r}: {e}; "
+                f"it is resolved under project.root ({self.manifest.root})"
+            ) from e
+        takes_server = bool(inspect.signature(entry).parameters)
+        return entry(self) if takes_server else entry()
+
+    def reload(self, paths: list[Path]) -> list[Outcome]:
+        """Decide and apply changes to these module files now (the watcher calls this)."""
+        names = [self._by_path[p] for p in paths if p in self._by_path]
+        ordered = [name for name in self._live if name in names]
+        with self._reload_lock:
+            if self._stopped.is_set():
+                return []
+            return self._reload(ordered)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_contract(self, specs: list[ModuleSpec]) -> None:
+        failures = check_contract(specs)
+        if not failures:
+            return
+        for spec, failure in failures:
+            emit_violations(self.events, spec, failure)
+        raise ContractViolation(
+            f"{len(failures)} module(s) do not match {self.manifest.path.name}: "
+            f"{failures[0][1].message}",
+            [v for _, failure in failures for v in failure.violations],
+        )
+
+    def _on_batch(self, paths: list[Path]) -> None:
+        if self.manifest.path in paths:
+            self._manifest_touched()
+        self.reload([p for p in paths if p != self.manifest.path])
+
+    def _reload(self, names: list[str]) -> list[Outcome]:
+        """Decide every changed module (no code runs), then apply the good ones under the gate."""
+        decided: list[tuple[LiveModule, Candidate | Outcome]] = []
+        for name in names:
+            live = self._live[name]
+            started = time.perf_counter()
+            source = read_source(live.spec.path)
+            if isinstance(source, bytes) and source == live.source:
+                decided.append((live, Outcome("unchanged", live, started)))
+                continue
+            result = prepare(live.spec, source) if isinstance(source, bytes) else source
+            if isinstance(result, Failure):
+                decided.append((live, Outcome("rejected", live, started, failure=result)))
+            else:
+                decided.append((live, result))
+        outcomes: list[Outcome] = []
+        if any(isinstance(item, Candidate) for _, item in decided):
+            with self.gate.exclusive():
+                for live, item in decided:
+                    if isinstance(item, Candidate):
+                        item = apply(live, item, time.perf_counter(), timeout=self.exec_timeout)
+                    outcomes.append(item)
+        else:
+            outcomes = [item for _, item in decided if isinstance(item, Outcome)]
+        for outcome in outcomes:
+            self._emit_outcome(outcome)
+        return outcomes
+
+    def _emit_outcome(self, outcome: Outcome) -> None:
+        live = outcome.live
+        if outcome.kind == "unchanged":
+            self._emit_module(ReloadUnchanged, live)
+        elif outcome.kind == "accepted":
+            self._emit_module(
+                ReloadAccepted,
+                live,
+                changed=outcome.changed,
+                added=outcome.added,
+                rebound=outcome.rebound,
+                removed=outcome.removed,
+                duration_ms=outcome.duration_ms,
+            )
+        else:
+            failure = outcome.failure
+            assert failure is not None
+            self._emit_module(
+                ReloadRejected,
+                live,
+                reason=failure.reason,
+                message=failure.message,
+                violations=[v.as_dict() for v in failure.violations],
+                line=failure.line,
+                column=failure.column,
+                duration_ms=outcome.duration_ms,
+            )
+
+    def _emit_module(self, model: Any, live: LiveModule, **fields: Any) -> None:
+        self.events.emit(
+            model, module=live.spec.name, path=str(live.spec.path), version=live.version, **fields
+        )
+
+    def _read_manifest(self) -> bytes:
+        try:
+            return self.manifest.path.read_bytes()
+        except OSError:
+            return b""
+
+    def _manifest_touched(self) -> None:
+        """The manifest changed under a running server: validate it and say what to do."""
+        content = self._read_manifest()
+        if content == self._manifest_bytes:
+            return
+        self._manifest_bytes = content
+        path = self.manifest.path
+        if not content:
+            valid, message = False, f"{path.name} was deleted or emptied; the server keeps the "
+            message += "contract it started with; restore the file before the next restart"
+        else:
+            try:
+                load_manifest(path)
+                valid = True
+                message = (
+                    f"{path.name} changed; the running server keeps the contract it started with "
+                    "(the host was written against it): restart `hotreload up` to apply the change"
+                )
+            except HotreloadError as e:
+                valid, message = False, f"{e}; the server keeps the contract it started with"
+        self.events.emit(ManifestChanged, manifest=str(path), valid=valid, message=message)
+
+    def _on_watch_error(self, error: BaseException) -> None:
+        # Reported, never raised: the watcher thread must outlive any bad file or batch.
+        self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
+
+
+def up(
+    manifest: str | Path = "hotreload.toml",
+    *,
+    env: str | None = None,
+    on_event: EventListener | None = None,
+    exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+) -> Server:
+    """Load the manifest and start a server; returns once modules are loaded and watched.
+
+    Use it as a context manager so the watcher stops with the block::
+
+        with hotreload.up("hotreload.toml") as server:
+            server.module("calculator").add(5, 3)
+    """
+    server = Server(load_manifest(manifest), env=env, on_event=on_event, exec_timeout=exec_timeout)
+    return server.start()
