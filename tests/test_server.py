@@ -1,0 +1,206 @@
+"""The server: start-up, bindings, entries, the manifest changing under it, and stopping."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import EventRecorder, Project
+
+from hotreload import ContractViolation, HotreloadError, ServerError
+from hotreload.manifest import load_manifest
+from hotreload.server import Server
+
+CALC = """
+def add(a: int, b: int) -> int:
+    return a + b
+"""
+
+MANIFEST = """
+[project]
+name = "demo"
+
+[modules.calc.exports]
+add = "(a: int, b: int) -> int"
+"""
+
+
+@pytest.fixture
+def calc_project(project: Project) -> Project:
+    project.write("calc", CALC)
+    project.manifest(MANIFEST)
+    return project
+
+
+def watcher_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "hotreload-watcher"]
+
+
+def test_up_returns_with_modules_loaded_and_events_in_order(calc_project: Project, start) -> None:
+    server, events = start()
+    assert server.module("calc").add(2, 3) == 5
+    assert server.version("calc") == 1
+    assert events.names() == ["module.loaded", "server.started"]
+    assert [e["seq"] for e in events.events] == [1, 2]
+    assert server.watching
+
+
+def test_stop_ends_the_watcher_thread_and_writes_server_stopped(
+    calc_project: Project, start
+) -> None:
+    server, events = start()
+    server.stop()
+    server.stop()  # idempotent: one event only
+    assert events.names()[-1] == "server.stopped"
+    assert events.names().count("server.stopped") == 1
+    assert not server.watching
+    assert watcher_threads() == []
+
+
+def test_context_manager_stops_the_server(calc_project: Project) -> None:
+    events = EventRecorder()
+    server = Server(load_manifest(calc_project.manifest_path), on_event=events).start()
+    with server:
+        assert server.watching
+    assert events.events[-1]["event"] == "server.stopped"
+    assert events.events[-1]["reason"] == "stopped"
+    assert not server.watching
+
+
+def test_unknown_module_name_lists_the_known_ones(calc_project: Project, start) -> None:
+    server, _ = start()
+    with pytest.raises(HotreloadError, match=r"unknown module 'nope'.*known: calc|calc"):
+        server.module("nope")
+
+
+def test_binding_is_the_same_object_every_time(calc_project: Project, start) -> None:
+    server, _ = start()
+    assert server.module("calc") is server.module("calc")
+
+
+def test_contract_violation_at_start_raises_before_module_code_runs(project: Project) -> None:
+    marker = project.root / "ran.txt"
+    project.write(
+        "calc",
+        f"""
+        open({str(marker)!r}, "w").close()
+        def add(a: int, b: str) -> int:
+            return a
+        """,
+    )
+    project.manifest(MANIFEST)
+    events = EventRecorder()
+    with pytest.raises(ContractViolation, match="add"):
+        Server(load_manifest(project.manifest_path), on_event=events).start()
+    assert not marker.exists()
+    violation = events.events[0]
+    assert violation["event"] == "contract.violation"
+    assert violation["code"] == "parameter_type_changed"
+    assert violation["function"] == "add"
+    assert watcher_threads() == []
+
+
+def test_module_raising_at_import_is_a_server_error(project: Project) -> None:
+    project.write("calc", "raise RuntimeError('no database')\n" + CALC)
+    project.manifest(MANIFEST)
+    with pytest.raises(ServerError, match="RuntimeError: no database"):
+        Server(load_manifest(project.manifest_path)).start()
+
+
+def test_entry_receives_the_server_when_it_takes_an_argument(calc_project: Project, start) -> None:
+    calc_project.write(
+        "host",
+        """
+        def main(server):
+            return server.module("calc").add(40, 2)
+        """,
+    )
+    calc_project.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    server, _ = start()
+    assert server.run_entry() == 42
+
+
+def test_entry_without_parameters_is_called_bare(calc_project: Project, start) -> None:
+    calc_project.write("host", "def main():\n    return 'ran'\n")
+    calc_project.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    server, _ = start()
+    assert server.run_entry() == "ran"
+
+
+def test_missing_entry_function_says_where_it_was_looked_up(calc_project: Project, start) -> None:
+    calc_project.write("host", "def other():\n    pass\n")
+    calc_project.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    server, _ = start()
+    with pytest.raises(ServerError, match=r"cannot import \[app\] entry 'host:main'"):
+        server.run_entry()
+
+
+def test_edited_manifest_is_reported_and_not_applied(calc_project: Project, start) -> None:
+    server, events = start()
+    mark = events.mark()
+    calc_project.manifest(
+        MANIFEST.replace('add = "(a: int, b: int) -> int"', 'add = "(a: int) -> int"')
+    )
+    event = events.wait_for("manifest.changed", after=mark)
+    assert event["valid"] is True
+    assert "restart" in event["message"]
+    assert server.module("calc").add(1, 2) == 3  # the contract the host started with still holds
+
+
+def test_invalid_manifest_edit_is_reported_and_the_server_goes_on(
+    calc_project: Project, start
+) -> None:
+    server, events = start()
+    mark = events.mark()
+    calc_project.manifest(MANIFEST + "\n[env.development]\nrelaod = true\n")
+    event = events.wait_for("manifest.changed", after=mark)
+    assert event["valid"] is False
+    assert "relaod" in event["message"]
+    mark = events.mark()
+    calc_project.write("calc", CALC.replace("a + b", "a + b + 1"))
+    events.wait_for("reload.accepted", after=mark)
+    assert server.module("calc").add(1, 2) == 4
+
+
+def test_deleted_manifest_is_reported_and_the_server_goes_on(calc_project: Project, start) -> None:
+    server, events = start()
+    mark = events.mark()
+    calc_project.manifest_path.unlink()
+    event = events.wait_for("manifest.changed", after=mark)
+    assert event["valid"] is False
+    assert "deleted" in event["message"]
+    mark = events.mark()
+    calc_project.write("calc", CALC.replace("a + b", "a * b"))
+    events.wait_for("reload.accepted", after=mark)
+    assert server.module("calc").add(2, 5) == 10
+
+
+def test_production_cannot_be_made_to_reload_by_editing_the_manifest(
+    calc_project: Project, start
+) -> None:
+    """With reload off nothing watches, so neither module nor manifest edits change anything."""
+    profiles = "\n[env.development]\nreload = true\n[env.production]\nreload = {}\n"
+    calc_project.manifest(MANIFEST + profiles.format("false"))
+    server, events = start(env="production")
+    assert not server.watching and watcher_threads() == []
+    calc_project.manifest(MANIFEST + profiles.format("true"))
+    calc_project.write("calc", CALC.replace("a + b", "a - b"))
+    # Nothing can happen, so there is nothing to wait for: the binding is the original function.
+    assert server.module("calc").add(5, 3) == 8
+    assert server.version("calc") == 1
+    assert events.names() == ["module.loaded", "server.started"]
+
+
+def test_module_already_imported_by_the_host_is_adopted_not_reimported(
+    calc_project: Project, start
+) -> None:
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(calc_project.root))
+    module = importlib.import_module("calc")
+    server, _ = start()
+    assert sys.modules["calc"] is module
+    assert Path(module.__file__ or "").name == "calc.py"
+    assert server.module("calc").add(1, 1) == 2
