@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from hotreload import __version__
 from hotreload.contract import check_contract, emit_violations, module_specs
 from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
-from hotreload.events import EventLog, ServerFailed
+from hotreload.events import EventLog, FailReason, ServerFailed
 from hotreload.freeze import freeze, init_manifest
 from hotreload.logsetup import LogFile, LogFormat, configure_logging
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
@@ -33,10 +33,8 @@ def _error(message: str) -> None:
     print(f"hotreload: error: {message}", file=sys.stderr)
 
 
-def choose_log_format(
-    explicit: str | None, profile: EnvProfile, stream: TextIO
-) -> LogFormat:
-    """--log-format beats the profile's explicit setting beats "console on a terminal, else json"."""
+def choose_log_format(explicit: str | None, profile: EnvProfile, stream: TextIO) -> LogFormat:
+    """--log-format, else the profile's explicit setting, else console on a terminal, else json."""
     if explicit is not None:
         return "json" if explicit == "json" else "console"
     if "log_format" in profile.model_fields_set:
@@ -49,9 +47,7 @@ def _setup_logging(
 ) -> LogFile | None:
     log_path = Path(args.log_file) if args.log_file else manifest.log_file(profile)
     log_file = LogFile(log_path) if log_path is not None else None
-    configure_logging(
-        choose_log_format(args.log_format, profile, sys.stderr), log_file=log_file
-    )
+    configure_logging(choose_log_format(args.log_format, profile, sys.stderr), log_file=log_file)
     return log_file
 
 
@@ -82,17 +78,24 @@ def cmd_up(args: argparse.Namespace) -> int:
             log_file.close()
 
 
+def _failed(server: Server, reason: FailReason, error: HotreloadError, code: int) -> int:
+    server.events.emit(ServerFailed, reason=reason, message=str(error))
+    _error(str(error))
+    return code
+
+
 def _run(server: Server) -> int:
     try:
         server.start()
     except ContractViolation as e:
-        server.events.emit(ServerFailed, reason="contract_violation", message=str(e))
-        _error(str(e))
-        return EXIT_VIOLATION
+        return _failed(server, "contract_violation", e, EXIT_VIOLATION)
+    except ManifestError as e:  # e.g. a module's file is not where the manifest says
+        return _failed(server, "manifest_error", e, EXIT_USAGE)
     except ServerError as e:
-        server.events.emit(ServerFailed, reason="import_error", message=str(e))
-        _error(str(e))
-        return EXIT_VIOLATION
+        return _failed(server, "import_error", e, EXIT_VIOLATION)
+    except KeyboardInterrupt:  # stopped during start-up: end a watcher that already runs
+        server.stop("interrupted")
+        return EXIT_OK
     try:
         if server.manifest.manifest.app is None:
             while not server.wait(timeout=3600):
@@ -120,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     configure_logging(choose_log_format(args.log_format, profile, sys.stderr))
     specs = module_specs(manifest)
     failures = check_contract(specs)
-    events = EventLog(env)
+    events = EventLog(env, level=profile.log_level)
     count = sum(emit_violations(events, spec, failure) for spec, failure in failures)
     if failures:
         print(
@@ -142,7 +145,10 @@ def cmd_freeze(args: argparse.Namespace) -> int:
             print(f"- {change.module}.{change.function} (was {change.old!r})")
         else:
             print(f"~ {change.module}.{change.function}: {change.old!r} -> {change.new!r}")
-    print(f"hotreload freeze: {len(changes) or 'no'} change(s) written to {args.manifest}")
+    if changes:
+        print(f"hotreload freeze: {len(changes)} change(s) written to {args.manifest}")
+    else:
+        print(f"hotreload freeze: no changes; {args.manifest} matches the source")
     return EXIT_OK
 
 
@@ -237,5 +243,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     finally:
         sys.stdout.flush()
-
-

@@ -1,4 +1,4 @@
-"""The contract check: every module's source against its frozen exports, without running any code."""
+"""The contract check: every module's source against its frozen exports, running no code."""
 
 from __future__ import annotations
 

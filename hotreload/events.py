@@ -25,6 +25,7 @@ RejectReason = Literal[
     "return_type_changed",
     "async_changed",
 ]
+FailReason = Literal["contract_violation", "import_error", "manifest_error", "entry_error"]
 ViolationCode = Literal[
     "export_removed",
     "parameters_changed",
@@ -34,10 +35,15 @@ ViolationCode = Literal[
 ]
 
 
+def _name(event: str) -> Any:
+    """The ``event`` field of one model: its name, fixed, described like every field."""
+    return Field(default=event, description="The event's name.")
+
+
 class ViolationRecord(BaseModel):
     """One way a function breaks its frozen signature."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
     code: ViolationCode = Field(description="What kind of break this is.")
     function: str = Field(description="The exported function's name.")
@@ -52,11 +58,16 @@ class ViolationRecord(BaseModel):
 class BaseEvent(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Every field, defaults included, is written on every line: the schema says so (a consumer
+    # may rely on `message` being present, null or not), and `event` is required in it.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
     default_level: ClassVar[Level] = "info"
 
     event: str = Field(description="The event's name.")
-    timestamp: str = Field(description="When it happened: UTC, RFC 3339 with microseconds.")
+    timestamp: str = Field(
+        description="When it happened: UTC, RFC 3339 with microseconds.",
+        json_schema_extra={"format": "date-time"},
+    )
     level: Level = Field(description="Severity.")
     seq: int = Field(ge=1, description="1, 2, 3, ... per server run; a gap means a lost event.")
     env: str = Field(description="The environment profile the server runs with.")
@@ -76,7 +87,7 @@ class ModuleEvent(BaseEvent):
 class ServerStarted(BaseEvent):
     """Start-up is over: modules are loaded and, if the profile reloads, the watcher is live."""
 
-    event: Literal["server.started"] = "server.started"
+    event: Literal["server.started"] = _name("server.started")
     manifest: str = Field(description="Absolute path of the manifest.")
     modules: list[str] = Field(description="The modules loaded, in import order.")
     reload: bool = Field(description="Whether the profile watches and reloads.")
@@ -87,7 +98,7 @@ class ServerStarted(BaseEvent):
 class ServerStopped(BaseEvent):
     """The server stopped; nothing is reloaded after this event."""
 
-    event: Literal["server.stopped"] = "server.stopped"
+    event: Literal["server.stopped"] = _name("server.stopped")
     reason: Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"] = Field(
         description="Why it stopped."
     )
@@ -98,17 +109,15 @@ class ServerFailed(BaseEvent):
     """Start-up failed; the server does not run."""
 
     default_level: ClassVar[Level] = "error"
-    event: Literal["server.failed"] = "server.failed"
-    reason: Literal["contract_violation", "import_error", "manifest_error", "entry_error"] = Field(
-        description="What went wrong."
-    )
+    event: Literal["server.failed"] = _name("server.failed")
+    reason: FailReason = Field(description="What went wrong.")
     message: str = Field(description="What went wrong and what to do, for a person.")
 
 
 class ModuleLoaded(ModuleEvent):
     """A module was imported for the first time."""
 
-    event: Literal["module.loaded"] = "module.loaded"
+    event: Literal["module.loaded"] = _name("module.loaded")
     exports: list[str] = Field(description="The exports the manifest lists for the module.")
     duration_ms: float = Field(description="Time to check and import the module, in milliseconds.")
 
@@ -116,7 +125,7 @@ class ModuleLoaded(ModuleEvent):
 class ReloadAccepted(ModuleEvent):
     """A change kept the contract and runs now."""
 
-    event: Literal["reload.accepted"] = "reload.accepted"
+    event: Literal["reload.accepted"] = _name("reload.accepted")
     changed: list[str] = Field(description="Exports whose code changed.")
     added: list[str] = Field(
         description="New public functions; not exported until `hotreload freeze` records them."
@@ -133,7 +142,7 @@ class ReloadRejected(ModuleEvent):
     """A change broke the contract or failed; the previous version keeps running."""
 
     default_level: ClassVar[Level] = "warning"
-    event: Literal["reload.rejected"] = "reload.rejected"
+    event: Literal["reload.rejected"] = _name("reload.rejected")
     reason: RejectReason = Field(description="One code for why the change was rejected.")
     message: str = Field(description="What is wrong and what to do, for a person.")
     violations: list[ViolationRecord] = Field(description="Every contract violation found.")
@@ -147,14 +156,14 @@ class ReloadRejected(ModuleEvent):
 class ReloadUnchanged(ModuleEvent):
     """The file was saved with the content that already runs; nothing was done."""
 
-    event: Literal["reload.unchanged"] = "reload.unchanged"
+    event: Literal["reload.unchanged"] = _name("reload.unchanged")
 
 
 class ContractViolationEvent(ModuleEvent):
     """One export of a module does not match its frozen signature (from `check` and at start)."""
 
     default_level: ClassVar[Level] = "error"
-    event: Literal["contract.violation"] = "contract.violation"
+    event: Literal["contract.violation"] = _name("contract.violation")
     code: ViolationCode | Literal["syntax_error", "decode_error", "file_missing"] = Field(
         description="What kind of break this is."
     )
@@ -169,7 +178,7 @@ class ManifestChanged(BaseEvent):
     """The manifest file changed while the server runs (changes to it need a restart)."""
 
     default_level: ClassVar[Level] = "warning"
-    event: Literal["manifest.changed"] = "manifest.changed"
+    event: Literal["manifest.changed"] = _name("manifest.changed")
     manifest: str = Field(description="Absolute path of the manifest.")
     valid: bool = Field(description="Whether the new manifest validates.")
     message: str = Field(description="What changed and what to do, for a person.")
@@ -179,7 +188,7 @@ class WatcherError(BaseEvent):
     """The file watcher hit an error; it keeps running and retries."""
 
     default_level: ClassVar[Level] = "error"
-    event: Literal["watcher.error"] = "watcher.error"
+    event: Literal["watcher.error"] = _name("watcher.error")
     message: str = Field(description="The error, for a person.")
 
 
@@ -213,8 +222,11 @@ EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
 def event_json_schema() -> dict[str, Any]:
-    """The JSON Schema every emitted event validates against (one line of a JSON log)."""
-    schema = EVENT_ADAPTER.json_schema()
+    """The JSON Schema every emitted event validates against (one line of a JSON log).
+
+    Serialization mode: it describes the lines as written, where every field is present.
+    """
+    schema = EVENT_ADAPTER.json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "hotreload event",
@@ -264,11 +276,13 @@ class EventLog:
         if LEVEL_ORDER[level] < self._threshold:
             return None
         with self._lock:
-            # One lock for numbering and writing: lines appear in seq order, without gaps.
-            self._seq += 1
+            # One lock for numbering and writing: lines appear in seq order, without gaps. The
+            # number is taken only once the event validates: a bad emit call must not leave a gap.
+            seq = self._seq + 1
             record = model(
-                timestamp=utc_now(), level=level, seq=self._seq, env=self.env, **fields
+                timestamp=utc_now(), level=level, seq=seq, env=self.env, **fields
             ).model_dump(mode="json")
+            self._seq = seq
             name = record.pop("event")
             log_method = getattr(self._logger, level)
             log_method(name, **record)

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -52,8 +52,8 @@ class LogFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._file: TextIO | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self._open()
         except OSError as e:
             raise ServerError(
@@ -62,39 +62,69 @@ class LogFile:
             ) from e
 
     def _open(self) -> TextIO:
-        return open(self.path, "a", encoding="utf-8")
+        try:
+            return open(self.path, "a", encoding="utf-8")
+        except FileNotFoundError:  # its directory was never made, or was deleted: make it
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return open(self.path, "a", encoding="utf-8")
 
-    def _rotated(self) -> bool:
+    def _rotated(self, file: TextIO) -> bool:
         try:
             on_disk = os.stat(self.path)
-        except FileNotFoundError:
+        except OSError:  # gone, or a directory on the way was replaced: open the path again
             return True
-        mine = os.fstat(self._file.fileno())
+        mine = os.fstat(file.fileno())
         return (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
 
     def write_line(self, line: str) -> None:
-        """Append one line and flush it, reopening the file first if it was rotated away."""
+        """Append one line and flush it, reopening the file first if it was rotated away.
+
+        Raises OSError when the path cannot be written now; the next call tries again.
+        """
         with self._lock:
-            if self._rotated():
-                self._file.close()
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._file is None or self._rotated(self._file):
+                if self._file is not None:
+                    self._file.close()
+                    self._file = None
                 self._file = self._open()
             self._file.write(line + "\n")
             self._file.flush()
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 class TeeToFile:
-    """A structlog processor that writes each event to a `LogFile` as JSON, then passes it on."""
+    """A structlog processor that writes each event to a `LogFile` as JSON, then passes it on.
 
-    def __init__(self, log_file: LogFile) -> None:
+    A write that fails (disk full, directory gone read-only) must not reach the thread that
+    emitted the event (the watcher thread must survive it), and must not go unnoticed: ``warn``
+    says so once per failing stretch. The event still reaches the stream, and the file shows the
+    loss as a gap in ``seq``.
+    """
+
+    def __init__(self, log_file: LogFile, warn: Callable[[str], None]) -> None:
         self.log_file = log_file
+        self.warn = warn
+        self._failing = False
 
     def __call__(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
-        self.log_file.write_line(to_json_line(event_dict))
+        try:
+            self.log_file.write_line(to_json_line(event_dict))
+        except OSError as e:
+            if not self._failing:
+                self._failing = True
+                self.warn(
+                    f"cannot write log file {self.log_file.path}: {e.strerror or e}; "
+                    "events go to stderr only until it is writable again"
+                )
+        else:
+            if self._failing:
+                self._failing = False
+                self.warn(f"writing log file {self.log_file.path} again (seq shows the gap)")
         return event_dict
 
 
@@ -134,12 +164,18 @@ def configure_logging(
 
     Events go to stderr, not stdout, so a host application's own output stays clean.
     """
+    output = stream or sys.stderr
+
+    def warn(message: str) -> None:
+        output.write(f"hotreload: warning: {message}\n")
+        output.flush()
+
     processors: list[Any] = []
     if log_file is not None:
-        processors.append(TeeToFile(log_file))
+        processors.append(TeeToFile(log_file, warn))
     processors.append(render_json if log_format == "json" else render_console)
     structlog.configure(
         processors=processors,
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=False,
     )

@@ -1,0 +1,588 @@
+"""The command line: exact exit codes and messages in-process, and real runs in a child process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from child import EVENT_SCHEMA, REPO, Child, run, strict_json
+from conftest import Project
+from jsonschema import Draft202012Validator
+
+from hotreload.cli import main
+
+CALC = """
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def multiply(a: int, b: int) -> int:
+    return a * b
+"""
+
+MANIFEST = """
+[project]
+name = "demo"
+
+[modules.calc.exports]
+add = "(a: int, b: int) -> int"
+multiply = "(a: int, b: int) -> int"
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_env_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile comes from the manifest unless a test sets HOTRELOAD_ENV itself."""
+    monkeypatch.delenv("HOTRELOAD_ENV", raising=False)
+
+
+@pytest.fixture
+def demo(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A matching project in the current directory, as a user has it before running a command."""
+    project.write("calc", CALC)
+    project.manifest(MANIFEST)
+    monkeypatch.chdir(project.root)
+    return project
+
+
+def json_events(stderr: str) -> list[dict[str, Any]]:
+    """The JSON event lines of captured stderr (other lines are the CLI's own messages)."""
+    return [strict_json(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def validate_events(events: list[dict[str, Any]]) -> None:
+    validator = Draft202012Validator(json.loads(EVENT_SCHEMA.read_text(encoding="utf-8")))
+    for event in events:
+        validator.validate(event)
+
+
+# -- check --------------------------------------------------------------------------------------
+
+
+def test_check_exits_0_when_every_module_matches(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "hotreload check: 1 module(s) match hotreload.toml\n"
+    assert err == ""
+
+
+def test_check_exits_1_with_one_violation_event_per_violation(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write(
+        "calc",
+        """
+        def add(a: int, b: int, c: int) -> int:
+            return a + b + c
+
+
+        def multiply(a: int, b: int) -> float:
+            return a * b
+        """,
+    )
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    events = json_events(err)
+    assert [(e["event"], e["function"], e["code"]) for e in events] == [
+        ("contract.violation", "add", "parameters_changed"),
+        ("contract.violation", "multiply", "return_type_changed"),
+    ]
+    assert [e["seq"] for e in events] == [1, 2]
+    assert events[0]["expected"] == "(a: int, b: int) -> int"
+    assert events[0]["actual"] == "(a: int, b: int, c: int) -> int"
+    assert events[0]["line"] == 1
+    assert events[0]["version"] is None  # check runs no code, so no version exists
+    assert all(e["level"] == "error" and e["module"] == "calc" for e in events)
+    validate_events(events)
+    assert err.splitlines()[-1] == (
+        "hotreload check: 2 violation(s) in 1 of 1 module(s) against hotreload.toml"
+    )
+
+
+def test_check_reports_a_syntax_error_as_one_file_level_violation(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("calc", "def add(a: int, b: int) -> int:\n    return (a +\n")
+    assert main(["check"]) == 1
+    (event,) = json_events(capsys.readouterr().err)
+    assert (event["code"], event["function"], event["line"]) == ("syntax_error", None, 2)
+    assert event["message"].startswith("calc.py:2:")
+
+
+def test_check_console_format_names_function_and_code(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("calc", CALC.replace("def add(a: int, b: int)", "def add(a: int)"))
+    assert main(["check", "--log-format", "console"]) == 1
+    line = capsys.readouterr().err.splitlines()[0]
+    assert "contract.violation calc" in line
+    assert "code=parameters_changed function=add" in line
+
+
+def test_check_exits_2_on_broken_toml_with_line_and_column(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.manifest('[project\nname = "demo"\n')
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "hotreload: error: hotreload.toml:1:9: invalid TOML: "
+        "Expected ']' at the end of a table declaration\n"
+    )
+
+
+def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.manifest(MANIFEST + "\n[env.development]\nreloda = true\n")
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
+        "reload, debounce_ms, log_format, log_file, log_level; did you mean 'reload'?\n"
+    )
+
+
+def test_check_exits_2_when_the_manifest_is_missing(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "-m", "other.toml"]) == 2
+    assert capsys.readouterr().err == (
+        "hotreload: error: other.toml: no such file; create one with `hotreload init MODULE`\n"
+    )
+
+
+def test_check_exits_2_on_an_unknown_env_and_lists_the_known_ones(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--env", "staging"]) == 2
+    assert capsys.readouterr().err == (
+        f"hotreload: error: {demo.manifest_path}: unknown environment 'staging'; "
+        "known: development, production\n"
+    )
+
+
+def test_check_names_hotreload_env_when_it_picks_the_unknown_env(
+    demo: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTRELOAD_ENV", "staging")
+    assert main(["check"]) == 2
+    assert "unknown environment 'staging' (from HOTRELOAD_ENV)" in capsys.readouterr().err
+
+
+def test_check_exits_2_when_a_module_is_not_found(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.manifest(MANIFEST + '\n[modules.gone.exports]\nrun = "() -> None"\n')
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"hotreload: error: {demo.manifest_path}: modules.gone: module 'gone' not found under "
+        f"{demo.root}; tried "
+    )
+    assert err.endswith("check the name or project.root\n")
+
+
+# -- freeze -------------------------------------------------------------------------------------
+
+
+def test_freeze_prints_each_change_and_a_second_run_prints_none(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write(
+        "calc",
+        CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 0)")
+        + "\n\ndef negate(a: int) -> int:\n    return -a\n",
+    )
+    assert main(["freeze"]) == 0
+    assert capsys.readouterr().out == (
+        "~ calc.add: '(a: int, b: int) -> int' -> '(a: int, b: int, c: int = 0) -> int'\n"
+        "+ calc.negate = '(a: int) -> int'\n"
+        "hotreload freeze: 2 change(s) written to hotreload.toml\n"
+    )
+    written = demo.manifest_path.read_text(encoding="utf-8")
+    assert main(["freeze"]) == 0
+    assert capsys.readouterr().out == (
+        "hotreload freeze: no changes; hotreload.toml matches the source\n"
+    )
+    assert demo.manifest_path.read_text(encoding="utf-8") == written
+    assert main(["check"]) == 0
+
+
+def test_freeze_prints_a_removed_export(demo: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    demo.write("calc", CALC.split("\n\n\ndef multiply")[0] + "\n")
+    assert main(["freeze"]) == 0
+    assert capsys.readouterr().out == (
+        "- calc.multiply (was '(a: int, b: int) -> int')\n"
+        "hotreload freeze: 1 change(s) written to hotreload.toml\n"
+    )
+
+
+def test_freeze_of_a_named_module_leaves_the_others(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("other", "def ping() -> str:\n    return 'pong'\n")
+    demo.manifest(MANIFEST + '\n[modules.other.exports]\nping = "() -> int"\n')
+    demo.write("calc", CALC.replace("def add(a: int, b: int)", "def add(a: int)"))
+    assert main(["freeze", "other"]) == 0
+    assert capsys.readouterr().out == (
+        "~ other.ping: '() -> int' -> '() -> str'\n"
+        "hotreload freeze: 1 change(s) written to hotreload.toml\n"
+    )
+    assert 'add = "(a: int, b: int) -> int"' in demo.manifest_path.read_text(encoding="utf-8")
+
+
+def test_freeze_of_an_unknown_module_exits_2(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = demo.manifest_path.read_text(encoding="utf-8")
+    assert main(["freeze", "nope"]) == 2
+    assert capsys.readouterr().err == (
+        f"hotreload: error: module 'nope' is not in {demo.manifest_path}; known modules: calc. "
+        "Add it under [modules] or run `hotreload init`.\n"
+    )
+    assert demo.manifest_path.read_text(encoding="utf-8") == before
+
+
+# -- init ---------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_manifest_that_check_passes(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("calc", CALC)
+    monkeypatch.chdir(project.root)
+    assert main(["init", "calc"]) == 0
+    assert capsys.readouterr().out == (
+        "hotreload init: wrote hotreload.toml; run `hotreload check` to verify it\n"
+    )
+    text = project.manifest_path.read_text(encoding="utf-8")
+    assert text.startswith("#:schema ./schemas/hotreload.schema.json\n")
+    assert 'add = "(a: int, b: int) -> int"' in text
+    assert main(["check"]) == 0
+    assert main(["check", "--env", "production"]) == 0
+
+
+def test_init_refuses_to_overwrite_and_force_overwrites(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("calc", CALC + "\n\ndef negate(a: int) -> int:\n    return -a\n")
+    assert main(["init", "calc"]) == 2
+    assert capsys.readouterr().err == (
+        f"hotreload: error: {demo.manifest_path} already exists; pass --force to overwrite it\n"
+    )
+    assert demo.manifest_path.read_text(encoding="utf-8") == MANIFEST.lstrip("\n")
+    assert main(["init", "calc", "--force"]) == 0
+    assert 'negate = "(a: int) -> int"' in demo.manifest_path.read_text(encoding="utf-8")
+    assert main(["check"]) == 0
+
+
+def test_init_of_a_missing_module_exits_2_and_writes_nothing(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project.root)
+    assert main(["init", "gone"]) == 2
+    assert "module 'gone' not found" in capsys.readouterr().err
+    assert not project.manifest_path.exists()
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+def test_schema_writes_both_files_and_check_says_fresh_or_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "out"
+    assert main(["schema", "--dir", str(directory)]) == 0
+    assert capsys.readouterr().out == (
+        f"wrote {directory / 'hotreload.schema.json'}\nwrote {directory / 'event.schema.json'}\n"
+    )
+    for name in ("hotreload.schema.json", "event.schema.json"):
+        assert (directory / name).read_bytes() == (REPO / "schemas" / name).read_bytes()
+    assert main(["schema", "--dir", str(directory), "--check"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+    (directory / "event.schema.json").write_text("{}\n", encoding="utf-8")
+    assert main(["schema", "--dir", str(directory), "--check"]) == 1
+    assert capsys.readouterr().err == (
+        f"hotreload: error: {directory / 'event.schema.json'} is out of date; "
+        f"run `hotreload schema --dir {directory}`\n"
+    )
+    (directory / "hotreload.schema.json").unlink()
+    assert main(["schema", "--dir", str(directory), "--check"]) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 2
+
+
+# -- usage --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["up", "--help"], ["check", "-h"]])
+def test_help_exits_0_and_prints_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("usage: hotreload")
+
+
+def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("hotreload ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["check", "--log-format", "xml"], "invalid choice: 'xml'"),
+        (["init"], "the following arguments are required: MODULE"),
+        (["check", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+)
+def test_bad_usage_exits_2_and_says_what_is_wrong(
+    argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: hotreload")
+    assert complaint in err
+
+
+# -- up, in-process: the ways it ends before it runs --------------------------------------------
+
+
+def test_up_exits_1_when_the_contract_is_violated_at_start(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("calc", CALC.replace("def add(a: int, b: int)", "async def add(a: int, b: int)"))
+    assert main(["up", "--log-format", "json"]) == 1
+    out, err = capsys.readouterr()
+    events = json_events(err)
+    assert [(e["event"], e.get("code") or e.get("reason")) for e in events] == [
+        ("contract.violation", "async_changed"),
+        ("server.failed", "contract_violation"),
+    ]
+    assert [e["seq"] for e in events] == [1, 2]
+    validate_events(events)
+    assert err.splitlines()[-1].startswith("hotreload: error: 1 module(s) do not match")
+    assert "calc" not in sys.modules  # no module code ran
+    assert out == ""
+
+
+def test_up_exits_1_when_a_module_raises_at_import(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("calc", CALC + "\nraise RuntimeError('boom')\n")
+    assert main(["up", "--log-format", "json"]) == 1
+    events = json_events(capsys.readouterr().err)
+    assert [e["event"] for e in events] == ["server.failed"]
+    assert events[0]["reason"] == "import_error"
+    assert "RuntimeError: boom" in events[0]["message"]
+    assert "calc" not in sys.modules
+    validate_events(events)
+
+
+def test_up_exits_2_on_a_bad_manifest_before_any_event(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.manifest(MANIFEST.replace("[project]", "[projekt]"))
+    assert main(["up", "--log-format", "json"]) == 2
+    err = capsys.readouterr().err
+    assert json_events(err) == []
+    assert err.startswith("hotreload: error: hotreload.toml: ")
+
+
+def test_up_exits_2_with_server_failed_when_a_module_file_is_missing(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.path("calc").unlink()
+    assert main(["up", "--log-format", "json"]) == 2
+    events = json_events(capsys.readouterr().err)
+    assert [(e["event"], e["reason"]) for e in events] == [("server.failed", "manifest_error")]
+    assert "module 'calc' not found" in events[0]["message"]
+
+
+def test_up_in_production_starts_no_watcher_and_runs_the_entry(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write(
+        "host",
+        """
+        def main(server):
+            calc = server.module("calc")
+            print(f"add={calc.add(2, 3)} watching={server.watching}")
+        """,
+    )
+    demo.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    assert main(["up", "--env", "production", "--log-format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "add=5 watching=False\n"
+    events = json_events(err)
+    assert [e["event"] for e in events] == ["module.loaded", "server.started", "server.stopped"]
+    assert events[1]["reload"] is False
+    assert events[2]["reason"] == "entry_returned"
+    assert {e["env"] for e in events} == {"production"}
+    validate_events(events)
+
+
+def test_up_exits_1_when_the_entry_raises(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.write("host", "def main():\n    raise ValueError('host broke')\n")
+    demo.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    assert main(["up", "--env", "production", "--log-format", "json"]) == 1
+    err = capsys.readouterr().err
+    stopped = json_events(err)[-1]
+    assert (stopped["event"], stopped["reason"]) == ("server.stopped", "entry_failed")
+    assert stopped["message"] == "ValueError: host broke"
+    assert "Traceback" in err  # the host's own error, with its traceback, for the person
+
+
+def test_up_exits_2_before_starting_when_the_log_file_cannot_be_opened(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (demo.root / "not-a-dir").write_text("a regular file\n", encoding="utf-8")
+    target = demo.root / "not-a-dir" / "events.jsonl"
+    assert main(["up", "--log-format", "json", "--log-file", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert json_events(err) == []  # nothing started, so nothing to report
+    assert err.startswith(f"hotreload: error: cannot open log file {target}: ")
+    assert err.endswith("choose a writable path with --log-file or env.<name>.log_file\n")
+    assert "calc" not in sys.modules
+
+
+# -- end to end: the real command in a child process --------------------------------------------
+
+
+def copy_example(tmp_path: Path) -> Path:
+    """The repository's calculator example, copied so a test can edit it."""
+    shutil.copy(REPO / "hotreload.toml", tmp_path / "hotreload.toml")
+    shutil.copytree(
+        REPO / "examples" / "calculator",
+        tmp_path / "examples" / "calculator",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return tmp_path / "examples" / "calculator" / "calculator.py"
+
+
+def edit(path: Path, *replacements: tuple[str, str]) -> None:
+    """Save one edit as editors do: write a temporary file, rename it over the original."""
+    text = path.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, f"{old!r} not in {path}"
+        text = text.replace(old, new)
+    temp = path.with_name(f".{path.name}.swp")
+    temp.write_text(text, encoding="utf-8")
+    temp.replace(path)
+
+
+def test_check_on_the_repository_manifest_exits_0() -> None:
+    result = run("check", cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hotreload check: 1 module(s) match hotreload.toml\n"
+
+
+def test_check_on_an_edited_copy_of_the_example_names_the_broken_export(tmp_path: Path) -> None:
+    source = copy_example(tmp_path)
+    edit(source, ("def add(a: int, b: int)", "def add(a: int, b: int, c: int)"))
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "function=add" in result.stderr
+    assert "code=parameters_changed" in result.stderr
+
+
+VALID_CHANGE = CALC.replace("return a + b", "return a + b + 100")
+BREAKING_CHANGE = CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 0)")
+
+
+def test_up_writes_one_valid_json_event_per_line_to_stderr_and_the_log_file(
+    project: Project,
+) -> None:
+    project.write("calc", CALC)
+    project.manifest(MANIFEST + "\n[env.development]\nreload = true\ndebounce_ms = 5\n")
+    log = project.root / "logs" / "events.jsonl"
+    with Child(
+        "up", "--log-format", "json", "--log-file", "logs/events.jsonl", cwd=project.root
+    ) as child:
+        child.wait_for("server.started", reload=True)
+        project.write("calc", VALID_CHANGE)
+        accepted = child.wait_for("reload.accepted")
+        assert (accepted["version"], accepted["changed"]) == (2, ["add"])
+        project.write("calc", BREAKING_CHANGE)
+        rejected = child.wait_for("reload.rejected")
+        assert (rejected["reason"], rejected["version"]) == ("parameters_changed", 2)
+        assert [v["function"] for v in rejected["violations"]] == ["add"]
+        assert child.stop() == 0
+        assert child.bad_lines == []
+        events = child.events
+        assert [e["event"] for e in events] == [
+            "module.loaded",
+            "server.started",
+            "reload.accepted",
+            "reload.rejected",
+            "server.stopped",
+        ]
+        assert events[-1]["reason"] == "interrupted"
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        validate_events(events)
+        assert log.read_text(encoding="utf-8").splitlines() == child.stderr
+
+
+def test_up_on_the_repository_example_runs_the_host() -> None:
+    """The root manifest as shipped: the host prints its rounds and `up` ends when it returns."""
+    env = {"CALCULATOR_ROUNDS": "2", "CALCULATOR_INTERVAL": "0.01"}
+    with Child("up", "--log-format", "json", cwd=REPO, env=env) as child:
+        assert child.wait() == 0
+        assert child.stdout.count("5 + 3 = 8") == 2
+        assert "Performing addition operation" in child.stdout
+        names = [e["event"] for e in child.events]
+        assert names == ["module.loaded", "server.started", "server.stopped"]
+        assert child.events[-1]["reason"] == "entry_returned"
+        assert child.bad_lines == []
+
+
+def test_up_hot_reloads_a_running_host_and_keeps_it_running_on_a_rejection(
+    tmp_path: Path,
+) -> None:
+    source = copy_example(tmp_path)
+    env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
+        child.wait_for("server.started")
+        child.wait_stdout("5 + 3 = 8")
+        before = child.mark()
+        edit(source, ("return a + b", "return a + b + 100"))
+        child.wait_for("reload.accepted", after=before, changed=["add"], version=2)
+        first_new = child.wait_stdout("5 + 3 = 108", after=before)
+        child.wait_stdout("(calculator v2; Ctrl+C to exit)", after=before)
+
+        rejected_mark = child.mark()
+        edit(
+            source,
+            ("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 1000)"),
+            ("return a + b + 100", "return a + b + c"),  # would print 1108 if it ran
+        )
+        child.wait_for("reload.rejected", after=rejected_mark, reason="parameters_changed")
+        after_rejection = child.mark()
+        # Three more rounds: the host is alive and still runs version 2.
+        for _ in range(3):
+            index = child.wait_stdout("(calculator v2; Ctrl+C to exit)", after=after_rejection)
+            after_rejection = (after_rejection[0], index + 1)
+        assert child.stop() == 0
+        sums = [line for line in child.stdout[first_new:] if line.startswith("5 + 3 = ")]
+        assert set(sums) == {"5 + 3 = 108"}
+        assert child.events[-1]["event"] == "server.stopped"
+        assert child.bad_lines == []
+
+
+def test_up_in_a_child_exits_1_when_the_contract_is_violated_at_start(tmp_path: Path) -> None:
+    source = copy_example(tmp_path)
+    edit(source, ("def multiply(a: int, b: int)", "def multiply(a: int)"))
+    with Child("up", "--log-format", "json", cwd=tmp_path) as child:
+        assert child.wait() == 1
+        names = [e["event"] for e in child.events]
+        assert names == ["contract.violation", "server.failed"]
+        assert child.events[0]["function"] == "multiply"
+        assert child.stdout == []  # the host never ran

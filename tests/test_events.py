@@ -1,0 +1,242 @@
+"""Events: every model matches the committed schema, and seq numbers them without gaps."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from child import EVENT_SCHEMA, strict_json
+from jsonschema import Draft202012Validator, ValidationError
+from pydantic import ValidationError as PydanticValidationError
+
+from hotreload.events import (
+    EVENT_MODELS,
+    BaseEvent,
+    ContractViolationEvent,
+    EventLog,
+    ManifestChanged,
+    ModuleLoaded,
+    ReloadAccepted,
+    ReloadRejected,
+    ReloadUnchanged,
+    ServerFailed,
+    ServerStarted,
+    ServerStopped,
+    WatcherError,
+    utc_now,
+)
+from hotreload.logsetup import configure_logging
+
+MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2}
+VIOLATION = {
+    "code": "parameters_changed",
+    "function": "add",
+    "expected": "(a: int, b: int) -> int",
+    "actual": "(a: int, b: int, c: int) -> int",
+    "line": 3,
+    "message": "add: parameters changed: expected (a: int, b: int), found (a: int, b: int, c: int)",
+}
+
+# Fields for one realistic instance of every event model.
+SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
+    ServerStarted: {
+        "manifest": "/project/hotreload.toml",
+        "modules": ["calc"],
+        "reload": True,
+        "debounce_ms": 5,
+        "duration_ms": 12.5,
+    },
+    ServerStopped: {"reason": "interrupted"},
+    ServerFailed: {"reason": "import_error", "message": "cannot load module 'calc': boom"},
+    ModuleLoaded: {**MODULE, "version": 1, "exports": ["add"], "duration_ms": 0.4},
+    ReloadAccepted: {
+        **MODULE,
+        "changed": ["add"],
+        "added": ["negate"],
+        "rebound": [],
+        "removed": ["old_helper"],
+        "duration_ms": 0.3,
+    },
+    ReloadRejected: {
+        **MODULE,
+        "reason": "parameters_changed",
+        "message": "add: parameters changed (restore the frozen signature)",
+        "violations": [VIOLATION],
+        "duration_ms": 0.2,
+    },
+    ReloadUnchanged: MODULE,
+    ContractViolationEvent: {**MODULE, "version": None, **VIOLATION},
+    ManifestChanged: {
+        "manifest": "/project/hotreload.toml",
+        "valid": True,
+        "message": "hotreload.toml changed; restart `hotreload up` to apply the change",
+    },
+    WatcherError: {"message": "OSError: inotify watch limit reached"},
+}
+
+NAMES_IN_DESIGN = {
+    "server.started",
+    "server.stopped",
+    "module.loaded",
+    "reload.accepted",
+    "reload.rejected",
+    "reload.unchanged",
+    "contract.violation",
+}
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft202012Validator:
+    schema = json.loads(EVENT_SCHEMA.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def recorded(log: EventLog) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    log.subscribe(events.append)
+    return events
+
+
+def test_every_event_model_has_a_sample() -> None:
+    assert set(SAMPLES) == set(EVENT_MODELS)
+    names = {model.model_fields["event"].default for model in EVENT_MODELS}
+    assert names >= NAMES_IN_DESIGN
+
+
+@pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: m.__name__)
+def test_every_event_validates_against_the_committed_schema(
+    model: type[BaseEvent], validator: Draft202012Validator
+) -> None:
+    log = EventLog("development", level="debug")
+    record = log.emit(model, **SAMPLES[model])
+    assert record is not None
+    validator.validate(record)
+    assert list(record)[:5] == ["event", "timestamp", "level", "seq", "env"]
+
+
+def test_every_rendered_json_line_is_strict_json_that_validates(
+    validator: Draft202012Validator,
+) -> None:
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    log = EventLog("development", level="debug")
+    for model in EVENT_MODELS:
+        log.emit(model, **SAMPLES[model])
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == len(EVENT_MODELS)
+    for line in lines:
+        validator.validate(strict_json(line))
+    assert [strict_json(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: e.pop("event"),
+        lambda e: e.pop("message"),  # a default: still on every line, as null
+        lambda e: e.update(extra=1),
+        lambda e: e.update(level="fatal"),
+        lambda e: e.update(seq=0),
+        lambda e: e.update(reason="bored"),
+        lambda e: e.update(event="server.paused"),
+    ],
+    ids=["no-event", "no-message", "extra-key", "bad-level", "seq-0", "bad-reason", "bad-name"],
+)
+def test_the_schema_rejects_a_line_that_is_not_an_event(
+    change: Any, validator: Draft202012Validator
+) -> None:
+    """Every field is on every line, null or not, so a consumer can rely on each key."""
+    record = EventLog("development").emit(ServerStopped, reason="stopped")
+    assert record is not None
+    validator.validate(record)
+    change(record)
+    with pytest.raises(ValidationError):
+        validator.validate(record)
+
+
+def test_default_fields_are_written_as_null() -> None:
+    record = EventLog("development").emit(ServerStopped, reason="stopped")
+    assert record is not None
+    assert record["message"] is None
+
+
+def test_timestamp_is_utc_rfc3339_with_microseconds() -> None:
+    stamp = utc_now()
+    assert stamp.endswith("Z")
+    parsed = datetime.fromisoformat(stamp)
+    assert parsed.tzinfo == UTC
+    assert len(stamp.split(".")[1]) == len("123456Z")
+
+
+def test_levels_come_from_the_model_unless_given() -> None:
+    log = EventLog("development", level="debug")
+    events = recorded(log)
+    log.emit(ServerFailed, **SAMPLES[ServerFailed])
+    log.emit(ReloadRejected, **SAMPLES[ReloadRejected])
+    log.emit(ServerStopped, reason="stopped")
+    log.emit(ServerStopped, reason="stopped", level="debug")
+    assert [e["level"] for e in events] == ["error", "warning", "info", "debug"]
+
+
+def test_the_level_threshold_filters_before_numbering() -> None:
+    """An event below the threshold takes no number, so the written seq has no gaps."""
+    log = EventLog("production", level="warning")
+    events = recorded(log)
+    assert log.emit(ServerStarted, **SAMPLES[ServerStarted]) is None
+    assert log.emit(ReloadRejected, **SAMPLES[ReloadRejected]) is not None
+    assert log.emit(ReloadAccepted, **SAMPLES[ReloadAccepted]) is None
+    assert log.emit(ServerStopped, reason="stopped", level="error") is not None
+    assert log.emit(ServerFailed, **SAMPLES[ServerFailed]) is not None
+    assert [(e["event"], e["seq"]) for e in events] == [
+        ("reload.rejected", 1),
+        ("server.stopped", 2),
+        ("server.failed", 3),
+    ]
+
+
+def test_an_invalid_event_raises_and_takes_no_number() -> None:
+    log = EventLog("development")
+    events = recorded(log)
+    with pytest.raises(PydanticValidationError):
+        log.emit(ServerStopped, reason="bored")
+    log.emit(ServerStopped, reason="stopped")
+    assert [e["seq"] for e in events] == [1]
+
+
+def test_seq_has_no_gaps_and_lines_are_in_order_under_concurrent_emitters() -> None:
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    log = EventLog("development")
+    events = recorded(log)
+    threads_count, per_thread = 8, 150
+    barrier = threading.Barrier(threads_count)
+
+    def emitter(index: int) -> None:
+        barrier.wait()
+        for n in range(per_thread):
+            log.emit(WatcherError, message=f"thread {index} event {n}")
+
+    threads = [threading.Thread(target=emitter, args=(i,)) for i in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    total = threads_count * per_thread
+    assert [e["seq"] for e in events] == list(range(1, total + 1))
+    written = [strict_json(line)["seq"] for line in stream.getvalue().splitlines()]
+    assert written == list(range(1, total + 1))
+    # Each thread's own events keep their order too.
+    for index in range(threads_count):
+        mine = [e["message"] for e in events if e["message"].startswith(f"thread {index} ")]
+        assert mine == [f"thread {index} event {n}" for n in range(per_thread)]
+
+
+def test_each_event_log_numbers_from_one() -> None:
+    first, second = EventLog("development"), EventLog("development")
+    assert first.emit(ServerStopped, reason="stopped") is not None
+    record = second.emit(ServerStopped, reason="stopped")
+    assert record is not None and record["seq"] == 1

@@ -1,0 +1,273 @@
+"""The CLI's log set-up: format choice, strict JSON lines, console lines, a rotation-proof file."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from child import strict_json
+from conftest import Project
+
+from hotreload.cli import choose_log_format, main
+from hotreload.errors import ServerError
+from hotreload.events import EventLog, ReloadRejected, ServerStopped, WatcherError
+from hotreload.logsetup import LogFile, configure_logging, render_console, to_json_line
+from hotreload.manifest import EnvProfile
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def seqs(path: Path) -> list[int]:
+    return [strict_json(line)["seq"] for line in lines(path)]
+
+
+# -- choosing a format -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("explicit", "profile", "terminal", "expected"),
+    [
+        ("json", {"log_format": "console"}, True, "json"),
+        ("console", {"log_format": "json"}, False, "console"),
+        (None, {"log_format": "console"}, False, "console"),
+        (None, {"log_format": "json"}, True, "json"),
+        (None, {}, True, "console"),
+        (None, {}, False, "json"),
+    ],
+)
+def test_log_format_is_the_option_else_the_profile_else_console_only_on_a_terminal(
+    explicit: str | None, profile: dict[str, Any], terminal: bool, expected: str
+) -> None:
+    stream = Terminal() if terminal else io.StringIO()
+    assert choose_log_format(explicit, EnvProfile(**profile), stream) == expected
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def test_a_json_line_puts_common_fields_first_and_is_one_strict_line() -> None:
+    line = to_json_line({"message": "two\nlines", "seq": 3, "event": "x", "level": "info"})
+    assert "\n" not in line
+    assert list(strict_json(line)) == ["event", "level", "seq", "message"]
+
+
+def test_a_json_line_keeps_non_ascii_text_readable() -> None:
+    assert '"café"' in to_json_line({"event": "x", "message": "café"})
+
+
+def test_a_json_line_refuses_nan() -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        to_json_line({"event": "x", "duration_ms": float("nan")})
+
+
+def test_a_console_line_shows_what_a_person_needs() -> None:
+    line = render_console(
+        None,
+        "warning",
+        {
+            "event": "reload.rejected",
+            "timestamp": "2026-11-25T08:57:00.123456Z",
+            "level": "warning",
+            "seq": 4,
+            "env": "development",
+            "module": "calc",
+            "path": "/p/calc.py",
+            "version": 2,
+            "reason": "parameters_changed",
+            "message": "add: parameters changed",
+            "violations": [{"code": "parameters_changed"}],
+            "line": None,
+            "duration_ms": 0.25,
+        },
+    )
+    assert line == (
+        "08:57:00.123 ! reload.rejected calc v2 — add: parameters changed "
+        "reason=parameters_changed duration_ms=0.25"
+    )
+
+
+# -- the log file ------------------------------------------------------------------------------
+
+
+def test_a_log_file_in_a_missing_directory_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "events.jsonl"
+    log_file = LogFile(path)
+    log_file.write_line('{"seq": 1}')
+    log_file.close()
+    assert lines(path) == ['{"seq": 1}']
+
+
+def test_a_log_file_appends_to_what_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"seq": 1}\n', encoding="utf-8")
+    log_file = LogFile(path)
+    log_file.write_line('{"seq": 1}')
+    log_file.close()
+    assert len(lines(path)) == 2
+
+
+def test_the_next_line_lands_at_the_path_after_the_file_is_rotated(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    log_file = LogFile(path)
+    log_file.write_line("first")
+    path.rename(tmp_path / "events.jsonl.1")  # what logrotate does
+    log_file.write_line("second")
+    log_file.close()
+    assert lines(path) == ["second"]
+    assert lines(tmp_path / "events.jsonl.1") == ["first"]
+
+
+def test_the_next_line_lands_at_the_path_after_the_file_is_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    log_file = LogFile(path)
+    log_file.write_line("first")
+    path.unlink()
+    log_file.write_line("second")
+    log_file.close()
+    assert lines(path) == ["second"]
+
+
+def test_the_next_line_lands_at_the_path_after_its_directory_is_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "events.jsonl"
+    log_file = LogFile(path)
+    log_file.write_line("first")
+    shutil.rmtree(tmp_path / "logs")
+    log_file.write_line("second")
+    log_file.close()
+    assert lines(path) == ["second"]
+
+
+def test_a_log_file_under_a_regular_file_is_a_server_error(tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("not a directory\n", encoding="utf-8")
+    path = tmp_path / "plain" / "events.jsonl"
+    with pytest.raises(ServerError) as caught:
+        LogFile(path)
+    assert str(caught.value).startswith(f"cannot open log file {path}: ")
+    assert str(caught.value).endswith(
+        "choose a writable path with --log-file or env.<name>.log_file"
+    )
+
+
+def test_a_log_file_that_is_a_directory_is_a_server_error(tmp_path: Path) -> None:
+    with pytest.raises(ServerError, match="Is a directory"):
+        LogFile(tmp_path)
+
+
+def test_a_failing_log_file_warns_once_never_raises_and_recovers(tmp_path: Path) -> None:
+    """The emitting thread (the watcher's) must survive it; the person must hear of it."""
+    path = tmp_path / "logs" / "events.jsonl"
+    stream = io.StringIO()
+    log_file = LogFile(path)
+    configure_logging("json", stream=stream, log_file=log_file)
+    log = EventLog("development")
+    log.emit(ServerStopped, reason="stopped")
+    (tmp_path / "logs").rename(tmp_path / "old-logs")
+    (tmp_path / "logs").write_text("now a regular file\n", encoding="utf-8")
+    log.emit(WatcherError, message="one")
+    log.emit(WatcherError, message="two")
+    (tmp_path / "logs").unlink()
+    log.emit(WatcherError, message="three")
+    log_file.close()
+
+    out = stream.getvalue().splitlines()
+    warnings = [line for line in out if line.startswith("hotreload: warning: ")]
+    assert warnings == [
+        f"hotreload: warning: cannot write log file {path}: Not a directory; "
+        "events go to stderr only until it is writable again",
+        f"hotreload: warning: writing log file {path} again (seq shows the gap)",
+    ]
+    assert [strict_json(line)["seq"] for line in out if line.startswith("{")] == [1, 2, 3, 4]
+    assert seqs(tmp_path / "old-logs" / "events.jsonl") == [1]
+    assert seqs(path) == [4]
+
+
+def test_every_event_lands_in_the_file_in_order_under_concurrent_emitters(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.jsonl"
+    log_file = LogFile(path)
+    configure_logging("console", stream=io.StringIO(), log_file=log_file)
+    log = EventLog("development")
+
+    def emitter() -> None:
+        for n in range(100):
+            log.emit(WatcherError, message=f"event {n}")
+
+    threads = [threading.Thread(target=emitter) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    log_file.close()
+    assert seqs(path) == list(range(1, 601))
+
+
+def test_the_file_gets_json_even_when_the_console_view_is_chosen(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    stream = io.StringIO()
+    log_file = LogFile(path)
+    configure_logging("console", stream=stream, log_file=log_file)
+    EventLog("development").emit(
+        ReloadRejected,
+        module="calc",
+        path="/p/calc.py",
+        version=1,
+        reason="syntax_error",
+        message="calc.py:2:5: invalid syntax",
+        violations=[],
+        line=2,
+        column=5,
+        duration_ms=0.1,
+    )
+    log_file.close()
+    (line,) = lines(path)
+    assert strict_json(line)["reason"] == "syntax_error"
+    assert "reload.rejected calc v1 — calc.py:2:5: invalid syntax" in stream.getvalue()
+
+
+# -- through the command line -----------------------------------------------------------------
+
+APP_MANIFEST = """
+[project]
+name = "demo"
+
+[modules.calc.exports]
+add = "(a: int, b: int) -> int"
+
+[env.development]
+reload = true
+
+[env.production]
+log_file = "logs/events.jsonl"
+
+[app]
+entry = "host:main"
+"""
+
+
+def test_a_profile_log_file_is_relative_to_the_manifest_not_the_cwd(
+    project: Project,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project.write("calc", "def add(a: int, b: int) -> int:\n    return a + b\n")
+    project.write("host", "def main():\n    pass\n")
+    project.manifest(APP_MANIFEST)
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    manifest = str(project.manifest_path)
+    assert main(["up", "-m", manifest, "--env", "production", "--log-format", "console"]) == 0
+    written = [strict_json(line)["event"] for line in lines(project.root / "logs/events.jsonl")]
+    assert written == ["module.loaded", "server.started", "server.stopped"]
+    assert "server.started" in capsys.readouterr().err
