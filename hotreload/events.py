@@ -84,6 +84,16 @@ class ModuleEvent(BaseEvent):
     )
 
 
+class SourceEvent(ModuleEvent):
+    """A decision about one version of a module's source."""
+
+    digest: str | None = Field(
+        description="First 16 hex digits of the SHA-256 of the source bytes this event decided "
+        "on; null when the file could not be read. Saves coalesced into one decision show as "
+        "one event whose digest is that of the last of them."
+    )
+
+
 class ServerStarted(BaseEvent):
     """Start-up is over: modules are loaded and, if the profile reloads, the watcher is live."""
 
@@ -114,7 +124,7 @@ class ServerFailed(BaseEvent):
     message: str = Field(description="What went wrong and what to do, for a person.")
 
 
-class ModuleLoaded(ModuleEvent):
+class ModuleLoaded(SourceEvent):
     """A module was imported for the first time."""
 
     event: Literal["module.loaded"] = _name("module.loaded")
@@ -122,7 +132,7 @@ class ModuleLoaded(ModuleEvent):
     duration_ms: float = Field(description="Time to check and import the module, in milliseconds.")
 
 
-class ReloadAccepted(ModuleEvent):
+class ReloadAccepted(SourceEvent):
     """A change kept the contract and runs now."""
 
     event: Literal["reload.accepted"] = _name("reload.accepted")
@@ -138,7 +148,7 @@ class ReloadAccepted(ModuleEvent):
     duration_ms: float = Field(description="Time from reading the file to the patched module.")
 
 
-class ReloadRejected(ModuleEvent):
+class ReloadRejected(SourceEvent):
     """A change broke the contract or failed; the previous version keeps running."""
 
     default_level: ClassVar[Level] = "warning"
@@ -153,7 +163,7 @@ class ReloadRejected(ModuleEvent):
     duration_ms: float = Field(description="Time from reading the file to the decision.")
 
 
-class ReloadUnchanged(ModuleEvent):
+class ReloadUnchanged(SourceEvent):
     """The file was saved with the content that already runs; nothing was done."""
 
     event: Literal["reload.unchanged"] = _name("reload.unchanged")

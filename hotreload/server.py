@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import sys
@@ -100,6 +101,7 @@ class Server:
             self._emit_module(
                 ModuleLoaded,
                 live,
+                digest=digest(live.source),
                 exports=list(spec.exports),
                 duration_ms=(time.perf_counter() - loaded_at) * 1000,
             )
@@ -228,40 +230,43 @@ class Server:
 
     def _reload(self, names: list[str]) -> list[Outcome]:
         """Decide every changed module (no code runs), then apply the good ones under the gate."""
-        decided: list[tuple[LiveModule, Candidate | Outcome]] = []
+        decided: list[tuple[LiveModule, Candidate | Outcome, str | None]] = []
         for name in names:
             live = self._live[name]
             started = time.perf_counter()
             source = read_source(live.spec.path)
+            source_digest = digest(source) if isinstance(source, bytes) else None
             if isinstance(source, bytes) and source == live.source:
-                decided.append((live, Outcome("unchanged", live, started)))
+                decided.append((live, Outcome("unchanged", live, started), source_digest))
                 continue
             result = prepare(live.spec, source) if isinstance(source, bytes) else source
             if isinstance(result, Failure):
-                decided.append((live, Outcome("rejected", live, started, failure=result)))
+                outcome = Outcome("rejected", live, started, failure=result)
+                decided.append((live, outcome, source_digest))
             else:
-                decided.append((live, result))
-        outcomes: list[Outcome] = []
-        if any(isinstance(item, Candidate) for _, item in decided):
+                decided.append((live, result, source_digest))
+        outcomes: list[tuple[Outcome, str | None]] = []
+        if any(isinstance(item, Candidate) for _, item, _ in decided):
             with self.gate.exclusive():
-                for live, item in decided:
+                for live, item, source_digest in decided:
                     if isinstance(item, Candidate):
                         item = apply(live, item, time.perf_counter(), timeout=self.exec_timeout)
-                    outcomes.append(item)
+                    outcomes.append((item, source_digest))
         else:
-            outcomes = [item for _, item in decided if isinstance(item, Outcome)]
-        for outcome in outcomes:
-            self._emit_outcome(outcome)
-        return outcomes
+            outcomes = [(item, d) for _, item, d in decided if isinstance(item, Outcome)]
+        for outcome, source_digest in outcomes:
+            self._emit_outcome(outcome, source_digest)
+        return [outcome for outcome, _ in outcomes]
 
-    def _emit_outcome(self, outcome: Outcome) -> None:
+    def _emit_outcome(self, outcome: Outcome, source_digest: str | None) -> None:
         live = outcome.live
         if outcome.kind == "unchanged":
-            self._emit_module(ReloadUnchanged, live)
+            self._emit_module(ReloadUnchanged, live, digest=source_digest)
         elif outcome.kind == "accepted":
             self._emit_module(
                 ReloadAccepted,
                 live,
+                digest=source_digest,
                 changed=outcome.changed,
                 added=outcome.added,
                 rebound=outcome.rebound,
@@ -274,6 +279,7 @@ class Server:
             self._emit_module(
                 ReloadRejected,
                 live,
+                digest=source_digest,
                 reason=failure.reason,
                 message=failure.message,
                 violations=[v.as_dict() for v in failure.violations],
@@ -318,6 +324,11 @@ class Server:
     def _on_watch_error(self, error: BaseException) -> None:
         # Reported, never raised: the watcher thread must outlive any bad file or batch.
         self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
+
+
+def digest(source: bytes) -> str:
+    """Short SHA-256 of a version's bytes: lets a log reader tell which save an event decided."""
+    return hashlib.sha256(source).hexdigest()[:16]
 
 
 def up(

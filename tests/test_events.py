@@ -52,9 +52,16 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
     },
     ServerStopped: {"reason": "interrupted"},
     ServerFailed: {"reason": "import_error", "message": "cannot load module 'calc': boom"},
-    ModuleLoaded: {**MODULE, "version": 1, "exports": ["add"], "duration_ms": 0.4},
+    ModuleLoaded: {
+        **MODULE,
+        "version": 1,
+        "digest": "0123456789abcdef",
+        "exports": ["add"],
+        "duration_ms": 0.4,
+    },
     ReloadAccepted: {
         **MODULE,
+        "digest": "0123456789abcdef",
         "changed": ["add"],
         "added": ["negate"],
         "rebound": [],
@@ -63,12 +70,13 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
     },
     ReloadRejected: {
         **MODULE,
+        "digest": None,
         "reason": "parameters_changed",
         "message": "add: parameters changed (restore the frozen signature)",
         "violations": [VIOLATION],
         "duration_ms": 0.2,
     },
-    ReloadUnchanged: MODULE,
+    ReloadUnchanged: {**MODULE, "digest": "0123456789abcdef"},
     ContractViolationEvent: {**MODULE, "version": None, **VIOLATION},
     ManifestChanged: {
         "manifest": "/project/hotreload.toml",
