@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine, Generator
-from typing import Any
+import types
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, Protocol
 
 from hotreload.gate import VersionGate
 
@@ -58,9 +59,17 @@ def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Cal
     def call(*args: Any, **kwargs: Any) -> Any:
         enter()
         try:
-            return namespace[name](*args, **kwargs)
+            result = namespace[name](*args, **kwargs)
         finally:
             leave()
+        # A generator's body runs after the call returns, one step per next(): each step must be
+        # gated too, or it could run while a reload is half applied. Checked on the result, as a
+        # reload may turn a function that returns a list into a generator and back.
+        if isinstance(result, types.GeneratorType):
+            return _drive(result, gate)
+        if isinstance(result, types.AsyncGeneratorType):
+            return _gated_async_generator(result, gate)
+        return result
 
     functools.update_wrapper(call, current)
     return call
@@ -87,33 +96,72 @@ def _gated_coroutine_function(
     return call
 
 
+class _Steps(Protocol):
+    """What a generator, a coroutine and an async generator's ``asend()`` have in common."""
+
+    def send(self, value: Any, /) -> Any: ...
+    def throw(self, error: BaseException, /) -> Any: ...
+    def close(self) -> None: ...
+
+
 class _GatedAwaitable:
     """Drives a coroutine step by step, each step inside the version gate."""
 
-    def __init__(self, coroutine: Coroutine[Any, Any, Any], gate: VersionGate) -> None:
+    def __init__(self, coroutine: _Steps, gate: VersionGate) -> None:
         self._coroutine = coroutine
         self._gate = gate
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coroutine, gate = self._coroutine, self._gate
-        to_send: Any = None
-        to_throw: BaseException | None = None
-        while True:
-            gate.enter()
+        return _drive(self._coroutine, self._gate)
+
+
+def _drive(steps: _Steps, gate: VersionGate) -> Generator[Any, Any, Any]:
+    """Run a generator or coroutine step by step, each step inside the gate, never between."""
+    to_send: Any = None
+    to_throw: BaseException | None = None
+    while True:
+        gate.enter()
+        try:
+            if to_throw is not None:
+                yielded = steps.throw(to_throw)
+            else:
+                yielded = steps.send(to_send)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            gate.exit()
+        to_throw = None
+        try:
+            to_send = yield yielded
+        except GeneratorExit:
+            gate.enter()  # closing runs the generator's `finally` blocks: a step like any other
             try:
-                if to_throw is not None:
-                    yielded = coroutine.throw(to_throw)
-                else:
-                    yielded = coroutine.send(to_send)
-            except StopIteration as stop:
-                return stop.value
+                steps.close()
             finally:
                 gate.exit()
-            to_throw = None
+            raise
+        except BaseException as error:  # cancellation and the like go into the coroutine
+            to_throw = error
+
+
+async def _gated_async_generator(
+    agen: AsyncGenerator[Any, Any], gate: VersionGate
+) -> AsyncGenerator[Any, Any]:
+    """An async generator export: each step (between awaits) inside the gate, as for coroutines."""
+    step: _Steps = agen.asend(None)
+    try:
+        while True:
             try:
-                to_send = yield yielded
+                value = await _GatedAwaitable(step, gate)
+            except StopAsyncIteration:
+                return
+            try:
+                sent = yield value
             except GeneratorExit:
-                coroutine.close()
                 raise
-            except BaseException as error:  # cancellation and the like go into the coroutine
-                to_throw = error
+            except BaseException as error:  # athrow() into the wrapper goes into the generator
+                step = agen.athrow(error)
+            else:
+                step = agen.asend(sent)
+    finally:
+        await _GatedAwaitable(agen.aclose(), gate)

@@ -17,6 +17,8 @@ RejectReason = Literal[
     "syntax_error",
     "decode_error",
     "file_missing",
+    "file_too_large",
+    "outside_root",
     "exec_error",
     "exec_timeout",
     "export_removed",
@@ -174,9 +176,9 @@ class ContractViolationEvent(ModuleEvent):
 
     default_level: ClassVar[Level] = "error"
     event: Literal["contract.violation"] = _name("contract.violation")
-    code: ViolationCode | Literal["syntax_error", "decode_error", "file_missing"] = Field(
-        description="What kind of break this is."
-    )
+    code: (
+        ViolationCode | Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
+    ) = Field(description="What kind of break this is.")
     function: str | None = Field(description="The export concerned; null for a file-level error.")
     expected: str | None = Field(description="The frozen signature from the manifest.")
     actual: str | None = Field(description="What the source has now.")

@@ -17,7 +17,8 @@ class VersionGate:
       waiting reload never deadlocks a nested call.
     - If calls in flight do not drain within ``patience`` seconds, one of them may be waiting on
       another thread that is trying to start a call; the reload then lets waiting calls in for
-      a moment and tries again, so cross-thread waits cannot deadlock either.
+      a moment and tries again, so cross-thread waits cannot deadlock either. Each retry waits
+      twice as long as the one before, so calls longer than ``patience`` cannot starve it.
     """
 
     def __init__(self, *, patience: float = 0.05) -> None:
@@ -59,13 +60,18 @@ class VersionGate:
             while self._writing or self._writer_waiting:
                 self._cond.wait()
             self._writer_waiting = True
+            drain = self.patience
             while self._active:
-                if not self._cond.wait(timeout=self.patience) and self._active:
+                if not self._cond.wait(timeout=drain) and self._active:
                     # A call in flight may wait on a thread we hold back: let them in briefly.
                     self._writer_waiting = False
                     self._cond.notify_all()
                     self._cond.wait(timeout=self.patience)
                     self._writer_waiting = True
+                    # Calls longer than `drain` would otherwise re-enter at every opening and
+                    # starve the reload for ever: wait twice as long before the next opening.
+                    # (The wait still ends at once when the last call in flight leaves.)
+                    drain *= 2
             self._writer_waiting = False
             self._writing = True
             self._writer = threading.get_ident()
@@ -81,3 +87,8 @@ class VersionGate:
     def active_calls(self) -> int:
         """Calls in flight right now (for diagnostics and tests)."""
         return self._active
+
+    @property
+    def reload_waiting(self) -> bool:
+        """Whether a reload waits for calls in flight to end (for diagnostics and tests)."""
+        return self._writer_waiting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import types
 from typing import Any
 
@@ -29,13 +30,52 @@ def _name_of(cls: type) -> tuple[str, str]:
 
 def _enum_members(cls: type) -> list[tuple[str, Any]] | None:
     if isinstance(cls, enum.EnumMeta):
-        return [(name, member.value) for name, member in cls.__members__.items()]
+        members: dict[str, Any] = dict(cls.__members__)
+        return [(name, member.value) for name, member in members.items()]
     return None
 
 
 def _is_cache_wrapper(obj: object) -> bool:
     """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
     return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
+
+
+def _has_identity(obj: object) -> bool:
+    """Objects that references elsewhere hold on to: replacing one must be reported as rebound."""
+    return isinstance(obj, types.FunctionType | type | staticmethod | classmethod | property) or (
+        _is_cache_wrapper(obj)
+    )
+
+
+def _same_definition(old: Any, new: Any) -> bool:
+    """Whether ``new`` comes from the definition that made ``old``, run again.
+
+    A name may be re-pointed at another object (`impl = _xml` instead of `_json`, `from lib
+    import b as impl` instead of `a`): patching the old object with the new one's code would
+    rewrite `_json`, or a library's function, everywhere. Code objects name their definition
+    even through `functools.wraps`, which copies `__qualname__` onto a wrapper.
+    """
+    if isinstance(old, types.FunctionType):
+        return (old.__code__.co_filename, old.__code__.co_qualname) == (
+            new.__code__.co_filename,
+            new.__code__.co_qualname,
+        )
+    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+
+
+def _is_enum_internal(cls: type, attr: str, value: object) -> bool:
+    """EnumType's bookkeeping (`_member_map_`, `_value2member_map_`, ...): it holds the members.
+
+    Copying the new class's onto the live enum would make `Color(1)`, `Color["RED"]` and
+    iteration return the members of the discarded class, not the live ones.
+    """
+    return (
+        isinstance(cls, enum.EnumMeta)
+        and len(attr) > 2
+        and attr[0] == attr[-1] == "_"
+        and attr[1] != "_"
+        and not isinstance(value, types.FunctionType | staticmethod | classmethod | property)
+    )
 
 
 class Patcher:
@@ -73,22 +113,35 @@ class Patcher:
 
     def _patch(self, old: Any, new: Any, name: str | None, owner: type | None) -> Any:
         if isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType):
-            if self._patch_function(old, new):
+            if _same_definition(old, new) and self._patch_function(old, new):
                 return old
             self._rebound(name)
             return adopt(new, owner)
-        if _is_cache_wrapper(old) and type(old) is type(new):
+        if _is_cache_wrapper(old):
             old.cache_clear()  # never serve a result computed by the old code
-            if self.patch(old.__wrapped__, new.__wrapped__, name, owner=owner) is old.__wrapped__:
+        if _is_cache_wrapper(old) and type(old) is type(new):
+            inner = self.patch(old.__wrapped__, new.__wrapped__, name, owner=owner)
+            if inner is old.__wrapped__:
                 return old
+            if inner is not new.__wrapped__ and callable(getattr(new, "cache_parameters", None)):
+                # adopt() copied the method for zero-argument super(): cache the copy instead.
+                return functools.lru_cache(**new.cache_parameters())(inner)
             return new
         if isinstance(old, staticmethod | classmethod) and type(old) is type(new):
             inner = self.patch(old.__func__, new.__func__, name, owner=owner)
-            return old if inner is old.__func__ else new
+            if inner is old.__func__:
+                return old
+            # Wrap what patch() returned: it may be an adopted copy whose super() names the live
+            # class; the new wrapper's own function names the discarded one.
+            return type(new)(inner)
         if isinstance(old, property) and isinstance(new, property):
             return self._patch_property(old, new, name, owner)
         if isinstance(old, type) and isinstance(new, type):
             return self._patch_class(old, new, name)
+        if _has_identity(old):
+            # A function became a cache wrapper, a class became a function, and so on: the
+            # new object replaces it here, but references held elsewhere keep the old one.
+            self._rebound(name)
         if isinstance(new, types.FunctionType):
             return adopt(new, owner)
         return new
@@ -132,18 +185,25 @@ class Patcher:
         self, old: property, new: property, name: str | None, owner: type | None
     ) -> Any:
         accessors = ("fget", "fset", "fdel")
-        if any((getattr(old, a) is None) != (getattr(new, a) is None) for a in accessors):
-            return new  # a setter or deleter came or went: the new property replaces the old
+        kept: list[Any] = []
         for accessor in accessors:
             old_fn, new_fn = getattr(old, accessor), getattr(new, accessor)
-            if old_fn is not None and self.patch(old_fn, new_fn, name, owner=owner) is not old_fn:
-                return new
-        return old
+            if old_fn is not None and new_fn is not None:
+                kept.append(self.patch(old_fn, new_fn, name, owner=owner))
+            else:  # a setter or deleter came or went
+                kept.append(adopt(new_fn, owner))
+        if all(k is getattr(old, a) for k, a in zip(kept, accessors, strict=True)):
+            return old
+        if type(new) is property:
+            # Built from the patched or adopted accessors, so super() in them names the live class.
+            return property(kept[0], kept[1], kept[2], new.__doc__)
+        return new
 
     def _compatible(self, old: type, new: type) -> bool:
         """Whether ``old`` can take ``new``'s attributes and still be a sound class."""
         return (
-            _name_of(type(old)) == _name_of(type(new))
+            _same_definition(old, new)
+            and _name_of(type(old)) == _name_of(type(new))
             and [_name_of(b) for b in old.__bases__] == [_name_of(b) for b in new.__bases__]
             and old.__dict__.get("__slots__") == new.__dict__.get("__slots__")
             and _enum_members(old) == _enum_members(new)
@@ -158,9 +218,13 @@ class Patcher:
         self.class_map[new] = old
         members = {m for m, _ in _enum_members(old) or ()}
         for attr, new_value in new.__dict__.items():
-            if attr in _CLASS_SKIP or attr in members:
+            if attr in _CLASS_SKIP or attr in members or _is_enum_internal(old, attr, new_value):
                 continue
             old_value = old.__dict__.get(attr, _MISSING)
+            if isinstance(old_value, types.MemberDescriptorType) and type(new_value) is type(
+                old_value
+            ):
+                continue  # a __slots__ slot: the new class's descriptor refuses live instances
             if old_value is _MISSING:
                 value = adopt(new_value, old)
             else:
@@ -168,21 +232,72 @@ class Patcher:
             if value is not old_value:
                 setattr(old, attr, value)
         for attr in [a for a in old.__dict__ if a not in new.__dict__]:
-            if attr not in _CLASS_SKIP and attr not in members:
+            if attr in _CLASS_SKIP or attr in members:
+                continue
+            if not _is_enum_internal(old, attr, old.__dict__[attr]):
                 delattr(old, attr)
         if new.__doc__ != old.__doc__:
             old.__doc__ = new.__doc__
         return old
 
     def adopt_instances(self, namespace: dict[str, Any]) -> None:
-        """Module-level instances built by the new code join the live classes they belong to."""
-        for name, value in namespace.items():
-            live = self.class_map.get(type(value))
-            if live is not None:
-                try:
-                    value.__class__ = live
-                except TypeError:
-                    self._rebound(name)
+        """Objects the new code built from classes patched in place join the live classes.
+
+        Module-level names, default argument values and class attributes are visited (not the
+        inside of containers). An enum member is swapped for the live member of the same name:
+        members compare by identity, so `Color.RED` from the discarded class is never equal to
+        the live `Color.RED`.
+        """
+        if not self.class_map:
+            return
+        module = namespace.get("__name__")
+        for name, value in list(namespace.items()):
+            namespace[name] = self._adopt_instance(value, name)
+        for value in list(namespace.values()):
+            if isinstance(value, type) and value.__module__ == module:
+                for attr, member in list(vars(value).items()):
+                    adopted = self._adopt_instance(member, None)
+                    if adopted is not member and not isinstance(value, enum.EnumMeta):
+                        setattr(value, attr, adopted)
+                    for function in _functions_in(member):
+                        self._adopt_defaults(function)
+            elif isinstance(value, types.FunctionType) and value.__globals__ is namespace:
+                for function in _functions_in(value):
+                    self._adopt_defaults(function)
+
+    def _adopt_instance(self, value: Any, name: str | None) -> Any:
+        live = self.class_map.get(type(value))
+        if live is None:
+            return value
+        if isinstance(value, enum.Enum):
+            return live.__members__.get(value.name, value)  # type: ignore[attr-defined]
+        try:
+            value.__class__ = live
+        except TypeError:
+            self._rebound(name)
+        return value
+
+    def _adopt_defaults(self, function: types.FunctionType) -> None:
+        if function.__defaults__:
+            defaults = tuple(self._adopt_instance(v, None) for v in function.__defaults__)
+            if any(a is not b for a, b in zip(defaults, function.__defaults__, strict=True)):
+                function.__defaults__ = defaults
+        if function.__kwdefaults__:
+            for key, value in function.__kwdefaults__.items():
+                function.__kwdefaults__[key] = self._adopt_instance(value, None)
+
+
+def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
+    """The plain functions inside a class attribute: methods, accessors, wrapped functions."""
+    if depth > 8:  # a __wrapped__ chain that loops
+        return []
+    if isinstance(obj, staticmethod | classmethod):
+        return _functions_in(obj.__func__, depth + 1)
+    if isinstance(obj, property):
+        return [f for a in (obj.fget, obj.fset, obj.fdel) for f in _functions_in(a, depth + 1)]
+    found = [obj] if isinstance(obj, types.FunctionType) else []
+    wrapped = getattr(obj, "__wrapped__", None) if found or _is_cache_wrapper(obj) else None
+    return found + (_functions_in(wrapped, depth + 1) if wrapped is not None else [])
 
 
 def adopt(function: Any, owner: type | None) -> Any:

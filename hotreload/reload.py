@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import errno
 import importlib
 import importlib.util
 import io
 import linecache
+import os
+import stat
 import sys
 import threading
 import time
@@ -30,6 +33,12 @@ from hotreload.signatures import (
 )
 
 DEFAULT_EXEC_TIMEOUT = 10.0
+# Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
+# tree (a 20 MB module of short statements takes ~30 s and ~3 GB to analyse).
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+READ_ATTEMPTS = 5
+# Non-blocking: opening a FIFO put in a module's place must not wait for a writer for ever.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -100,16 +109,79 @@ class Outcome:
         return (time.perf_counter() - self.started) * 1000
 
 
-def read_source(path: Path) -> bytes | Failure:
-    """The file's bytes, or why they cannot be had."""
+def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:
+    """The file's bytes as of one moment, or why they cannot be had.
+
+    Only a regular file is read: a FIFO would block the reload thread for ever and a device
+    could stream for ever. With ``root`` (resolved), a path that resolves outside it (a module
+    file replaced by a symlink out of the tree) is refused unread. A read that overlaps a write
+    (size or mtime moved while reading) is retried, so the bytes never mix two saves.
+    """
+    for _ in range(READ_ATTEMPTS):
+        try:
+            result = _read_once(path, root)
+        except FileNotFoundError:
+            return Failure("file_missing", f"{path} does not exist; restore it or save it again")
+        except IsADirectoryError:
+            return Failure("file_missing", f"{path} is a directory, not a module file")
+        except PermissionError:
+            return Failure(
+                "file_missing",
+                f"cannot read {path}: permission denied; make it readable (chmod u+r) and save it",
+            )
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                return Failure(
+                    "file_missing",
+                    f"{path} is a symlink loop; replace it with the module's source file",
+                )
+            return Failure("file_missing", f"cannot read {path}: {e.strerror or e}")
+        if result is not None:
+            return result
+    return Failure(
+        "file_missing",
+        f"{path} kept changing while it was read ({READ_ATTEMPTS} tries); "
+        "it is decided again at its next change",
+    )
+
+
+def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
+    """One attempt of `read_source`: the bytes, why not, or None if the file moved meanwhile."""
+    fd = os.open(path, _OPEN_FLAGS)
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return Failure("file_missing", f"{path} does not exist; restore it or save it again")
-    except IsADirectoryError:
-        return Failure("file_missing", f"{path} is a directory, not a module file")
-    except OSError as e:
-        return Failure("file_missing", f"cannot read {path}: {e.strerror or e}")
+        before = os.fstat(fd)
+        if stat.S_ISDIR(before.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(before.st_mode):
+            return Failure(
+                "file_missing",
+                f"{path} is not a regular file (a pipe, socket or device); "
+                "replace it with the module's source file",
+            )
+        if root is not None:
+            real = Path(os.path.realpath(path))
+            if not real.is_relative_to(root):
+                return Failure(
+                    "outside_root",
+                    f"{path} now resolves to {real}, outside the project root {root}; code from "
+                    "outside the root is never read: replace the link with the module's file",
+                )
+            if not os.path.samestat(os.stat(real), before):
+                return None  # swapped between the open and the check: look again
+        if before.st_size > MAX_SOURCE_BYTES:
+            return Failure(
+                "file_too_large",
+                f"{path.name} is {before.st_size / 2**20:.1f} MiB, over the "
+                f"{MAX_SOURCE_BYTES / 2**20:g} MiB that hotreload parses and checks at each save; "
+                "move bulky data out of the module (into a data file it loads)",
+            )
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_SOURCE_BYTES + 1)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    moved = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+    return None if moved or len(data) != after.st_size else data
 
 
 def decode_source(source: bytes, path: Path) -> str | Failure:
@@ -129,46 +201,89 @@ def parse_source(text: str, path: Path) -> ast.Module | Failure:
     try:
         return ast.parse(text, filename=str(path))
     except SyntaxError as e:
-        return Failure(
-            "syntax_error",
-            f"{path.name}:{e.lineno}:{e.offset}: {e.msg}",
-            line=e.lineno,
-            column=e.offset,
-        )
+        where = f"{path.name}:{e.lineno}:{e.offset}" if e.lineno else path.name
+        return Failure("syntax_error", f"{where}: {e.msg}", line=e.lineno, column=e.offset)
     except (ValueError, RecursionError, MemoryError) as e:
-        detail = "nested too deeply to parse" if isinstance(e, RecursionError) else str(e)
-        return Failure("syntax_error", f"{path.name}: {detail}")
+        return Failure("syntax_error", f"{path.name}: {_too_deep(e)}")
+
+
+def _too_deep(error: BaseException) -> str:
+    """The message for a parser or analysis that ran out of stack (CPython 3.11 says nothing)."""
+    if isinstance(error, RecursionError | MemoryError):
+        return "expressions nested too deeply to parse; split them into smaller ones"
+    return str(error)
 
 
 def defined_names(tree: ast.Module) -> frozenset[str]:
-    """Names the module's top-level code binds (not inside functions or classes)."""
-    names: set[str] = set()
+    """Names the module's top-level code binds (not inside functions, classes or comprehensions)."""
+    binder = _TopLevelBinder()
+    binder.visit(tree)
+    return frozenset(binder.names)
 
-    def visit(statements: list[ast.stmt]) -> None:
-        for node in statements:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
-                continue
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                for alias in node.names:
-                    names.add(alias.asname or alias.name.split(".")[0])
-                continue
-            for child in ast.walk(node):
-                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-                    names.add(child.id)
-                elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    names.add(child.name)
-            for block in ("body", "orelse", "finalbody", "handlers"):
-                inner = getattr(node, block, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    visit(inner)
-                elif isinstance(inner, list):
-                    for handler in inner:
-                        if isinstance(handler, ast.ExceptHandler):
-                            visit(handler.body)
 
-    visit(tree.body)
-    return frozenset(names)
+class _TopLevelBinder(ast.NodeVisitor):
+    """Collects the names bound in module scope.
+
+    It does not descend into a new scope: a comprehension's variable (`[k for k in ...]`) or a
+    function's local is not a module global, and listing it would make `removed` say so.
+    """
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store):
+            self.names.add(node.id)
+
+    def _visit_all(self, nodes: list[Any]) -> None:
+        for node in nodes:
+            if node is not None:
+                self.visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.names.add(node.name)
+        # Decorators and defaults run in module scope; the body does not.
+        self._visit_all([*node.decorator_list, *node.args.defaults, *node.args.kw_defaults])
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.names.add(node.name)
+        self._visit_all([*node.decorator_list, *node.bases, *node.keywords])
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_all([*node.args.defaults, *node.args.kw_defaults])
+
+    def _visit_comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
+        # Only an assignment expression in a comprehension binds in the enclosing scope.
+        for child in ast.walk(node):
+            if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
+                self.names.add(child.target.id)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name != "*":
+                self.names.add(alias.asname or alias.name.split(".")[0])
+
+    visit_ImportFrom = visit_Import
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.names.add(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.names.add(node.rest)
+        self.generic_visit(node)
 
 
 def fingerprints(tree: ast.Module) -> dict[str, str]:
@@ -188,7 +303,12 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
     tree = parse_source(text, spec.path)
     if isinstance(tree, Failure):
         return tree
-    functions = functions_in_tree(tree)
+    try:
+        # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
+        functions = functions_in_tree(tree)
+        found = fingerprints(tree), defined_names(tree)
+    except (RecursionError, MemoryError) as e:
+        return Failure("syntax_error", f"{spec.path.name}: {_too_deep(e)}")
     violations = compare(spec.exports, functions)
     if violations:
         lines = "; ".join(v.message for v in violations)
@@ -196,14 +316,20 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
     try:
         code = compile(tree, str(spec.path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError) as e:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         line = getattr(e, "lineno", None)
-        return Failure("syntax_error", f"{spec.path.name}:{line}: {e}", line=line)
-    return Candidate(source, text, code, functions, fingerprints(tree), defined_names(tree))
+        where = f"{spec.path.name}:{line}" if line else spec.path.name
+        detail = e.msg if isinstance(e, SyntaxError) else _too_deep(e)
+        return Failure("syntax_error", f"{where}: {detail}", line=line)
+    return Candidate(source, text, code, functions, *found)
 
 
-class ExecTimeout(Exception):
-    """Raised inside a module's top-level code that ran longer than the reload allows."""
+class ExecTimeout(BaseException):
+    """Raised inside a module's top-level code that ran longer than the reload allows.
+
+    A BaseException, like KeyboardInterrupt: a loop in module code that swallows `Exception`
+    (`while True: try: ... except Exception: pass`) must not swallow it and hold the gate for ever.
+    """
 
 
 def run_with_deadline(code: types.CodeType, namespace: dict[str, Any], timeout: float) -> None:

@@ -234,7 +234,7 @@ class Server:
         for name in names:
             live = self._live[name]
             started = time.perf_counter()
-            source = read_source(live.spec.path)
+            source = read_source(live.spec.path, root=self.manifest.root)
             source_digest = digest(source) if isinstance(source, bytes) else None
             if isinstance(source, bytes) and source == live.source:
                 decided.append((live, Outcome("unchanged", live, started), source_digest))
