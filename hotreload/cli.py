@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -18,7 +19,7 @@ from hotreload.errors import ContractViolation, HotreloadError, ManifestError, S
 from hotreload.events import EventLog, FailReason, ServerFailed
 from hotreload.freeze import freeze, init_manifest
 from hotreload.logsetup import LogFile, LogFormat, configure_logging
-from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
+from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server
 
@@ -65,9 +66,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> int:
+    """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
+    configure_logging(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
+    env = resolve_env_name(args.env, os.environ, "unknown")
+    EventLog(env).emit(ServerFailed, reason="manifest_error", message=str(error))
+    _error(str(error))
+    return EXIT_USAGE
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    manifest = load_manifest(args.manifest)
-    env, profile = manifest.profile(args.env)
+    try:
+        manifest = load_manifest(args.manifest)
+        env, profile = manifest.profile(args.env)
+    except ManifestError as e:
+        return _manifest_failed(args, e)
     log_file = _setup_logging(args, manifest, profile)
     server = Server(manifest, env=env)
     try:

@@ -385,14 +385,20 @@ def test_up_exits_1_when_a_module_raises_at_import(
     validate_events(events)
 
 
-def test_up_exits_2_on_a_bad_manifest_before_any_event(
+def test_up_exits_2_on_a_bad_manifest_with_a_server_failed_event(
     demo: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A log pipeline sees why the server never started, even though no profile was read."""
     demo.manifest(MANIFEST.replace("[project]", "[projekt]"))
-    assert main(["up", "--log-format", "json"]) == 2
+    assert main(["up", "--env", "staging", "--log-format", "json"]) == 2
     err = capsys.readouterr().err
-    assert json_events(err) == []
-    assert err.startswith("hotreload: error: hotreload.toml: ")
+    events = json_events(err)
+    assert [(e["event"], e["reason"], e["env"]) for e in events] == [
+        ("server.failed", "manifest_error", "staging")
+    ]
+    assert "projekt" in events[0]["message"]
+    validate_events(events)
+    assert "\nhotreload: error: hotreload.toml: " in err
 
 
 def test_up_exits_2_with_server_failed_when_a_module_file_is_missing(
