@@ -14,9 +14,10 @@ from hotreload.gate import VersionGate
 class Binding:
     """The exports of one module, and nothing else.
 
-    In a reloading profile each export is a small wrapper that looks the function up at call
-    time and runs it inside the version gate, so a call never sees a half-applied reload. In a
-    profile without reload the exports are the functions themselves: no overhead at all.
+    In a profile without reload the exports are the functions themselves, and this class has no
+    ``__getattr__`` hook: defining one turns off CPython's specialised attribute lookup, and a
+    production binding must cost what the function costs. A name that is not an export raises
+    the plain AttributeError there; development bindings (`ReloadingBinding`) explain it.
     """
 
     def __init__(self, module: str, manifest: str, exports: dict[str, Callable[..., Any]]) -> None:
@@ -25,16 +26,6 @@ class Binding:
         object.__setattr__(self, "_exports", tuple(exports))
         for name, function in exports.items():
             object.__setattr__(self, name, function)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: the name is not an export.
-        module = object.__getattribute__(self, "_module")
-        manifest = object.__getattribute__(self, "_manifest")
-        raise AttributeError(
-            f"{module!r} does not export {name!r}: the host may only call exports. "
-            f'Add `{name} = "(...) -> ..."` under [modules.{module}.exports] in {manifest} '
-            f"(or run `hotreload freeze {module}`), then restart."
-        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"bindings are read-only; cannot set {name!r}")
@@ -46,6 +37,23 @@ class Binding:
         module = object.__getattribute__(self, "_module")
         exports = ", ".join(object.__getattribute__(self, "_exports"))
         return f"<hotreload binding {module} [{exports}]>"
+
+
+class ReloadingBinding(Binding):
+    """A binding in a reloading profile: each export is a small wrapper that looks the function
+    up at call time and runs it inside the version gate, so a call never sees a half-applied
+    reload; a name that is not an export gets an error that says how to export it.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: the name is not an export.
+        module = object.__getattribute__(self, "_module")
+        manifest = object.__getattribute__(self, "_manifest")
+        raise AttributeError(
+            f"{module!r} does not export {name!r}: the host may only call exports. "
+            f'Add `{name} = "(...) -> ..."` under [modules.{module}.exports] in {manifest} '
+            f"(or run `hotreload freeze {module}`), then restart."
+        )
 
 
 def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Callable[..., Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from threading import get_ident
 
 
 class VersionGate:
@@ -19,74 +20,88 @@ class VersionGate:
       another thread that is trying to start a call; the reload then lets waiting calls in for
       a moment and tries again, so cross-thread waits cannot deadlock either. Each retry waits
       twice as long as the one before, so calls longer than ``patience`` cannot starve it.
+
+    Every call pays for `enter` and `exit`, so while no reload is pending they take no lock: a
+    call registers its thread in a list (``list.append`` and ``list.remove`` are atomic under
+    the GIL) and then checks the ``_closed`` flag; a reload sets the flag and then looks at the
+    list. Whichever comes second sees the other, so no call slips past a reload.
     """
 
     def __init__(self, *, patience: float = 0.05) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._active = 0
+        self._readers: list[int] = []  # one entry per call in flight: the caller's thread id
+        self._closed = False  # a reload is pending or running: new calls wait
         self._writer_waiting = False
-        self._writing = False
         self._writer: int | None = None
-        self._depth = threading.local()
         self.patience = patience
 
     def enter(self) -> None:
         """Start a call; blocks only while a reload is pending or running in another thread."""
-        depth: int = getattr(self._depth, "n", 0)
-        if depth or self._writer == threading.get_ident():
-            self._depth.n = depth + 1
-            return
+        ident = get_ident()
+        self._readers.append(ident)
+        if self._closed:
+            self._enter_slowly(ident)
+
+    def _enter_slowly(self, ident: int) -> None:
+        readers = self._readers
+        if ident == self._writer or readers.count(ident) > 1:
+            return  # the reload's own module code, or a nested call: blocking would deadlock
         with self._cond:
-            while self._writing or self._writer_waiting:
+            readers.remove(ident)
+            self._cond.notify_all()  # the reload may have seen us registered and wait for us
+            while self._closed:
                 self._cond.wait()
-            self._active += 1
-        self._depth.n = 1
+            readers.append(ident)
 
     def exit(self) -> None:
         """End a call started with `enter`."""
-        depth: int = self._depth.n - 1
-        self._depth.n = depth
-        if depth or self._writer == threading.get_ident():
-            return
-        with self._cond:
-            self._active -= 1
-            if self._active == 0 and self._writer_waiting:
+        self._readers.remove(get_ident())
+        if self._writer_waiting:
+            with self._cond:
                 self._cond.notify_all()
+
+    def _others_in_flight(self, ident: int) -> bool:
+        readers = self._readers
+        return len(readers) > readers.count(ident)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the gate alone: wait for calls in flight to end, keep new ones out."""
+        """Hold the gate alone: wait for calls in flight to end, keep new ones out.
+
+        Calls in flight in the reloading thread itself (a host that triggers a reload from
+        inside a binding call) do not count: waiting for them would wait for ever.
+        """
+        ident = get_ident()
         with self._cond:
-            while self._writing or self._writer_waiting:
+            while self._closed:
                 self._cond.wait()
-            self._writer_waiting = True
+            self._closed = self._writer_waiting = True
             drain = self.patience
-            while self._active:
-                if not self._cond.wait(timeout=drain) and self._active:
+            while self._others_in_flight(ident):
+                if not self._cond.wait(timeout=drain) and self._others_in_flight(ident):
                     # A call in flight may wait on a thread we hold back: let them in briefly.
-                    self._writer_waiting = False
+                    self._closed = False
                     self._cond.notify_all()
                     self._cond.wait(timeout=self.patience)
-                    self._writer_waiting = True
+                    self._closed = True
                     # Calls longer than `drain` would otherwise re-enter at every opening and
                     # starve the reload for ever: wait twice as long before the next opening.
                     # (The wait still ends at once when the last call in flight leaves.)
                     drain *= 2
             self._writer_waiting = False
-            self._writing = True
-            self._writer = threading.get_ident()
+            self._writer = ident
         try:
             yield
         finally:
             with self._cond:
-                self._writing = False
+                self._closed = False
                 self._writer = None
                 self._cond.notify_all()
 
     @property
     def active_calls(self) -> int:
         """Calls in flight right now (for diagnostics and tests)."""
-        return self._active
+        return len(self._readers)
 
     @property
     def reload_waiting(self) -> bool:

@@ -1,0 +1,1 @@
+"""hotreload's benchmark suite: save-to-live latency, call overhead, scale, memory, idle cost."""

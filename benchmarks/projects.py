@@ -1,0 +1,190 @@
+"""Generated projects for the benchmarks: the 500-line module, scale projects, and saves."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+SaveStyle = Literal["atomic", "inplace"]
+SAVE_STYLES: tuple[SaveStyle, ...] = ("atomic", "inplace")
+
+BIG_MODULE = "bench_target"
+BIG_LINES = 500
+# The export whose return value changes on every edit, and the others the manifest freezes.
+BIG_EXPORTS = {
+    "current_value": "() -> int",
+    "compute": "(x: int, y: int = 3) -> int",
+    "describe": "(name: str) -> str",
+}
+SCALE_EXPORTS = 10
+SCALE_PER_PACKAGE = 100
+
+# Profiles every generated manifest carries: the development profile keeps every default (that
+# is what the targets are stated for); "direct" is a reload-off profile whose server the memory
+# benchmark drives by calling server.reload() itself, so no watcher races the driver.
+ENV_TABLES = """
+[env.development]
+reload = true
+
+[env.production]
+reload = false
+log_format = "json"
+
+[env.direct]
+reload = false
+"""
+
+
+def _helper(index: int) -> list[str]:
+    return [
+        f"def helper_{index:03d}(x: int, y: int = 3) -> int:",
+        f'    """Helper {index}: a little arithmetic, so parsing and compiling cost."""',
+        f"    total = x * {index} + y",
+        "    for step in range(3):",
+        "        total += (step * x) % 7",
+        "    if total > 1000:",
+        "        total -= 1000",
+        "    return total",
+        "",
+    ]
+
+
+def big_module(value: int, *, broken: bool = False) -> str:
+    """A 500-line module: many helpers and three exports; ``current_value()`` returns ``value``.
+
+    ``broken`` changes the frozen signature of ``current_value`` (a new parameter), so the
+    change is rejected before any of its code runs.
+    """
+    head = [
+        f'"""Benchmark target, version {value}: many helpers, three exports."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import math",
+        "",
+        f"VALUE = {value}",
+        "SCALE = 3",
+        "",
+    ]
+    params = "extra: int = 0" if broken else ""
+    tail = [
+        f"def current_value({params}) -> int:",
+        '    """The export the benchmark host polls: its body changes with every edit."""',
+        f"    return {value}",
+        "",
+        "",
+        "def compute(x: int, y: int = 3) -> int:",
+        '    """A cheap export, for the call-overhead benchmark."""',
+        "    return x * y + SCALE",
+        "",
+        "",
+        "def describe(name: str) -> str:",
+        "    return f'{name}: {math.pi:.2f}'",
+    ]
+    lines = list(head)
+    index = 0
+    while len(lines) + len(_helper(index)) + len(tail) <= BIG_LINES:
+        lines += _helper(index)
+        index += 1
+    lines += tail
+    lines += ["# padding"] * (BIG_LINES - len(lines))
+    return "\n".join(lines) + "\n"
+
+
+def _exports_table(module: str, exports: dict[str, str]) -> str:
+    rows = "\n".join(f'{name} = "{signature}"' for name, signature in exports.items())
+    key = f'"{module}"' if "." in module else module  # a dotted name is one TOML key
+    return f"[modules.{key}.exports]\n{rows}\n"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated project on disk."""
+
+    root: Path
+    manifest: Path
+    modules: tuple[str, ...]
+
+    def path(self, module: str) -> Path:
+        return self.root.joinpath(*module.split(".")).with_suffix(".py")
+
+    @property
+    def directories(self) -> list[Path]:
+        """Every directory a watcher of this project watches (the modules' and the manifest's)."""
+        return sorted({self.path(m).parent for m in self.modules} | {self.manifest.parent})
+
+
+def write_big_project(root: Path, value: int = 0) -> Project:
+    """A project of one 500-line module (``bench_target``) with three frozen exports."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{BIG_MODULE}.py").write_text(big_module(value), encoding="utf-8")
+    manifest = root / "hotreload.toml"
+    manifest.write_text(
+        f'[project]\nname = "bench-latency"\n\n{_exports_table(BIG_MODULE, BIG_EXPORTS)}'
+        + ENV_TABLES,
+        encoding="utf-8",
+    )
+    return Project(root, manifest, (BIG_MODULE,))
+
+
+def scale_module(index: int, value: int = 0) -> str:
+    """A small module with ten exports; ``f0()`` returns ``value``."""
+    lines = [f'"""Generated module {index}."""', "", f"VALUE = {value}", ""]
+    for n in range(SCALE_EXPORTS):
+        body = "VALUE" if n == 0 else f"x * {n} + {index}"
+        params = "" if n == 0 else "x: int"
+        lines += ["", f"def f{n}({params}) -> int:", f"    return {body}", ""]
+    return "\n".join(lines)
+
+
+def scale_module_name(index: int) -> str:
+    return f"pkg_{index // SCALE_PER_PACKAGE:02d}.mod_{index % SCALE_PER_PACKAGE:03d}"
+
+
+def write_scale_project(root: Path, size: int) -> Project:
+    """``size`` modules of ten exports each, in packages of a hundred."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = [scale_module_name(i) for i in range(size)]
+    tables = []
+    for index, name in enumerate(names):
+        path = root.joinpath(*name.split(".")).with_suffix(".py")
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True)
+            (path.parent / "__init__.py").write_text("", encoding="utf-8")
+        path.write_text(scale_module(index), encoding="utf-8")
+        exports = {f"f{n}": "() -> int" if n == 0 else "(x: int) -> int" for n in range(10)}
+        tables.append(_exports_table(name, exports))
+    manifest = root / "hotreload.toml"
+    manifest.write_text(
+        f'[project]\nname = "bench-scale-{size}"\n\n' + "\n".join(tables) + ENV_TABLES,
+        encoding="utf-8",
+    )
+    return Project(root, manifest, tuple(names))
+
+
+_temp_counter = 0
+
+
+def save(path: Path, text: str, style: SaveStyle) -> int:
+    """Write ``text`` as an editor does; return ``time.monotonic_ns()`` once it is on disk.
+
+    ``atomic``: a temp file in the same directory renamed over the module (the timestamp is
+    taken right after ``os.replace``). ``inplace``: open with truncation, write, close (the
+    timestamp is taken right after ``close``). CLOCK_MONOTONIC is system-wide on Linux, so the
+    value compares with timestamps taken in other processes.
+    """
+    global _temp_counter
+    data = text.encode("utf-8")
+    if style == "atomic":
+        _temp_counter += 1
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{_temp_counter}.tmp")
+        with open(temp, "wb") as f:
+            f.write(data)
+        os.replace(temp, path)
+    else:
+        with open(path, "wb") as f:
+            f.write(data)
+    return time.monotonic_ns()

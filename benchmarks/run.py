@@ -1,0 +1,87 @@
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only SECTION ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.proc import ChildError, exit_on_sigterm
+from benchmarks.report import derived, machine, render, verdict_dicts
+from benchmarks.suite import FULL, QUICK, SECTIONS, Workspace
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write via a temp file and a rename, so a reader never sees half a result file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="hotreload's benchmarks (issue 5): latency against a restart reloader and "
+        "a bare watcher, call overhead, scale, memory and idle cost, all in one run.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer samples: under a minute, for a smoke check"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(SECTIONS),
+        metavar="SECTION",
+        help=f"run only these sections ({', '.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where latest.json and latest.md go (default: benchmarks/results)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected sections, write latest.json and latest.md, print the table."""
+    args = build_parser().parse_args(argv)
+    exit_on_sigterm()
+    plan = QUICK if args.quick else FULL
+    sections = args.only or list(SECTIONS)
+    began = time.monotonic()
+    results: dict[str, Any] = {"plan": plan.name, "machine": machine(), "errors": {}}
+    _log(f"{plan.name} run: {', '.join(sections)}")
+    with tempfile.TemporaryDirectory(prefix="hotreload-bench-") as scratch:
+        work = Workspace(Path(scratch))
+        for name in sections:
+            try:
+                results[name] = SECTIONS[name](plan, work, _log)
+            except (ChildError, RuntimeError, OSError) as e:
+                # One broken section must not cost the others' figures: record it, go on.
+                traceback.print_exc()
+                results["errors"][name] = f"{type(e).__name__}: {e}"[-2000:]
+    results["duration_s"] = time.monotonic() - began
+    results["load_average_end"] = list(os.getloadavg())
+    results["derived"] = derived(results)
+    results["targets"] = verdict_dicts(results)
+    table = render(results)
+    _write(args.out / "latest.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+    _write(args.out / "latest.md", table)
+    print(table)
+    _log(f"wrote {args.out / 'latest.json'} and {args.out / 'latest.md'}")
+    return 1 if results["errors"] else 0

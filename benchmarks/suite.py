@@ -1,0 +1,311 @@
+"""The benchmark sections, run from the parent process: each starts fresh child processes."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.proc import (
+    REPO_ROOT,
+    ChildError,
+    Spawned,
+    child_env,
+    cpu_seconds,
+    job_command,
+    run_job,
+)
+from benchmarks.projects import (
+    BIG_MODULE,
+    SAVE_STYLES,
+    Project,
+    scale_module_name,
+    write_big_project,
+    write_scale_project,
+)
+
+Log = Callable[[str], None]
+
+ACCEPT_TIMEOUT_S = 2.0  # a save not live within this is counted as missed
+RESTART_TIMEOUT_S = 5.0  # a restart takes ~0.5 s; allow for a loaded machine
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each measurement a run does."""
+
+    name: str
+    edits: int  # hotreload and floor, per save style
+    restart_edits: int  # the restart reloader, per save style
+    reject_edits: int
+    busy_edits: int  # hotreload and floor with a busy-spinning host, per save style
+    call_rounds: int
+    call_seconds: float  # per timing of one variant
+    sizes: tuple[int, ...]
+    scale_edits: int
+    startup_repeats: int
+    check_repeats: int
+    memory_reloads: int
+    watcher_edits: int
+    idle_seconds: float
+
+
+FULL = Plan(
+    name="full",
+    edits=40,
+    restart_edits=30,
+    reject_edits=30,
+    busy_edits=20,
+    call_rounds=7,
+    call_seconds=0.1,
+    sizes=(10, 100, 1000),
+    scale_edits=30,
+    startup_repeats=3,
+    check_repeats=3,
+    memory_reloads=1000,
+    watcher_edits=100,
+    idle_seconds=10.0,
+)
+QUICK = Plan(
+    name="quick",
+    edits=15,
+    restart_edits=6,
+    reject_edits=10,
+    busy_edits=8,
+    call_rounds=3,
+    call_seconds=0.03,
+    sizes=(10, 100, 1000),
+    scale_edits=10,
+    startup_repeats=1,
+    check_repeats=1,
+    memory_reloads=300,
+    watcher_edits=30,
+    idle_seconds=4.0,
+)
+
+
+class Workspace:
+    """The run's scratch directory: generated projects, made once and shared by sections."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._scale: dict[int, Project] = {}
+
+    def big(self, name: str) -> Project:
+        return write_big_project(self.root / name)
+
+    def scale(self, size: int) -> Project:
+        if size not in self._scale:
+            self._scale[size] = write_scale_project(self.root / f"scale-{size}", size)
+        return self._scale[size]
+
+
+def _job_timeout(saves: int, per_save: float) -> float:
+    return 120 + saves * per_save
+
+
+def latency_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-live for hotreload, the floor and the restart reloader; then rejections."""
+    styles = list(SAVE_STYLES)
+    common = {"module": BIG_MODULE, "export": "current_value", "styles": styles, "seed": 1}
+    runs: list[tuple[str, dict[str, Any], int]] = [
+        ("hotreload", {"contender": "hotreload", "kind": "accept", "host": "poll"}, plan.edits),
+        ("floor", {"contender": "floor", "host": "poll"}, plan.edits),
+        ("restart", {"contender": "restart"}, plan.restart_edits),
+        ("rejection", {"contender": "hotreload", "kind": "reject", "host": "poll"}, 0),
+        (
+            "hotreload_busy",
+            {"contender": "hotreload", "kind": "accept", "host": "busy"},
+            plan.busy_edits,
+        ),
+        ("floor_busy", {"contender": "floor", "host": "busy"}, plan.busy_edits),
+    ]
+    results: dict[str, Any] = {}
+    for name, options, edits in runs:
+        edits = plan.reject_edits if name == "rejection" else edits
+        timeout = RESTART_TIMEOUT_S if name == "restart" else ACCEPT_TIMEOUT_S
+        log(f"latency: {name} ({edits} saves x {len(styles)} styles)")
+        project = work.big(f"latency-{name}")
+        args = {
+            **common,
+            **options,
+            "root": str(project.root),
+            "edits": edits,
+            "timeout": timeout,
+            "generator": "big",
+        }
+        results[name] = run_job(
+            "latency", args, timeout=_job_timeout(edits * len(styles), timeout + 0.5)
+        )
+    return results
+
+
+def calls_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """ns per call in the development and the production profile (one child each)."""
+    project = work.big("calls")
+    results = {}
+    for env in ("development", "production"):
+        log(f"calls: {env}")
+        args = {
+            "root": str(project.root),
+            "env": env,
+            "rounds": plan.call_rounds,
+            "seconds": plan.call_seconds,
+        }
+        results[env] = run_job("calls", args, timeout=300)
+    return results
+
+
+def _wall(command: list[str], *, timeout: float = 120) -> float:
+    """Wall seconds of a command that must succeed."""
+    began = time.perf_counter()
+    done = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    elapsed = time.perf_counter() - began
+    if done.returncode != 0:
+        raise ChildError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def scale_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Start-up, `hotreload check` and one module's change latency for growing projects."""
+    results: dict[str, Any] = {"sizes": {}}
+    baseline = [
+        _wall([sys.executable, "-c", "import hotreload.cli"]) for _ in range(plan.check_repeats)
+    ]
+    results["python_import_cli_s"] = statistics.median(baseline)
+    for size in plan.sizes:
+        log(f"scale: {size} modules")
+        project = work.scale(size)
+        index = size // 2
+        module = scale_module_name(index)
+        runs = []
+        for repeat in range(plan.startup_repeats):
+            edits = plan.scale_edits if repeat == 0 else 0
+            args = {
+                "root": str(project.root),
+                "module": module,
+                "export": "f0",
+                "styles": ["atomic"] if edits else [],
+                "edits": edits,
+                "kind": "accept",
+                "host": "poll",
+                "timeout": ACCEPT_TIMEOUT_S,
+                "seed": 2,
+                "generator": "scale",
+                "index": index,
+            }
+            runs.append(run_job("startup", args, timeout=_job_timeout(edits, 3) + size * 0.1))
+        checks = [
+            _wall([sys.executable, "-m", "hotreload", "check", "-m", str(project.manifest)])
+            for _ in range(plan.check_repeats)
+        ]
+        first = runs[0]
+        results["sizes"][str(size)] = {
+            "modules": size,
+            "exports": size * 10,
+            "up_ms": statistics.median(r["up_ms"] for r in runs),
+            "up_ms_runs": [r["up_ms"] for r in runs],
+            "import_ms": statistics.median(r["import_ms"] for r in runs),
+            "check_s": statistics.median(checks),
+            "check_s_runs": checks,
+            "change": first["styles"].get("atomic"),
+            "host_errors": first.get("host_errors", 0),
+        }
+    return results
+
+
+def memory_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """RSS after many accepted reloads: driven directly, then through the real watcher."""
+    total = plan.memory_reloads
+    log(f"memory: {total} reloads via server.reload()")
+    checkpoints = sorted({10, 100, total} | {n for n in (300, 1000) if n <= total})
+    direct = run_job(
+        "memory",
+        {
+            "root": str(work.big("memory-direct").root),
+            "mode": "direct",
+            "reloads": total,
+            "checkpoints": checkpoints,
+        },
+        timeout=_job_timeout(total, 0.2),
+    )
+    edits = plan.watcher_edits
+    log(f"memory: {edits} saves via the watcher")
+    watcher = run_job(
+        "memory",
+        {
+            "root": str(work.big("memory-watcher").root),
+            "mode": "watcher",
+            "reloads": edits,
+            "checkpoints": [10, edits],
+            "timeout": ACCEPT_TIMEOUT_S,
+        },
+        timeout=_job_timeout(edits, ACCEPT_TIMEOUT_S + 0.1),
+    )
+    return {"direct": direct, "watcher": watcher}
+
+
+def _wait_for_text(path: Path, text: str, child: Spawned, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            tail = path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise ChildError(f"the child exited ({child.process.returncode}) early:\n{tail}")
+        if text in path.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.05)
+    raise ChildError(f"{text!r} did not appear in {path} within {timeout:g} s")
+
+
+def _cpu_percent(pid: int, seconds: float) -> dict[str, float]:
+    cpu_before, began = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    cpu_after, ended = cpu_seconds(pid), time.monotonic()
+    used = cpu_after - cpu_before
+    return {"cpu_s": used, "wall_s": ended - began, "percent": 100 * used / (ended - began)}
+
+
+def idle_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """CPU of an idle `hotreload up` watching the largest project, against a bare watcher."""
+    size = max(plan.sizes)
+    project = work.scale(size)
+    results: dict[str, Any] = {"modules": size, "directories": len(project.directories)}
+    log(f"idle: hotreload up on {size} modules for {plan.idle_seconds:g} s")
+    events = work.root / "idle-events.jsonl"
+    with open(events, "wb") as sink:
+        command = [sys.executable, "-m", "hotreload", "up", "-m", str(project.manifest)]
+        with Spawned([*command, "--log-format", "json"], stderr=sink) as up:
+            _wait_for_text(events, '"server.started"', up, timeout=180)
+            time.sleep(0.5)  # let start-up's last allocations and threads settle
+            results["hotreload"] = _cpu_percent(up.pid, plan.idle_seconds)
+    log(f"idle: bare watchfiles.watch on the same directories for {plan.idle_seconds:g} s")
+    ready = work.root / "idle-floor.txt"
+    with open(ready, "wb") as sink:
+        dirs = [str(d) for d in project.directories]
+        with Spawned(job_command("idle-floor", {"dirs": dirs}), stdout=sink) as floor:
+            _wait_for_text(ready, "READY", floor, timeout=60)
+            time.sleep(0.5)
+            results["floor"] = _cpu_percent(floor.pid, plan.idle_seconds)
+    return results
+
+
+SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
+    "latency": latency_section,
+    "calls": calls_section,
+    "scale": scale_section,
+    "memory": memory_section,
+    "idle": idle_section,
+}
