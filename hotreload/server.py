@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from hotreload.bindings import Binding, gated_export
+from hotreload.bindings import Binding, ReloadingBinding, gated_export
 from hotreload.contract import check_contract, emit_violations, module_specs
 from hotreload.errors import ContractViolation, HotreloadError, ServerError
 from hotreload.events import (
@@ -44,6 +44,7 @@ from hotreload.reload import (
 from hotreload.watcher import Watcher
 
 StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"]
+SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
 
 class Server:
@@ -156,9 +157,9 @@ class Server:
 
     def module(self, name: str) -> Binding:
         """The binding of one module: its exports, always the latest accepted version."""
-        binding = self._bindings.get(name)
-        if binding is not None:
-            return binding
+        existing = self._bindings.get(name)
+        if existing is not None:
+            return existing
         live = self._live.get(name)
         if live is None:
             known = ", ".join(self._live) or "none"
@@ -168,9 +169,10 @@ class Server:
         namespace = live.namespace
         if self.profile.reload:
             exports = {f: gated_export(namespace, f, self.gate) for f in live.spec.exports}
+            binding: Binding = ReloadingBinding(name, self.manifest.path.name, exports)
         else:
             exports = {f: namespace[f] for f in live.spec.exports}
-        binding = Binding(name, self.manifest.path.name, exports)
+            binding = Binding(name, self.manifest.path.name, exports)
         self._bindings[name] = binding
         return binding
 
@@ -231,10 +233,11 @@ class Server:
     def _reload(self, names: list[str]) -> list[Outcome]:
         """Decide every changed module (no code runs), then apply the good ones under the gate."""
         decided: list[tuple[LiveModule, Candidate | Outcome, str | None]] = []
+        started = time.perf_counter()
+        sources = self._read_settled([self._live[name].spec.path for name in names])
         for name in names:
             live = self._live[name]
-            started = time.perf_counter()
-            source = read_source(live.spec.path, root=self.manifest.root)
+            source = sources[live.spec.path]
             source_digest = digest(source) if isinstance(source, bytes) else None
             if isinstance(source, bytes) and source == live.source:
                 decided.append((live, Outcome("unchanged", live, started), source_digest))
@@ -257,6 +260,32 @@ class Server:
         for outcome, source_digest in outcomes:
             self._emit_outcome(outcome, source_digest)
         return [outcome for outcome, _ in outcomes]
+
+    def _read_settled(self, paths: list[Path]) -> dict[Path, bytes | Failure]:
+        """Each file's bytes, once it has stayed as read for one quiet period (`debounce_ms`).
+
+        watchfiles ends a batch when no *new* (change, path) pair arrives for a step, and more
+        writes to a file already in the batch are not new: a file written in pieces (an in-place
+        save of a big file, a tool writing line by line, or just the instant between an in-place
+        save's truncation and its write) can be read half-written. Its size or mtime moving after
+        the read says so, and it is read again. A writer that pauses mid-file for longer than the
+        quiet period cannot be told from one that finished.
+        """
+        quiet = self.profile.debounce_ms / 1000
+        deadline = time.monotonic() + SETTLE_LIMIT_S
+        sources: dict[Path, bytes | Failure] = {}
+        marks: dict[Path, FileMark] = {}
+        pending = paths
+        while pending:
+            for path in pending:
+                marks[path] = file_mark(path)
+                sources[path] = read_source(path, root=self.manifest.root)
+            if quiet <= 0 or time.monotonic() > deadline or self._stopped.wait(quiet):
+                # Past SETTLE_LIMIT_S a file still changing is decided as read: the change
+                # event of the write that moved it brings it back.
+                break
+            pending = [path for path in pending if file_mark(path) != marks[path]]
+        return sources
 
     def _emit_outcome(self, outcome: Outcome, source_digest: str | None) -> None:
         live = outcome.live
@@ -324,6 +353,18 @@ class Server:
     def _on_watch_error(self, error: BaseException) -> None:
         # Reported, never raised: the watcher thread must outlive any bad file or batch.
         self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
+
+
+FileMark = tuple[int, int, int, int] | None
+
+
+def file_mark(path: Path) -> FileMark:
+    """What tells a file moved: inode, size, mtime and ctime (None while it cannot be stat'ed)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def digest(source: bytes) -> str:

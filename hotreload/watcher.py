@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ ErrorHandler = Callable[[BaseException], None]
 MIN_STEP_MS = 1
 MAX_BATCH_MS = 500
 RESTART_DELAY_S = 0.2
+DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked for again
+RESYNC_MS = 100  # after a fresh watch, how soon every file is decided once
 
 
 class _StopSignal:
@@ -22,15 +25,25 @@ class _StopSignal:
 
     watchfiles polls ``is_set()`` from inside its Rust loop, which runs only after the OS watches
     are registered; the first poll therefore means every later save will be seen.
+
+    It also ends a watch that must be made afresh (``restart``): one of its directories went, or
+    one that was gone is back (a `git checkout` can remove a package directory and create it
+    again, and a watch on a removed directory sees nothing for ever).
     """
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.live = threading.Event()
+        self.restart = False
+        self.missing: list[str] = []
+        self._polled = 0.0
 
     def is_set(self) -> bool:
         self.live.set()
-        return self.stop.is_set()
+        if self.missing and time.monotonic() - self._polled > DIRECTORY_POLL_S:
+            self._polled = time.monotonic()
+            self.restart = self.restart or any(os.path.isdir(d) for d in self.missing)
+        return self.stop.is_set() or self.restart
 
 
 class Watcher:
@@ -52,6 +65,8 @@ class Watcher:
         self._wanted = {os.path.normpath(f) for f in self.files}
         self._wanted |= {os.path.realpath(f) for f in self.files}
         self._directories = sorted({os.path.dirname(f) for f in self._wanted})
+        self._directory_set = set(self._directories)
+        self._resync = False
         self._by_path = {os.path.normpath(f): f for f in self.files}
         self._by_path |= {os.path.realpath(f): f for f in self.files}
         self.on_batch = on_batch
@@ -78,8 +93,11 @@ class Watcher:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _accept(self, _change: watchfiles.Change, path: str) -> bool:
-        return os.path.normpath(path) in self._wanted
+    def _accept(self, change: watchfiles.Change, path: str) -> bool:
+        path = os.path.normpath(path)
+        if change == watchfiles.Change.deleted and path in self._directory_set:
+            self._signal.restart = True  # a watched directory went: watch afresh
+        return path in self._wanted
 
     def _run(self) -> None:
         while not self._signal.stop.is_set():
@@ -87,26 +105,38 @@ class Watcher:
                 self._watch()
             except Exception as error:  # never let a watch error end the thread: report, retry
                 self._report(error)
+                self._resync = True  # what changed meanwhile is decided once the retry watches
                 self._signal.stop.wait(RESTART_DELAY_S)
 
     def _watch(self) -> None:
         directories = [d for d in self._directories if os.path.isdir(d)]
+        self._signal.missing = [d for d in self._directories if d not in directories]
+        self._signal.restart = False
+        if not directories:  # nothing to watch until a directory is back; then decide all
+            self._resync = True
+            self._signal.stop.wait(DIRECTORY_POLL_S)
+            return
         for changes in watchfiles.watch(
             *directories,
             watch_filter=self._accept,
             debounce=max(MAX_BATCH_MS, self.step_ms),
             step=self.step_ms,
             stop_event=self._signal,
-            rust_timeout=0,
+            # A fresh watch missed what happened before it: wake up soon and decide every file
+            # (later wake-ups of this watch bring empty batches, which are skipped).
+            rust_timeout=RESYNC_MS if self._resync else 0,
+            yield_on_timeout=self._resync,
             recursive=False,
             raise_interrupt=False,
         ):
-            batch = self._order(changes)
+            batch = list(self.files) if self._resync else self._order(changes)
+            self._resync = False
             if batch:
                 try:
                     self.on_batch(batch)
                 except Exception as error:  # a bad batch must not stop later ones
                     self._report(error)
+        self._resync = self._signal.restart
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
         """The changed files, once each, in the order they were given to the watcher."""

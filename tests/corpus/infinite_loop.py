@@ -1,0 +1,6 @@
+def add(a: int, b: int) -> int:
+    return a + b + 1
+
+
+while True:
+    pass

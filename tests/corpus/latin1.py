@@ -1,0 +1,3 @@
+# Calculatrice du café
+def add(a: int, b: int) -> int:
+    return a + b + 1

@@ -1,0 +1,8 @@
+import sys
+
+
+def add(a: int, b: int) -> int:
+    return a + b + 1
+
+
+sys.exit(3)

@@ -1,0 +1,3 @@
+def add(a: int, b: int) -> int:
+    total = a + b
+	return total + 1
