@@ -6,7 +6,7 @@ from typing import Any
 
 from hotreload.events import ContractViolationEvent, EventLog
 from hotreload.manifest import LoadedManifest
-from hotreload.reload import Failure, ModuleSpec, prepare, read_source
+from hotreload.reload import Candidate, Failure, ModuleSpec, prepare_file
 
 
 def module_specs(manifest: LoadedManifest) -> list[ModuleSpec]:
@@ -22,15 +22,21 @@ def module_specs(manifest: LoadedManifest) -> list[ModuleSpec]:
     ]
 
 
+def prepare_modules(specs: list[ModuleSpec]) -> list[tuple[ModuleSpec, Candidate | Failure]]:
+    """Every module read and checked, running no code: ready to import, or why not."""
+    return [(spec, prepare_file(spec)) for spec in specs]
+
+
+def failures_of(
+    prepared: list[tuple[ModuleSpec, Candidate | Failure]],
+) -> list[tuple[ModuleSpec, Failure]]:
+    """The modules that cannot run under their contract, with why; empty when all match."""
+    return [(spec, result) for spec, result in prepared if isinstance(result, Failure)]
+
+
 def check_contract(specs: list[ModuleSpec]) -> list[tuple[ModuleSpec, Failure]]:
     """Every module that cannot run under its contract, with why; empty when all match."""
-    failures = []
-    for spec in specs:
-        source = read_source(spec.path)
-        result = prepare(spec, source) if isinstance(source, bytes) else source
-        if isinstance(result, Failure):
-            failures.append((spec, result))
-    return failures
+    return failures_of(prepare_modules(specs))
 
 
 def emit_violations(events: EventLog, spec: ModuleSpec, failure: Failure) -> int:

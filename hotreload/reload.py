@@ -17,6 +17,7 @@ import time
 import tokenize
 import traceback
 import types
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -104,9 +105,12 @@ class Outcome:
     rebound: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
+    finished: float = field(default_factory=time.perf_counter)
+
     @property
     def duration_ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
+        """From the start of the decision to the moment this outcome was reached."""
+        return (self.finished - self.started) * 1000
 
 
 def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:
@@ -286,12 +290,13 @@ class _TopLevelBinder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def fingerprints(tree: ast.Module) -> dict[str, str]:
-    """A position-free dump of each top-level function, to tell an edited body from a moved one."""
+def fingerprints(tree: ast.Module, names: Collection[str]) -> dict[str, str]:
+    """A position-free dump of each named top-level function, to tell an edited body from a
+    moved one. Only exports are dumped: `ast.dump` of every function was a third of a reload."""
     return {
         node.name: ast.dump(node)
         for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names
     }
 
 
@@ -306,7 +311,7 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
     try:
         # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
         functions = functions_in_tree(tree)
-        found = fingerprints(tree), defined_names(tree)
+        found = fingerprints(tree, spec.exports), defined_names(tree)
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {_too_deep(e)}")
     violations = compare(spec.exports, functions)
@@ -461,14 +466,25 @@ def apply(
     )
 
 
-def load(spec: ModuleSpec, *, timeout: float | None = None) -> LiveModule:
-    """Check a module against its contract, then import it: version 1.
+def prepare_file(spec: ModuleSpec, *, root: Path | None = None) -> Candidate | Failure:
+    """Read and `prepare` a module's file: every check, and still no code run."""
+    source = read_source(spec.path, root=root)
+    return prepare(spec, source) if isinstance(source, bytes) else source
+
+
+def load(
+    spec: ModuleSpec,
+    *,
+    candidate: Candidate | Failure | None = None,
+    timeout: float | None = None,
+) -> LiveModule:
+    """Check a module against its contract (unless ``candidate`` did), then import it: version 1.
 
     Raises ContractViolation (with the violations) before any module code runs, and ServerError
     when the file cannot be read or its code raises.
     """
-    source = read_source(spec.path)
-    candidate = prepare(spec, source) if isinstance(source, bytes) else source
+    if candidate is None:
+        candidate = prepare_file(spec)
     if isinstance(candidate, Failure):
         if candidate.violations:
             raise ContractViolation(candidate.message, list(candidate.violations))

@@ -39,7 +39,8 @@ class _StopSignal:
         self._polled = 0.0
 
     def is_set(self) -> bool:
-        self.live.set()
+        if not self.live.is_set():  # polled every step: setting an Event takes its lock
+            self.live.set()
         if self.missing and time.monotonic() - self._polled > DIRECTORY_POLL_S:
             self._polled = time.monotonic()
             self.restart = self.restart or any(os.path.isdir(d) for d in self.missing)

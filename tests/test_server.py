@@ -10,7 +10,7 @@ from conftest import EventRecorder, Project
 
 from hotreload import ContractViolation, HotreloadError, ServerError
 from hotreload.manifest import load_manifest
-from hotreload.server import Server
+from hotreload.server import Server, settle_left_ns
 
 CALC = """
 def add(a: int, b: int) -> int:
@@ -204,3 +204,24 @@ def test_module_already_imported_by_the_host_is_adopted_not_reimported(
     assert sys.modules["calc"] is module
     assert Path(module.__file__ or "").name == "calc.py"
     assert server.module("calc").add(1, 1) == 2
+
+
+@pytest.mark.parametrize(
+    ("age_ms", "expected_ms"),
+    [
+        (0, 9),  # just written: a whole quiet period (5 ms) plus the timestamp slack (4 ms)
+        (3, 6),
+        (9, 0),  # already quiet long enough: no wait at all
+        (500, -491),
+        (-1000, 9),  # a timestamp in the future waits one period, never longer
+    ],
+)
+def test_settle_wait_is_what_remains_of_the_quiet_period(age_ms: int, expected_ms: int) -> None:
+    now = 10**18
+    changed = now - age_ms * 1_000_000
+    mark = (1, 10, changed - 5_000_000, changed)  # ctime is the later of the two
+    assert settle_left_ns(mark, now, 5_000_000) == expected_ms * 1_000_000
+
+
+def test_a_file_that_cannot_be_stated_needs_no_settling() -> None:
+    assert settle_left_ns(None, 10**18, 5_000_000) == 0
