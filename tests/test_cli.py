@@ -106,6 +106,21 @@ def test_check_exits_1_with_one_violation_event_per_violation(
     )
 
 
+@pytest.mark.parametrize("matches", [True, False])
+def test_check_never_runs_module_code(
+    demo: Project, matches: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A module whose top level writes a file must not write it when checked, pass or fail."""
+    marker = demo.root / "top-level-ran"
+    source = f"open({str(marker)!r}, 'w').close()\n" + CALC
+    if not matches:
+        source = source.replace("def add(a: int, b: int)", "def add(a: int)")
+    demo.write("calc", source)
+    assert main(["check"]) == (0 if matches else 1)
+    assert not marker.exists()
+    assert "calc" not in sys.modules
+
+
 def test_check_reports_a_syntax_error_as_one_file_level_violation(
     demo: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
