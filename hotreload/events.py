@@ -10,6 +10,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from hotreload.signatures import ViolationCode  # one list of codes: the one that makes them
+
 Level = Literal["debug", "info", "warning", "error"]
 LEVEL_ORDER: dict[str, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
@@ -28,13 +30,6 @@ RejectReason = Literal[
     "async_changed",
 ]
 FailReason = Literal["contract_violation", "import_error", "manifest_error", "entry_error"]
-ViolationCode = Literal[
-    "export_removed",
-    "parameters_changed",
-    "parameter_type_changed",
-    "return_type_changed",
-    "async_changed",
-]
 
 
 def _name(event: str) -> Any:
