@@ -6,7 +6,8 @@ from typing import Any
 
 from hotreload.events import ContractViolationEvent, EventLog
 from hotreload.manifest import LoadedManifest
-from hotreload.reload import Candidate, Failure, ModuleSpec, prepare_file
+from hotreload.reload import Candidate, ModuleSpec, prepare_file
+from hotreload.source import Failure
 
 
 def module_specs(manifest: LoadedManifest) -> list[ModuleSpec]:

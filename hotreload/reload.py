@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import ast
-import ctypes
-import errno
 import importlib
 import importlib.util
-import io
 import linecache
-import os
-import stat
 import sys
-import threading
 import time
-import tokenize
 import traceback
 import types
 from collections.abc import Collection
@@ -22,24 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hotreload.deadline import ExecTimeout, run_with_deadline
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.patching import Patcher
 from hotreload.signatures import (
     FoundFunction,
     Signature,
-    Violation,
     compare,
     functions_in_tree,
     public_functions,
 )
+from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
 
 DEFAULT_EXEC_TIMEOUT = 10.0
-# Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
-# tree (a 20 MB module of short statements takes ~30 s and ~3 GB to analyse).
-MAX_SOURCE_BYTES = 8 * 1024 * 1024
-READ_ATTEMPTS = 5
-# Non-blocking: opening a FIFO put in a module's place must not wait for a writer for ever.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -67,17 +55,6 @@ class LiveModule:
     @property
     def namespace(self) -> dict[str, Any]:
         return self.module.__dict__
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a version cannot run: one reason code, a message, and details where known."""
-
-    reason: str
-    message: str
-    violations: tuple[Violation, ...] = ()
-    line: int | None = None
-    column: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,111 +88,6 @@ class Outcome:
     def duration_ms(self) -> float:
         """From the start of the decision to the moment this outcome was reached."""
         return (self.finished - self.started) * 1000
-
-
-def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:
-    """The file's bytes as of one moment, or why they cannot be had.
-
-    Only a regular file is read: a FIFO would block the reload thread for ever and a device
-    could stream for ever. With ``root`` (resolved), a path that resolves outside it (a module
-    file replaced by a symlink out of the tree) is refused unread. A read that overlaps a write
-    (size or mtime moved while reading) is retried, so the bytes never mix two saves.
-    """
-    for _ in range(READ_ATTEMPTS):
-        try:
-            result = _read_once(path, root)
-        except FileNotFoundError:
-            return Failure("file_missing", f"{path} does not exist; restore it or save it again")
-        except IsADirectoryError:
-            return Failure("file_missing", f"{path} is a directory, not a module file")
-        except PermissionError:
-            return Failure(
-                "file_missing",
-                f"cannot read {path}: permission denied; make it readable (chmod u+r) and save it",
-            )
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                return Failure(
-                    "file_missing",
-                    f"{path} is a symlink loop; replace it with the module's source file",
-                )
-            return Failure("file_missing", f"cannot read {path}: {e.strerror or e}")
-        if result is not None:
-            return result
-    return Failure(
-        "file_missing",
-        f"{path} kept changing while it was read ({READ_ATTEMPTS} tries); "
-        "it is decided again at its next change",
-    )
-
-
-def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
-    """One attempt of `read_source`: the bytes, why not, or None if the file moved meanwhile."""
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        before = os.fstat(fd)
-        if stat.S_ISDIR(before.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory")
-        if not stat.S_ISREG(before.st_mode):
-            return Failure(
-                "file_missing",
-                f"{path} is not a regular file (a pipe, socket or device); "
-                "replace it with the module's source file",
-            )
-        if root is not None:
-            real = Path(os.path.realpath(path))
-            if not real.is_relative_to(root):
-                return Failure(
-                    "outside_root",
-                    f"{path} now resolves to {real}, outside the project root {root}; code from "
-                    "outside the root is never read: replace the link with the module's file",
-                )
-            if not os.path.samestat(os.stat(real), before):
-                return None  # swapped between the open and the check: look again
-        if before.st_size > MAX_SOURCE_BYTES:
-            return Failure(
-                "file_too_large",
-                f"{path.name} is {before.st_size / 2**20:.1f} MiB, over the "
-                f"{MAX_SOURCE_BYTES / 2**20:g} MiB that hotreload parses and checks at each save; "
-                "move bulky data out of the module (into a data file it loads)",
-            )
-        with open(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)
-        after = os.fstat(fd)
-    finally:
-        os.close(fd)
-    moved = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
-    return None if moved or len(data) != after.st_size else data
-
-
-def decode_source(source: bytes, path: Path) -> str | Failure:
-    """Decode as Python does (PEP 263 cookie, else UTF-8, BOM allowed), or say why not."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode(encoding).removeprefix("\ufeff")
-    except (SyntaxError, UnicodeDecodeError, LookupError) as e:
-        return Failure(
-            "decode_error",
-            f"{path} is not valid UTF-8 (or its declared encoding): {e}; save it as UTF-8",
-        )
-
-
-def parse_source(text: str, path: Path) -> ast.Module | Failure:
-    """The module's syntax tree, or the syntax error with its line and column."""
-    try:
-        return ast.parse(text, filename=str(path))
-    except SyntaxError as e:
-        where = f"{path.name}:{e.lineno}:{e.offset}" if e.lineno else path.name
-        return Failure("syntax_error", f"{where}: {e.msg}", line=e.lineno, column=e.offset)
-    except (ValueError, RecursionError, MemoryError) as e:
-        return Failure("syntax_error", f"{path.name}: {_too_deep(e)}")
-
-
-def _too_deep(error: BaseException) -> str:
-    """The message for a parser or analysis that ran out of stack (CPython 3.11 says nothing)."""
-    if isinstance(error, RecursionError | MemoryError):
-        return "expressions nested too deeply to parse; split them into smaller ones"
-    return str(error)
 
 
 def defined_names(tree: ast.Module) -> frozenset[str]:
@@ -313,7 +185,7 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         functions = functions_in_tree(tree)
         found = fingerprints(tree, spec.exports), defined_names(tree)
     except (RecursionError, MemoryError) as e:
-        return Failure("syntax_error", f"{spec.path.name}: {_too_deep(e)}")
+        return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     violations = compare(spec.exports, functions)
     if violations:
         lines = "; ".join(v.message for v in violations)
@@ -324,53 +196,9 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         line = getattr(e, "lineno", None)
         where = f"{spec.path.name}:{line}" if line else spec.path.name
-        detail = e.msg if isinstance(e, SyntaxError) else _too_deep(e)
+        detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
         return Failure("syntax_error", f"{where}: {detail}", line=line)
     return Candidate(source, text, code, functions, *found)
-
-
-class ExecTimeout(BaseException):
-    """Raised inside a module's top-level code that ran longer than the reload allows.
-
-    A BaseException, like KeyboardInterrupt: a loop in module code that swallows `Exception`
-    (`while True: try: ... except Exception: pass`) must not swallow it and hold the gate for ever.
-    """
-
-
-def run_with_deadline(code: types.CodeType, namespace: dict[str, Any], timeout: float) -> None:
-    """exec() the code, raising ExecTimeout in it if it runs past ``timeout`` seconds.
-
-    Python cannot kill a thread; it can raise an exception in one at its next bytecode. That ends
-    a runaway loop in module code (`while True: ...`), but not a C call blocked for ever.
-    """
-    thread_id = ctypes.c_ulong(threading.get_ident())
-    finished = threading.Event()
-    lock = threading.Lock()
-    fired = False
-
-    def watchdog() -> None:
-        nonlocal fired
-        if finished.wait(timeout):
-            return
-        with lock:
-            if not finished.is_set():
-                fired = True
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, ctypes.py_object(ExecTimeout))
-
-    guard = threading.Thread(target=watchdog, name="hotreload-exec-deadline", daemon=True)
-    guard.start()
-    try:
-        try:
-            exec(code, namespace)
-        finally:
-            with lock:
-                finished.set()
-                if fired:  # cancel the exception if exec ended before it was delivered
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
-        if fired:
-            raise ExecTimeout
-    finally:
-        guard.join()
 
 
 def _error_line(error: BaseException, path: Path) -> int | None:

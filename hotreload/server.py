@@ -32,15 +32,14 @@ from hotreload.manifest import LoadedManifest, load_manifest
 from hotreload.reload import (
     DEFAULT_EXEC_TIMEOUT,
     Candidate,
-    Failure,
     LiveModule,
     ModuleSpec,
     Outcome,
     apply,
     load,
     prepare,
-    read_source,
 )
+from hotreload.source import Failure, read_source
 from hotreload.watcher import Watcher
 
 StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"]
