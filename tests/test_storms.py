@@ -193,8 +193,12 @@ def test_storm_of_mixed_saves_ends_on_the_last_valid_content(
     for module in modules:
         decided = [e for e in r.events.events[mark:] if e.get("module") == module]
         accepted = [e for e in decided if e["event"] == "reload.accepted"]
-        # Nothing was decided that was not saved whole; only valid saves were applied.
-        assert [e for e in decided if e["digest"] not in saved[module]] == []
+        # Only valid saves were applied. A read that caught an in-place write in the middle
+        # (the writer thread stalled for longer than the quiet period: it happens on a loaded
+        # machine, see README "Guarantees") may be decided, but only ever rejected.
+        torn = [e for e in decided if e["digest"] not in saved[module]]
+        assert all(e["event"] == "reload.rejected" for e in torn), torn
+        decided = [e for e in decided if e not in torn]
         assert all(saved[module][e["digest"]][1] == "valid" for e in accepted), module
         assert all(
             saved[module][e["digest"]][1] != "valid"
