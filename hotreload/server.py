@@ -114,6 +114,7 @@ class Server:
                 on_error=self._on_watch_error,
             )
             self._watcher.start()
+            self._catch_up()
         self._started = True
         self.events.emit(
             ServerStarted,
@@ -222,6 +223,20 @@ class Server:
             f"{failures[0][1].message}",
             [v for _, failure in failures for v in failure.violations],
         )
+
+    def _catch_up(self) -> None:
+        """Decide now any module saved between its first read and the watcher going live.
+
+        Such a save raised its event before anyone listened; without this it would wait for
+        the next save, and `server.started` promises that every save after it is seen.
+        """
+        moved = [
+            path
+            for path, name in self._by_path.items()
+            if read_source(path, root=self.manifest.root) != self._live[name].source
+        ]
+        if moved:
+            self.reload(moved)
 
     def _on_batch(self, paths: list[Path]) -> None:
         if self.manifest.path in paths:

@@ -225,3 +225,22 @@ def test_settle_wait_is_what_remains_of_the_quiet_period(age_ms: int, expected_m
 
 def test_a_file_that_cannot_be_stated_needs_no_settling() -> None:
     assert settle_left_ns(None, 10**18, 5_000_000) == 0
+
+
+def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
+    calc_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save between a module's first read and the watcher going live raised its file event
+    before anyone listened; start-up must still decide it, or it would wait for the next save."""
+    import hotreload.server
+
+    class SaveFirst(hotreload.server.Watcher):
+        def start(self, timeout: float = 10.0) -> None:
+            calc_project.write("calc", CALC.replace("a + b", "a + b + 100"))
+            super().start(timeout)
+
+    monkeypatch.setattr(hotreload.server, "Watcher", SaveFirst)
+    events = EventRecorder()
+    with Server(load_manifest(calc_project.manifest_path), on_event=events).start() as server:
+        assert events.names() == ["module.loaded", "reload.accepted", "server.started"]
+        assert server.module("calc").add(1, 2) == 103
