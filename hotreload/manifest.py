@@ -183,6 +183,13 @@ class EnvProfile(_Model):
         "and may not leave its directory; an absolute path (e.g. under /var/log) is used as is.",
     )
     log_level: LogLevel = Field(default="info", description="Least severe event level written.")
+    exec_timeout_ms: int = Field(
+        default=10_000,
+        ge=100,
+        le=3_600_000,
+        description="How long a reloaded module's top-level code may run before it is stopped "
+        "and the change rejected (exec_timeout); calls through bindings wait meanwhile.",
+    )
 
 
 class AppConfig(_Model):

@@ -30,7 +30,6 @@ from hotreload.events import (
 from hotreload.gate import VersionGate
 from hotreload.manifest import LoadedManifest, load_manifest
 from hotreload.reload import (
-    DEFAULT_EXEC_TIMEOUT,
     Candidate,
     LiveModule,
     ModuleSpec,
@@ -59,7 +58,7 @@ class Server:
         *,
         env: str | None = None,
         on_event: EventListener | None = None,
-        exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+        exec_timeout: float | None = None,
     ) -> None:
         self.manifest = manifest
         self.env, self.profile = manifest.profile(env)
@@ -68,7 +67,10 @@ class Server:
             level=self.profile.log_level,
             listeners=(on_event,) if on_event is not None else (),
         )
-        self.exec_timeout = exec_timeout
+        # An explicit argument beats the profile's setting.
+        self.exec_timeout = (
+            exec_timeout if exec_timeout is not None else self.profile.exec_timeout_ms / 1000
+        )
         self.gate = VersionGate()
         self._live: dict[str, LiveModule] = {}
         self._by_path: dict[Path, str] = {}
@@ -410,9 +412,11 @@ def up(
     *,
     env: str | None = None,
     on_event: EventListener | None = None,
-    exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+    exec_timeout: float | None = None,
 ) -> Server:
     """Load the manifest and start a server; returns once modules are loaded and watched.
+
+    ``exec_timeout`` (seconds) overrides the profile's ``exec_timeout_ms``.
 
     Use it as a context manager so the watcher stops with the block::
 

@@ -244,3 +244,22 @@ def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
     with Server(load_manifest(calc_project.manifest_path), on_event=events).start() as server:
         assert events.names() == ["module.loaded", "reload.accepted", "server.started"]
         assert server.module("calc").add(1, 2) == 103
+
+
+def test_the_profile_sets_how_long_reloaded_module_code_may_run(project: Project, start) -> None:
+    """exec_timeout_ms in the profile bounds a runaway top level, without any API argument."""
+    project.write("calc", CALC)
+    project.manifest(MANIFEST + "\n[env.development]\nreload = true\nexec_timeout_ms = 200\n")
+    server, events = start()
+    assert server.exec_timeout == 0.2
+    mark = events.mark()
+    project.write("calc", CALC + "\nwhile True:\n    pass\n")
+    rejected = events.wait_for("reload.rejected", after=mark)
+    assert rejected["reason"] == "exec_timeout"
+    assert "longer than 0.2 s" in rejected["message"]
+    assert server.module("calc").add(2, 2) == 4
+
+
+def test_an_explicit_exec_timeout_beats_the_profile(calc_project: Project, start) -> None:
+    server, _ = start(exec_timeout=1.5)
+    assert server.exec_timeout == 1.5
