@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hotreload.deadline import ExecTimeout, run_with_deadline
+from hotreload.deadline import ExecTimeout, Watchdog
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.patching import Patcher
 from hotreload.signatures import (
@@ -231,7 +231,12 @@ def _remember_source(path: Path, text: str) -> None:
 
 
 def apply(
-    live: LiveModule, candidate: Candidate, started: float, *, timeout: float = DEFAULT_EXEC_TIMEOUT
+    live: LiveModule,
+    candidate: Candidate,
+    started: float,
+    *,
+    watchdog: Watchdog,
+    timeout: float = DEFAULT_EXEC_TIMEOUT,
 ) -> Outcome:
     """Run the new version in the module's namespace and patch the old objects in place.
 
@@ -241,7 +246,7 @@ def apply(
     namespace = live.namespace
     snapshot = dict(namespace)
     try:
-        run_with_deadline(candidate.code, namespace, timeout)
+        watchdog.run(candidate.code, namespace, timeout)
     except (
         BaseException
     ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
@@ -300,12 +305,7 @@ def prepare_file(spec: ModuleSpec, *, root: Path | None = None) -> Candidate | F
     return prepare(spec, source) if isinstance(source, bytes) else source
 
 
-def load(
-    spec: ModuleSpec,
-    *,
-    candidate: Candidate | Failure | None = None,
-    timeout: float | None = None,
-) -> LiveModule:
+def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> LiveModule:
     """Check a module against its contract (unless ``candidate`` did), then import it: version 1.
 
     Raises ContractViolation (with the violations) before any module code runs, and ServerError
@@ -322,13 +322,12 @@ def load(
         module = _new_module(spec)
         sys.modules[spec.name] = module
         try:
-            if timeout is None:
-                exec(candidate.code, module.__dict__)
-            else:
-                run_with_deadline(candidate.code, module.__dict__, timeout)
+            # No deadline at start-up: this runs in the caller's thread, where Ctrl+C stops it,
+            # and a first import may rightly take long (a model, a cache).
+            exec(candidate.code, module.__dict__)
         except BaseException as error:
             sys.modules.pop(spec.name, None)
-            failure = _exec_failure(error, spec.path, timeout or 0)
+            failure = _exec_failure(error, spec.path, 0)
             raise ServerError(f"cannot load module {spec.name!r}: {failure.message}") from error
         _attach_to_parent(spec.name, module)
     _remember_source(spec.path, candidate.text)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from hotreload.bindings import Binding, ReloadingBinding, gated_export
 from hotreload.contract import emit_violations, failures_of, module_specs, prepare_modules
+from hotreload.deadline import Watchdog
 from hotreload.errors import ContractViolation, HotreloadError, ServerError
 from hotreload.events import (
     EventListener,
@@ -72,6 +73,7 @@ class Server:
             exec_timeout if exec_timeout is not None else self.profile.exec_timeout_ms / 1000
         )
         self.gate = VersionGate()
+        self._watchdog = Watchdog()
         self._live: dict[str, LiveModule] = {}
         self._by_path: dict[Path, str] = {}
         self._bindings: dict[str, Binding] = {}
@@ -136,6 +138,7 @@ class Server:
         if self._watcher is not None:
             self._watcher.stop()
         with self._reload_lock:
+            self._watchdog.close()
             if self._started:
                 self.events.emit(ServerStopped, reason=reason, message=message)
 
@@ -268,7 +271,13 @@ class Server:
             with self.gate.exclusive():
                 for live, item, source_digest in decided:
                     if isinstance(item, Candidate):
-                        item = apply(live, item, started, timeout=self.exec_timeout)
+                        item = apply(
+                            live,
+                            item,
+                            started,
+                            watchdog=self._watchdog,
+                            timeout=self.exec_timeout,
+                        )
                     outcomes.append((item, source_digest))
         else:
             outcomes = [(item, d) for _, item, d in decided if isinstance(item, Outcome)]

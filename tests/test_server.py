@@ -263,3 +263,12 @@ def test_the_profile_sets_how_long_reloaded_module_code_may_run(project: Project
 def test_an_explicit_exec_timeout_beats_the_profile(calc_project: Project, start) -> None:
     server, _ = start(exec_timeout=1.5)
     assert server.exec_timeout == 1.5
+
+
+def test_stop_leaves_no_hotreload_thread_running(calc_project: Project, start) -> None:
+    server, events = start()
+    mark = events.mark()
+    calc_project.write("calc", CALC.replace("a + b", "a + b + 1"))
+    events.wait_for("reload.accepted", after=mark)  # the deadline thread has started by now
+    server.stop()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("hotreload")] == []
