@@ -19,11 +19,9 @@ from hotreload.deadline import ExecTimeout, Watchdog
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.patching import Patcher
 from hotreload.signatures import (
-    FoundFunction,
     Signature,
     compare,
     functions_in_tree,
-    public_functions,
 )
 from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
 
@@ -48,7 +46,7 @@ class LiveModule:
     module: types.ModuleType
     source: bytes
     version: int
-    functions: dict[str, FoundFunction]
+    function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
     fingerprints: dict[str, str]
     defined: frozenset[str]
 
@@ -64,7 +62,7 @@ class Candidate:
     source: bytes
     text: str
     code: types.CodeType
-    functions: dict[str, FoundFunction]
+    function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
     fingerprints: dict[str, str]
     defined: frozenset[str]
 
@@ -182,7 +180,14 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         return tree
     try:
         # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
-        functions = functions_in_tree(tree)
+        functions = functions_in_tree(tree, spec.exports)
+        function_names = tuple(
+            dict.fromkeys(
+                node.name
+                for node in tree.body
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            )
+        )
         found = fingerprints(tree, spec.exports), defined_names(tree)
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
@@ -198,7 +203,7 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         where = f"{spec.path.name}:{line}" if line else spec.path.name
         detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
         return Failure("syntax_error", f"{where}: {detail}", line=line)
-    return Candidate(source, text, code, functions, *found)
+    return Candidate(source, text, code, function_names, *found)
 
 
 def _error_line(error: BaseException, path: Path) -> int | None:
@@ -280,12 +285,14 @@ def apply(
     ]
     added = [
         name
-        for name in public_functions(candidate.functions)
-        if name not in live.spec.exports and name not in live.functions
+        for name in candidate.function_names
+        if not name.startswith("_")
+        and name not in live.spec.exports
+        and name not in live.function_names
     ]
     live.source = candidate.source
     live.version += 1
-    live.functions = candidate.functions
+    live.function_names = candidate.function_names
     live.fingerprints = candidate.fingerprints
     live.defined = candidate.defined
     return Outcome(
@@ -336,7 +343,7 @@ def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> L
         module,
         candidate.source,
         1,
-        candidate.functions,
+        candidate.function_names,
         candidate.fingerprints,
         candidate.defined,
     )

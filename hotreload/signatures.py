@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 from typing import Literal
@@ -202,8 +202,12 @@ def functions_in_source(
     return functions_in_tree(ast.parse(source, filename=filename))
 
 
-def functions_in_tree(tree: ast.Module) -> dict[str, FoundFunction]:
+def functions_in_tree(
+    tree: ast.Module, names: Collection[str] | None = None
+) -> dict[str, FoundFunction]:
     """Every `def` / `async def` that is a direct child of the module body; the last one wins.
+    With ``names``, only those: reading a signature unparses each annotation and default, and
+    a reload needs only the exports' (it was a quarter of the reload of a 500-line module).
 
     Only unconditional definitions count. A def under `if`, `try` or `with` may or may not exist
     when the module runs, and deciding which would mean running code; such a function is not a
@@ -213,7 +217,9 @@ def functions_in_tree(tree: ast.Module) -> dict[str, FoundFunction]:
     """
     found: dict[str, FoundFunction] = {}
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            names is None or node.name in names
+        ):
             # Pop first, so the dict is in the order of the definitions that win.
             found.pop(node.name, None)
             found[node.name] = FoundFunction(node.name, _signature_of(node), node.lineno)
