@@ -103,7 +103,7 @@ class ServerStarted(BaseEvent):
 
 
 class ServerStopped(BaseEvent):
-    """The server stopped; nothing is reloaded after this event."""
+    """The server stopped; no reload starts after this event."""
 
     event: Literal["server.stopped"] = _name("server.stopped")
     reason: Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"] = Field(

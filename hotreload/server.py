@@ -43,6 +43,7 @@ from hotreload.source import Failure, read_source
 from hotreload.watcher import Watcher
 
 StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"]
+STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
 
@@ -135,12 +136,24 @@ class Server:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        # A reload in progress ends within its deadline; one stuck in a C call never does, and
+        # must not keep the host from stopping: say so instead of waiting for ever.
+        patience = time.monotonic() + self.exec_timeout + STOP_GRACE_S
         if self._watcher is not None:
-            self._watcher.stop()
-        with self._reload_lock:
-            self._watchdog.close()
+            self._watcher.stop(timeout=self.exec_timeout + STOP_GRACE_S)
+        finished = self._reload_lock.acquire(timeout=max(0.0, patience - time.monotonic()))
+        try:
+            if finished:
+                self._watchdog.close()
+            else:
+                message = (message + "; " if message else "") + (
+                    "a reload was still running module code (blocked in a C call?)"
+                )
             if self._started:
                 self.events.emit(ServerStopped, reason=reason, message=message)
+        finally:
+            if finished:
+                self._reload_lock.release()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""
@@ -214,7 +227,11 @@ class Server:
         with self._reload_lock:
             if self._stopped.is_set():
                 return []
-            return self._reload(ordered)
+            try:
+                return self._reload(ordered)
+            finally:
+                if self._stopped.is_set():  # `stop` gave up waiting for this reload
+                    self._watchdog.close()
 
     # -- internals ---------------------------------------------------------------------------
 

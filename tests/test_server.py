@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from conftest import EventRecorder, Project
+from support import wait_until
 
+import hotreload.server
 from hotreload import ContractViolation, HotreloadError, ServerError
 from hotreload.manifest import load_manifest
 from hotreload.server import Server, settle_left_ns
@@ -232,7 +235,6 @@ def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
 ) -> None:
     """A save between a module's first read and the watcher going live raised its file event
     before anyone listened; start-up must still decide it, or it would wait for the next save."""
-    import hotreload.server
 
     class SaveFirst(hotreload.server.Watcher):
         def start(self, timeout: float = 10.0) -> None:
@@ -272,3 +274,24 @@ def test_stop_leaves_no_hotreload_thread_running(calc_project: Project, start) -
     events.wait_for("reload.accepted", after=mark)  # the deadline thread has started by now
     server.stop()
     assert [t.name for t in threading.enumerate() if t.name.startswith("hotreload")] == []
+
+
+def test_stop_does_not_hang_on_a_reload_stuck_in_a_c_call(
+    calc_project: Project, start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline cannot interrupt time.sleep(); stop() gives up waiting and says why."""
+    monkeypatch.setattr(hotreload.server, "STOP_GRACE_S", 0.3)
+    server, events = start(exec_timeout=0.2)
+    calc_project.write("calc", "import time\ntime.sleep(2)\n" + CALC)
+    wait_until(lambda: server.gate.active_calls == 0 and server._reload_lock.locked())
+    began = time.monotonic()
+    server.stop()
+    assert time.monotonic() - began < 1.5
+    stopped = events.wait_for("server.stopped")
+    assert "still running module code" in stopped["message"]
+    # When the sleep ends, the deadline's exception lands: the change is rejected, nothing is
+    # applied, and the reload's threads end too.
+    rejected = events.wait_for("reload.rejected")
+    assert rejected["reason"] == "exec_timeout"
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("hotreload")])
+    assert server.module("calc").add(1, 2) == 3
