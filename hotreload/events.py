@@ -29,7 +29,8 @@ RejectReason = Literal[
     "return_type_changed",
     "async_changed",
 ]
-FailReason = Literal["contract_violation", "import_error", "manifest_error", "entry_error"]
+FailReason = Literal["contract_violation", "import_error", "manifest_error"]
+StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
 
 
 def _name(event: str) -> Any:
@@ -106,9 +107,7 @@ class ServerStopped(BaseEvent):
     """The server stopped; no reload starts after this event."""
 
     event: Literal["server.stopped"] = _name("server.stopped")
-    reason: Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"] = Field(
-        description="Why it stopped."
-    )
+    reason: StopReason = Field(description="Why it stopped.")
     message: str | None = Field(default=None, description="Details for a person, if any.")
 
 

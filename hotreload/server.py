@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from hotreload.bindings import Binding, ReloadingBinding, gated_export
 from hotreload.contract import emit_violations, failures_of, module_specs, prepare_modules
@@ -26,6 +26,7 @@ from hotreload.events import (
     ReloadUnchanged,
     ServerStarted,
     ServerStopped,
+    StopReason,
     WatcherError,
 )
 from hotreload.gate import VersionGate
@@ -42,7 +43,6 @@ from hotreload.reload import (
 from hotreload.source import Failure, read_source
 from hotreload.watcher import Watcher
 
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "failed"]
 STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
