@@ -296,13 +296,15 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     event_loop.close()
 
 
+async def make_events() -> tuple[asyncio.Event, asyncio.Event]:
+    """Two events made on the loop's own thread, as asyncio requires."""
+    return asyncio.Event(), asyncio.Event()
+
+
 def test_async_export_suspended_at_an_await_does_not_block_a_reload(
     running: Running, loop: asyncio.AbstractEventLoop
 ) -> None:
     binding = running.binding("conc")
-
-    async def make_events() -> tuple[asyncio.Event, asyncio.Event]:
-        return asyncio.Event(), asyncio.Event()
 
     arrived, release = asyncio.run_coroutine_threadsafe(make_events(), loop).result(EVENT_TIMEOUT)
     pending = asyncio.run_coroutine_threadsafe(binding.relay(arrived, release), loop)
@@ -324,9 +326,6 @@ def test_cancelled_async_export_releases_the_gate(
     running: Running, loop: asyncio.AbstractEventLoop
 ) -> None:
     binding = running.binding("conc")
-
-    async def make_events() -> tuple[asyncio.Event, asyncio.Event]:
-        return asyncio.Event(), asyncio.Event()
 
     arrived, release = asyncio.run_coroutine_threadsafe(make_events(), loop).result(EVENT_TIMEOUT)
     pending = asyncio.run_coroutine_threadsafe(binding.relay(arrived, release), loop)

@@ -487,19 +487,20 @@ TWO = {
 }
 
 
+def run_two(project: Project, start: Start) -> Running:
+    """Modules alpha and beta (beta first in the manifest), each exporting one function."""
+    sources = {
+        "alpha": "def a() -> str:\n    return 'a1'\n",
+        "beta": "def b() -> str:\n    return 'b1'\n",
+    }
+    # One batch even on a slow machine: the two saves of a test are microseconds apart.
+    return run(project, start, sources, TWO, debounce_ms=300)
+
+
 def test_two_modules_saved_together_are_applied_in_manifest_order(
     project: Project, start: Start
 ) -> None:
-    r = run(
-        project,
-        start,
-        {
-            "alpha": "def a() -> str:\n    return 'a1'\n",
-            "beta": "def b() -> str:\n    return 'b1'\n",
-        },
-        TWO,
-        debounce_ms=300,  # one batch even on a slow machine: the two saves are microseconds apart
-    )
+    r = run_two(project, start)
     mark = r.events.mark()
     project.write("alpha", "def a() -> str:\n    return 'a2'\n")
     project.write("beta", "def b() -> str:\n    return 'b2'\n")
@@ -510,16 +511,7 @@ def test_two_modules_saved_together_are_applied_in_manifest_order(
 
 
 def test_one_bad_module_in_a_batch_does_not_stop_the_other(project: Project, start: Start) -> None:
-    r = run(
-        project,
-        start,
-        {
-            "alpha": "def a() -> str:\n    return 'a1'\n",
-            "beta": "def b() -> str:\n    return 'b1'\n",
-        },
-        TWO,
-        debounce_ms=300,
-    )
+    r = run_two(project, start)
     mark = r.events.mark()
     project.write("alpha", "def a(x: int) -> str:\n    return 'a2'\n")
     project.write("beta", "def b() -> str:\n    return 'b2'\n")
