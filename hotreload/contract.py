@@ -42,7 +42,12 @@ def check_contract(specs: list[ModuleSpec]) -> list[tuple[ModuleSpec, Failure]]:
 
 def emit_violations(events: EventLog, spec: ModuleSpec, failure: Failure) -> int:
     """One `contract.violation` event per violation (or one for a file-level failure)."""
-    common: dict[str, Any] = {"module": spec.name, "path": str(spec.path), "version": None}
+    common: dict[str, Any] = {
+        "module": spec.name,
+        "path": str(spec.path),
+        "version": None,
+        "contract": True,
+    }
     if not failure.violations:
         events.emit(
             ContractViolationEvent,

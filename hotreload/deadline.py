@@ -6,6 +6,7 @@ import ctypes
 import threading
 import time
 import types
+from collections.abc import Callable
 from typing import Any
 
 
@@ -43,6 +44,10 @@ class Watchdog:
 
     def run(self, code: types.CodeType, namespace: dict[str, Any], timeout: float) -> None:
         """exec() the code, raising ExecTimeout in it if it runs past ``timeout`` seconds."""
+        self.call(lambda: exec(code, namespace), timeout)
+
+    def call(self, work: Callable[[], None], timeout: float) -> None:
+        """Call ``work``, raising ExecTimeout in it if it runs past ``timeout`` seconds."""
         me = threading.get_ident()
         with self._cond:
             if self._thread is None:
@@ -53,7 +58,7 @@ class Watchdog:
             self._target, self._deadline, self._fired = me, time.monotonic() + timeout, False
             self._cond.notify()
         try:
-            exec(code, namespace)
+            work()
         finally:
             with self._cond:
                 self._target = None

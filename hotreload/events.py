@@ -24,6 +24,7 @@ RejectReason = Literal[
     "exec_error",
     "exec_timeout",
     "export_removed",
+    "export_replaced",
     "parameters_changed",
     "parameter_type_changed",
     "return_type_changed",
@@ -79,6 +80,11 @@ class ModuleEvent(BaseEvent):
     version: int | None = Field(
         description="The module's running version: 1 at first load, +1 per accepted change; "
         "null where no version runs (`hotreload check`, or a failure before the first load)."
+    )
+    contract: bool = Field(
+        description="Whether the module is one of the manifest's, guarded by its contract; "
+        "false for another module of the project that the process imported (a helper, the "
+        "host's own files), which reloads the same way without a contract."
     )
 
 
@@ -141,6 +147,16 @@ class ReloadAccepted(SourceEvent):
         "bindings, but references held elsewhere still run the old code."
     )
     removed: list[str] = Field(description="Top-level names the new version no longer defines.")
+    ran: Literal["code", "statements", "module"] = Field(
+        description="What ran: `code` (only function bodies changed: live functions took the "
+        "new code, no module code ran), `statements` (the top-level statements listed in "
+        "`statements`), or `module` (the whole module, where a statement-level diff cannot be "
+        "trusted)."
+    )
+    statements: list[str] = Field(
+        description="The top-level statements that ran, in order, as `line: first line of "
+        "the statement`; empty unless `ran` is `statements`."
+    )
     duration_ms: float = Field(description="Time from reading the file to the patched module.")
 
 

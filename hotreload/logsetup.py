@@ -26,6 +26,7 @@ _CONSOLE_SKIP = {
     "module",
     "path",
     "version",
+    "contract",
     "message",
 }
 _LEVEL_MARK = {"debug": "·", "info": "•", "warning": "!", "error": "✗"}
@@ -141,6 +142,8 @@ def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
     if "module" in event_dict:
         version = event_dict.get("version")
         parts.append(f"{event_dict['module']}" + (f" v{version}" if version is not None else ""))
+        if event_dict.get("contract") is False:
+            parts.append("(no contract)")
     if event_dict.get("message"):
         parts.append(f"— {event_dict['message']}")
     for key, value in event_dict.items():

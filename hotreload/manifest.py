@@ -190,6 +190,13 @@ class EnvProfile(_Model):
         description="How long a reloaded module's top-level code may run before it is stopped "
         "and the change rejected (exec_timeout); calls through bindings wait meanwhile.",
     )
+    reload_scope: Literal["imported", "manifest"] = Field(
+        default="imported",
+        description='What reloads: "imported" (the manifest\'s modules, with their contract, and '
+        "every other module of the project that the process imported, such as helpers and the "
+        "host's own files) or \"manifest\" (the manifest's modules only). Installed code "
+        "(virtual environments, site-packages, hidden folders) never reloads.",
+    )
 
 
 class AppConfig(_Model):

@@ -78,6 +78,41 @@ def _is_enum_internal(cls: type, attr: str, value: object) -> bool:
     )
 
 
+def classes_compatible(old: type, new: type) -> bool:
+    """Whether ``old`` can take ``new``'s attributes and still be a sound class."""
+    return (
+        _same_definition(old, new)
+        and _name_of(type(old)) == _name_of(type(new))
+        and [_name_of(b) for b in old.__bases__] == [_name_of(b) for b in new.__bases__]
+        and old.__dict__.get("__slots__") == new.__dict__.get("__slots__")
+        and _enum_members(old) == _enum_members(new)
+        and getattr(old, "_fields", None) == getattr(new, "_fields", None)
+    )
+
+
+_PLAIN_VALUES = (int, float, complex, str, bytes, bool, type(None))
+
+
+def keeps_identity(old: Any, new: Any) -> bool:
+    """Whether patching ``old`` with ``new`` leaves the name bound to the same object (or an
+    equal plain value): what depends on the name then need not run again."""
+    if old is new:
+        return True
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, types.FunctionType):
+        return _same_definition(old, new) and old.__code__.co_freevars == new.__code__.co_freevars
+    if isinstance(old, type):
+        return classes_compatible(old, new)
+    if isinstance(old, staticmethod | classmethod):
+        return keeps_identity(old.__func__, new.__func__)
+    if _is_cache_wrapper(old):
+        return keeps_identity(old.__wrapped__, new.__wrapped__)
+    if isinstance(old, _PLAIN_VALUES):
+        return bool(old == new)
+    return False
+
+
 class Patcher:
     """Patches one module's old objects with the new version's, and records what it could not.
 
@@ -199,20 +234,9 @@ class Patcher:
             return property(kept[0], kept[1], kept[2], new.__doc__)
         return new
 
-    def _compatible(self, old: type, new: type) -> bool:
-        """Whether ``old`` can take ``new``'s attributes and still be a sound class."""
-        return (
-            _same_definition(old, new)
-            and _name_of(type(old)) == _name_of(type(new))
-            and [_name_of(b) for b in old.__bases__] == [_name_of(b) for b in new.__bases__]
-            and old.__dict__.get("__slots__") == new.__dict__.get("__slots__")
-            and _enum_members(old) == _enum_members(new)
-            and getattr(old, "_fields", None) == getattr(new, "_fields", None)
-        )
-
     def _patch_class(self, old: type, new: type, name: str | None) -> type:
         """Move the new class body onto the live class: existing instances run the new methods."""
-        if not self._compatible(old, new):
+        if not classes_compatible(old, new):
             self._rebound(name)
             return new
         self.class_map[new] = old

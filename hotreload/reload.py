@@ -1,4 +1,17 @@
-"""One module's reload transaction: read, parse, compare, execute, patch in place, or restore."""
+"""One module's reload transaction: read, check, plan, run what changed, verify, patch; or undo.
+
+The steps, each in a part of its own:
+
+1. `prepare` (no code runs): decode, parse, compare with the contract (`signatures`, and
+   `exports` for statically visible replacements), compile, analyse (`plan.analyse`).
+2. plan: what the version must run (`plan.plan`): nothing but a code swap, some statements, or
+   the whole module; and which live functions take which new code (`codeswap`).
+3. run (`execute.Run`): swap code, run the statements or the module under the deadline.
+4. verify: the exports are still the functions the contract checked (`exports`).
+5. commit: objects the run made again are patched into the live ones (`patching`), `keep`
+   names keep their values, names the version no longer binds go. Or, at any failure in 3-4,
+   roll back: the module is exactly as it was.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +21,22 @@ import importlib.util
 import linecache
 import sys
 import time
-import traceback
 import types
-from collections.abc import Collection
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hotreload.deadline import ExecTimeout, Watchdog
+from hotreload.batch import Imports, imports_of
+from hotreload.codeswap import CodeIndex, cache_wrappers, index_code, live_functions, plan_swaps
+from hotreload.deadline import Watchdog
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.patching import Patcher
-from hotreload.signatures import (
-    Signature,
-    compare,
-    functions_in_tree,
-)
+from hotreload.execute import Run, exec_failure
+from hotreload.exports import replaced_at_run_time, replaced_in_source
+from hotreload.patching import Patcher, keeps_identity
+from hotreload.plan import Analysis, Plan, PlanKind, analyse, plan
+from hotreload.scope import defined_names
+from hotreload.signatures import Signature, compare, functions_in_tree
 from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
 
 DEFAULT_EXEC_TIMEOUT = 10.0
@@ -30,12 +44,29 @@ DEFAULT_EXEC_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class ModuleSpec:
-    """What the manifest says about one module, resolved to a file."""
+    """A module that reloads: one of the manifest's, with its contract, or one the process
+    imported from under the project root, with none (``contract`` False)."""
 
     name: str
     path: Path
     exports: dict[str, Signature]
     keep: tuple[str, ...] = ()
+    contract: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A version of a module's source that passed every check that runs no code."""
+
+    source: bytes
+    text: str
+    code: types.CodeType
+    analysis: Analysis
+    code_index: CodeIndex
+    function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
+    fingerprints: dict[str, str]  # of the exports' defs: to tell which exports changed
+    defined: frozenset[str]
+    imports: Imports
 
 
 @dataclass
@@ -44,27 +75,22 @@ class LiveModule:
 
     spec: ModuleSpec
     module: types.ModuleType
-    source: bytes
+    current: Candidate
     version: int
-    function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
-    fingerprints: dict[str, str]
-    defined: frozenset[str]
+    # Functions that a re-run statement handed to someone else (a framework's route table)
+    # while the module kept the older object: they take later code swaps too.
+    handed_out: list[tuple[weakref.ref[types.FunctionType], str]] = field(default_factory=list)
 
     @property
     def namespace(self) -> dict[str, Any]:
         return self.module.__dict__
 
+    @property
+    def source(self) -> bytes:
+        return self.current.source
 
-@dataclass(frozen=True)
-class Candidate:
-    """A new version that passed every check that runs no code: ready to execute."""
 
-    source: bytes
-    text: str
-    code: types.CodeType
-    function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
-    fingerprints: dict[str, str]
-    defined: frozenset[str]
+Ran = PlanKind
 
 
 @dataclass
@@ -79,6 +105,9 @@ class Outcome:
     added: list[str] = field(default_factory=list)
     rebound: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    ran: Ran | None = None
+    statements: list[str] = field(default_factory=list)
+    replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
 
     finished: float = field(default_factory=time.perf_counter)
 
@@ -88,79 +117,7 @@ class Outcome:
         return (self.finished - self.started) * 1000
 
 
-def defined_names(tree: ast.Module) -> frozenset[str]:
-    """Names the module's top-level code binds (not inside functions, classes or comprehensions)."""
-    binder = _TopLevelBinder()
-    binder.visit(tree)
-    return frozenset(binder.names)
-
-
-class _TopLevelBinder(ast.NodeVisitor):
-    """Collects the names bound in module scope.
-
-    It does not descend into a new scope: a comprehension's variable (`[k for k in ...]`) or a
-    function's local is not a module global, and listing it would make `removed` say so.
-    """
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Store):
-            self.names.add(node.id)
-
-    def _visit_all(self, nodes: list[Any]) -> None:
-        for node in nodes:
-            if node is not None:
-                self.visit(node)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.names.add(node.name)
-        # Decorators and defaults run in module scope; the body does not.
-        self._visit_all([*node.decorator_list, *node.args.defaults, *node.args.kw_defaults])
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.names.add(node.name)
-        self._visit_all([*node.decorator_list, *node.bases, *node.keywords])
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._visit_all([*node.args.defaults, *node.args.kw_defaults])
-
-    def _visit_comprehension(
-        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
-    ) -> None:
-        # Only an assignment expression in a comprehension binds in the enclosing scope.
-        for child in ast.walk(node):
-            if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
-                self.names.add(child.target.id)
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name != "*":
-                self.names.add(alias.asname or alias.name.split(".")[0])
-
-    visit_ImportFrom = visit_Import
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self.names.add(node.name)
-        self.generic_visit(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self.names.add(node.name)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self.names.add(node.rest)
-        self.generic_visit(node)
-
-
-def fingerprints(tree: ast.Module, names: Collection[str]) -> dict[str, str]:
+def fingerprints(tree: ast.Module, names: frozenset[str] | dict[str, Any]) -> dict[str, str]:
     """A position-free dump of each named top-level function, to tell an edited body from a
     moved one. Only exports are dumped: `ast.dump` of every function was a third of a reload."""
     return {
@@ -171,7 +128,7 @@ def fingerprints(tree: ast.Module, names: Collection[str]) -> dict[str, str]:
 
 
 def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
-    """Every check that runs none of the new code: decode, parse, contract, compile."""
+    """Every check that runs none of the new code: decode, parse, contract, compile, analyse."""
     text = decode_source(source, spec.path)
     if isinstance(text, Failure):
         return text
@@ -180,7 +137,8 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         return tree
     try:
         # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
-        functions = functions_in_tree(tree, spec.exports)
+        violations = compare(spec.exports, functions_in_tree(tree, spec.exports))
+        violations += replaced_in_source(tree, spec.exports, spec.path)
         function_names = tuple(
             dict.fromkeys(
                 node.name
@@ -189,12 +147,16 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
             )
         )
         found = fingerprints(tree, spec.exports), defined_names(tree)
+        analysis = analyse(tree, text)
+        imports = imports_of(tree, spec.name, is_package=spec.path.name == "__init__.py")
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
-    violations = compare(spec.exports, functions)
     if violations:
+        violations.sort(key=lambda v: list(spec.exports).index(v.function))
         lines = "; ".join(v.message for v in violations)
         hint = "restore the frozen signature, or run `hotreload freeze` and restart the host"
+        if all(v.code == "export_replaced" for v in violations):
+            hint = "the exports must stay the functions the manifest freezes"
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
     try:
         code = compile(tree, str(spec.path), "exec", dont_inherit=True)
@@ -203,106 +165,8 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         where = f"{spec.path.name}:{line}" if line else spec.path.name
         detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
         return Failure("syntax_error", f"{where}: {detail}", line=line)
-    return Candidate(source, text, code, function_names, *found)
-
-
-def _error_line(error: BaseException, path: Path) -> int | None:
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
-    return frames[-1].lineno if frames else None
-
-
-def _exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:
-    line = _error_line(error, path)
-    where = f"{path.name}:{line}" if line else path.name
-    if isinstance(error, ExecTimeout):
-        return Failure(
-            "exec_timeout",
-            f"{where}: module top-level code ran longer than {timeout:g} s and was stopped; "
-            "move long work out of import time (into a function the host calls)",
-            line=line,
-        )
-    return Failure(
-        "exec_error",
-        f"{where}: module raised {type(error).__name__}: {error} while executing; "
-        "the previous version keeps running",
-        line=line,
-    )
-
-
-def _remember_source(path: Path, text: str) -> None:
-    """Tracebacks from the new code must show the new lines, not the file as first read."""
-    lines = text.splitlines(keepends=True)
-    linecache.cache[str(path)] = (len(text), None, lines, str(path))
-
-
-def apply(
-    live: LiveModule,
-    candidate: Candidate,
-    started: float,
-    *,
-    watchdog: Watchdog,
-    timeout: float = DEFAULT_EXEC_TIMEOUT,
-) -> Outcome:
-    """Run the new version in the module's namespace and patch the old objects in place.
-
-    The caller holds the version gate. If the new code raises, the namespace is restored exactly
-    (same keys, same objects, same order) and the old version keeps running.
-    """
-    namespace = live.namespace
-    snapshot = dict(namespace)
-    try:
-        watchdog.run(candidate.code, namespace, timeout)
-    except (
-        BaseException
-    ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
-        namespace.clear()
-        namespace.update(snapshot)
-        failure = _exec_failure(error, live.spec.path, timeout)
-        return Outcome("rejected", live, started, failure=failure)
-
-    patcher = Patcher()
-    for name, new_value in list(namespace.items()):
-        if name not in snapshot or (name.startswith("__") and name.endswith("__")):
-            continue
-        if name in live.spec.keep:
-            namespace[name] = snapshot[name]
-            continue
-        try:
-            namespace[name] = patcher.patch(snapshot[name], new_value, name)
-        except Exception:  # a class that refuses an attribute: serve the new object instead
-            namespace[name] = new_value
-            patcher.rebound.append(name)
-    removed = sorted(live.defined - candidate.defined - set(live.spec.keep))
-    for name in removed:
-        namespace.pop(name, None)
-    patcher.adopt_instances(namespace)
-    _remember_source(live.spec.path, candidate.text)
-
-    changed = [
-        name
-        for name in live.spec.exports
-        if candidate.fingerprints.get(name) != live.fingerprints.get(name)
-    ]
-    added = [
-        name
-        for name in candidate.function_names
-        if not name.startswith("_")
-        and name not in live.spec.exports
-        and name not in live.function_names
-    ]
-    live.source = candidate.source
-    live.version += 1
-    live.function_names = candidate.function_names
-    live.fingerprints = candidate.fingerprints
-    live.defined = candidate.defined
-    return Outcome(
-        "accepted",
-        live,
-        started,
-        changed=changed,
-        added=added,
-        rebound=sorted(set(patcher.rebound)),
-        removed=removed,
+    return Candidate(
+        source, text, code, analysis, index_code(code), function_names, *found, imports
     )
 
 
@@ -312,14 +176,198 @@ def prepare_file(spec: ModuleSpec, *, root: Path | None = None) -> Candidate | F
     return prepare(spec, source) if isinstance(source, bytes) else source
 
 
-def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> LiveModule:
-    """Check a module against its contract (unless ``candidate`` did), then import it: version 1.
+def _remember_source(path: Path, text: str) -> None:
+    """Tracebacks from the new code must show the new lines, not the file as first read."""
+    lines = text.splitlines(keepends=True)
+    linecache.cache[str(path)] = (len(text), None, lines, str(path))
+
+
+# -- applying a candidate ----------------------------------------------------------------------
+
+
+def apply(
+    live: LiveModule,
+    candidate: Candidate,
+    started: float,
+    *,
+    watchdog: Watchdog,
+    timeout: float = DEFAULT_EXEC_TIMEOUT,
+    also_run: frozenset[str] = frozenset(),
+) -> Outcome:
+    """Apply a prepared version to the live module; the caller holds the version gate.
+
+    ``also_run`` names top-level names whose statements must run even if their text did not
+    change (a module they import from gave those names new objects). On any failure the module
+    is left exactly as it was.
+    """
+    spec = live.spec
+    live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
+    extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
+    functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
+    swaps = plan_swaps(functions, live.current.code_index, candidate.code_index)
+    decided = _plan(live, candidate, set(also_run) | swaps.blocked)
+    unreached = _unreached(live, candidate, decided, swaps.reached)
+    if unreached and decided.kind != "module":
+        decided = _plan(live, candidate, set(also_run) | swaps.blocked | unreached)
+
+    run = Run(live.namespace, swaps.swaps)
+    try:
+        run.swap_code()
+        if decided.kind == "statements":
+            run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout)
+        elif decided.kind == "module":
+            run.run_module(candidate.code, watchdog, timeout)
+    except (
+        BaseException
+    ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
+        run.rollback()
+        return Outcome("rejected", live, started, failure=exec_failure(error, spec.path, timeout))
+    if decided.kind != "code" and spec.exports:
+        violations = replaced_at_run_time(live.namespace, spec.exports, spec.path)
+        if violations:
+            run.rollback()
+            message = "; ".join(v.message for v in violations)
+            failure = Failure("export_replaced", message, tuple(violations))
+            return Outcome("rejected", live, started, failure=failure)
+    return _commit(live, candidate, decided, run, started)
+
+
+def _plan(live: LiveModule, candidate: Candidate, force: set[str]) -> Plan:
+    return plan(
+        live.current.analysis,
+        candidate.analysis,
+        live_names=live.namespace.keys(),
+        keep=live.spec.keep,
+        force=force,
+    )
+
+
+def _unreached(
+    live: LiveModule, candidate: Candidate, decided: Plan, reached: set[tuple[str, int]]
+) -> set[str]:
+    """Definitions edited inside their bodies whose live functions were not found.
+
+    A decorator may keep the function where the search does not look (a registry of its own):
+    then the `def` runs again rather than leaving the edit unapplied.
+    """
+    missing: set[str] = set()
+    old, new = live.current.code_index, candidate.code_index
+    for index in decided.edited:
+        name = candidate.analysis.statements[index].definition
+        if name is None:
+            continue
+        for key, code in new.by_key.items():
+            qualname = key[0]
+            if (qualname == name or qualname.startswith(name + ".")) and "<" not in qualname:
+                if code.co_flags & _CO_OPTIMIZED and old.by_key.get(key) != code:
+                    if key not in reached:
+                        missing.add(name)
+    return missing
+
+
+_CO_OPTIMIZED = 0x0001  # set on function code, not on a class body's
+
+
+def _commit(
+    live: LiveModule, candidate: Candidate, decided: Plan, run: Run, started: float
+) -> Outcome:
+    """Keep the run: patch re-made objects into the live ones, restore `keep`, drop stale names."""
+    spec, namespace, snapshot = live.spec, live.namespace, run.snapshot or {}
+    patcher = Patcher()
+    replaced = {n for n in run.bound if n in namespace and n not in snapshot}
+    for name in [n for n in namespace if n in run.bound]:
+        if name not in snapshot or _is_dunder(name):
+            continue
+        old, new = snapshot[name], namespace[name]
+        if name in spec.keep:
+            namespace[name] = old
+            continue
+        try:
+            kept = patcher.patch(old, new, name)
+        except Exception:  # a class that refuses an attribute: serve the new object instead
+            kept = new
+            patcher.rebound.append(name)
+        namespace[name] = kept
+        if kept is old and new is not old:
+            _remember_handed_out(live, new, name)
+        if kept is not old and not keeps_identity(old, kept):
+            replaced.add(name)
+    run.keep_old_code(set(patcher.rebound))
+    removed = sorted(live.current.defined - candidate.defined - set(spec.keep))
+    for name in removed:
+        namespace.pop(name, None)
+    replaced.update(removed)
+    patcher.adopt_instances(namespace)
+    for wrapper in cache_wrappers(namespace):
+        wrapper.cache_clear()  # never serve a result computed by the old code
+    _remember_source(spec.path, candidate.text)
+
+    changed = [
+        name
+        for name in spec.exports
+        if candidate.fingerprints.get(name) != live.current.fingerprints.get(name)
+    ]
+    added = [
+        name
+        for name in candidate.function_names
+        if not name.startswith("_")
+        and name not in spec.exports
+        and name not in live.current.function_names
+        and spec.contract
+    ]
+    live.current = _released(candidate)
+    live.version += 1
+    return Outcome(
+        "accepted",
+        live,
+        started,
+        changed=changed,
+        added=added,
+        rebound=sorted(set(patcher.rebound)),
+        removed=removed,
+        ran=decided.kind,
+        statements=[candidate.analysis.statements[i].summary() for i in run.ran],
+        replaced=frozenset(replaced),
+    )
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def _remember_handed_out(live: LiveModule, new: Any, root: str) -> None:
+    """The run made ``new``, the module keeps the old object: whoever got ``new`` (a decorator
+    registered it) must still see later edits."""
+    spec = live.spec
+    for function, _ in live_functions({root: new}, str(spec.path), spec.name):
+        live.handed_out.append((weakref.ref(function), root))
+
+
+def _released(candidate: Candidate) -> Candidate:
+    """The candidate as a running version keeps it: without its syntax tree."""
+    return Candidate(
+        candidate.source,
+        candidate.text,
+        candidate.code,
+        candidate.analysis.released(),
+        candidate.code_index,
+        candidate.function_names,
+        candidate.fingerprints,
+        candidate.defined,
+        candidate.imports,
+    )
+
+
+# -- first load -------------------------------------------------------------------------------
+
+
+def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
+    """Import a checked module: version 1.
 
     Raises ContractViolation (with the violations) before any module code runs, and ServerError
-    when the file cannot be read or its code raises.
+    when the file cannot be read or its code raises. KeyboardInterrupt passes through: Ctrl+C
+    during a slow import stops the server, it is not the module's failure.
     """
-    if candidate is None:
-        candidate = prepare_file(spec)
     if isinstance(candidate, Failure):
         if candidate.violations:
             raise ContractViolation(candidate.message, list(candidate.violations))
@@ -332,21 +380,26 @@ def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> L
             # No deadline at start-up: this runs in the caller's thread, where Ctrl+C stops it,
             # and a first import may rightly take long (a model, a cache).
             exec(candidate.code, module.__dict__)
+        except KeyboardInterrupt:
+            sys.modules.pop(spec.name, None)
+            raise
         except BaseException as error:
             sys.modules.pop(spec.name, None)
-            failure = _exec_failure(error, spec.path, 0)
+            failure = exec_failure(error, spec.path, 0)
             raise ServerError(f"cannot load module {spec.name!r}: {failure.message}") from error
         _attach_to_parent(spec.name, module)
+        if spec.exports:
+            violations = replaced_at_run_time(module.__dict__, spec.exports, spec.path)
+            if violations:
+                message = "; ".join(v.message for v in violations)
+                raise ContractViolation(message, list[object](violations))
     _remember_source(spec.path, candidate.text)
-    return LiveModule(
-        spec,
-        module,
-        candidate.source,
-        1,
-        candidate.function_names,
-        candidate.fingerprints,
-        candidate.defined,
-    )
+    return adopt(spec, module, candidate)
+
+
+def adopt(spec: ModuleSpec, module: types.ModuleType, candidate: Candidate) -> LiveModule:
+    """A module already running this version (imported by the process): version 1."""
+    return LiveModule(spec, module, _released(candidate), 1)
 
 
 def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:

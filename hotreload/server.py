@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,10 +20,6 @@ from hotreload.events import (
     EventListener,
     EventLog,
     ManifestChanged,
-    ModuleLoaded,
-    ReloadAccepted,
-    ReloadRejected,
-    ReloadUnchanged,
     ServerStarted,
     ServerStopped,
     StopReason,
@@ -31,20 +27,14 @@ from hotreload.events import (
 )
 from hotreload.gate import VersionGate
 from hotreload.manifest import LoadedManifest, load_manifest
-from hotreload.reload import (
-    Candidate,
-    LiveModule,
-    ModuleSpec,
-    Outcome,
-    apply,
-    load,
-    prepare,
-)
-from hotreload.source import Failure, read_source
+from hotreload.reload import ModuleSpec, Outcome, adopt, load, prepare
+from hotreload.reloader import LiveModules, Reloader
+from hotreload.report import report_loaded, report_outcome
+from hotreload.source import Failure, digest, read_source
+from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
 from hotreload.watcher import Watcher
 
 STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
-SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
 
 class Server:
@@ -75,14 +65,25 @@ class Server:
         )
         self.gate = VersionGate()
         self._watchdog = Watchdog()
-        self._live: dict[str, LiveModule] = {}
-        self._by_path: dict[Path, str] = {}
+        self._modules = LiveModules()
+        self._stopped = threading.Event()
+        self._reloader = Reloader(
+            self._modules,
+            gate=self.gate,
+            watchdog=self._watchdog,
+            exec_timeout=self.exec_timeout,
+            quiet_ms=self.profile.debounce_ms,
+            root=manifest.root,
+            stopping=self._stopped,
+        )
         self._bindings: dict[str, Binding] = {}
         self._watcher: Watcher | None = None
         self._reload_lock = threading.Lock()
-        self._stopped = threading.Event()
         self._started = False
         self._manifest_bytes = b""
+        self._recorder: ImportRecorder | None = None
+        if self.profile.reload and self.profile.reload_scope == "imported":
+            self._recorder = ImportRecorder(ProjectFiles(manifest.root), self._imported)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,36 +99,37 @@ class Server:
         root = str(self.manifest.root)
         if root not in sys.path:
             sys.path.insert(0, root)
-        for spec, candidate in prepared:
-            loaded_at = time.perf_counter()
-            live = load(spec, candidate=candidate)
-            self._live[spec.name] = live
-            self._by_path[spec.path] = spec.name
-            self._emit_module(
-                ModuleLoaded,
-                live,
-                digest=digest(live.source),
-                exports=list(spec.exports),
-                duration_ms=(time.perf_counter() - loaded_at) * 1000,
-            )
-        self._manifest_bytes = self._read_manifest()
-        if self.profile.reload:
-            self._watcher = Watcher(
-                [*self._by_path, self.manifest.path],
-                self._on_batch,
-                debounce_ms=self.profile.debounce_ms,
-                on_error=self._on_watch_error,
-            )
-            self._watcher.start()
-            self._catch_up()
+        try:
+            if self._recorder is not None:
+                self._recorder.install()  # before the imports: their helpers are recorded
+            for spec, candidate in prepared:
+                loaded_at = time.perf_counter()
+                live = load(spec, candidate)
+                self._modules.add(live)
+                report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
+            if self._recorder is not None:
+                self._adopt_imported()
+            self._manifest_bytes = self._read_manifest()
+            if self.profile.reload:
+                self._watcher = Watcher(
+                    [*self._modules.paths(), self.manifest.path],
+                    self._on_batch,
+                    debounce_ms=self.profile.debounce_ms,
+                    on_error=self._on_watch_error,
+                )
+                self._watcher.start()
+                self._catch_up()
+        except BaseException:
+            self._release()
+            raise
         self._started = True
         self.events.emit(
             ServerStarted,
             manifest=str(self.manifest.path),
-            modules=list(self._live),
+            modules=self._modules.names(),
             reload=self.profile.reload,
             debounce_ms=self.profile.debounce_ms,
-            duration_ms=(time.perf_counter() - began) * 1000,
+            duration_ms=_ms_since(began),
         )
         return self
 
@@ -149,11 +151,17 @@ class Server:
                 message = (message + "; " if message else "") + (
                     "a reload was still running module code (blocked in a C call?)"
                 )
+            self._release()
             if self._started:
                 self.events.emit(ServerStopped, reason=reason, message=message)
         finally:
             if finished:
                 self._reload_lock.release()
+
+    def _release(self) -> None:
+        """Stop recording imports (modules keep running as they are)."""
+        if self._recorder is not None:
+            self._recorder.uninstall()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""
@@ -178,9 +186,9 @@ class Server:
         existing = self._bindings.get(name)
         if existing is not None:
             return existing
-        live = self._live.get(name)
-        if live is None:
-            known = ", ".join(self._live) or "none"
+        live = self._modules.get(name)
+        if live is None or not live.spec.contract:
+            known = ", ".join(n for n in self._modules.names() if self._is_manifest(n)) or "none"
             raise HotreloadError(
                 f"unknown module {name!r}; modules in {self.manifest.path.name}: {known}"
             )
@@ -196,13 +204,21 @@ class Server:
 
     def version(self, name: str) -> int:
         """The running version of a module: 1 at first load, +1 per accepted change."""
-        self.module(name)  # the same error for an unknown name
-        return self._live[name].version
+        live = self._modules.get(name)
+        if live is None:
+            self.module(name)  # the same error for an unknown name
+            raise AssertionError("unreachable")
+        return live.version
 
     @property
     def watching(self) -> bool:
         """Whether a watcher thread runs (never in a profile with ``reload = false``)."""
         return self._watcher is not None and self._watcher.alive
+
+    @property
+    def modules(self) -> list[str]:
+        """Every module that reloads: the manifest's first, then those the process imported."""
+        return self._modules.names()
 
     def run_entry(self) -> Any:
         """Import ``[app] entry`` and call it (with the server, if it takes an argument)."""
@@ -220,20 +236,24 @@ class Server:
         takes_server = bool(inspect.signature(entry).parameters)
         return entry(self) if takes_server else entry()
 
-    def reload(self, paths: list[Path]) -> list[Outcome]:
+    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
         """Decide and apply changes to these module files now (the watcher calls this)."""
-        names = [self._by_path[p] for p in paths if p in self._by_path]
-        ordered = [name for name in self._live if name in names]
         with self._reload_lock:
             if self._stopped.is_set():
                 return []
             try:
-                return self._reload(ordered)
+                decided = self._reloader.reload(paths, resync=resync)
             finally:
                 if self._stopped.is_set():  # `stop` gave up waiting for this reload
                     self._watchdog.close()
+            for item in decided:
+                report_outcome(self.events, item.outcome, item.digest)
+        return [item.outcome for item in decided]
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _is_manifest(self, name: str) -> bool:
+        return name in self.manifest.manifest.modules
 
     def _check_contract(self, failures: list[tuple[ModuleSpec, Failure]]) -> None:
         if not failures:
@@ -246,6 +266,33 @@ class Server:
             [v for _, failure in failures for v in failure.violations],
         )
 
+    def _imported(
+        self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
+    ) -> None:
+        """The process imported a project module: it reloads from now on (no contract)."""
+        if name in self._modules or self._is_manifest(name):
+            return
+        spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
+        candidate = prepare(spec, source)
+        if isinstance(candidate, Failure):
+            return  # it just ran this source, so it parses; a file changed meanwhile: skip it
+        live = adopt(spec, module, candidate)
+        if not self._modules.add(live):
+            return
+        report_loaded(self.events, live, digest(source), took_ms)
+        if self._watcher is not None:
+            self._watcher.add([path])
+
+    def _adopt_imported(self) -> None:
+        """Project modules the host imported before the server started reload too; their
+        file as it is now is taken as the source they run."""
+        assert self._recorder is not None
+        skip = self._modules.names()
+        for name, path, module in imported_project_modules(self._recorder.files, skip):
+            source = read_source(path, root=self.manifest.root)
+            if isinstance(source, bytes):
+                self._imported(name, path, source, module, 0.0)
+
     def _catch_up(self) -> None:
         """Decide now any module saved between its first read and the watcher going live.
 
@@ -253,121 +300,17 @@ class Server:
         the next save, and `server.started` promises that every save after it is seen.
         """
         moved = [
-            path
-            for path, name in self._by_path.items()
-            if read_source(path, root=self.manifest.root) != self._live[name].source
+            live.spec.path
+            for live in self._modules
+            if read_source(live.spec.path, root=self.manifest.root) != live.source
         ]
         if moved:
             self.reload(moved)
 
-    def _on_batch(self, paths: list[Path]) -> None:
+    def _on_batch(self, paths: list[Path], resync: bool) -> None:
         if self.manifest.path in paths:
             self._manifest_touched()
-        self.reload([p for p in paths if p != self.manifest.path])
-
-    def _reload(self, names: list[str]) -> list[Outcome]:
-        """Decide every changed module (no code runs), then apply the good ones under the gate."""
-        decided: list[tuple[LiveModule, Candidate | Outcome, str | None]] = []
-        started = time.perf_counter()
-        sources = self._read_settled([self._live[name].spec.path for name in names])
-        for name in names:
-            live = self._live[name]
-            source = sources[live.spec.path]
-            source_digest = digest(source) if isinstance(source, bytes) else None
-            if isinstance(source, bytes) and source == live.source:
-                decided.append((live, Outcome("unchanged", live, started), source_digest))
-                continue
-            result = prepare(live.spec, source) if isinstance(source, bytes) else source
-            if isinstance(result, Failure):
-                outcome = Outcome("rejected", live, started, failure=result)
-                decided.append((live, outcome, source_digest))
-            else:
-                decided.append((live, result, source_digest))
-        outcomes: list[tuple[Outcome, str | None]] = []
-        if any(isinstance(item, Candidate) for _, item, _ in decided):
-            with self.gate.exclusive():
-                for live, item, source_digest in decided:
-                    if isinstance(item, Candidate):
-                        item = apply(
-                            live,
-                            item,
-                            started,
-                            watchdog=self._watchdog,
-                            timeout=self.exec_timeout,
-                        )
-                    outcomes.append((item, source_digest))
-        else:
-            outcomes = [(item, d) for _, item, d in decided if isinstance(item, Outcome)]
-        for outcome, source_digest in outcomes:
-            self._emit_outcome(outcome, source_digest)
-        return [outcome for outcome, _ in outcomes]
-
-    def _read_settled(self, paths: list[Path]) -> dict[Path, bytes | Failure]:
-        """Each file's bytes, once it has stayed as read for one quiet period (`debounce_ms`).
-
-        watchfiles ends a batch when no *new* (change, path) pair arrives for a step, and more
-        writes to a file already in the batch are not new: a file written in pieces (an in-place
-        save of a big file, a tool writing line by line, or just the instant between an in-place
-        save's truncation and its write) can be read half-written. Its size or mtime moving after
-        the read says so, and it is read again. A writer that pauses mid-file for longer than the
-        quiet period cannot be told from one that finished.
-        """
-        quiet_ns = self.profile.debounce_ms * 1_000_000
-        deadline = time.monotonic() + SETTLE_LIMIT_S
-        sources: dict[Path, bytes | Failure] = {}
-        marks: dict[Path, FileMark] = {}
-        pending = paths
-        while pending:
-            for path in pending:
-                marks[path] = file_mark(path)
-                sources[path] = read_source(path, root=self.manifest.root)
-            if quiet_ns <= 0:
-                break
-            # A file whose last change is already a quiet period old needs no wait: its own
-            # timestamps say so (the usual case, as the watcher waited a quiet period too).
-            now = time.time_ns()
-            wait_ns = max(settle_left_ns(marks[path], now, quiet_ns) for path in pending)
-            if wait_ns > 0 and (time.monotonic() > deadline or self._stopped.wait(wait_ns / 1e9)):
-                # Past SETTLE_LIMIT_S a file still changing is decided as read: the change
-                # event of the write that moved it brings it back.
-                break
-            pending = [path for path in pending if file_mark(path) != marks[path]]
-        return sources
-
-    def _emit_outcome(self, outcome: Outcome, source_digest: str | None) -> None:
-        live = outcome.live
-        if outcome.kind == "unchanged":
-            self._emit_module(ReloadUnchanged, live, digest=source_digest)
-        elif outcome.kind == "accepted":
-            self._emit_module(
-                ReloadAccepted,
-                live,
-                digest=source_digest,
-                changed=outcome.changed,
-                added=outcome.added,
-                rebound=outcome.rebound,
-                removed=outcome.removed,
-                duration_ms=outcome.duration_ms,
-            )
-        else:
-            failure = outcome.failure
-            assert failure is not None
-            self._emit_module(
-                ReloadRejected,
-                live,
-                digest=source_digest,
-                reason=failure.reason,
-                message=failure.message,
-                violations=[v.as_dict() for v in failure.violations],
-                line=failure.line,
-                column=failure.column,
-                duration_ms=outcome.duration_ms,
-            )
-
-    def _emit_module(self, model: Any, live: LiveModule, **fields: Any) -> None:
-        self.events.emit(
-            model, module=live.spec.name, path=str(live.spec.path), version=live.version, **fields
-        )
+        self.reload([p for p in paths if p != self.manifest.path], resync=resync)
 
     def _read_manifest(self) -> bytes:
         try:
@@ -402,35 +345,8 @@ class Server:
         self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
 
 
-FileMark = tuple[int, int, int, int] | None
-
-
-def file_mark(path: Path) -> FileMark:
-    """What tells a file moved: inode, size, mtime and ctime (None while it cannot be stat'ed)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-# File timestamps come from a clock that may lag the wall clock by a tick (up to 4 ms at
-# HZ=250; 1.5 ms measured here): a file looks that much older than it is.
-TIMESTAMP_SLACK_NS = 4_000_000
-
-
-def settle_left_ns(mark: FileMark, now_ns: int, quiet_ns: int) -> int:
-    """How much longer a file must stay unchanged before its content counts as whole."""
-    if mark is None:
-        return 0  # cannot be stat'ed: decided as missing, the next change event brings it back
-    last_change = max(mark[2], mark[3])  # ctime too: `cp -p` and `touch -d` set an old mtime
-    needed = quiet_ns + TIMESTAMP_SLACK_NS
-    return min(needed, needed - (now_ns - last_change))  # a future mtime waits one period
-
-
-def digest(source: bytes) -> str:
-    """Short SHA-256 of a version's bytes: lets a log reader tell which save an event decided."""
-    return hashlib.sha256(source).hexdigest()[:16]
+def _ms_since(began: float) -> float:
+    return (time.perf_counter() - began) * 1000
 
 
 def up(

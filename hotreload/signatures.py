@@ -15,6 +15,7 @@ ParameterKind = Literal[
 ]
 ViolationCode = Literal[
     "export_removed",
+    "export_replaced",
     "parameters_changed",
     "parameter_type_changed",
     "return_type_changed",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import watchfiles
 
-BatchHandler = Callable[[list[Path]], None]
+BatchHandler = Callable[[list[Path], bool], None]  # the changed files; True for a resync
 ErrorHandler = Callable[[BaseException], None]
 
 MIN_STEP_MS = 1
@@ -62,19 +62,42 @@ class Watcher:
         debounce_ms: int,
         on_error: ErrorHandler | None = None,
     ) -> None:
-        self.files = [Path(os.path.abspath(f)) for f in files]
-        self._wanted = {os.path.normpath(f) for f in self.files}
-        self._wanted |= {os.path.realpath(f) for f in self.files}
-        self._directories = sorted({os.path.dirname(f) for f in self._wanted})
-        self._directory_set = set(self._directories)
+        self.files: list[Path] = []
+        self._wanted: set[str] = set()
+        self._by_path: dict[str, Path] = {}
+        self._directories: list[str] = []
+        self._directory_set: set[str] = set()
+        self._lock = threading.Lock()
         self._resync = False
-        self._by_path = {os.path.normpath(f): f for f in self.files}
-        self._by_path |= {os.path.realpath(f): f for f in self.files}
         self.on_batch = on_batch
         self.on_error = on_error
         self.step_ms = max(MIN_STEP_MS, debounce_ms)
         self._signal = _StopSignal()
         self._thread: threading.Thread | None = None
+        self.add(files)
+
+    def add(self, files: Iterable[Path]) -> None:
+        """Watch these files too (a module the process just imported); safe from any thread.
+
+        A file in a directory not watched yet makes the watch start afresh with it, which
+        decides every file once (a resync) for what changed meanwhile.
+        """
+        with self._lock:
+            new = [Path(os.path.abspath(f)) for f in files]
+            new = [f for f in new if f not in self._by_path.values()]
+            if not new:
+                return
+            self.files = [*self.files, *new]
+            for f in new:
+                for spelling in (os.path.normpath(f), os.path.realpath(f)):
+                    self._wanted.add(spelling)
+                    self._by_path[spelling] = f
+            directories = sorted({os.path.dirname(f) for f in self._wanted})
+            if directories != self._directories:
+                self._directories = directories
+                self._directory_set = set(directories)
+                if self._thread is not None:
+                    self._signal.restart = True
 
     def start(self, timeout: float = 10.0) -> None:
         """Start watching; returns once the OS watches are registered."""
@@ -110,8 +133,10 @@ class Watcher:
                 self._signal.stop.wait(RESTART_DELAY_S)
 
     def _watch(self) -> None:
-        directories = [d for d in self._directories if os.path.isdir(d)]
-        self._signal.missing = [d for d in self._directories if d not in directories]
+        with self._lock:
+            wanted_directories = list(self._directories)
+        directories = [d for d in wanted_directories if os.path.isdir(d)]
+        self._signal.missing = [d for d in wanted_directories if d not in directories]
         self._signal.restart = False
         if not directories:  # nothing to watch until a directory is back; then decide all
             self._resync = True
@@ -130,21 +155,21 @@ class Watcher:
             recursive=False,
             raise_interrupt=False,
         ):
-            batch = list(self.files) if self._resync else self._order(changes)
+            resync = self._resync
+            batch = list(self.files) if resync else self._order(changes)
             self._resync = False
             if batch:
                 try:
-                    self.on_batch(batch)
+                    self.on_batch(batch, resync)
                 except Exception as error:  # a bad batch must not stop later ones
                     self._report(error)
         self._resync = self._signal.restart
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
         """The changed files, once each, in the order they were given to the watcher."""
+        by_path = self._by_path
         changed = {
-            self._by_path[os.path.normpath(p)]
-            for _, p in changes
-            if os.path.normpath(p) in self._by_path
+            by_path[os.path.normpath(p)] for _, p in changes if os.path.normpath(p) in by_path
         }
         return [f for f in self.files if f in changed]
 

@@ -159,7 +159,7 @@ def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
     assert main(["check"]) == 2
     assert capsys.readouterr().err == (
         "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
-        "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms; "
+        "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope; "
         "did you mean 'reload'?\n"
     )
 
@@ -561,7 +561,9 @@ def test_up_on_the_repository_example_runs_the_host() -> None:
         assert child.stdout.count("5 + 3 = 8") == 2
         assert "Performing addition operation" in child.stdout
         names = [e["event"] for e in child.events]
-        assert names == ["module.loaded", "server.started", "server.stopped"]
+        # The host's own module (`app`, imported by the entry) reloads too, without a contract.
+        assert names == ["module.loaded", "server.started", "module.loaded", "server.stopped"]
+        assert (child.events[2]["module"], child.events[2]["contract"]) == ("app", False)
         assert child.events[-1]["reason"] == "entry_returned"
         assert child.bad_lines == []
 

@@ -31,7 +31,7 @@ from hotreload.events import (
 )
 from hotreload.logsetup import configure_logging
 
-MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2}
+MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2, "contract": True}
 VIOLATION = {
     "code": "parameters_changed",
     "function": "add",
@@ -66,6 +66,8 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "added": ["negate"],
         "rebound": [],
         "removed": ["old_helper"],
+        "ran": "statements",
+        "statements": ["3: LIMIT = 10"],
         "duration_ms": 0.3,
     },
     ReloadRejected: {

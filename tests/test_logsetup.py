@@ -223,6 +223,7 @@ def test_the_file_gets_json_even_when_the_console_view_is_chosen(tmp_path: Path)
         module="calc",
         path="/p/calc.py",
         version=1,
+        contract=True,
         digest="0123456789abcdef",
         reason="syntax_error",
         message="calc.py:2:5: invalid syntax",

@@ -45,7 +45,7 @@ SOURCE = """
 import functools
 
 calls = []
-TABLE = [str(i) * 4 for i in range(2000)]  # ~150 kB of new objects per version
+TABLE = [str(i + {v}) * 4 for i in range(2000)]  # ~150 kB of new objects per version
 
 
 class Marker:
@@ -53,8 +53,12 @@ class Marker:
 
     tag = {v}
 
+    def __init__(self, version: int) -> None:
+        self.version = version
 
-MARKER = Marker()
+
+# A statement that changes runs again: each version builds its own marker.
+MARKER = Marker({v})
 
 
 @functools.lru_cache

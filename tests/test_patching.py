@@ -230,11 +230,16 @@ def test_class_methods_change_for_existing_instances(project: Project, start: St
     assert existing.area() == 12.0
     assert existing.describe() == "square"
     assert r.binding("mod").area(2.0) == 8.0
-    # The module-level instance the new code built belongs to the live class.
+    # `UNIT = Shape(1.0)` did not change: it keeps its instance, which runs the new methods.
+    assert mod.UNIT is unit
+    assert unit.area() == 4.0
+    # Once its statement changes it runs again; the instance it builds belongs to the live class.
+    save(r, SHAPES.format(area="self.side * 4", name="square").replace("1.0", "2.0"), version=3)
     assert mod.UNIT is not unit
     assert isinstance(mod.UNIT, Shape)
     assert isinstance(unit, mod.Shape)
     assert type(mod.UNIT) is Shape
+    assert mod.UNIT.area() == 8.0
 
 
 def test_method_removed_from_a_class_is_gone_from_existing_instances(

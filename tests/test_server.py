@@ -13,7 +13,8 @@ from support import wait_until
 import hotreload.server
 from hotreload import ContractViolation, HotreloadError, ServerError
 from hotreload.manifest import load_manifest
-from hotreload.server import Server, settle_left_ns
+from hotreload.server import Server
+from hotreload.source import settle_left_ns
 
 CALC = """
 def add(a: int, b: int) -> int:

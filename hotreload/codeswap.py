@@ -1,0 +1,221 @@
+"""New code into live functions: find a module's functions, pair old code with new, swap.
+
+An edit inside a function body needs no module code to run: every live function made from the
+old definition (the module's function, a method on its class, the wrapper a decorator built,
+a closure held in a cell) takes the new definition's code object, and keeps its identity, its
+defaults, its closure and its decorators. Code objects are paired by qualified name and by
+order of appearance among those of the same name, so a definition that moved keeps its pair.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+CodeKey = tuple[str, int]  # (co_qualname, n-th code object of that name in the module)
+
+_MAX_ATTRIBUTES = 64  # an object's attributes are looked into only when there are few
+
+
+@dataclass(frozen=True)
+class CodeIndex:
+    """Every code object a version of a module compiles to, by position and by pairing key."""
+
+    by_position: dict[tuple[str, int], CodeKey]  # (co_qualname, co_firstlineno) -> key
+    by_key: dict[CodeKey, types.CodeType]
+
+    def key_of(self, code: types.CodeType) -> CodeKey | None:
+        return self.by_position.get((code.co_qualname, code.co_firstlineno))
+
+
+def index_code(module_code: types.CodeType) -> CodeIndex:
+    """Index the code objects nested in a module's code, depth first, in source order."""
+    by_position: dict[tuple[str, int], CodeKey] = {}
+    by_key: dict[CodeKey, types.CodeType] = {}
+    seen: dict[str, int] = {}
+    ambiguous: set[tuple[str, int]] = set()
+    for code in _nested(module_code):
+        nth = seen.get(code.co_qualname, 0)
+        seen[code.co_qualname] = nth + 1
+        key = (code.co_qualname, nth)
+        by_key[key] = code
+        position = (code.co_qualname, code.co_firstlineno)
+        if position in by_position:
+            ambiguous.add(position)  # two lambdas on one line: which live one is which?
+        by_position[position] = key
+    for position in ambiguous:
+        del by_position[position]
+    return CodeIndex(by_position, by_key)
+
+
+def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield const
+            yield from _nested(const)
+
+
+def live_functions(
+    namespace: dict[str, Any],
+    filename: str,
+    module_name: str,
+    extra: Sequence[tuple[types.FunctionType, str]] = (),
+) -> list[tuple[types.FunctionType, str]]:
+    """The functions made by this module's code that the module can reach, each with the
+    top-level name it was reached from (the statement that made it).
+
+    Reached: module globals, the classes the module defines (their methods, properties,
+    nested classes), what decorators keep (``__wrapped__``, closure cells, ``__func__``, the
+    attributes of an object a decorator returned), and ``extra`` (functions a re-run statement
+    handed to someone else). Containers (lists, dicts) are not searched.
+    """
+    finder = _Finder(filename, module_name)
+    for name, value in list(namespace.items()):
+        finder.visit(value, name, depth=0)
+    for function, root in extra:
+        finder.visit(function, root, depth=0)
+    return finder.found
+
+
+class _Finder:
+    def __init__(self, filename: str, module_name: str) -> None:
+        self.filename = filename
+        self.module_name = module_name
+        self.found: list[tuple[types.FunctionType, str]] = []
+        self._seen: set[int] = set()
+
+    def visit(self, value: Any, root: str, depth: int) -> None:
+        if id(value) in self._seen or depth > 12:
+            return
+        if isinstance(value, types.FunctionType):
+            self._seen.add(id(value))
+            self._function(value, root, depth)
+        elif isinstance(value, type):
+            self._seen.add(id(value))
+            if value.__module__ == self.module_name:
+                for member in list(vars(value).values()):
+                    self.visit(member, root, depth + 1)
+        elif isinstance(value, staticmethod | classmethod | types.MethodType):
+            self._seen.add(id(value))
+            self.visit(value.__func__, root, depth + 1)
+        elif isinstance(value, property):
+            self._seen.add(id(value))
+            for accessor in (value.fget, value.fset, value.fdel):
+                self.visit(accessor, root, depth + 1)
+        elif isinstance(value, functools.partial):
+            self._seen.add(id(value))
+            self.visit(value.func, root, depth + 1)
+        elif not isinstance(value, types.ModuleType) and depth <= 1:
+            # An object a decorator returned (a command, a task, an lru_cache wrapper, a
+            # cached_property) keeps the function in an attribute.
+            self._seen.add(id(value))
+            for member in _attributes(value):
+                if isinstance(member, types.FunctionType | staticmethod | classmethod | property):
+                    self.visit(member, root, depth + 1)
+
+    def _function(self, function: types.FunctionType, root: str, depth: int) -> None:
+        if function.__code__.co_filename == self.filename:
+            self.found.append((function, root))
+        wrapped = function.__dict__.get("__wrapped__")
+        if wrapped is not None:
+            self.visit(wrapped, root, depth + 1)
+        for cell in function.__closure__ or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:
+                continue  # an empty cell
+            if isinstance(content, types.FunctionType) or _is_cache_wrapper(content):
+                self.visit(content, root, depth + 1)
+
+
+def _attributes(value: Any) -> list[Any]:
+    wrapped = getattr(value, "__wrapped__", None) if _is_cache_wrapper(value) else None
+    try:
+        attributes = vars(value)
+    except TypeError:
+        return [wrapped] if wrapped is not None else []
+    if len(attributes) > _MAX_ATTRIBUTES:
+        return []
+    return [*attributes.values(), *([wrapped] if wrapped is not None else [])]
+
+
+def _is_cache_wrapper(obj: object) -> bool:
+    """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
+    return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
+
+
+@dataclass
+class Swap:
+    """One live function and the code it takes."""
+
+    function: types.FunctionType
+    old: types.CodeType
+    new: types.CodeType
+    old_doc: Any
+    root: str  # the top-level name it was reached from
+
+    def apply(self) -> None:
+        self.function.__code__ = self.new
+        if self.function.__doc__ == _docstring(self.old):  # not a doc copied by a decorator
+            self.function.__doc__ = _docstring(self.new)
+
+    def undo(self) -> None:
+        self.function.__code__ = self.old
+        self.function.__doc__ = self.old_doc
+
+
+def _docstring(code: types.CodeType) -> str | None:
+    """A function's docstring as CPython takes it: its code's first constant, if a string."""
+    first = code.co_consts[0] if code.co_consts else None
+    return first if isinstance(first, str) else None
+
+
+@dataclass
+class SwapPlan:
+    """The swaps a new version needs, and what the swaps alone cannot reach."""
+
+    swaps: list[Swap]
+    blocked: set[str]  # top-level names whose statements must run: a closure changed shape
+    reached: set[CodeKey]  # new code keys that some live function takes
+
+
+def plan_swaps(
+    functions: list[tuple[types.FunctionType, str]], old: CodeIndex, new: CodeIndex
+) -> SwapPlan:
+    """Pair each live function's code with the new version's; changed code only.
+
+    A function whose new code needs other closure variables (it started to use `super()`, or a
+    new variable of the enclosing function) cannot take it: Python ties `__code__` to the
+    closure's shape. Its top-level statement must run again instead.
+    """
+    result = SwapPlan([], set(), set())
+    for function, root in functions:
+        key = old.key_of(function.__code__)
+        if key is None:
+            continue  # made by code this version did not compile (an older one, an exec)
+        new_code = new.by_key.get(key)
+        if new_code is None:
+            continue  # its definition is gone: the function keeps its code until released
+        result.reached.add(key)
+        if new_code is function.__code__ or new_code == function.__code__:
+            continue
+        if new_code.co_freevars != function.__code__.co_freevars:
+            result.blocked.add(root)
+            continue
+        result.swaps.append(Swap(function, function.__code__, new_code, function.__doc__, root))
+    return result
+
+
+def cache_wrappers(namespace: dict[str, Any]) -> list[Any]:
+    """The module's `lru_cache`/`cache` wrappers: cleared at every reload, so no result of the
+    old code is ever served."""
+    found: list[Any] = []
+    for value in list(namespace.values()):
+        if _is_cache_wrapper(value):
+            found.append(value)
+        elif isinstance(value, type):
+            found.extend(v for v in vars(value).values() if _is_cache_wrapper(v))
+    return found

@@ -1,0 +1,119 @@
+"""Running what a plan says, under the deadline, so that a failure leaves no trace in the module.
+
+Statements run in the module's own namespace (a function made there must see the module's
+globals, not a copy's), under the version gate, after a snapshot: if one raises or runs out of
+time, the namespace is put back exactly (same keys, same objects, same order) and every code
+swap is undone.
+"""
+
+from __future__ import annotations
+
+import ast
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hotreload.codeswap import Swap
+from hotreload.deadline import ExecTimeout, Watchdog
+from hotreload.patching import keeps_identity
+from hotreload.plan import Analysis, Plan
+from hotreload.source import Failure
+
+_MISSING = object()
+
+
+@dataclass
+class Run:
+    """One application of a version to a module's namespace, until it is kept or undone."""
+
+    namespace: dict[str, Any]
+    swaps: list[Swap]
+    snapshot: dict[str, Any] | None = None  # taken before any module code runs
+    ran: list[int] = field(default_factory=list)  # statements run, in order
+    bound: set[str] = field(default_factory=set)  # names the run bound or deleted
+
+    def swap_code(self) -> None:
+        """Give live functions the new code (first: a re-run statement may call them)."""
+        for swap in self.swaps:
+            swap.apply()
+
+    def keep_old_code(self, replaced: set[str]) -> None:
+        """Functions that the run replaced by new objects (``replaced`` names them, or their
+        top-level name) keep their old code: a reference to one held elsewhere runs the old
+        version whole, as `rebound` says, not the new body without its new decorator."""
+        for swap in self.swaps:
+            if swap.root in replaced or swap.old.co_qualname in replaced:
+                swap.undo()
+
+    def rollback(self) -> None:
+        """Put the namespace and every function back as they were before this run."""
+        if self.snapshot is not None:
+            self.namespace.clear()
+            self.namespace.update(self.snapshot)
+        for swap in reversed(self.swaps):
+            swap.undo()
+
+    def run_statements(
+        self, new: Analysis, plan: Plan, path: Path, watchdog: Watchdog, timeout: float
+    ) -> None:
+        """Run the plan's statements, and each later one that reads a name whose value they
+        changed, in source order, with one deadline for all. Raises what the code raises."""
+        assert new.tree is not None, "a candidate keeps its tree until it is applied"
+        tree = new.tree
+        namespace = self.namespace
+        snapshot = self.snapshot = dict(namespace)
+        changed: set[str] = set()
+
+        def work() -> None:
+            for index, statement in enumerate(new.statements):
+                if index in plan.never:
+                    continue
+                if index not in plan.run and not statement.scope.reads & changed:
+                    continue
+                module = ast.Module(body=[tree.body[index]], type_ignores=[])
+                code = compile(module, str(path), "exec", flags=new.future_flags, dont_inherit=True)
+                self.ran.append(index)
+                exec(code, namespace)
+                for name in statement.scope.binds:
+                    self.bound.add(name)
+                    old = snapshot.get(name, _MISSING)
+                    if not keeps_identity(old, namespace.get(name, _MISSING)):
+                        changed.add(name)
+
+        watchdog.call(work, timeout)
+
+    def run_module(self, code: types.CodeType, watchdog: Watchdog, timeout: float) -> None:
+        """Run the whole new version in the namespace. Raises what the code raises."""
+        self.snapshot = dict(self.namespace)
+        watchdog.run(code, self.namespace, timeout)
+        self.bound = set(self.namespace)
+
+
+def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:
+    """The rejection for module code that raised or ran out of time."""
+    line = _error_line(error, path)
+    where = f"{path.name}:{line}" if line else path.name
+    if isinstance(error, ExecTimeout):
+        return Failure(
+            "exec_timeout",
+            f"{where}: module top-level code ran longer than {timeout:g} s and was stopped; "
+            "move long work out of import time (into a function the host calls)",
+            line=line,
+        )
+    if isinstance(error, SyntaxError):  # a statement that compiles in its module only
+        return Failure("syntax_error", f"{where}: {error.msg}", line=line)
+    return Failure(
+        "exec_error",
+        f"{where}: module raised {type(error).__name__}: {error} while executing; "
+        "the previous version keeps running",
+        line=line,
+    )
+
+
+def _error_line(error: BaseException, path: Path) -> int | None:
+    if isinstance(error, SyntaxError) and error.filename == str(path):
+        return error.lineno
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+    return frames[-1].lineno if frames else None

@@ -1,0 +1,187 @@
+"""Exports stay the functions the contract checked: from the source, and once module code ran.
+
+The contract reads an export's signature from its `def`. That is only the function the host
+gets if nothing rebinds the name afterwards: a later `add = _other`, `del add`, `class add`, a
+second `def add` under an `if`, or a decorator that returns something else would hand the host
+an object the contract never saw. What the source shows is rejected before anything runs;
+what only running shows (a decorator forgot `return f`) is checked right after the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hotreload.scope import statement_scope
+from hotreload.signatures import Signature, Violation
+
+_MISSING = object()
+
+_STATEMENT_KINDS: dict[type[ast.stmt], str] = {
+    ast.Assign: "an assignment",
+    ast.AnnAssign: "an assignment",
+    ast.AugAssign: "an augmented assignment",
+    ast.Delete: "`del`",
+    ast.ClassDef: "a class",
+    ast.FunctionDef: "another `def`",
+    ast.AsyncFunctionDef: "another `def`",
+    ast.Import: "an import",
+    ast.ImportFrom: "an import",
+    ast.For: "a `for` loop",
+    ast.AsyncFor: "a `for` loop",
+    ast.With: "a `with` statement",
+    ast.AsyncWith: "a `with` statement",
+    ast.If: "a definition under `if`",
+    ast.Try: "a definition under `try`",
+    ast.While: "a `while` loop",
+    ast.Match: "a `match` statement",
+}
+
+
+def replaced_in_source(
+    tree: ast.Module, exports: Mapping[str, Signature], path: Path
+) -> list[Violation]:
+    """Exports that a statement after their `def` binds again, seen in the source.
+
+    The `def` the contract reads is the last unconditional one; bindings before it are
+    overridden by it. An assignment that reads the export itself (`add = cached(add)`) is
+    decoration by another spelling: allowed here, and checked once it has run.
+    """
+    last_def: dict[str, int] = {}
+    for index, node in enumerate(tree.body):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in exports:
+            last_def[node.name] = index
+    violations: list[Violation] = []
+    for name, index in last_def.items():
+        definition = tree.body[index]
+        for node in tree.body[index + 1 :]:
+            if name not in statement_scope(node).binds or _decorates(node, name):
+                continue
+            kind = _kind(node, name)
+            message = (
+                f"{name}: export replaced: line {node.lineno} binds {name!r} again after its "
+                f"def (line {definition.lineno}), with {kind}; the host would call an object the "
+                f"contract cannot check: remove that binding, or give the other object "
+                "another name"
+            )
+            violations.append(
+                Violation(
+                    "export_replaced",
+                    name,
+                    str(exports[name]),
+                    f"{kind} at line {node.lineno}",
+                    node.lineno,
+                    message,
+                )
+            )
+            break
+    return violations
+
+
+def _decorates(node: ast.stmt, name: str) -> bool:
+    """`name = wrap(name)`: an assignment to the export of a value made from the export."""
+    if isinstance(node, ast.Assign):
+        targets, value = node.targets, node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets, value = [node.target], node.value
+    else:
+        return False
+    only_name = all(isinstance(t, ast.Name) and t.id == name for t in targets)
+    reads_name = any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+        for n in ast.walk(value)
+    )
+    return only_name and reads_name
+
+
+def _kind(node: ast.stmt, name: str) -> str:
+    if isinstance(node, ast.Delete):
+        return "`del`"
+    if isinstance(node, ast.ClassDef) and node.name == name:
+        return "a class of the same name"
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+        return "a second `def`"
+    return _STATEMENT_KINDS.get(type(node), "a statement")
+
+
+def replaced_at_run_time(
+    namespace: Mapping[str, Any], exports: Mapping[str, Signature], path: Path
+) -> list[Violation]:
+    """Exports that, once module code ran, are not the module's `def` nor a callable that takes
+    every call the frozen signature allows."""
+    violations = []
+    for name, signature in exports.items():
+        problem = _run_time_problem(namespace.get(name, _MISSING), name, signature, str(path))
+        if problem is not None:
+            message = (
+                f"{name}: export replaced: after the module ran, {name!r} {problem}; the host "
+                "would call an object the contract cannot check (a decorator that does not "
+                "return the function, or returns one with another signature?)"
+            )
+            violations.append(
+                Violation("export_replaced", name, str(signature), problem, None, message)
+            )
+    return violations
+
+
+def _run_time_problem(value: Any, name: str, signature: Signature, filename: str) -> str | None:
+    if value is _MISSING:
+        return "is no longer defined"
+    if _reaches_definition(value, name, filename):
+        return None  # the checked def, or a wrapper that says it wraps it (functools.wraps)
+    if isinstance(value, type):
+        return f"is a class ({value.__qualname__})"
+    if not callable(value):
+        return f"is {type(value).__name__} {_short(value)}, not a function"
+    try:
+        actual = inspect.signature(value, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return None  # a callable without a signature (a builtin): nothing more to tell
+    if not _accepts_every_call(actual, signature):
+        return f"is {_short(value)}, called as {name}{actual}, not {name}{signature}"
+    return None
+
+
+def _reaches_definition(value: Any, name: str, filename: str) -> bool:
+    seen = 0
+    while value is not None and seen < 32:
+        if isinstance(value, types.FunctionType):
+            code = value.__code__
+            if code.co_qualname == name and code.co_filename == filename:
+                return True
+        value = getattr(value, "__wrapped__", None)
+        seen += 1
+    return False
+
+
+def _accepts_every_call(actual: inspect.Signature, frozen: Signature) -> bool:
+    """Whether ``actual`` binds each way of calling a function of the frozen signature."""
+    parameters = frozen.parameters
+    positional = [
+        p.name for p in parameters if p.kind in ("positional_only", "positional_or_keyword")
+    ]
+    by_keyword = [p.name for p in parameters if p.kind == "positional_or_keyword"]
+    keyword_only = [p.name for p in parameters if p.kind == "keyword_only"]
+    required = {p.name for p in parameters if p.default is None}
+    extra_args = ["*"] if any(p.kind == "var_positional" for p in parameters) else []
+    extra_kwargs = ["_any_keyword_"] if any(p.kind == "var_keyword" for p in parameters) else []
+    calls = [
+        (positional + extra_args, keyword_only + extra_kwargs),
+        ([n for n in positional if n not in by_keyword], by_keyword + keyword_only),
+        ([n for n in positional if n in required], [n for n in keyword_only if n in required]),
+    ]
+    for args, kwargs in calls:
+        try:
+            actual.bind(*args, **dict.fromkeys(kwargs))
+        except TypeError:
+            return False
+    return True
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"

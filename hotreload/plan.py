@@ -1,0 +1,341 @@
+"""What a save must run: nothing (new code into live functions), some statements, or the module.
+
+The old and new versions are compared statement by statement. A top-level statement whose text
+did not change keeps its value; one that changed only inside function bodies needs no run, as
+its functions take the new code in place; a new or otherwise changed statement runs again,
+and so does every statement that calls at import time a function whose body changed
+(`MODEL = _load()` after an edit of `_load`). Later statements that read a name whose value
+then changes run too: that is decided while running (see `reload.py`), since only running tells
+whether a re-run `def` kept its function's identity.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import builtins
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Literal
+
+from hotreload.scope import FunctionNode, StatementScope, body_reads, statement_scope
+
+PlanKind = Literal["code", "statements", "module"]
+
+_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__spec__"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One top-level statement of a version, with what it does when it runs."""
+
+    text: str  # its source lines (decorators included): equal text means an unchanged statement
+    line: int  # its first line (its first decorator's)
+    scope: StatementScope
+    definition: str | None  # the name a `def` or `class` statement defines
+    is_function: bool
+
+    def summary(self, width: int = 72) -> str:
+        """The statement's first line, for an event: `12: MODEL = _load()`."""
+        first = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        if len(first) > width:
+            first = first[: width - 1] + "…"
+        return f"{self.line}: {first}"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the reload engine keeps of one version to compare the next one with.
+
+    The syntax tree is kept only until the version is applied (a tree weighs about 1.5 KiB a
+    line): an old statement's node, needed only where its text changed, is parsed again from
+    its text.
+    """
+
+    statements: tuple[Statement, ...]
+    future_flags: int
+    tree: ast.Module | None
+
+    def binders(self, name: str) -> list[int]:
+        """Indices of the statements that bind ``name``, in source order."""
+        return [i for i, s in enumerate(self.statements) if name in s.scope.binds]
+
+    def node(self, index: int) -> ast.stmt | None:
+        """The statement's syntax tree (None if its text alone is not one statement)."""
+        if self.tree is not None:
+            return self.tree.body[index]
+        try:
+            body = ast.parse(self.statements[index].text).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        return body[0] if len(body) == 1 else None
+
+    def released(self) -> Analysis:
+        """The same analysis without its tree, to keep while the version runs."""
+        return Analysis(self.statements, self.future_flags, None)
+
+
+def analyse(tree: ast.Module, text: str) -> Analysis:
+    """Split a version into statements with their source text and scope."""
+    lines = text.splitlines()
+    statements = []
+    for node in tree.body:
+        decorators = getattr(node, "decorator_list", ())
+        first = min([node.lineno, *(d.lineno for d in decorators)])
+        last = node.end_lineno or node.lineno
+        is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        definition = node.name if isinstance(node, definitions) else None
+        statements.append(
+            Statement(
+                "\n".join(lines[first - 1 : last]),
+                first,
+                statement_scope(node),
+                definition,
+                is_function,
+            )
+        )
+    return Analysis(tuple(statements), future_flags(tree), tree)
+
+
+def future_flags(tree: ast.Module) -> int:
+    """The compiler flags of the module's `from __future__` imports (they bind every statement)."""
+    flags = 0
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            for alias in node.names:
+                feature = getattr(__future__, alias.name, None)
+                flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a new version is applied, and the facts the run and the event need."""
+
+    kind: PlanKind
+    run: frozenset[int] = frozenset()  # new statements that run whatever else happens
+    never: frozenset[int] = frozenset()  # statements that only bind `keep` names: never run
+    edited: frozenset[int] = frozenset()  # new def/class statements changed inside bodies only
+    why: str | None = None  # why the whole module runs
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Old statements paired with new ones."""
+
+    same: list[tuple[int, int]]  # identical text
+    edited: list[tuple[int, int]]  # identical but for function bodies
+    added: list[int]  # new statements with no old counterpart
+    removed: list[int]  # old statements with no new counterpart
+
+
+def match(old: Analysis, new: Analysis) -> Matching:
+    """Pair statements by their text, then, where text differs, by their shape."""
+    result = Matching([], [], [], [])
+    texts = SequenceMatcher(
+        None, [s.text for s in old.statements], [s.text for s in new.statements], autojunk=False
+    )
+    for tag, i1, i2, j1, j2 in texts.get_opcodes():
+        if tag == "equal":
+            result.same.extend(zip(range(i1, i2), range(j1, j2), strict=True))
+        elif tag == "insert":
+            result.added.extend(range(j1, j2))
+        elif tag == "delete":
+            result.removed.extend(range(i1, i2))
+        else:
+            _match_shapes(old, new, range(i1, i2), range(j1, j2), result)
+    return result
+
+
+def _match_shapes(old: Analysis, new: Analysis, olds: range, news: range, result: Matching) -> None:
+    shapes = SequenceMatcher(
+        None,
+        [_shape_of(old, i) for i in olds],
+        [_shape_of(new, j) for j in news],
+        autojunk=False,
+    )
+    for tag, i1, i2, j1, j2 in shapes.get_opcodes():
+        if tag == "equal":
+            pairs = zip(olds[i1:i2], news[j1:j2], strict=True)
+            result.edited.extend(pairs)
+        else:
+            result.removed.extend(olds[i1:i2])
+            result.added.extend(news[j1:j2])
+
+
+def _shape_of(analysis: Analysis, index: int) -> str:
+    node = analysis.node(index)
+    return shape_key(node) if node is not None else f"<unparsed {index}>"
+
+
+def shape_key(node: ast.AST) -> str:
+    """A position-free dump of what runs when the statement runs: function bodies left out.
+
+    Two statements with the same shape differ at most inside function bodies, which run only
+    when called: swapping the functions' code applies the difference without running anything.
+    """
+    stripped: list[tuple[FunctionNode, list[ast.stmt]]] = []
+    _strip_bodies(node, stripped)
+    try:
+        return ast.dump(node)
+    finally:
+        for function, body in stripped:
+            function.body = body
+
+
+def _strip_bodies(node: ast.AST, stripped: list[tuple[FunctionNode, list[ast.stmt]]]) -> None:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        stripped.append((node, node.body))
+        node.body = []
+    for child in ast.iter_child_nodes(node):
+        _strip_bodies(child, stripped)
+
+
+def plan(
+    old: Analysis,
+    new: Analysis,
+    *,
+    live_names: Collection[str],
+    keep: Collection[str] = (),
+    force: Collection[str] = (),
+) -> Plan:
+    """Decide what the new version must run, from the two trees and the names bound now.
+
+    ``force`` names top-level names whose statements must run in any case (the code swap found
+    live functions it cannot give the new code).
+    """
+    if old.future_flags != new.future_flags:
+        return Plan("module", why="its `from __future__` imports changed")
+    matching = match(old, new)
+    run = set(matching.added)
+    # A name an old statement bound that a remaining statement still binds must take that
+    # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed.
+    for i in matching.removed:
+        for name in old.statements[i].scope.binds:
+            run.update(new.binders(name))
+    for name in force:
+        run.update(new.binders(name))
+    edited = {j for _, j in matching.edited}
+    run |= _import_time_callers(old, new, matching, run)
+    run |= _missing_inputs(new, run, live_names)
+    never = {
+        j
+        for j, statement in enumerate(new.statements)
+        if statement.scope.binds and statement.scope.binds <= set(keep)
+    }
+    run -= never
+    dynamic = [j for j in sorted(run) if new.statements[j].scope.dynamic]
+    if dynamic:
+        statement = new.statements[dynamic[0]]
+        return Plan(
+            "module",
+            why=f"line {statement.line} binds names the source does not show "
+            "(`globals()`, `exec`, `import *`)",
+        )
+    kind: PlanKind = "statements" if run else "code"
+    return Plan(kind, frozenset(run), frozenset(never), frozenset(edited - run))
+
+
+def _import_time_callers(
+    old: Analysis, new: Analysis, matching: Matching, run: set[int]
+) -> set[int]:
+    """Statements that call, while the module runs, a function whose behaviour changed.
+
+    `MODEL = _load()` must run again when `_load`'s body changed (or a function `_load` calls
+    did); `@log_calls` need not be applied again when only the wrapper it returns changed, as
+    the live wrappers take the new code.
+    """
+    functions = {s.definition: j for j, s in enumerate(new.statements) if s.is_function}
+    called = {
+        j: s.scope.calls & functions.keys()
+        for j, s in enumerate(new.statements)
+        if s.scope.calls & functions.keys()
+    }
+    if not called:
+        return set()
+    changed = {new.statements[j].definition for j in run} | {
+        new.statements[j].definition
+        for i, j in matching.edited
+        if new.statements[j].is_function and _behaviour_changed(old.node(i), new.node(j))
+    }
+    changed.discard(None)
+    if not changed:
+        return set()
+    reaches: dict[str, bool] = {}
+
+    def reaches_changed(name: str, seen: set[str]) -> bool:
+        if name in reaches:
+            return reaches[name]
+        if name in changed:
+            return True
+        seen.add(name)
+        node = new.node(functions[name])
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return True  # cannot tell: run the caller
+        callees = (body_reads(node) & functions.keys()) - seen
+        result = any(reaches_changed(callee, seen) for callee in callees)
+        reaches[name] = result
+        return result
+
+    return {j for j, names in called.items() if any(reaches_changed(n, set()) for n in names)} - run
+
+
+def _behaviour_changed(old: ast.stmt | None, new: ast.stmt | None) -> bool:
+    """Whether calling a function now does something else than before (the code that a call
+    runs, not closures it returns for later)."""
+    if not isinstance(old, ast.FunctionDef | ast.AsyncFunctionDef) or not isinstance(
+        new, ast.FunctionDef | ast.AsyncFunctionDef
+    ):
+        return True  # cannot tell: count it as changed
+    old_outer = [shape_key(s) for s in old.body]
+    new_outer = [shape_key(s) for s in new.body]
+    if old_outer != new_outer:
+        return True
+    # Same outer code: only nested function bodies differ. That matters where the outer body
+    # calls the nested function itself (`return helper()`), not where it returns it.
+    called = {
+        node.func.id
+        for statement in new.body
+        for node in _walk_outer(statement)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return any(
+        isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef)
+        and a.name in called
+        and ast.dump(a) != ast.dump(b)
+        for a, b in zip(old.body, new.body, strict=True)
+    )
+
+
+def _walk_outer(node: ast.AST) -> Iterable[ast.AST]:
+    """`ast.walk`, without entering nested function bodies."""
+    yield node
+    children = (
+        [*node.decorator_list, node.args]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        else ast.iter_child_nodes(node)
+    )
+    for child in children:
+        yield from _walk_outer(child)
+
+
+def _missing_inputs(new: Analysis, run: set[int], live_names: Collection[str]) -> set[int]:
+    """Earlier statements that bind what a statement to run reads and the module lacks now.
+
+    A temporary deleted at import (`_rows = load(); TABLE = index(_rows); del _rows`) is gone
+    from the live module: running `TABLE = ...` alone would fail, so `_rows = load()` runs too.
+    """
+    added: set[int] = set()
+    pending = sorted(run, reverse=True)
+    while pending:
+        j = pending.pop()
+        for name in new.statements[j].scope.reads - _BUILTINS:
+            if name in live_names:
+                continue
+            earlier = [k for k in new.binders(name) if k < j]
+            if earlier and earlier[-1] not in run | added:
+                added.add(earlier[-1])
+                pending.append(earlier[-1])
+    return added

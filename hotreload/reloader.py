@@ -1,0 +1,231 @@
+"""Batches of changed files: decided without running code, then applied under the version gate
+in import order, retried where a module of the same batch was missing, and followed by the
+modules that took names from one that changed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotreload.batch import import_order
+from hotreload.deadline import Watchdog
+from hotreload.gate import VersionGate
+from hotreload.reload import Candidate, LiveModule, Outcome, apply, prepare
+from hotreload.source import Failure, digest, read_settled
+
+SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
+
+# Failures that another module of the same batch may cure (`from util import new_name`).
+_RETRIED = frozenset({"exec_error"})
+
+
+class LiveModules:
+    """The live modules of a server, by name and by file; safe to add to from any thread."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, LiveModule] = {}
+        self._by_path: dict[Path, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, live: LiveModule) -> bool:
+        """Track a module; False if one of that name is tracked already."""
+        with self._lock:
+            if live.spec.name in self._by_name:
+                return False
+            self._by_name[live.spec.name] = live
+            self._by_path[live.spec.path] = live.spec.name
+            return True
+
+    def get(self, name: str) -> LiveModule | None:
+        return self._by_name.get(name)
+
+    def at(self, path: Path) -> LiveModule | None:
+        name = self._by_path.get(path)
+        return None if name is None else self._by_name.get(name)
+
+    def __iter__(self) -> Iterator[LiveModule]:
+        with self._lock:
+            return iter(list(self._by_name.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._by_name)
+
+    def paths(self) -> list[Path]:
+        with self._lock:
+            return list(self._by_path)
+
+
+@dataclass
+class Decided:
+    """One module of a batch: its outcome, and the digest of the bytes it was decided on."""
+
+    outcome: Outcome
+    digest: str | None
+
+
+class Reloader:
+    """Decides and applies batches of changed module files for a set of live modules."""
+
+    def __init__(
+        self,
+        modules: LiveModules,
+        *,
+        gate: VersionGate,
+        watchdog: Watchdog,
+        exec_timeout: float,
+        quiet_ms: int,
+        root: Path,
+        stopping: threading.Event,
+    ) -> None:
+        self.modules = modules
+        self.gate = gate
+        self.watchdog = watchdog
+        self.exec_timeout = exec_timeout
+        self.quiet_ms = quiet_ms
+        self.root = root
+        self.stopping = stopping
+        # What was last said of each module: a resync (the watcher started afresh and decides
+        # every file) repeats nothing already said.
+        self._last: dict[str, tuple[str, str | None, str | None]] = {}
+
+    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
+        """Decide every changed module (no code runs), then apply the good ones under the gate."""
+        targets = [live for path in paths if (live := self.modules.at(path)) is not None]
+        if not targets:
+            return []
+        started = time.perf_counter()
+        sources = read_settled(
+            [live.spec.path for live in targets],
+            quiet_ns=self.quiet_ms * 1_000_000,
+            limit_s=SETTLE_LIMIT_S,
+            root=self.root,
+            wait=self.stopping.wait,
+        )
+        decided: dict[str, Decided] = {}
+        candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}
+        for live in targets:
+            name, source = live.spec.name, sources[live.spec.path]
+            if isinstance(source, Failure):
+                decided[name] = Decided(Outcome("rejected", live, started, failure=source), None)
+            elif source == live.source:
+                decided[name] = Decided(Outcome("unchanged", live, started), digest(source))
+            else:
+                result = prepare(live.spec, source)
+                if isinstance(result, Failure):
+                    outcome = Outcome("rejected", live, started, failure=result)
+                    decided[name] = Decided(outcome, digest(source))
+                else:
+                    candidates[name] = (live, result, digest(source))
+        # Said in the order they are applied: import order, then the given order.
+        imports = {name: c.imports.modules for name, (_, c, _) in candidates.items()}
+        names = [live.spec.name for live in targets]
+        order = [n for group in import_order(names, imports) for n in group]
+        if candidates:
+            with self.gate.exclusive():
+                said = self._apply(order, candidates, decided, started)
+        else:
+            said = [decided[n] for n in order]
+        return [d for d in said if self._worth_saying(d, resync)]
+
+    def _apply(
+        self,
+        order: list[str],
+        candidates: dict[str, tuple[LiveModule, Candidate, str]],
+        decided: dict[str, Decided],
+        started: float,
+    ) -> list[Decided]:
+        """Apply in import order; retry what failed while others got applied; then run the
+        `from M import name` statements of modules whose names from M were replaced."""
+        said: list[Decided] = []
+        seen: set[str] = set(order)
+        pending = order
+        while pending:
+            retry: list[str] = []
+            progressed = False
+            for name in pending:
+                if name not in candidates:
+                    said.append(decided[name])  # decided before anything ran
+                    continue
+                live, candidate, source_digest = candidates[name]
+                outcome = self._apply_one(live, candidate, started)
+                if outcome.kind == "accepted":
+                    progressed = True
+                    said.append(Decided(outcome, source_digest))
+                    said += self._follow(live, outcome, started, seen)
+                elif self._retriable(outcome, len(candidates)) and name not in retry:
+                    retry.append(name)
+                    decided[name] = Decided(outcome, source_digest)
+                else:
+                    said.append(Decided(outcome, source_digest))
+            if not progressed:
+                said += [decided[n] for n in retry]  # nothing changed: they would fail again
+                break
+            pending = retry
+        return said
+
+    def _apply_one(
+        self,
+        live: LiveModule,
+        candidate: Candidate,
+        started: float,
+        also_run: frozenset[str] = frozenset(),
+    ) -> Outcome:
+        return apply(
+            live,
+            candidate,
+            started,
+            watchdog=self.watchdog,
+            timeout=self.exec_timeout,
+            also_run=also_run,
+        )
+
+    @staticmethod
+    def _retriable(outcome: Outcome, batch_size: int) -> bool:
+        return batch_size > 1 and outcome.failure is not None and outcome.failure.reason in _RETRIED
+
+    def _follow(
+        self, changed: LiveModule, outcome: Outcome, started: float, seen: set[str]
+    ) -> list[Decided]:
+        """Modules that took a name from ``changed`` (`from changed import TIMEOUT`) that is
+        now another object run that import again, and what depends on it; each module once
+        a batch (``seen``), so imports that go round in a circle end."""
+        if not outcome.replaced:
+            return []
+        followed: list[Decided] = []
+        for live in self.modules:
+            taken = live.current.imports.names.get(changed.spec.name, frozenset())
+            names = taken & outcome.replaced
+            if not names or live.spec.name in seen:
+                continue
+            seen.add(live.spec.name)
+            again = prepare(live.spec, live.source)
+            if isinstance(again, Failure):
+                continue  # it runs this very source: it cannot fail to prepare
+            statements = again.analysis.statements
+            bound = {n for s in statements if s.scope.binds & names for n in s.scope.binds}
+            result = self._apply_one(live, again, started, also_run=frozenset(bound))
+            followed.append(Decided(result, digest(live.source)))
+            if result.kind == "accepted":
+                followed += self._follow(live, result, started, seen)
+        return followed
+
+    def _worth_saying(self, decided: Decided, resync: bool) -> bool:
+        """Every decision is said once; a resync says only what changed since."""
+        outcome = decided.outcome
+        reason = outcome.failure.reason if outcome.failure else None
+        said = (outcome.kind, reason, decided.digest)
+        name = outcome.live.spec.name
+        previous = self._last.get(name)
+        self._last[name] = said
+        if not resync:
+            return True
+        if outcome.kind == "unchanged":
+            return False
+        return previous != said

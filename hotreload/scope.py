@@ -1,0 +1,206 @@
+"""What a module's top-level statements bind, read and call while the module runs (from `ast`).
+
+A reload runs only the statements a save touched, and the later ones that read what those
+bind: that needs, for each top-level statement, the names it binds in module scope and the
+names it reads *at import time*. A function's body runs when the function is called, not when
+its `def` runs, so it is not read here; its decorators, defaults and annotations are, and so is
+a class body (but not its methods' bodies).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# Calls that read or write module globals by name at run time: a statement that makes one binds
+# or reads names the tree does not show, so its effects cannot be traced statement by statement.
+DYNAMIC_CALLS = frozenset({"globals", "locals", "vars", "exec", "eval", "__import__"})
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class StatementScope:
+    """What one top-level statement does to the module namespace when it runs."""
+
+    binds: frozenset[str]  # names it binds (or deletes) in module scope
+    reads: frozenset[str]  # names it reads while it runs (not inside function bodies)
+    calls: frozenset[str]  # names it calls while it runs: `f(...)`, `@f`, `@f(...)`
+    dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `import *`)
+
+
+def statement_scope(node: ast.stmt) -> StatementScope:
+    """The names one top-level statement binds, reads and calls at import time."""
+    visitor = _ImportTimeVisitor()
+    visitor.visit(node)
+    return StatementScope(
+        frozenset(visitor.binds),
+        frozenset(visitor.reads),
+        frozenset(visitor.calls),
+        visitor.dynamic,
+    )
+
+
+def defined_names(tree: ast.Module) -> frozenset[str]:
+    """Names the module's top-level code binds (not inside functions, classes or comprehensions)."""
+    names: set[str] = set()
+    for node in tree.body:
+        visitor = _ImportTimeVisitor()
+        visitor.visit(node)
+        names |= visitor.binds - visitor.deleted
+    return frozenset(names)
+
+
+def body_reads(function: FunctionNode) -> frozenset[str]:
+    """Global-looking names a function's body (nested functions included) reads when called."""
+    names: set[str] = set()
+    for statement in function.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+    return frozenset(names)
+
+
+def calls_in(nodes: Iterable[ast.AST]) -> frozenset[str]:
+    """Names called (`name(...)`) anywhere in these nodes, function bodies included."""
+    return frozenset(
+        node.func.id
+        for root in nodes
+        for node in ast.walk(root)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    )
+
+
+class _ImportTimeVisitor(ast.NodeVisitor):
+    """Walks one statement the way the interpreter runs it at import time.
+
+    It does not enter a new scope's body: a comprehension's variable or a function's local is
+    not a module global. A class body runs at once, in its own scope: what it reads of the
+    module is read, what it assigns is the class's, not the module's.
+    """
+
+    def __init__(self) -> None:
+        self.binds: set[str] = set()
+        self.deleted: set[str] = set()
+        self.reads: set[str] = set()
+        self.calls: set[str] = set()
+        self.dynamic = False
+        self._class_depth = 0
+
+    def _bind(self, name: str) -> None:
+        if self._class_depth == 0:
+            self.binds.add(name)
+
+    def _visit_all(self, nodes: Iterable[Any]) -> None:
+        for node in nodes:
+            if node is not None:
+                self.visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store):
+            self._bind(node.id)
+        elif isinstance(node.ctx, ast.Del):
+            self._bind(node.id)
+            self.reads.add(node.id)
+            if self._class_depth == 0:
+                self.deleted.add(node.id)
+        else:
+            self.reads.add(node.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name):
+            self.calls.add(node.func.id)
+            if node.func.id in DYNAMIC_CALLS:
+                self.dynamic = True
+        self.generic_visit(node)
+
+    def _decorators(self, decorators: list[ast.expr]) -> None:
+        for decorator in decorators:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(target, ast.Name):
+                self.calls.add(target.id)  # `@f` and `@f(...)` both call f now
+            self.visit(decorator)
+
+    def _arguments(self, args: ast.arguments) -> None:
+        self._visit_all([*args.defaults, *args.kw_defaults])
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        self._visit_all(a.annotation for a in every if a is not None)
+
+    def visit_FunctionDef(self, node: FunctionNode) -> None:
+        self._decorators(node.decorator_list)
+        self._arguments(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+        self._visit_all(getattr(node, "type_params", ()))
+        self._bind(node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._arguments(node.args)
+        # The body runs when the lambda is called, which may be right away (`key=lambda ...`):
+        # its reads count, so a statement that uses one runs again when what it reads changes.
+        body = _ImportTimeVisitor()
+        body.visit(node.body)
+        self.reads |= body.reads
+        self.calls |= body.calls
+        self.dynamic = self.dynamic or body.dynamic
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._decorators(node.decorator_list)
+        self._visit_all([*node.bases, *node.keywords, *getattr(node, "type_params", ())])
+        self._class_depth += 1
+        self._visit_all(node.body)
+        self._class_depth -= 1
+        self._bind(node.name)
+
+    def _visit_comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
+        inner = _ImportTimeVisitor()
+        inner._class_depth = 1  # its variables are its own: only reads leave it
+        inner.generic_visit(node)
+        self.reads |= inner.reads
+        self.calls |= inner.calls
+        self.dynamic = self.dynamic or inner.dynamic
+        # Only an assignment expression in a comprehension binds in the enclosing scope.
+        for child in ast.walk(node):
+            if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
+                self._bind(child.target.id)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._bind(alias.asname or alias.name.split(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                self.dynamic = True
+            else:
+                self._bind(alias.asname or alias.name)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._bind(node.name)
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        pass  # at module level it changes nothing
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._bind(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._bind(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._bind(node.rest)
+        self.generic_visit(node)

@@ -1,0 +1,168 @@
+"""Which modules reload: the manifest's, and every module the process imports from the project.
+
+A module is reloaded by comparing its new source with the source it runs, so that source must
+be known from the moment the module is imported: directories under the project root get a
+finder (through `sys.path_hooks`) whose loader records the bytes of each module it imports.
+Modules imported before the server started are adopted with their file as it is then.
+
+Installed code is never tracked, even under the root: virtual environments, `site-packages`,
+hidden folders, build outputs, and hotreload itself.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+import sysconfig
+import threading
+import time
+import types
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+# name, file, the source it ran, the module, milliseconds the import took
+ImportHandler = Callable[[str, Path, bytes, types.ModuleType, float], None]
+
+# Folders whose modules are never the project's own code.
+EXCLUDED_FOLDERS = frozenset(
+    {"site-packages", "dist-packages", "__pycache__", "node_modules", "build", "dist"}
+)
+
+
+def installed_locations() -> list[Path]:
+    """Where installed code lives: the interpreter's prefixes and package folders, hotreload."""
+    places = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    for key in ("purelib", "platlib", "stdlib", "platstdlib"):
+        try:
+            places.add(sysconfig.get_paths()[key])
+        except KeyError:
+            continue
+    places.add(os.path.dirname(__file__))  # hotreload itself
+    return [Path(os.path.realpath(p)) for p in places if p]
+
+
+class ProjectFiles:
+    """Decides which source files are the project's own: under the root, not installed code."""
+
+    def __init__(self, root: Path, installed: Iterable[Path] | None = None) -> None:
+        self.root = Path(os.path.realpath(root))
+        # An installed location that contains the root (a project inside the interpreter's
+        # prefix, as in a container's /usr) must not exclude the whole project.
+        self._installed = [
+            p
+            for p in (installed if installed is not None else installed_locations())
+            if not self.root.is_relative_to(p)
+        ]
+        self._folders: dict[Path, bool] = {}
+
+    def contains(self, path: Path) -> bool:
+        """Whether ``path`` (a module's file) is project code that may reload."""
+        real = Path(os.path.realpath(path))
+        if real.suffix != ".py" or not real.is_relative_to(self.root):
+            return False
+        return self.folder_is_project(real.parent)
+
+    def folder_is_project(self, folder: Path) -> bool:
+        """Whether modules in ``folder`` are project code (cached: asked at every import)."""
+        cached = self._folders.get(folder)
+        if cached is None:
+            cached = self._folders[folder] = self._decide(folder)
+        return cached
+
+    def _decide(self, folder: Path) -> bool:
+        if not folder.is_relative_to(self.root):
+            return False
+        if any(folder.is_relative_to(place) for place in self._installed):
+            return False
+        relative = folder.relative_to(self.root).parts
+        if any(part.startswith(".") or part in EXCLUDED_FOLDERS for part in relative):
+            return False
+        # A virtual environment under the root, whatever its name: it holds pyvenv.cfg.
+        current = folder
+        while current != self.root and current.is_relative_to(self.root):
+            if (current / "pyvenv.cfg").exists():
+                return False
+            current = current.parent
+        return True
+
+
+class ImportRecorder:
+    """Records the source of every project module the process imports while it is installed."""
+
+    def __init__(self, files: ProjectFiles, on_import: ImportHandler) -> None:
+        self.files = files
+        self.on_import = on_import
+        self._installed = False
+        self._lock = threading.Lock()
+        recorder = self
+
+        class RecordingLoader(importlib.machinery.SourceFileLoader):
+            """The standard source loader, which also tells what bytes the module ran."""
+
+            def exec_module(self, module: types.ModuleType) -> None:
+                path = Path(self.path)
+                source = self.get_data(self.path)  # what get_code compiles (or its pyc matches)
+                began = time.perf_counter()
+                super().exec_module(module)
+                if recorder._installed:
+                    took_ms = (time.perf_counter() - began) * 1000
+                    recorder.on_import(module.__name__, path, source, module, took_ms)
+
+        self._loader = RecordingLoader
+
+    def _hook(self, entry: str) -> Any:
+        """A `sys.path_hooks` entry: a finder for project folders; ImportError for the rest."""
+        folder = Path(os.path.realpath(entry or "."))
+        if not self._installed or not folder.is_dir() or not self.files.folder_is_project(folder):
+            raise ImportError("not a project folder")  # the next hook (the standard one) answers
+        machinery = importlib.machinery
+        return machinery.FileFinder(
+            entry,
+            (self._loader, machinery.SOURCE_SUFFIXES),
+            (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+            (machinery.SourcelessFileLoader, machinery.BYTECODE_SUFFIXES),
+        )
+
+    def install(self) -> None:
+        """Put the hook first and forget the finders already made for project folders."""
+        with self._lock:
+            self._installed = True
+            sys.path_hooks.insert(0, self._hook)
+            self._forget_finders()
+
+    def uninstall(self) -> None:
+        """Remove the hook and its finders; modules it loaded keep running."""
+        with self._lock:
+            if not self._installed:
+                return
+            self._installed = False
+            if self._hook in sys.path_hooks:
+                sys.path_hooks.remove(self._hook)
+            self._forget_finders()
+
+    def _forget_finders(self) -> None:
+        for entry in list(sys.path_importer_cache):
+            try:
+                folder = Path(os.path.realpath(entry or "."))
+            except (TypeError, ValueError):
+                continue
+            if folder.is_relative_to(self.files.root):
+                sys.path_importer_cache.pop(entry, None)
+
+
+def imported_project_modules(
+    files: ProjectFiles, skip: Iterable[str]
+) -> list[tuple[str, Path, types.ModuleType]]:
+    """Project modules the process imported already (before the server started)."""
+    skipped = set(skip) | {"__main__"}
+    found = []
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None)
+        if name in skipped or not isinstance(filename, str):
+            continue
+        path = Path(filename)
+        if files.contains(path):
+            found.append((name, Path(os.path.realpath(path)), module))
+    return found
