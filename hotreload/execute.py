@@ -109,6 +109,7 @@ def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:
         f"{where}: module raised {type(error).__name__}: {error} while executing; "
         "the previous version keeps running",
         line=line,
+        exception=type(error).__name__,
     )
 
 

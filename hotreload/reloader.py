@@ -4,6 +4,7 @@ modules that took names from one that changed."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +19,18 @@ from hotreload.source import Failure, digest, read_settled
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
-# Failures that another module of the same batch may cure (`from util import new_name`).
-_RETRIED = frozenset({"exec_error"})
+# What module code raises when it needs a name that another file of the batch brings
+# (`from util import new_name`): such a version is tried again once another was applied.
+_CURABLE = frozenset({"ImportError", "ModuleNotFoundError", "AttributeError", "NameError"})
+
+
+def _tried_again(failure: Failure | None) -> Failure | None:
+    if failure is None or failure.message.endswith(_AGAIN):
+        return failure
+    return dataclasses.replace(failure, message=failure.message + _AGAIN)
+
+
+_AGAIN = " (tried again when another module of the project changes)"
 
 
 class LiveModules:
@@ -94,6 +105,7 @@ class Reloader:
         # What was last said of each module: a resync (the watcher started afresh and decides
         # every file) repeats nothing already said.
         self._last: dict[str, tuple[str, str | None, str | None]] = {}
+        self._waiting: dict[str, tuple[LiveModule, Candidate, str]] = {}
 
     def reload(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
         """Decide every changed module (no code runs), then apply the good ones under the gate."""
@@ -123,16 +135,31 @@ class Reloader:
                     decided[name] = Decided(outcome, digest(source))
                 else:
                     candidates[name] = (live, result, digest(source))
+        names = [live.spec.name for live in targets]
+        # Versions that failed for want of what another file brings (a branch switch that the
+        # watcher saw as several batches) are tried again with this batch.
+        waiting = {n: w for n, w in self._waiting.items() if n not in names}
+        self._waiting = {}
+        if candidates:
+            candidates |= waiting
+            names += list(waiting)
         # Said in the order they are applied: import order, then the given order.
         imports = {name: c.imports.modules for name, (_, c, _) in candidates.items()}
-        names = [live.spec.name for live in targets]
         order = [n for group in import_order(names, imports) for n in group]
         if candidates:
             with self.gate.exclusive():
                 said = self._apply(order, candidates, decided, started)
         else:
             said = [decided[n] for n in order]
-        return [d for d in said if self._worth_saying(d, resync)]
+            self._waiting = waiting
+        for item in said:
+            name = item.outcome.live.spec.name
+            if name in candidates and self._retriable(item.outcome, 2):
+                self._waiting[name] = candidates[name]
+                item.outcome.failure = _tried_again(item.outcome.failure)
+        return [
+            d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
+        ]
 
     def _apply(
         self,
@@ -188,7 +215,8 @@ class Reloader:
 
     @staticmethod
     def _retriable(outcome: Outcome, batch_size: int) -> bool:
-        return batch_size > 1 and outcome.failure is not None and outcome.failure.reason in _RETRIED
+        failure = outcome.failure
+        return batch_size > 1 and failure is not None and failure.exception in _CURABLE
 
     def _follow(
         self, changed: LiveModule, outcome: Outcome, started: float, seen: set[str]

@@ -126,7 +126,7 @@ class Server:
         self.events.emit(
             ServerStarted,
             manifest=str(self.manifest.path),
-            modules=self._modules.names(),
+            modules=self.modules,
             reload=self.profile.reload,
             debounce_ms=self.profile.debounce_ms,
             duration_ms=_ms_since(began),
@@ -218,7 +218,10 @@ class Server:
     @property
     def modules(self) -> list[str]:
         """Every module that reloads: the manifest's first, then those the process imported."""
-        return self._modules.names()
+        names = self._modules.names()
+        return [n for n in names if self._is_manifest(n)] + [
+            n for n in names if not self._is_manifest(n)
+        ]
 
     def run_entry(self) -> Any:
         """Import ``[app] entry`` and call it (with the server, if it takes an argument)."""

@@ -34,6 +34,7 @@ class Failure:
     violations: tuple[Violation, ...] = ()
     line: int | None = None
     column: int | None = None
+    exception: str | None = None  # the type of what module code raised, for `exec_error`
 
 
 def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:
