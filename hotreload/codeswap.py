@@ -10,6 +10,7 @@ order of appearance among those of the same name, so a definition that moved kee
 from __future__ import annotations
 
 import functools
+import gc
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ class SwapPlan:
     swaps: list[Swap]
     blocked: set[str]  # top-level names whose statements must run: a closure changed shape
     reached: set[CodeKey]  # new code keys that some live function takes
+    stale: list[str]  # closures made at run time that cannot take the new code (its shape)
 
 
 def plan_swaps(
@@ -191,8 +193,10 @@ def plan_swaps(
     new variable of the enclosing function) cannot take it: Python ties `__code__` to the
     closure's shape. Its top-level statement must run again instead.
     """
-    result = SwapPlan([], set(), set())
+    result = SwapPlan([], set(), set(), [])
+    taken: set[int] = set()
     for function, root in functions:
+        taken.add(id(function))
         key = old.key_of(function.__code__)
         if key is None:
             continue  # made by code this version did not compile (an older one, an exec)
@@ -206,7 +210,48 @@ def plan_swaps(
             result.blocked.add(root)
             continue
         result.swaps.append(Swap(function, function.__code__, new_code, function.__doc__, root))
+    _plan_closure_swaps(functions, old, new, taken, result)
     return result
+
+
+def _plan_closure_swaps(
+    functions: list[tuple[types.FunctionType, str]],
+    old: CodeIndex,
+    new: CodeIndex,
+    taken: set[int],
+    result: SwapPlan,
+) -> None:
+    """Closures that live functions made when they ran (a route defined inside `main()` and
+    handed to a framework) take the new code of their definition too.
+
+    They are found through the code objects they were made from, which are constants of the
+    live functions' code, with one pass of the garbage collector over every object; that pass
+    is made only when such a nested definition changed.
+    """
+    targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
+    for function, root in functions:
+        for code in _nested(function.__code__):
+            if "<locals>" not in code.co_qualname:
+                continue
+            key = old.key_of(code)
+            new_code = new.by_key.get(key) if key is not None else None
+            if new_code is not None and new_code != code:
+                targets[id(code)] = (code, new_code, root)
+    if not targets:
+        return
+    codes = [code for code, _, _ in targets.values()]
+    for referrer in gc.get_referrers(*codes):
+        if not isinstance(referrer, types.FunctionType) or id(referrer) in taken:
+            continue
+        target = targets.get(id(referrer.__code__))
+        if target is None:
+            continue
+        code, new_code, root = target
+        taken.add(id(referrer))
+        if new_code.co_freevars != code.co_freevars:
+            result.stale.append(referrer.__qualname__)
+            continue
+        result.swaps.append(Swap(referrer, code, new_code, referrer.__doc__, root))
 
 
 def cache_wrappers(namespace: dict[str, Any]) -> list[Any]:

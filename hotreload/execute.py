@@ -30,6 +30,7 @@ class Run:
 
     namespace: dict[str, Any]
     swaps: list[Swap]
+    stale: list[str] = field(default_factory=list)  # closures the swaps cannot reach
     snapshot: dict[str, Any] | None = None  # taken before any module code runs
     ran: list[int] = field(default_factory=list)  # statements run, in order
     bound: set[str] = field(default_factory=set)  # names the run bound or deleted

@@ -210,7 +210,7 @@ def apply(
     if unreached and decided.kind != "module":
         decided = _plan(live, candidate, set(also_run) | swaps.blocked | unreached)
 
-    run = Run(live.namespace, swaps.swaps)
+    run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
         run.swap_code()
         if decided.kind == "statements":
@@ -323,7 +323,7 @@ def _commit(
         started,
         changed=changed,
         added=added,
-        rebound=sorted(set(patcher.rebound)),
+        rebound=sorted(set(patcher.rebound) | set(run.stale)),
         removed=removed,
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],

@@ -519,3 +519,31 @@ def test_a_fastapi_route_body_edit_applies_without_registering_it_again(
         assert event["ran"] == "statements"
         assert len(app.routes) == routes + 1
         assert client.get("/new").json() == {"new": True}
+
+
+def test_a_closure_made_at_run_time_takes_the_new_body(project: Project, start: Start) -> None:
+    """A route defined inside `main()` and handed to a framework (here: a registry dict) is
+    reached through the code object it was made from."""
+    source = """
+        ROUTES = {{}}
+
+
+        def main() -> None:
+            def health() -> str:
+                return "{status}"
+
+            ROUTES["health"] = health
+
+
+        def call(name: str) -> str:
+            return ROUTES[name]()
+        """
+    r = run(
+        project, start, {"app": source.format(status="ok")}, {"app": {"call": "(name: str) -> str"}}
+    )
+    r.module("app").main()
+    health = r.module("app").ROUTES["health"]
+    event = r.save(source.format(status="very ok"), module="app")
+    assert event["ran"] == "code"
+    assert r.module("app").ROUTES["health"] is health
+    assert r.binding("app").call("health") == "very ok"
