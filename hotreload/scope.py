@@ -144,7 +144,9 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         # its reads count, so a statement that uses one runs again when what it reads changes.
         body = _ImportTimeVisitor()
         body.visit(node.body)
-        self.reads |= body.reads
+        args = node.args
+        parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        self.reads |= body.reads - {a.arg for a in parameters if a is not None}
         self.calls |= body.calls
         self.dynamic = self.dynamic or body.dynamic
 
@@ -162,7 +164,13 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         inner = _ImportTimeVisitor()
         inner._class_depth = 1  # its variables are its own: only reads leave it
         inner.generic_visit(node)
-        self.reads |= inner.reads
+        local = {
+            n.id
+            for generator in node.generators
+            for n in ast.walk(generator.target)
+            if isinstance(n, ast.Name)
+        }
+        self.reads |= inner.reads - local
         self.calls |= inner.calls
         self.dynamic = self.dynamic or inner.dynamic
         # Only an assignment expression in a comprehension binds in the enclosing scope.
