@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 import types
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +24,8 @@ from hotreload.signatures import (
     functions_in_tree,
 )
 from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
+from hotreload.typecompare import TypeWarning, changed_types, compare_types, field_warnings
+from hotreload.typeshapes import FoundType, TypeShape, read_types
 
 DEFAULT_EXEC_TIMEOUT = 10.0
 
@@ -36,6 +38,7 @@ class ModuleSpec:
     path: Path
     exports: dict[str, Signature]
     keep: tuple[str, ...] = ()
+    types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
 
 
 @dataclass
@@ -49,6 +52,7 @@ class LiveModule:
     function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
     fingerprints: dict[str, str]
     defined: frozenset[str]
+    types: Mapping[str, FoundType] = field(default_factory=dict)  # the frozen types as they run
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -65,6 +69,7 @@ class Candidate:
     function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
     fingerprints: dict[str, str]
     defined: frozenset[str]
+    types: Mapping[str, FoundType] = field(default_factory=dict)  # the frozen types, as read
 
 
 @dataclass
@@ -79,6 +84,7 @@ class Outcome:
     added: list[str] = field(default_factory=list)
     rebound: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    warnings: list[TypeWarning] = field(default_factory=list)
 
     finished: float = field(default_factory=time.perf_counter)
 
@@ -189,9 +195,11 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
             )
         )
         found = fingerprints(tree, spec.exports), defined_names(tree)
+        types = read_types(tree, spec.types)
+        type_violations = compare_types(spec.types, types, tree)
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
-    violations = compare(spec.exports, functions)
+    violations = compare(spec.exports, functions) + type_violations
     if violations:
         lines = "; ".join(v.message for v in violations)
         hint = "restore the frozen signature, or run `hotreload freeze` and restart the host"
@@ -203,7 +211,7 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         where = f"{spec.path.name}:{line}" if line else spec.path.name
         detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
         return Failure("syntax_error", f"{where}: {detail}", line=line)
-    return Candidate(source, text, code, function_names, *found)
+    return Candidate(source, text, code, function_names, *found, types=types)
 
 
 def _error_line(error: BaseException, path: Path) -> int | None:
@@ -282,7 +290,8 @@ def apply(
         name
         for name in live.spec.exports
         if candidate.fingerprints.get(name) != live.fingerprints.get(name)
-    ]
+    ] + changed_types(live.types, candidate.types)
+    warnings = field_warnings(live.types, candidate.types)
     added = [
         name
         for name in candidate.function_names
@@ -295,6 +304,7 @@ def apply(
     live.function_names = candidate.function_names
     live.fingerprints = candidate.fingerprints
     live.defined = candidate.defined
+    live.types = candidate.types
     return Outcome(
         "accepted",
         live,
@@ -303,6 +313,7 @@ def apply(
         added=added,
         rebound=sorted(set(patcher.rebound)),
         removed=removed,
+        warnings=warnings,
     )
 
 
@@ -346,6 +357,7 @@ def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> L
         candidate.function_names,
         candidate.fingerprints,
         candidate.defined,
+        candidate.types,
     )
 
 

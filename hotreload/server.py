@@ -347,7 +347,9 @@ class Server:
                 added=outcome.added,
                 rebound=outcome.rebound,
                 removed=outcome.removed,
+                warnings=[w.as_dict() for w in outcome.warnings],
                 duration_ms=outcome.duration_ms,
+                **({"level": "warning"} if outcome.warnings else {}),
             )
         else:
             failure = outcome.failure

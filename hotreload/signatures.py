@@ -13,13 +13,28 @@ from hotreload.errors import SignatureSyntaxError
 ParameterKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
 ]
-ViolationCode = Literal[
+ExportViolationCode = Literal[
     "export_removed",
     "parameters_changed",
     "parameter_type_changed",
     "return_type_changed",
     "async_changed",
 ]
+# Made by `typeshapes`, which reads the frozen types; listed here so every violation has one type.
+TypeViolationCode = Literal[
+    "type_removed",
+    "type_replaced",
+    "method_removed",
+    "method_changed",
+    "property_removed",
+    "property_changed",
+    "field_removed",
+    "field_changed",
+    "field_moved",
+    "required_field_added",
+    "member_removed",
+]
+ViolationCode = Literal[ExportViolationCode, TypeViolationCode]
 
 _EXPECTED_FORM = 'expected the form "(a: int, b: int) -> int" or "async (url: str) -> bytes"'
 
@@ -77,7 +92,12 @@ class FoundFunction:
 
 @dataclass(frozen=True)
 class Violation:
-    """One way in which a module's source breaks its contract."""
+    """One way in which a module's source breaks its contract.
+
+    For a frozen type, ``function`` is the qualified name (``Counter.inc``, ``Item.price``, or
+    ``Counter`` for the type itself), ``type`` the type's name and ``member`` the method, field,
+    property or Enum member concerned (None for the type as a whole); both are None for exports.
+    """
 
     code: ViolationCode
     function: str
@@ -85,6 +105,8 @@ class Violation:
     actual: str | None
     line: int | None
     message: str
+    type: str | None = None
+    member: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The event form of a violation (DESIGN.md, "Events")."""
@@ -95,6 +117,8 @@ class Violation:
             "actual": self.actual,
             "line": self.line,
             "message": self.message,
+            "type": self.type,
+            "member": self.member,
         }
 
 
@@ -139,7 +163,8 @@ def _parameters(args: ast.arguments) -> tuple[Parameter, ...]:
     return tuple(result)
 
 
-def _signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
+def signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
+    """The signature of a `def` node as written (methods keep `self` / `cls`)."""
     return Signature(
         parameters=_parameters(node.args),
         returns=_unparse(node.returns),
@@ -175,7 +200,7 @@ def parse_signature(text: str) -> Signature:
         or not _body_is_appended_pass(function, source)
     ):
         raise _invalid(text)
-    return _signature_of(function)
+    return signature_of(function)
 
 
 def _invalid(text: str) -> SignatureSyntaxError:
@@ -222,7 +247,7 @@ def functions_in_tree(
         ):
             # Pop first, so the dict is in the order of the definitions that win.
             found.pop(node.name, None)
-            found[node.name] = FoundFunction(node.name, _signature_of(node), node.lineno)
+            found[node.name] = FoundFunction(node.name, signature_of(node), node.lineno)
     return found
 
 

@@ -196,8 +196,8 @@ ERRORS = [
     ),
     pytest.param(
         '[project]\nname = "demo"\n[modules.pkg.sub]\nkeep = []\n',
-        "hotreload.toml: modules.pkg.sub: unknown key; known keys: exports, keep; for the dotted "
-        "module 'pkg.sub', quote it: [modules.\"pkg.sub\"]",
+        "hotreload.toml: modules.pkg.sub: unknown key; known keys: exports, keep, types; for the "
+        "dotted module 'pkg.sub', quote it: [modules.\"pkg.sub\"]",
         id="dotted-module-unquoted",
     ),
     pytest.param(
