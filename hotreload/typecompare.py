@@ -59,8 +59,9 @@ def compare_types(
     violations: list[Violation] = []
     for name, shape in expected.items():
         current = found.get(name)
-        if current is None:
-            violations.append(_missing_type(name, shape, tree))
+        rebound = None if current is None else binding_of(tree, name, after=current.line)
+        if current is None or rebound is not None:
+            violations.append(_missing_type(name, shape, tree, rebound))
         else:
             violations += compare_shape(
                 name,
@@ -73,8 +74,11 @@ def compare_types(
     return violations
 
 
-def _missing_type(name: str, shape: TypeShape, tree: ast.Module) -> Violation:
-    binding = binding_of(tree, name)
+def _missing_type(
+    name: str, shape: TypeShape, tree: ast.Module, rebound: tuple[str, int] | None
+) -> Violation:
+    """No class statement defines the name (or a later statement binds it to something else)."""
+    binding = rebound or binding_of(tree, name)
     expected = shape.summary()
     if binding is None:
         classes = list(classes_in_tree(tree))
@@ -83,11 +87,13 @@ def _missing_type(name: str, shape: TypeShape, tree: ast.Module) -> Violation:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         message = f"{name}: type removed: the module defines no {name} ({known}){hint}"
         return Violation("type_removed", name, expected, None, None, message, name)
+    what, line = binding
     message = (
-        f"{name}: type replaced: expected a class statement, found {binding}; the source must "
-        f"define {name} with an unconditional top-level `class {name}` for its shape to be read"
+        f"{name}: type replaced: expected the class statement to define it, found {what} at line "
+        f"{line}; define {name} with one unconditional top-level `class {name}` and leave the "
+        "name to it"
     )
-    return Violation("type_replaced", name, expected, binding, None, message, name)
+    return Violation("type_replaced", name, expected, what, line, message, name)
 
 
 @dataclass(frozen=True)

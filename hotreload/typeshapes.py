@@ -389,7 +389,12 @@ def _fields(node: ast.ClassDef, kind: TypeKind) -> tuple[tuple[FieldShape, ...],
 
 
 def _head(annotation: ast.expr) -> str:
-    """``ClassVar`` for ``typing.ClassVar[int]``: what kind of annotation this is."""
+    """``ClassVar`` for ``typing.ClassVar[int]`` (quoted or not): what kind of annotation."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value.strip(), mode="eval").body
+        except SyntaxError:
+            return ""
     return _last(_dotted(annotation.value if isinstance(annotation, ast.Subscript) else annotation))
 
 
@@ -430,21 +435,27 @@ def _members(node: ast.ClassDef) -> tuple[str, ...]:
     return tuple(members)
 
 
-def binding_of(tree: ast.Module, name: str) -> str | None:
-    """What binds ``name`` at the top level when no class statement does, for a message:
-    ``"an assignment (line 7)"``; None when nothing in the module binds it."""
-    found: str | None = None
-    for statement in tree.body:
-        for kind, line in _bindings(statement, name, conditional=False):
-            found = f"{kind} (line {line})"
-    return found
+def binding_of(tree: ast.Module, name: str, *, after: int = 0) -> tuple[str, int] | None:
+    """What binds ``name`` at the top level after line ``after``, besides an unconditional class
+    statement, and its line: ``("an assignment", 7)``; None when nothing does.
+
+    ``Counter = total_ordering(Counter)`` is trusted to keep the class, as a decorator is; what
+    it really returns is checked once the module ran (`liveshapes`).
+    """
+    found = [
+        binding
+        for statement in tree.body
+        if statement.lineno > after
+        for binding in _bindings(statement, name, conditional=False)
+    ]
+    return found[-1] if found else None
 
 
 def _bindings(statement: ast.stmt, name: str, *, conditional: bool) -> Iterator[tuple[str, int]]:
     line = statement.lineno
     under = " under a condition" if conditional else ""
     if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-        if statement.name == name:
+        if statement.name == name and (conditional or not isinstance(statement, ast.ClassDef)):
             what = "a class" if isinstance(statement, ast.ClassDef) else "a function"
             yield f"{what} defined{under}", line
     elif isinstance(statement, ast.Import | ast.ImportFrom):
@@ -453,7 +464,11 @@ def _bindings(statement: ast.stmt, name: str, *, conditional: bool) -> Iterator[
     elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         stores = (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-        if any(n.id == name for n in stores):
+        value = statement.value
+        wraps = value is not None and any(
+            isinstance(n, ast.Name) and n.id == name for n in ast.walk(value)
+        )
+        if any(n.id == name for n in stores) and not wraps:
             yield f"an assignment{under}", line
     elif isinstance(statement, ast.Delete):
         if any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
