@@ -175,7 +175,10 @@ def _edit_entries(
         return
     table = _as_table(parent[key])
     if isinstance(table, InlineTable):
-        ordered = {k: wanted[k] for k in old if k in wanted} | dict(wanted)
+        edited = {change.function.rpartition(".")[2] for change in changes}
+        # Keys that did not change keep the user's spelling, and every key its place.
+        kept = {k: (wanted[k] if k in edited else old[k]) for k in old if k in wanted}
+        ordered = kept | {k: text for k, text in wanted.items() if k not in kept}
         parent[key] = _inline(ordered, padded=table.as_string().startswith("{ "))
         return
     for change in changes:
