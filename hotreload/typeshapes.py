@@ -228,6 +228,8 @@ def _enum_base(name: str) -> bool:
 
 def read_types(tree: ast.Module, names: Collection[str] | None = None) -> dict[str, FoundType]:
     """The shapes of the module's top-level classes (only ``names``, if given), in source order."""
+    if names is not None and not names:
+        return {}  # a module without frozen types: a reload pays nothing for them
     classes = classes_in_tree(tree)
     kinds = _kinds(classes)
     return {
