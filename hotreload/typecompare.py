@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -17,7 +17,7 @@ from hotreload.signatures import (
     compare,
     normalise_annotation,
 )
-from hotreload.typeshapes import FieldShape, FoundType, TypeShape, binding_of, classes_in_tree
+from hotreload.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
 
 WarningCode = Literal["field_added"]
 
@@ -329,3 +329,50 @@ def changed_types(running: Mapping[str, FoundType], new: Mapping[str, FoundType]
         for name, found in new.items()
         if running.get(name) is None or running[name].fingerprint != found.fingerprint
     ]
+
+
+def binding_of(tree: ast.Module, name: str, *, after: int = 0) -> tuple[str, int] | None:
+    """What binds ``name`` at the top level after line ``after``, besides an unconditional class
+    statement, and its line: ``("an assignment", 7)``; None when nothing does.
+
+    ``Counter = total_ordering(Counter)`` is trusted to keep the class, as a decorator is; what
+    it really returns is checked once the module ran (`liveshapes`).
+    """
+    found = [
+        binding
+        for statement in tree.body
+        if statement.lineno > after
+        for binding in _bindings(statement, name, conditional=False)
+    ]
+    return found[-1] if found else None
+
+
+def _bindings(statement: ast.stmt, name: str, *, conditional: bool) -> Iterator[tuple[str, int]]:
+    line = statement.lineno
+    under = " under a condition" if conditional else ""
+    if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        if statement.name == name and (conditional or not isinstance(statement, ast.ClassDef)):
+            what = "a class" if isinstance(statement, ast.ClassDef) else "a function"
+            yield f"{what} defined{under}", line
+    elif isinstance(statement, ast.Import | ast.ImportFrom):
+        if any((a.asname or a.name.split(".")[0]) == name for a in statement.names):
+            yield f"an import{under}", line
+    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        stores = (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        value = statement.value
+        wraps = value is not None and any(
+            isinstance(n, ast.Name) and n.id == name for n in ast.walk(value)
+        )
+        if any(n.id == name for n in stores) and not wraps:
+            yield f"an assignment{under}", line
+    elif isinstance(statement, ast.Delete):
+        if any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+            yield f"a `del {name}`{under}", line
+    else:
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.stmt):
+                yield from _bindings(child, name, conditional=True)
+            elif isinstance(child, ast.ExceptHandler):
+                for inner in child.body:
+                    yield from _bindings(inner, name, conditional=True)

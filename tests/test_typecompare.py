@@ -6,6 +6,7 @@ edit. A rejected edit leaves the old version serving; an accepted one may carry 
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from support import Running, dedent
 
 from hotreload.cli import main
 from hotreload.freeze import init_manifest
+from hotreload.typecompare import binding_of
 
 BASE = dedent(
     '''
@@ -522,3 +524,26 @@ def test_reloads_are_decided_as_before_without_types(project: Project, start: An
     new = edit(COUNTER_INC, "    def inc(self, k: int) -> int:\n        self.n += k\n")
     event = running.save(new, module="shapes")
     assert event["changed"] == [] and event["warnings"] == []
+
+
+# -- what binds a name that is not a class -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Counter = dict\n", ("an assignment", 1)),
+        ("from models import Counter\n", ("an import", 1)),
+        ("def Counter() -> None: ...\n", ("a function defined", 1)),
+        ("class Counter: ...\ndel Counter\n", ("a `del Counter`", 2)),
+        ("class Counter: ...\nCounter = total_ordering(Counter)\n", None),
+        (
+            "try:\n    import x\nexcept ImportError:\n    Counter = None\n",
+            ("an assignment under a condition", 4),
+        ),
+        ("if X:\n    class Counter: ...\n", ("a class defined under a condition", 2)),
+        ("x = 1\n", None),
+    ],
+)
+def test_binding_of_says_what_binds_a_name(source: str, expected: tuple[str, int] | None) -> None:
+    assert binding_of(ast.parse(source), "Counter") == expected

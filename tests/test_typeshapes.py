@@ -15,7 +15,6 @@ from hotreload.typeshapes import (
     FoundType,
     TypeShape,
     annotation_names,
-    binding_of,
     parse_field,
     parse_shape,
     reached_types,
@@ -385,26 +384,3 @@ def test_shape_round_trips_through_the_manifest_form() -> None:
     assert again == found
     assert TypeShape().summary() == "class"
     assert found.summary().startswith("class with methods __init__, inc, fetch")
-
-
-# -- what binds a name that is not a class -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        ("Counter = dict\n", ("an assignment", 1)),
-        ("from models import Counter\n", ("an import", 1)),
-        ("def Counter() -> None: ...\n", ("a function defined", 1)),
-        ("class Counter: ...\ndel Counter\n", ("a `del Counter`", 2)),
-        ("class Counter: ...\nCounter = total_ordering(Counter)\n", None),
-        (
-            "try:\n    import x\nexcept ImportError:\n    Counter = None\n",
-            ("an assignment under a condition", 4),
-        ),
-        ("if X:\n    class Counter: ...\n", ("a class defined under a condition", 2)),
-        ("x = 1\n", None),
-    ],
-)
-def test_binding_of_says_what_binds_a_name(source: str, expected: tuple[str, int] | None) -> None:
-    assert binding_of(ast.parse(source), "Counter") == expected
