@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotreload.errors import ManifestError
 from hotreload.events import ContractViolationEvent, EventLog
-from hotreload.manifest import LoadedManifest
+from hotreload.manifest import LoadedManifest, key_path
 from hotreload.reload import Candidate, ModuleSpec, prepare_file
 from hotreload.source import Failure
 
@@ -18,14 +19,31 @@ def module_specs(manifest: LoadedManifest) -> list[ModuleSpec]:
             path=manifest.module_path(name),
             exports=manifest.signatures(name),
             keep=tuple(config.keep),
+            types=manifest.types(name),
         )
         for name, config in manifest.manifest.modules.items()
     ]
 
 
 def prepare_modules(specs: list[ModuleSpec]) -> list[tuple[ModuleSpec, Candidate | Failure]]:
-    """Every module read and checked, running no code: ready to import, or why not."""
-    return [(spec, prepare_file(spec)) for spec in specs]
+    """Every module read and checked, running no code: ready to import, or why not.
+
+    Raises ManifestError when a type entry names nothing the module defines: at check and at
+    start-up that is a mistake in the manifest (a typo), where at a reload it is a removal.
+    """
+    prepared = [(spec, prepare_file(spec)) for spec in specs]
+    unknown = [
+        f"{key_path(('modules', spec.name, 'types', v.function))}: names nothing {spec.path.name} "
+        f"defines: {v.message.removeprefix(f'{v.function}: type removed: the module ')}; fix the "
+        "name, or remove the entry (`hotreload freeze` records the types the exports use)"
+        for spec, result in prepared
+        if isinstance(result, Failure)
+        for v in result.violations
+        if v.code == "type_removed"
+    ]
+    if unknown:
+        raise ManifestError("\n".join(unknown))
+    return prepared
 
 
 def failures_of(

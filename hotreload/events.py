@@ -11,6 +11,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from hotreload.signatures import ViolationCode  # one list of codes: the one that makes them
+from hotreload.typecompare import WarningCode
 
 Level = Literal["debug", "info", "warning", "error"]
 LEVEL_ORDER: dict[str, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
@@ -29,6 +30,17 @@ RejectReason = Literal[
     "parameter_type_changed",
     "return_type_changed",
     "async_changed",
+    "type_removed",
+    "type_replaced",
+    "method_removed",
+    "method_changed",
+    "property_removed",
+    "property_changed",
+    "field_removed",
+    "field_changed",
+    "field_moved",
+    "required_field_added",
+    "member_removed",
 ]
 FailReason = Literal["contract_violation", "import_error", "manifest_error"]
 StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
@@ -39,19 +51,42 @@ def _name(event: str) -> Any:
     return Field(default=event, description="The event's name.")
 
 
+_TYPE_DESCRIPTION = "For a frozen type, the type's name; null for an export."
+_MEMBER_DESCRIPTION = (
+    "For a frozen type, the method, property, field or Enum member concerned; null for the "
+    "type as a whole and for an export."
+)
+
+
 class ViolationRecord(BaseModel):
-    """One way a function breaks its frozen signature."""
+    """One way a function or a frozen type breaks the contract."""
 
     model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
     code: ViolationCode = Field(description="What kind of break this is.")
-    function: str = Field(description="The exported function's name.")
-    expected: str = Field(description="The frozen signature from the manifest.")
-    actual: str | None = Field(description="What the source has now; null when the export is gone.")
+    function: str = Field(
+        description="The exported function's name; for a frozen type its qualified name "
+        "(`Counter.inc`, `Item.price`, or `Counter` for the type itself)."
+    )
+    expected: str = Field(description="The frozen signature (or shape) from the manifest.")
+    actual: str | None = Field(description="What the source has now; null when it is gone.")
     line: int | None = Field(
         default=None, description="1-based line of the function in the source."
     )
     message: str = Field(description="One sentence for a person.")
+    type: str | None = Field(default=None, description=_TYPE_DESCRIPTION)
+    member: str | None = Field(default=None, description=_MEMBER_DESCRIPTION)
+
+
+class WarningRecord(BaseModel):
+    """An accepted change that needs a restart to take full effect."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+    code: WarningCode = Field(description="What kind of change this is.")
+    type: str = Field(description="The frozen type concerned.")
+    member: str | None = Field(description="The field (or other member) concerned.")
+    message: str = Field(description="What changed and what a restart is for, for a person.")
 
 
 class BaseEvent(BaseModel):
@@ -138,7 +173,10 @@ class ReloadAccepted(SourceEvent):
     """A change kept the contract and runs now."""
 
     event: Literal["reload.accepted"] = _name("reload.accepted")
-    changed: list[str] = Field(description="Exports whose code changed.")
+    changed: list[str] = Field(
+        description="Exports whose code changed, then frozen types whose class statement changed "
+        "(method bodies included)."
+    )
     added: list[str] = Field(
         description="New public functions; not exported until `hotreload freeze` records them."
     )
@@ -156,6 +194,11 @@ class ReloadAccepted(SourceEvent):
     statements: list[str] = Field(
         description="The top-level statements that ran, in order, as `line: first line of "
         "the statement`; empty unless `ran` is `statements`."
+    )
+    warnings: list[WarningRecord] = Field(
+        default_factory=list,
+        description="Accepted changes that need a restart to take full effect (a data type "
+        "gained a field); the event's level is then warning.",
     )
     duration_ms: float = Field(description="Time from reading the file to the patched module.")
 
@@ -189,11 +232,16 @@ class ContractViolationEvent(ModuleEvent):
     code: (
         ViolationCode | Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
     ) = Field(description="What kind of break this is.")
-    function: str | None = Field(description="The export concerned; null for a file-level error.")
-    expected: str | None = Field(description="The frozen signature from the manifest.")
+    function: str | None = Field(
+        description="The export concerned (for a frozen type its qualified name, `Counter.inc`); "
+        "null for a file-level error."
+    )
+    expected: str | None = Field(description="The frozen signature (or shape) from the manifest.")
     actual: str | None = Field(description="What the source has now.")
     line: int | None = Field(default=None, description="1-based line in the source, where known.")
     message: str = Field(description="What is wrong and what to do, for a person.")
+    type: str | None = Field(default=None, description=_TYPE_DESCRIPTION)
+    member: str | None = Field(default=None, description=_MEMBER_DESCRIPTION)
 
 
 class ManifestChanged(BaseEvent):

@@ -1,11 +1,13 @@
-"""Writing manifests: `freeze` records current signatures, `init_manifest` starts a new manifest."""
+"""Writing manifests: `freeze` records current signatures and types, `init_manifest` starts one."""
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +18,9 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import InlineTable, Table, Whitespace
 
 from .errors import ManifestError
-from .manifest import LoadedManifest, load_manifest, validate_manifest
-from .signatures import Signature, functions_in_source, public_functions
+from .manifest import LoadedManifest, TypeConfig, load_manifest, validate_manifest
+from .signatures import Signature, functions_in_tree, parse_signature, public_functions
+from .typeshapes import TypeShape, parse_field, reached_types
 
 SCHEMA_LINE = "#:schema ./schemas/hotreload.schema.json"
 
@@ -27,26 +30,39 @@ _TableLike = Table | InlineTable | OutOfOrderTableProxy
 
 @dataclass(frozen=True)
 class FreezeChange:
-    """One export that `freeze` wrote differently from what the manifest had."""
+    """One export, or one entry of a frozen type, that `freeze` wrote differently.
+
+    ``function`` is the export's name, or for a type the key path under the module:
+    ``types.Counter.methods.inc``, ``types.Item.fields``, ``types.Color.members``, ``types.Total``.
+    """
 
     module: str
     function: str
     action: FreezeAction
-    old: str | None  # the manifest's signature text; None when added
-    new: str | None  # str() of the source's signature; None when removed
+    old: str | None  # the manifest's text; None when added
+    new: str | None  # the source's text; None when removed
+
+
+@dataclass(frozen=True)
+class _Current:
+    """What a module's source defines now: the public functions and the types they reach."""
+
+    exports: dict[str, Signature]
+    types: dict[str, TypeShape]
 
 
 def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> list[FreezeChange]:
-    """Make each module's exports equal the public functions its source defines now.
+    """Make each module's exports equal the public functions its source defines now, and its
+    types the classes those take and return (and the classes those name, transitively).
 
     Sources are read with `ast`, never imported. Every module is read before the manifest is
-    touched, so one broken module leaves the file as it was. Only the exports tables are edited,
-    through tomlkit, so the user's comments and layout survive; nothing is written when nothing
-    changed, which makes a second run a no-op.
+    touched, so one broken module leaves the file as it was. Only the exports and types tables
+    are edited, through tomlkit, so the user's comments and layout survive; nothing is written
+    when nothing changed, which makes a second run a no-op.
     """
     loaded = load_manifest(manifest_path)
     names = _select_modules(loaded, modules)
-    current = {name: _current_exports(loaded, name) for name in names}
+    current = {name: _read_current(loaded, name) for name in names}
     try:
         raw = loaded.path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -57,8 +73,12 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     doc = tomlkit.parse(text)
     changes: list[FreezeChange] = []
     for name in names:
-        frozen = loaded.manifest.modules[name].exports
-        changes += _sync_module(doc, name, frozen, loaded.signatures(name), current[name])
+        config = loaded.manifest.modules[name]
+        module = _as_table(_as_table(doc["modules"])[name])
+        changes += _sync_exports(
+            module, name, config.exports, loaded.signatures(name), current[name].exports
+        )
+        changes += _sync_types(module, name, config.types, loaded.types(name), current[name].types)
     new_text = doc.as_string()
     if new_text != text:
         _write_atomic(loaded.path, new_text.replace("\n", newline).encode("utf-8"))
@@ -80,15 +100,16 @@ def _select_modules(loaded: LoadedManifest, requested: Sequence[str] | None) -> 
     return [name for name in known if name in requested]
 
 
-def _current_exports(loaded: LoadedManifest, name: str) -> dict[str, Signature]:
-    """Public top-level functions of a module's source, in source order, without running it."""
+def _read_current(loaded: LoadedManifest, name: str) -> _Current:
+    """Public top-level functions of a module's source in source order, and the types they
+    reach, without running it."""
     path = loaded.module_path(name)  # its error already lists the paths it tried
     try:
         source = path.read_bytes()
     except OSError as e:
         raise ManifestError(f"cannot read module {name!r} at {path}: {e.strerror or e}") from e
     try:
-        found = functions_in_source(source, filename=str(path))
+        tree = ast.parse(source, filename=str(path))
     except SyntaxError as e:
         raise ManifestError(
             f"{path}:{e.lineno}:{e.offset}: module {name!r} has a syntax error ({e.msg}); "
@@ -96,67 +117,251 @@ def _current_exports(loaded: LoadedManifest, name: str) -> dict[str, Signature]:
         ) from e
     except ValueError as e:  # Python 3.11 raises ValueError for NUL bytes in source
         raise ManifestError(f"{path}: module {name!r} cannot be parsed: {e}") from e
-    ordered = sorted(public_functions(found).values(), key=lambda function: function.line)
-    return {function.name: function.signature for function in ordered}
+    found = public_functions(functions_in_tree(tree))
+    ordered = sorted(found.values(), key=lambda function: function.line)
+    exports = {function.name: function.signature for function in ordered}
+    types = reached_types(tree, exports.values())
+    return _Current(exports, {type_name: shape.shape for type_name, shape in types.items()})
 
 
-def _sync_module(
-    doc: tomlkit.TOMLDocument,
+_Same = Callable[[str, str], bool]  # (key, manifest text) -> does it mean what the source has?
+
+
+def _sync_exports(
+    module: _TableLike,
     name: str,
     frozen_text: Mapping[str, str],
     frozen: Mapping[str, Signature],
     current: Mapping[str, Signature],
 ) -> list[FreezeChange]:
     """Edit one module's exports in place and report what differed."""
-    module = _as_table(_as_table(doc["modules"])[name])
-    changes: list[FreezeChange] = []
-    for function, old in frozen_text.items():
-        if function not in current:
-            changes.append(FreezeChange(name, function, "removed", old, None))
-        # A spelling that parses to the same signature (spacing, say) is the user's to keep.
-        elif old != str(current[function]) and frozen.get(function) != current[function]:
-            changes.append(FreezeChange(name, function, "changed", old, str(current[function])))
-    for function, signature in current.items():
-        if function not in frozen_text:
-            changes.append(FreezeChange(name, function, "added", None, str(signature)))
-
+    wanted = {function: str(signature) for function, signature in current.items()}
+    # A spelling that parses to the same signature (spacing, say) is the user's to keep.
+    changes = _entry_changes(
+        name, "", frozen_text, wanted, lambda key, _text: frozen.get(key) == current[key]
+    )
     if "exports" not in module:
-        _add_exports(module, {function: str(sig) for function, sig in current.items()})
+        _add_table(module, "exports", _table(wanted))
         return changes
-    if not changes:
-        return changes
-    exports = _as_table(module["exports"])
-    if isinstance(exports, InlineTable):
-        wanted = {function: str(signature) for function, signature in current.items()}
-        ordered = {f: wanted[f] for f in frozen_text if f in wanted} | wanted
-        module["exports"] = _inline(ordered, padded=exports.as_string().startswith("{ "))
-        return changes
-    for change in changes:
-        if change.action == "removed":
-            del exports[change.function]
-        else:  # assigning an existing key keeps its place and its trailing comment
-            exports[change.function] = change.new
+    _edit_entries(module, "exports", frozen_text, wanted, changes)
     return changes
 
 
-def _add_exports(module: _TableLike, exports: Mapping[str, str]) -> None:
-    """Give a module its first exports table, right below the module's own keys."""
-    if isinstance(module, InlineTable):
-        module["exports"] = _inline(exports, padded=module.as_string().startswith("{ "))
+def _entry_changes(
+    module: str, prefix: str, old: Mapping[str, str], wanted: Mapping[str, str], same: _Same
+) -> list[FreezeChange]:
+    """Removed, changed and added keys of one table, in that order."""
+    changes: list[FreezeChange] = []
+    for key, text in old.items():
+        if key not in wanted:
+            changes.append(FreezeChange(module, prefix + key, "removed", text, None))
+        elif text != wanted[key] and not same(key, text):
+            changes.append(FreezeChange(module, prefix + key, "changed", text, wanted[key]))
+    for key, text in wanted.items():
+        if key not in old:
+            changes.append(FreezeChange(module, prefix + key, "added", None, text))
+    return changes
+
+
+def _edit_entries(
+    parent: _TableLike,
+    key: str,
+    old: Mapping[str, str],
+    wanted: Mapping[str, str],
+    changes: Sequence[FreezeChange],
+) -> None:
+    """Apply one table's changes in place: an edited key keeps its place and its comment."""
+    if not changes:
         return
+    table = _as_table(parent[key])
+    if isinstance(table, InlineTable):
+        edited = {change.function.rpartition(".")[2] for change in changes}
+        # Keys that did not change keep the user's spelling, and every key its place.
+        kept = {k: (wanted[k] if k in edited else old[k]) for k in old if k in wanted}
+        ordered = kept | {k: text for k, text in wanted.items() if k not in kept}
+        parent[key] = _inline(ordered, padded=table.as_string().startswith("{ "))
+        return
+    for change in changes:
+        entry = change.function.rpartition(".")[2]
+        if change.action == "removed":
+            del table[entry]
+        else:  # assigning an existing key keeps its place and its trailing comment
+            table[entry] = change.new
+
+
+def _sync_types(
+    module: _TableLike,
+    name: str,
+    config: Mapping[str, TypeConfig],
+    frozen: Mapping[str, TypeShape],
+    current: Mapping[str, TypeShape],
+) -> list[FreezeChange]:
+    """Make one module's types table equal the types its exports reach now."""
+    changes: list[FreezeChange] = []
+    for type_name in config:
+        if type_name not in current:
+            changes.append(
+                FreezeChange(
+                    name, f"types.{type_name}", "removed", frozen[type_name].summary(), None
+                )
+            )
+    added = {t: shape for t, shape in current.items() if t not in config}
+    for type_name, shape in added.items():
+        changes += _added_type(name, type_name, shape)
+    if "types" not in module:
+        if current:
+            _add_table(module, "types", _types_table(current))
+        return changes
+    types = _as_table(module["types"])
+    for change in changes:
+        if change.action == "removed":
+            del types[change.function.removeprefix("types.")]
+    for type_name, shape in current.items():
+        if type_name in added:
+            types[type_name] = _type_table(shape)
+        else:
+            entry = _as_table(types[type_name])
+            changes += _sync_type(entry, name, type_name, config[type_name], shape)
+    return changes
+
+
+def _added_type(module: str, type_name: str, shape: TypeShape) -> list[FreezeChange]:
+    """One change per entry of a new type (one for the type itself when it has none)."""
+    prefix = f"types.{type_name}."
+    changes = [
+        FreezeChange(module, prefix + f"{key}.{entry}", "added", None, text)
+        for key, table in _tables(shape).items()
+        for entry, text in table.items()
+    ]
+    if shape.members:
+        changes.append(
+            FreezeChange(module, prefix + "members", "added", None, _list(shape.members))
+        )
+    return changes or [FreezeChange(module, f"types.{type_name}", "added", None, "class")]
+
+
+def _tables(shape: TypeShape) -> dict[str, dict[str, str]]:
+    """The shape's key-value tables as the manifest writes them (empty ones included)."""
+    return {
+        "methods": {n: str(s) for n, s in shape.methods.items()},
+        "properties": {n: str(s) for n, s in shape.properties.items()},
+        "fields": {f.name: str(f) for f in shape.fields},
+    }
+
+
+def _sync_type(
+    entry: _TableLike, module: str, type_name: str, config: TypeConfig, shape: TypeShape
+) -> list[FreezeChange]:
+    """Edit one frozen type's methods, properties, fields and members in place."""
+    prefix = f"types.{type_name}."
+    frozen_tables = {
+        "methods": config.methods,
+        "properties": config.properties,
+        "fields": config.fields,
+    }
+    same: dict[str, _Same] = {
+        "methods": lambda key, text: parse_signature(text) == shape.methods[key],
+        "properties": lambda key, text: parse_signature(text) == shape.properties[key],
+        "fields": lambda key, text: (
+            parse_field(key, text) == next(f for f in shape.fields if f.name == key)
+        ),
+    }
+    changes: list[FreezeChange] = []
+    for key, wanted in _tables(shape).items():
+        old = frozen_tables[key]
+        table_changes = _entry_changes(module, f"{prefix}{key}.", old, wanted, same[key])
+        changes += table_changes
+        if key not in entry:
+            if wanted:
+                _add_table(entry, key, _table(wanted))
+        elif not wanted:
+            if old:
+                del entry[key]
+        elif key == "fields" and [k for k in old if k in wanted] != [
+            k for k in wanted if k in old
+        ]:  # fields keep the source's order: a reordered table is written again whole
+            changes.append(
+                FreezeChange(module, prefix + key, "changed", ", ".join(old), ", ".join(wanted))
+            )
+            entry[key] = (
+                _table(wanted) if isinstance(entry[key], Table) else _inline(wanted, padded=True)
+            )
+        else:
+            _edit_entries(entry, key, old, wanted, table_changes)
+    if list(config.members) != list(shape.members):
+        old_members, new_members = _list(config.members), _list(shape.members)
+        changes.append(
+            FreezeChange(module, prefix + "members", "changed", old_members, new_members)
+        )
+        if shape.members:
+            entry["members"] = list(shape.members)
+        else:
+            del entry["members"]
+    return changes
+
+
+def _list(names: Sequence[str]) -> str:
+    """A list of names as TOML writes it: ``["RED", "GREEN"]``."""
+    return json.dumps(list(names))
+
+
+def _table(entries: Mapping[str, Any]) -> Table:
     table = tomlkit.table()
-    table.update(exports)
-    if isinstance(module, Table):
-        # The blank lines that separated the module from the next table now belong after the
+    table.update(entries)
+    return table
+
+
+def _type_table(shape: TypeShape) -> Table:
+    """A new type's table: members first (plain keys go before sub-tables), then the tables."""
+    table = tomlkit.table()
+    if shape.members:
+        table["members"] = list(shape.members)
+    for key, entries in _tables(shape).items():
+        if entries:
+            table[key] = _table(entries)
+    return table
+
+
+def _types_table(types: Mapping[str, TypeShape]) -> Table:
+    table = tomlkit.table(is_super_table=True)
+    for type_name, shape in types.items():
+        table[type_name] = _type_table(shape)
+    return table
+
+
+def _add_table(parent: _TableLike, key: str, table: Table) -> None:
+    """Give a table its first sub-table ``key``, after what it holds now."""
+    if isinstance(parent, InlineTable):
+        entries = table.unwrap()
+        if all(isinstance(value, str) for value in entries.values()):
+            parent[key] = _inline(entries, padded=parent.as_string().startswith("{ "))
+        else:
+            parent[key] = tomlkit.item(entries).as_inline()
+        return
+    if isinstance(parent, Table):
+        # The blank lines that separated the parent from the next table now belong after the
         # new one; left in place they would sit above it and glue it to what follows.
-        body = module.value.body
-        trailing: list[Whitespace] = []
-        while body and body[-1][0] is None and isinstance(last := body[-1][1], Whitespace):
-            body.pop()
-            trailing.insert(0, last)
-        for whitespace in trailing:
-            table.add(whitespace)
-    module["exports"] = table
+        for whitespace in _pop_trailing_whitespace(parent):
+            _last_table(table).add(whitespace)
+    parent[key] = table
+
+
+def _pop_trailing_whitespace(table: Table) -> list[Whitespace]:
+    """The blank lines that end a table's text (in its last sub-table, if it ends with one)."""
+    body = table.value.body
+    if body and isinstance(body[-1][1], Table):
+        return _pop_trailing_whitespace(body[-1][1])
+    trailing: list[Whitespace] = []
+    while body and body[-1][0] is None and isinstance(last := body[-1][1], Whitespace):
+        body.pop()
+        trailing.insert(0, last)
+    return trailing
+
+
+def _last_table(table: Table) -> Table:
+    """The table whose text comes last in ``table``'s (itself, or its last sub-table's)."""
+    body = table.value.body
+    return _last_table(body[-1][1]) if body and isinstance(body[-1][1], Table) else table
 
 
 def _inline(exports: Mapping[str, str], *, padded: bool) -> InlineTable:
@@ -231,8 +436,12 @@ def init_manifest(
     # Validating before reading any source rejects a bad module name before it becomes a path.
     loaded = LoadedManifest(validate_manifest(data, source=str(path)), path, root_dir)
     for name in names:
-        current = _current_exports(loaded, name)
-        module_tables[name]["exports"] = {f: str(sig) for f, sig in current.items()}
+        current = _read_current(loaded, name)
+        module_tables[name]["exports"] = {f: str(sig) for f, sig in current.exports.items()}
+        if current.types:
+            module_tables[name]["types"] = {
+                type_name: shape.as_manifest() for type_name, shape in current.types.items()
+            }
     validate_manifest(data, source=str(path))
     text = _render(data)
 
@@ -266,7 +475,9 @@ def _render(data: Mapping[str, Any]) -> str:
         ("", {"project": data["project"]}),
         (
             "# keep: module globals whose values survive a reload.\n"
-            "# exports: the contract; a reload that changes one of these signatures is rejected.\n",
+            "# exports: the contract; a reload that changes one of these signatures is rejected.\n"
+            "# types: the classes the exports take or return; their methods, properties, fields\n"
+            "# and Enum members are frozen too.\n",
             {"modules": data["modules"]},
         ),
         (

@@ -146,11 +146,15 @@ def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
             parts.append("(no contract)")
     if event_dict.get("message"):
         parts.append(f"— {event_dict['message']}")
+    # A warning of an accepted change is as prominent as a rejection: its message up front.
+    warnings = event_dict.get("warnings") or []
+    if warnings:
+        parts.append("— " + "; ".join(str(w.get("message", w)) for w in warnings))
     for key, value in event_dict.items():
         if key in _CONSOLE_SKIP or value in (None, [], ""):
             continue
-        if key == "violations":
-            continue  # their messages are in `message` already
+        if key in ("violations", "warnings"):
+            continue  # their messages are shown above (a rejection's are in `message` already)
         if isinstance(value, float):
             value = f"{value:.2f}"
         parts.append(f"{key}={value}")

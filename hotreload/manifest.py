@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from hotreload.errors import ManifestError, SignatureSyntaxError
 from hotreload.signatures import Signature, parse_signature
+from hotreload.typeshapes import TypeShape, is_public_member, parse_field, parse_shape
 
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -82,6 +83,32 @@ def _check_signature(text: str) -> str:
     return text
 
 
+def _check_field(text: str) -> str:
+    try:
+        parse_field("field", text)
+    except SignatureSyntaxError as exc:  # its message quotes the text and shows the expected form
+        raise _invalid(str(exc)) from None
+    return text
+
+
+def _check_member_name(name: str) -> str:
+    if not _is_identifier(name):
+        raise _invalid(f"{name!r} is not a valid member name: expected a Python identifier")
+    if not is_public_member(name):
+        raise _invalid(
+            f"{name!r} is private: only public names and special methods (__init__, __call__, "
+            "...) are frozen; remove the entry"
+        )
+    return name
+
+
+def _check_members(names: list[str]) -> list[str]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise _invalid(f"{', '.join(map(repr, repeated))} listed more than once; list each once")
+    return names
+
+
 def _check_entry(text: str) -> str:
     module, colon, function = text.partition(":")
     if not (colon and _is_dotted_identifier(module) and _is_identifier(function)):
@@ -120,6 +147,10 @@ def _check_log_file(text: str | None) -> str | None:
 _IDENTIFIER_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^{_IDENTIFIER_PATTERN}$"})
 ExportName = Annotated[str, AfterValidator(_check_identifier("function name")), _IDENTIFIER_SCHEMA]
 GlobalName = Annotated[str, AfterValidator(_check_identifier("global name")), _IDENTIFIER_SCHEMA]
+TypeName = Annotated[str, AfterValidator(_check_identifier("class name")), _IDENTIFIER_SCHEMA]
+MemberName = Annotated[str, AfterValidator(_check_member_name), _IDENTIFIER_SCHEMA]
+FieldName = Annotated[str, AfterValidator(_check_identifier("field name")), _IDENTIFIER_SCHEMA]
+SignatureText = Annotated[str, AfterValidator(_check_signature)]
 ModuleName = Annotated[
     str,
     AfterValidator(_check_module_name),
@@ -148,6 +179,29 @@ class ProjectConfig(_Model):
     )
 
 
+class TypeConfig(_Model):
+    """A class the exports take or return: the shape the host relies on. `hotreload freeze`
+    writes it; an entry with no key still freezes that the class exists."""
+
+    methods: dict[MemberName, SignatureText] = Field(
+        default_factory=dict,
+        description="Public and special methods: name -> signature as written, self included, "
+        'e.g. inc = "(self, k: int = 1) -> int".',
+    )
+    properties: dict[MemberName, SignatureText] = Field(
+        default_factory=dict,
+        description='Properties: name -> the getter\'s signature, e.g. total = "(self) -> float".',
+    )
+    fields: dict[FieldName, Annotated[str, AfterValidator(_check_field)]] = Field(
+        default_factory=dict,
+        description='A data type\'s fields in order: name -> "annotation" or "annotation = '
+        'default", e.g. price = "float = 0.0".',
+    )
+    members: Annotated[list[MemberName], AfterValidator(_check_members)] = Field(
+        default_factory=list, description='An Enum\'s member names, e.g. ["RED", "GREEN"].'
+    )
+
+
 class ModuleConfig(_Model):
     """One module the host calls: its frozen exports and the state that survives a reload."""
 
@@ -159,6 +213,11 @@ class ModuleConfig(_Model):
     keep: list[GlobalName] = Field(
         default_factory=list,
         description="Module globals whose values survive a reload (caches, counters, connections).",
+    )
+    types: dict[TypeName, TypeConfig] = Field(
+        default_factory=dict,
+        description="Frozen classes the exports take or return (and classes those name), by "
+        "name: [modules.M.types.Counter]. `hotreload freeze` writes them.",
     )
 
 
@@ -262,7 +321,7 @@ class LoadedManifest:
     def module_path(self, name: str) -> Path:
         """The file Python would import for ``name`` under root: a package wins over a module,
         as in Python's own finder, so we watch the file that actually runs."""
-        key = _key_path(("modules", name))
+        key = key_path(("modules", name))
         if not _is_dotted_identifier(name):
             raise self._error(f"{key}: {name!r} is not a dotted Python import name")
         base = self.root.joinpath(*name.split("."))
@@ -289,6 +348,14 @@ class LoadedManifest:
             raise self._error(f"unknown module {name!r}; known modules: {known}")
         return {function: parse_signature(text) for function, text in module.exports.items()}
 
+    def types(self, name: str) -> dict[str, TypeShape]:
+        """The frozen types of one module, parsed (validation already proved they parse)."""
+        self.signatures(name)  # the same error for an unknown module
+        return {
+            type_name: parse_shape(entry.methods, entry.properties, entry.fields, entry.members)
+            for type_name, entry in self.manifest.modules[name].types.items()
+        }
+
     def profile(self, name: str | None = None) -> tuple[str, EnvProfile]:
         """The profile to run under and its name: ``name``, else HOTRELOAD_ENV, else the default."""
         chosen = resolve_env_name(name, os.environ, self.manifest.project.default_env)
@@ -306,7 +373,7 @@ class LoadedManifest:
         return self.path.parent / profile.log_file
 
 
-def _key_path(loc: Sequence[int | str]) -> str:
+def key_path(loc: Sequence[int | str]) -> str:
     """``('modules', 'a.b', 'keep', 0)`` -> ``modules."a.b".keep[0]``, as it is written in TOML."""
     text = ""
     for part in loc:
@@ -392,7 +459,7 @@ def _bounds(loc: Sequence[int | str]) -> str:
 def _describe(error: ErrorDetails) -> tuple[str, str]:
     """One pydantic error -> (key path, message) in the manifest's own words."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
-    key = _key_path(loc)
+    key = key_path(loc)
     kind = error["type"]
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     value = error.get("input")

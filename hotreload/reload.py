@@ -23,6 +23,7 @@ import sys
 import time
 import types
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,11 +34,14 @@ from hotreload.deadline import Watchdog
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.execute import Run, exec_failure
 from hotreload.exports import replaced_at_run_time, replaced_in_source
+from hotreload.liveshapes import verify_class
 from hotreload.patching import Patcher, keeps_identity
 from hotreload.plan import Analysis, Plan, PlanKind, analyse, plan
 from hotreload.scope import defined_names
-from hotreload.signatures import Signature, compare, functions_in_tree
+from hotreload.signatures import Signature, Violation, compare, functions_in_tree
 from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
+from hotreload.typecompare import TypeWarning, changed_types, compare_types, field_warnings
+from hotreload.typeshapes import FoundType, TypeShape, read_types
 
 DEFAULT_EXEC_TIMEOUT = 10.0
 
@@ -52,6 +56,7 @@ class ModuleSpec:
     exports: dict[str, Signature]
     keep: tuple[str, ...] = ()
     contract: bool = True
+    types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class Candidate:
     fingerprints: dict[str, str]  # of the exports' defs: to tell which exports changed
     defined: frozenset[str]
     imports: Imports
+    types: Mapping[str, FoundType]  # the frozen types, as read from this version
 
 
 @dataclass
@@ -108,6 +114,7 @@ class Outcome:
     ran: Ran | None = None
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
+    warnings: list[TypeWarning] = field(default_factory=list)
 
     finished: float = field(default_factory=time.perf_counter)
 
@@ -139,6 +146,8 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
         violations = compare(spec.exports, functions_in_tree(tree, spec.exports))
         violations += replaced_in_source(tree, spec.exports, spec.path)
+        types = read_types(tree, spec.types)
+        violations += compare_types(spec.types, types, tree)
         function_names = tuple(
             dict.fromkeys(
                 node.name
@@ -152,7 +161,10 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     if violations:
-        violations.sort(key=lambda v: list(spec.exports).index(v.function))
+        order = [*spec.exports, *spec.types]
+        violations.sort(
+            key=lambda v: order.index(v.function) if v.function in order else len(order)
+        )
         lines = "; ".join(v.message for v in violations)
         hint = "restore the frozen signature, or run `hotreload freeze` and restart the host"
         if all(v.code == "export_replaced" for v in violations):
@@ -166,7 +178,7 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
         return Failure("syntax_error", f"{where}: {detail}", line=line)
     return Candidate(
-        source, text, code, analysis, index_code(code), function_names, *found, imports
+        source, text, code, analysis, index_code(code), function_names, *found, imports, types
     )
 
 
@@ -222,14 +234,23 @@ def apply(
     ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
         run.rollback()
         return Outcome("rejected", live, started, failure=exec_failure(error, spec.path, timeout))
-    if decided.kind != "code" and spec.exports:
-        violations = replaced_at_run_time(live.namespace, spec.exports, spec.path)
+    if decided.kind != "code":
+        violations = _replaced_once_run(spec, live.namespace)
         if violations:
             run.rollback()
             message = "; ".join(v.message for v in violations)
-            failure = Failure("export_replaced", message, tuple(violations))
+            failure = Failure(violations[0].code, message, tuple(violations))
             return Outcome("rejected", live, started, failure=failure)
     return _commit(live, candidate, decided, run, started)
+
+
+def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Violation]:
+    """What only running shows: an export that is not its `def` any more, a frozen class that
+    a decorator replaced or reshaped."""
+    violations = replaced_at_run_time(namespace, spec.exports, spec.path)
+    for name, shape in spec.types.items():
+        violations += verify_class(name, namespace.get(name), shape)
+    return violations
 
 
 def _plan(live: LiveModule, candidate: Candidate, force: set[str]) -> Plan:
@@ -306,7 +327,8 @@ def _commit(
         name
         for name in spec.exports
         if candidate.fingerprints.get(name) != live.current.fingerprints.get(name)
-    ]
+    ] + changed_types(live.current.types, candidate.types)
+    warnings = field_warnings(live.current.types, candidate.types)
     added = [
         name
         for name in candidate.function_names
@@ -328,6 +350,7 @@ def _commit(
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],
         replaced=frozenset(replaced),
+        warnings=warnings,
     )
 
 
@@ -355,6 +378,7 @@ def _released(candidate: Candidate) -> Candidate:
         candidate.fingerprints,
         candidate.defined,
         candidate.imports,
+        candidate.types,
     )
 
 
@@ -388,11 +412,10 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
             failure = exec_failure(error, spec.path, 0)
             raise ServerError(f"cannot load module {spec.name!r}: {failure.message}") from error
         _attach_to_parent(spec.name, module)
-        if spec.exports:
-            violations = replaced_at_run_time(module.__dict__, spec.exports, spec.path)
-            if violations:
-                message = "; ".join(v.message for v in violations)
-                raise ContractViolation(message, list[object](violations))
+        violations = _replaced_once_run(spec, module.__dict__)
+        if violations:
+            message = "; ".join(v.message for v in violations)
+            raise ContractViolation(message, list[object](violations))
     _remember_source(spec.path, candidate.text)
     return adopt(spec, module, candidate)
 

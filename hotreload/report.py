@@ -52,7 +52,10 @@ def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None
             removed=outcome.removed,
             ran=outcome.ran,
             statements=outcome.statements,
+            warnings=[w.as_dict() for w in outcome.warnings],
             duration_ms=outcome.duration_ms,
+            # A field added to a frozen type is accepted, but says what a restart is for.
+            **({"level": "warning"} if outcome.warnings else {}),
         )
     else:
         failure = outcome.failure

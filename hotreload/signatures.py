@@ -13,7 +13,7 @@ from hotreload.errors import SignatureSyntaxError
 ParameterKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
 ]
-ViolationCode = Literal[
+ExportViolationCode = Literal[
     "export_removed",
     "export_replaced",
     "parameters_changed",
@@ -21,6 +21,21 @@ ViolationCode = Literal[
     "return_type_changed",
     "async_changed",
 ]
+# Made by `typeshapes`, which reads the frozen types; listed here so every violation has one type.
+TypeViolationCode = Literal[
+    "type_removed",
+    "type_replaced",
+    "method_removed",
+    "method_changed",
+    "property_removed",
+    "property_changed",
+    "field_removed",
+    "field_changed",
+    "field_moved",
+    "required_field_added",
+    "member_removed",
+]
+ViolationCode = Literal[ExportViolationCode, TypeViolationCode]
 
 _EXPECTED_FORM = 'expected the form "(a: int, b: int) -> int" or "async (url: str) -> bytes"'
 
@@ -78,7 +93,12 @@ class FoundFunction:
 
 @dataclass(frozen=True)
 class Violation:
-    """One way in which a module's source breaks its contract."""
+    """One way in which a module's source breaks its contract.
+
+    For a frozen type, ``function`` is the qualified name (``Counter.inc``, ``Item.price``, or
+    ``Counter`` for the type itself), ``type`` the type's name and ``member`` the method, field,
+    property or Enum member concerned (None for the type as a whole); both are None for exports.
+    """
 
     code: ViolationCode
     function: str
@@ -86,6 +106,8 @@ class Violation:
     actual: str | None
     line: int | None
     message: str
+    type: str | None = None
+    member: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The event form of a violation (DESIGN.md, "Events")."""
@@ -96,6 +118,8 @@ class Violation:
             "actual": self.actual,
             "line": self.line,
             "message": self.message,
+            "type": self.type,
+            "member": self.member,
         }
 
 
@@ -140,7 +164,8 @@ def _parameters(args: ast.arguments) -> tuple[Parameter, ...]:
     return tuple(result)
 
 
-def _signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
+def signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
+    """The signature of a `def` node as written (methods keep `self` / `cls`)."""
     return Signature(
         parameters=_parameters(node.args),
         returns=_unparse(node.returns),
@@ -176,7 +201,7 @@ def parse_signature(text: str) -> Signature:
         or not _body_is_appended_pass(function, source)
     ):
         raise _invalid(text)
-    return _signature_of(function)
+    return signature_of(function)
 
 
 def _invalid(text: str) -> SignatureSyntaxError:
@@ -223,7 +248,7 @@ def functions_in_tree(
         ):
             # Pop first, so the dict is in the order of the definitions that win.
             found.pop(node.name, None)
-            found[node.name] = FoundFunction(node.name, _signature_of(node), node.lineno)
+            found[node.name] = FoundFunction(node.name, signature_of(node), node.lineno)
     return found
 
 

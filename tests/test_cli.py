@@ -12,6 +12,8 @@ import pytest
 from child import EVENT_SCHEMA, REPO, Child, run, strict_json
 from conftest import Project
 from jsonschema import Draft202012Validator
+from test_typecompare import BASE, COUNTER_INC
+from test_typecompare import edit as edit_base
 
 from hotreload.cli import main
 
@@ -610,3 +612,52 @@ def test_up_in_a_child_exits_1_when_the_contract_is_violated_at_start(tmp_path: 
         assert names == ["contract.violation", "server.failed"]
         assert child.events[0]["function"] == "multiply"
         assert child.stdout == []  # the host never ran
+
+
+# -- frozen types, end to end ---------------------------------------------------------------------
+
+
+def test_init_check_freeze_and_up_with_types_in_child_processes(tmp_path: Path) -> None:
+    """The user's path: init on classes, dataclasses, pydantic models and Enums; check passes;
+    freeze has nothing to do; `up` rejects the Counter change and warns on the Item change."""
+    (tmp_path / "shapes.py").write_text(BASE, encoding="utf-8")
+    assert run("init", "shapes", cwd=tmp_path).returncode == 0
+    manifest = (tmp_path / "hotreload.toml").read_text(encoding="utf-8")
+    assert "[modules.shapes.types.Item.fields]" in manifest
+    checked = run("check", cwd=tmp_path)
+    assert (checked.returncode, checked.stdout) == (
+        0,
+        "hotreload check: 1 module(s) match hotreload.toml\n",
+    )
+    frozen = run("freeze", cwd=tmp_path)
+    assert frozen.returncode == 0
+    assert frozen.stdout == "hotreload freeze: no changes; hotreload.toml matches the source\n"
+    assert (tmp_path / "hotreload.toml").read_text(encoding="utf-8") == manifest
+
+    with Child("up", "--log-format", "json", cwd=tmp_path) as child:
+        child.wait_for("server.started")
+        (tmp_path / "shapes.py").write_text(
+            edit_base(COUNTER_INC, "    def inc(self, k: int) -> int:\n        self.n += k\n")
+        )
+        rejected = child.wait_for("reload.rejected")
+        assert rejected["reason"] == "method_changed"
+        assert [(v["type"], v["member"]) for v in rejected["violations"]] == [("Counter", "inc")]
+        mark = child.mark()
+        item = edit_base(
+            "    name: str\n    tags", "    name: str\n    price: float = 0.0\n    tags"
+        )
+        (tmp_path / "shapes.py").write_text(item)
+        accepted = child.wait_for("reload.accepted", after=mark)
+        assert (accepted["level"], accepted["version"]) == ("warning", 2)
+        assert [(w["type"], w["member"]) for w in accepted["warnings"]] == [("Item", "price")]
+        assert child.stop() == 0
+        assert child.bad_lines == []
+        validate_events(child.events)
+
+    (tmp_path / "shapes.py").write_text(item)
+    changed = run("freeze", cwd=tmp_path)
+    assert changed.stdout.splitlines() == [
+        "+ shapes.types.Item.fields.price = 'float = 0.0'",
+        "hotreload freeze: 1 change(s) written to hotreload.toml",
+    ]
+    assert run("check", cwd=tmp_path).returncode == 0

@@ -6,7 +6,7 @@ import io
 import json
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from child import EVENT_SCHEMA, strict_json
@@ -20,6 +20,7 @@ from hotreload.events import (
     EventLog,
     ManifestChanged,
     ModuleLoaded,
+    RejectReason,
     ReloadAccepted,
     ReloadRejected,
     ReloadUnchanged,
@@ -30,6 +31,7 @@ from hotreload.events import (
     utc_now,
 )
 from hotreload.logsetup import configure_logging
+from hotreload.signatures import TypeViolationCode, ViolationCode
 
 MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2, "contract": True}
 VIOLATION = {
@@ -62,12 +64,20 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
     ReloadAccepted: {
         **MODULE,
         "digest": "0123456789abcdef",
-        "changed": ["add"],
+        "changed": ["add", "Item"],
         "added": ["negate"],
         "rebound": [],
         "removed": ["old_helper"],
         "ran": "statements",
         "statements": ["3: LIMIT = 10"],
+        "warnings": [
+            {
+                "code": "field_added",
+                "type": "Item",
+                "member": "price",
+                "message": "Item.price: field added (price: float = 0.0); restart to apply",
+            }
+        ],
         "duration_ms": 0.3,
     },
     ReloadRejected: {
@@ -250,3 +260,14 @@ def test_each_event_log_numbers_from_one() -> None:
     assert first.emit(ServerStopped, reason="stopped") is not None
     record = second.emit(ServerStopped, reason="stopped")
     assert record is not None and record["seq"] == 1
+
+
+def test_every_violation_code_is_a_reason_a_rejection_may_give() -> None:
+    """Codes come from the modules that make them (signatures, typeshapes): none may be missing
+    from `reload.rejected` or `contract.violation`, or an event would fail to validate."""
+    codes = set(get_args(ViolationCode))
+    assert set(get_args(TypeViolationCode)) <= codes
+    assert codes <= set(get_args(RejectReason))
+    schema = json.loads(EVENT_SCHEMA.read_text(encoding="utf-8"))
+    violation_codes = set(schema["$defs"]["ViolationRecord"]["properties"]["code"]["enum"])
+    assert violation_codes == codes

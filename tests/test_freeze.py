@@ -263,3 +263,170 @@ def test_init_of_a_missing_module_names_the_paths_tried(tmp_path: Path) -> None:
     assert str(tmp_path / "nowhere.py") in str(caught.value)
     assert str(tmp_path / "nowhere" / "__init__.py") in str(caught.value)
     assert not path.exists()
+
+
+# -- types ----------------------------------------------------------------------------------------
+
+SHAPES = """\
+import dataclasses
+import enum
+
+
+class Counter:
+    def inc(self) -> int:
+        return 1
+
+    def reset(self) -> None:
+        pass
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+
+def make() -> Counter:
+    return Counter()
+
+
+def paint(color: Color, at: Point) -> None:
+    pass
+"""
+
+WITHOUT_TYPES = """\
+[project]
+name = "shapes"
+
+[modules.shapes]              # the shapes
+keep = []
+[modules.shapes.exports]
+make = "() -> Counter"        # the host's
+paint = "(color: Color, at: Point) -> None"
+
+[env.development]
+reload = true
+"""
+
+TYPES_TABLES = """\
+
+[modules.shapes.types.Counter.methods]
+inc = "(self) -> int"
+reset = "(self) -> None"
+
+[modules.shapes.types.Point.fields]
+x = "int"
+y = "int = 0"
+
+[modules.shapes.types.Color]
+members = ["RED", "GREEN"]
+"""
+
+
+def test_freeze_adds_types_below_the_exports_and_keeps_the_rest(tmp_path: Path) -> None:
+    """A manifest written before types existed: freeze adds them, nothing else moves."""
+    path = write_project(tmp_path, WITHOUT_TYPES, shapes=SHAPES)
+    changes = freeze(path)
+    assert path.read_text() == WITHOUT_TYPES.replace(
+        'at: Point) -> None"\n', 'at: Point) -> None"\n' + TYPES_TABLES
+    )
+    assert [(c.function, c.action, c.new) for c in changes] == [
+        ("types.Counter.methods.inc", "added", "(self) -> int"),
+        ("types.Counter.methods.reset", "added", "(self) -> None"),
+        ("types.Point.fields.x", "added", "int"),
+        ("types.Point.fields.y", "added", "int = 0"),
+        ("types.Color.members", "added", '["RED", "GREEN"]'),
+    ]
+    before = path.read_bytes()
+    assert freeze(path) == []
+    assert path.read_bytes() == before
+
+
+def test_freeze_edits_types_in_place_keeping_comments(tmp_path: Path) -> None:
+    manifest = WITHOUT_TYPES.replace(
+        'at: Point) -> None"\n',
+        'at: Point) -> None"\n'
+        + TYPES_TABLES.replace('inc = "(self) -> int"', 'inc = "(self) -> int"  # the counter')
+        + '\n[modules.shapes.types.Gone]\nmembers = ["A"]\n',
+    )
+    source = (
+        SHAPES.replace("def inc(self) -> int:", "def inc(self, k: int = 1) -> int:")
+        .replace("    def reset(self) -> None:\n        pass\n", "")
+        .replace("    y: int = 0\n", "    y: float = 0.0\n    z: int = 0\n")
+        .replace("    GREEN = 2\n", "    BLUE = 3\n")
+    )
+    path = write_project(tmp_path, manifest, shapes=source)
+    changes = freeze(path)
+    assert [(c.function, c.action, c.old, c.new) for c in changes] == [
+        ("types.Gone", "removed", "class with members A", None),
+        ("types.Counter.methods.inc", "changed", "(self) -> int", "(self, k: int = 1) -> int"),
+        ("types.Counter.methods.reset", "removed", "(self) -> None", None),
+        ("types.Point.fields.y", "changed", "int = 0", "float = 0.0"),
+        ("types.Point.fields.z", "added", None, "int = 0"),
+        ("types.Color.members", "changed", '["RED", "GREEN"]', '["RED", "BLUE"]'),
+    ]
+    text = path.read_text()
+    assert 'inc = "(self, k: int = 1) -> int"  # the counter\n' in text
+    assert "reset" not in text and "Gone" not in text
+    assert 'x = "int"\ny = "float = 0.0"\nz = "int = 0"\n' in text
+    assert 'members = ["RED", "BLUE"]' in text
+    assert freeze(path) == []
+
+
+def test_inline_type_tables_stay_inline_and_spellings_that_parse_the_same_stay(
+    tmp_path: Path,
+) -> None:
+    """The shape DESIGN.md sketches: inline tables; spacing the user chose is theirs."""
+    manifest = WITHOUT_TYPES.replace(
+        'at: Point) -> None"\n',
+        'at: Point) -> None"\n\n'
+        "[modules.shapes.types.Counter]\n"
+        'methods = { inc = "(self)->int", gone = "(self) -> None" }\n'
+        "[modules.shapes.types.Point]\n"
+        'fields = { x = "int", y = "int=0" }\n'
+        "[modules.shapes.types.Color]\n"
+        'members = ["RED", "GREEN"]\n',
+    )
+    path = write_project(tmp_path, manifest, shapes=SHAPES)
+    changes = freeze(path)
+    assert [(c.function, c.action) for c in changes] == [
+        ("types.Counter.methods.gone", "removed"),
+        ("types.Counter.methods.reset", "added"),
+    ]
+    text = path.read_text()
+    assert 'methods = { inc = "(self)->int", reset = "(self) -> None" }\n' in text
+    assert 'fields = { x = "int", y = "int=0" }\n' in text
+    assert freeze(path) == []
+
+
+def test_freeze_follows_the_source_order_of_fields(tmp_path: Path) -> None:
+    path = write_project(tmp_path, WITHOUT_TYPES, shapes=SHAPES)
+    freeze(path)
+    path.parent.joinpath("shapes.py").write_text(
+        SHAPES.replace("    x: int\n    y: int = 0\n", "    y: int = 0\n    x: int = 1\n")
+    )
+    changes = freeze(path)
+    assert [(c.function, c.action, c.old, c.new) for c in changes] == [
+        ("types.Point.fields.x", "changed", "int", "int = 1"),
+        ("types.Point.fields", "changed", "x, y", "y, x"),
+    ]
+    assert 'y = "int = 0"\nx = "int = 1"\n' in path.read_text()
+    assert freeze(path) == []
+
+
+def test_init_records_types_in_a_manifest_that_needs_no_freeze(tmp_path: Path) -> None:
+    (tmp_path / "shapes.py").write_text(SHAPES)
+    path = tmp_path / "hotreload.toml"
+    text = init_manifest(path, ["shapes"])
+    assert "# types: the classes the exports take or return" in text
+    types = load_manifest(path).manifest.modules["shapes"].types
+    assert list(types) == ["Counter", "Point", "Color"]
+    assert types["Point"].fields == {"x": "int", "y": "int = 0"}
+    assert types["Color"].members == ["RED", "GREEN"]
+    assert freeze(path) == []
+    assert path.read_text() == text

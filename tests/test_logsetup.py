@@ -97,6 +97,41 @@ def test_a_console_line_shows_what_a_person_needs() -> None:
     )
 
 
+def test_a_warning_of_an_accepted_change_is_as_prominent_as_a_rejection() -> None:
+    """Level mark and message up front, as a rejection shows its own."""
+    line = render_console(
+        None,
+        "warning",
+        {
+            "event": "reload.accepted",
+            "timestamp": "2026-11-25T08:57:00.123456Z",
+            "level": "warning",
+            "seq": 5,
+            "env": "development",
+            "module": "shop",
+            "path": "/p/shop.py",
+            "version": 3,
+            "changed": ["Item"],
+            "added": [],
+            "rebound": [],
+            "removed": [],
+            "warnings": [
+                {
+                    "code": "field_added",
+                    "type": "Item",
+                    "member": "price",
+                    "message": "Item.price: field added (price: float = 0.0); restart",
+                }
+            ],
+            "duration_ms": 1.5,
+        },
+    )
+    assert line == (
+        "08:57:00.123 ! reload.accepted shop v3 — Item.price: field added (price: float = 0.0); "
+        "restart changed=['Item'] duration_ms=1.50"
+    )
+
+
 # -- the log file ------------------------------------------------------------------------------
 
 

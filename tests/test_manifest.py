@@ -196,8 +196,8 @@ ERRORS = [
     ),
     pytest.param(
         '[project]\nname = "demo"\n[modules.pkg.sub]\nkeep = []\n',
-        "hotreload.toml: modules.pkg.sub: unknown key; known keys: exports, keep; for the dotted "
-        "module 'pkg.sub', quote it: [modules.\"pkg.sub\"]",
+        "hotreload.toml: modules.pkg.sub: unknown key; known keys: exports, keep, types; for the "
+        "dotted module 'pkg.sub', quote it: [modules.\"pkg.sub\"]",
         id="dotted-module-unquoted",
     ),
     pytest.param(
@@ -252,6 +252,72 @@ ERRORS = [
         "hotreload.toml: env.development.log_file: '../logs/x.jsonl' leaves the manifest's "
         "directory: use a path inside it or an absolute path",
         id="log-file-leaves-manifest-dir",
+    ),
+]
+
+TYPES = MINIMAL + "[modules.calculator.types.Counter]\n"
+ERRORS += [
+    pytest.param(
+        TYPES + '[modules.calculator.types.Counter.methods]\ninc = "(self"\n',
+        "hotreload.toml: modules.calculator.types.Counter.methods.inc: '(self' is not a valid "
+        'signature: expected the form "(a: int, b: int) -> int" or "async (url: str) -> bytes"',
+        id="type-method-signature",
+    ),
+    pytest.param(
+        TYPES + '[modules.calculator.types.Counter.properties]\ntotal = "float"\n',
+        "hotreload.toml: modules.calculator.types.Counter.properties.total: 'float' is not a "
+        'valid signature: expected the form "(a: int, b: int) -> int" or "async (url: str) -> '
+        'bytes"',
+        id="type-property-signature",
+    ),
+    pytest.param(
+        TYPES + '[modules.calculator.types.Counter.fields]\nprice = "float = "\n'
+        'tax = "float # = 0.0"\nname = "str\\nimport os"\n',
+        "hotreload.toml: modules.calculator.types.Counter.fields.price: 'float = ' is not a "
+        'valid field: expected "annotation" or "annotation = default", e.g. "str" or '
+        '"float = 0.0"\n'
+        "hotreload.toml: modules.calculator.types.Counter.fields.tax: 'float # = 0.0' is not a "
+        'valid field: expected "annotation" or "annotation = default", e.g. "str" or '
+        '"float = 0.0"\n'
+        "hotreload.toml: modules.calculator.types.Counter.fields.name: 'str\\nimport os' is not "
+        'a valid field: expected "annotation" or "annotation = default", e.g. "str" or '
+        '"float = 0.0"',
+        id="type-field-strings",
+    ),
+    pytest.param(
+        TYPES + 'members = ["RED", "GREEN", "RED", "not ok"]\n',
+        "hotreload.toml: modules.calculator.types.Counter.members[3]: 'not ok' is not a valid "
+        "member name: expected a Python identifier",
+        id="type-member-name",
+    ),
+    pytest.param(
+        TYPES + 'members = ["RED", "GREEN", "RED"]\n',
+        "hotreload.toml: modules.calculator.types.Counter.members: 'RED' listed more than once; "
+        "list each once",
+        id="type-member-twice",
+    ),
+    pytest.param(
+        TYPES + '[modules.calculator.types.Counter.methods]\n_step = "(self)"\n',
+        "hotreload.toml: modules.calculator.types.Counter.methods._step: '_step' is private: only "
+        "public names and special methods (__init__, __call__, ...) are frozen; remove the entry",
+        id="type-private-method",
+    ),
+    pytest.param(
+        TYPES + 'feilds = { price = "float" }\n',
+        "hotreload.toml: modules.calculator.types.Counter.feilds: unknown key; known keys: "
+        "methods, properties, fields, members; did you mean 'fields'?",
+        id="type-key-typo",
+    ),
+    pytest.param(
+        MINIMAL + '[modules.calculator.types."Not ok"]\n',
+        "hotreload.toml: modules.calculator.types.\"Not ok\": 'Not ok' is not a valid class "
+        "name: expected a Python identifier",
+        id="type-name",
+    ),
+    pytest.param(
+        MINIMAL + "[modules.calculator.types]\nCounter = 3\n",
+        "hotreload.toml: modules.calculator.types.Counter: expected a table, found 3",
+        id="type-not-a-table",
     ),
 ]
 
@@ -531,3 +597,27 @@ def test_validation_alone_does_not_touch_the_file_system() -> None:
     """The root's existence is load_manifest's concern; validate_manifest only checks shape."""
     data = {"project": {"name": "x", "root": "does-not-exist"}, "modules": {}}
     assert validate_manifest(data).project.root == "does-not-exist"
+
+
+def test_types_load_as_shapes_and_a_manifest_without_them_has_none(project: Path) -> None:
+    loaded = load(
+        project,
+        MINIMAL
+        + "[modules.calculator.types.Counter]\n"
+        + 'methods = { inc = "(self, k: int = 1) -> int" }\n'
+        + 'properties = { total = "(self) -> float" }\n'
+        + "[modules.calculator.types.Item.fields]\n"
+        + 'name = "str"\nprice = "float = 0.0"\n'
+        + "[modules.calculator.types.Color]\n"
+        + 'members = ["RED", "GREEN"]\n',
+    )
+    types = loaded.types("calculator")
+    assert list(types) == ["Counter", "Item", "Color"]
+    assert types["Counter"].methods == {"inc": parse_signature("(self, k: int = 1) -> int")}
+    assert str(types["Counter"].properties["total"]) == "(self) -> float"
+    assert [(f.name, f.annotation, f.default) for f in types["Item"].fields] == [
+        ("name", "str", None),
+        ("price", "float", "0.0"),
+    ]
+    assert types["Color"].members == ("RED", "GREEN")
+    assert load(project, MINIMAL).types("calculator") == {}

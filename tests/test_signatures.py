@@ -557,6 +557,8 @@ def test_each_changed_parameter_type_is_its_own_violation(tmp_path: Path) -> Non
             "actual": "a: float",
             "line": 1,
             "message": "add: type of parameter 'a' changed: expected int, found float",
+            "type": None,
+            "member": None,
         },
         {
             "code": "parameter_type_changed",
@@ -565,6 +567,8 @@ def test_each_changed_parameter_type_is_its_own_violation(tmp_path: Path) -> Non
             "actual": "c: str = 0",
             "line": 1,
             "message": "add: type of parameter 'c' changed: expected int, found str",
+            "type": None,
+            "member": None,
         },
     ]
 
@@ -655,4 +659,6 @@ def test_violation_as_dict_has_the_event_fields() -> None:
         "actual": None,
         "line": None,
         "message": "add: gone",
+        "type": None,
+        "member": None,
     }
