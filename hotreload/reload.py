@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hotreload.codes import DEFAULT_EXEC_TIMEOUT_MS
 from hotreload.deadline import ExecTimeout, Watchdog
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.patching import Patcher
@@ -25,7 +26,7 @@ from hotreload.signatures import (
 )
 from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
 
-DEFAULT_EXEC_TIMEOUT = 10.0
+DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,9 @@ def apply(
     )
 
 
-def prepare_file(spec: ModuleSpec, *, root: Path | None = None) -> Candidate | Failure:
+def prepare_file(spec: ModuleSpec) -> Candidate | Failure:
     """Read and `prepare` a module's file: every check, and still no code run."""
-    source = read_source(spec.path, root=root)
+    source = read_source(spec.path)
     return prepare(spec, source) if isinstance(source, bytes) else source
 
 
