@@ -1,36 +1,25 @@
-"""Structured events: their models (the event schema), numbering, and emitting via structlog."""
+"""Structured events: their models (the event schema), numbering, writing and delivering them."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from hotreload.signatures import ViolationCode  # one list of codes: the one that makes them
-
-Level = Literal["debug", "info", "warning", "error"]
-LEVEL_ORDER: dict[str, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-RejectReason = Literal[
-    "syntax_error",
-    "decode_error",
-    "file_missing",
-    "file_too_large",
-    "outside_root",
-    "exec_error",
-    "exec_timeout",
-    "export_removed",
-    "parameters_changed",
-    "parameter_type_changed",
-    "return_type_changed",
-    "async_changed",
-]
-FailReason = Literal["contract_violation", "import_error", "manifest_error"]
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
+from hotreload.codes import (
+    LEVEL_ORDER,
+    CheckCode,
+    FailReason,
+    Level,
+    RejectReason,
+    StopReason,
+)
+from hotreload.signatures import ViolationCode
 
 
 def _name(event: str) -> Any:
@@ -170,9 +159,7 @@ class ContractViolationEvent(ModuleEvent):
 
     default_level: ClassVar[Level] = "error"
     event: Literal["contract.violation"] = _name("contract.violation")
-    code: (
-        ViolationCode | Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
-    ) = Field(description="What kind of break this is.")
+    code: CheckCode = Field(description="What kind of break this is.")
     function: str | None = Field(description="The export concerned; null for a file-level error.")
     expected: str | None = Field(description="The frozen signature from the manifest.")
     actual: str | None = Field(description="What the source has now.")
@@ -198,6 +185,19 @@ class WatcherError(BaseEvent):
     message: str = Field(description="The error, for a person.")
 
 
+class ListenerError(BaseEvent):
+    """An `on_event` callback raised: reported once per callback and kind of error; it keeps
+    receiving events, and nothing else changed."""
+
+    default_level: ClassVar[Level] = "error"
+    event: Literal["listener.error"] = _name("listener.error")
+    listener: str = Field(description="The callback, as module.qualname.")
+    error: str = Field(description="The exception's type, e.g. KeyError.")
+    during: str = Field(description="The name of the event the callback was given.")
+    during_seq: int = Field(ge=1, description="The seq of the event the callback was given.")
+    message: str = Field(description="What was raised, where, and what happens now, for a person.")
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -209,6 +209,7 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ContractViolationEvent,
     ManifestChanged,
     WatcherError,
+    ListenerError,
 )
 
 AnyEvent = Annotated[
@@ -221,7 +222,8 @@ AnyEvent = Annotated[
     | ReloadUnchanged
     | ContractViolationEvent
     | ManifestChanged
-    | WatcherError,
+    | WatcherError
+    | ListenerError,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -244,17 +246,27 @@ def event_json_schema() -> dict[str, Any]:
 EventListener = Callable[[dict[str, Any]], None]
 
 
+class EventSink(Protocol):
+    """Where the event log writes each event, in seq order (stderr, the log file)."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with microseconds, e.g. 2026-11-25T08:57:00.123456Z."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class EventLog:
-    """Numbers, validates and emits a server run's events, in order, from any thread.
+    """Numbers, validates, writes and delivers a server run's events, in order, from any thread.
 
-    Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here rather than by
-    structlog processors, so an event is complete whatever structlog is configured to do, and
-    ``seq`` counts only events that pass the level threshold, so a gap always means a loss.
+    Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here, so an event is
+    complete whatever the sink does, and ``seq`` counts only events that pass the level
+    threshold, so a gap always means a loss. The sink is written under the log's lock, so lines
+    appear in seq order. Listeners are called after that lock is released, one event at a time
+    in seq order; a thread that holds one of the server's locks emits inside `deferred()`, and
+    its events reach listeners once it has let go. A listener that raises is reported once per
+    kind of error (`listener.error`) and changes nothing else.
     """
 
     def __init__(
@@ -262,14 +274,20 @@ class EventLog:
         env: str,
         *,
         level: Level = "info",
+        output: EventSink | None = None,
         listeners: tuple[EventListener, ...] = (),
     ) -> None:
         self.env = env
+        self.output = output
         self._threshold = LEVEL_ORDER[level]
         self._listeners = list(listeners)
         self._seq = 0
         self._lock = threading.Lock()
-        self._logger = structlog.get_logger("hotreload")
+        self._idle = threading.Condition(self._lock)  # notified when delivery catches up
+        self._pending: deque[dict[str, Any]] = deque()
+        self._deliverer: int | None = None  # the thread delivering now, if any
+        self._local = threading.local()
+        self._reported: set[tuple[int, type[BaseException]]] = set()
 
     def subscribe(self, listener: EventListener) -> None:
         """Call ``listener`` with every event dict emitted from now on."""
@@ -277,7 +295,7 @@ class EventLog:
             self._listeners.append(listener)
 
     def emit(self, model: type[BaseEvent], **fields: Any) -> dict[str, Any] | None:
-        """Validate and emit one event; returns its dict, or None if below the level threshold."""
+        """Validate, write and deliver one event; its dict, or None if below the threshold."""
         level: Level = fields.pop("level", model.default_level)
         if LEVEL_ORDER[level] < self._threshold:
             return None
@@ -289,10 +307,105 @@ class EventLog:
                 timestamp=utc_now(), level=level, seq=seq, env=self.env, **fields
             ).model_dump(mode="json")
             self._seq = seq
-            name = record.pop("event")
-            log_method = getattr(self._logger, level)
-            log_method(name, **record)
-            record = {"event": name, **record}
-            for listener in self._listeners:
-                listener(record)
+            record = {"event": record.pop("event"), **record}
+            if self.output is not None:
+                self.output.write(record)
+            if self._listeners:
+                self._pending.append(record)
+        self._deliver()
         return record
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold back delivery in this thread while it holds a lock a listener may need.
+
+        A listener may call back into the server (stop it, reload, call a binding); were it
+        called under the server's reload lock, that call would wait for itself. Events emitted
+        in the block are written at once, and delivered when the outermost block ends.
+        """
+        depth: int = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+        if depth == 0:
+            self._deliver()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every event emitted so far has reached the listeners (another thread may be
+        delivering them); False if that took longer than ``timeout`` seconds."""
+        with self._idle:
+            if self._deliverer == threading.get_ident():
+                return not self._pending  # called from a listener: the loop below goes on
+            return self._idle.wait_for(
+                lambda: not self._pending and self._deliverer is None, timeout
+            )
+
+    def _deliver(self) -> None:
+        """Deliver pending events in seq order, unless this thread must not or another does."""
+        if getattr(self._local, "depth", 0):
+            return
+        me = threading.get_ident()
+        with self._lock:
+            if self._deliverer is not None or not self._pending:
+                # Another thread delivers them, after the events before them; or this thread
+                # does, in a listener's call back into the log: its loop goes on after it.
+                return
+            self._deliverer = me
+        try:
+            while True:
+                with self._idle:
+                    if not self._pending:  # in the same hold as the check: no event is left
+                        self._deliverer = None
+                        self._idle.notify_all()
+                        return
+                    record = self._pending.popleft()
+                    listeners = list(self._listeners)
+                for listener in listeners:
+                    self._call(listener, record)
+        except BaseException:  # Ctrl+C in a listener: the next emit delivers what is left
+            with self._idle:
+                self._deliverer = None
+                self._idle.notify_all()
+            raise
+
+    def _call(self, listener: EventListener, record: dict[str, Any]) -> None:
+        """One listener, one event: an exception it raises is reported, never raised here."""
+        try:
+            listener(record)
+        except Exception as error:  # the host's bug must not stop the watcher or other listeners
+            key = (id(listener), type(error))
+            if key in self._reported:
+                return
+            self._reported.add(key)
+            self.emit(ListenerError, **_listener_error(listener, error, record))
+
+
+def _listener_error(
+    listener: EventListener, error: Exception, record: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields of a `listener.error` event: who raised what, where, on which event."""
+    name = f"{getattr(listener, '__module__', None) or '?'}.{_qualname(listener)}"
+    where = ""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        code = tb.tb_frame.f_code
+        where = f" at {code.co_filename}:{tb.tb_lineno} in {code.co_name}"
+    kind = type(error).__name__
+    return {
+        "listener": name,
+        "error": kind,
+        "during": record["event"],
+        "during_seq": record["seq"],
+        "message": f"on_event listener {name} raised {kind}: {error}{where} (given "
+        f"{record['event']} seq {record['seq']}); it keeps receiving events, and the server "
+        f"goes on as before. Later {kind}s of this listener are not reported again.",
+    }
+
+
+def _qualname(listener: object) -> str:
+    qualname = getattr(listener, "__qualname__", None)
+    return str(qualname) if qualname else type(listener).__qualname__

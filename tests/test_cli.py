@@ -13,7 +13,15 @@ from child import EVENT_SCHEMA, REPO, Child, run, strict_json
 from conftest import Project
 from jsonschema import Draft202012Validator
 
-from hotreload.cli import main
+from hotreload.cli import exit_code, main
+from hotreload.errors import (
+    ContractViolation,
+    EntryError,
+    HotreloadError,
+    LogFileError,
+    ManifestError,
+    ServerError,
+)
 
 CALC = """
 def add(a: int, b: int) -> int:
@@ -367,6 +375,23 @@ def test_bad_usage_exits_2_and_says_what_is_wrong(
     assert complaint in err
 
 
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (KeyboardInterrupt(), 0),
+        (ManifestError("bad key"), 2),
+        (LogFileError("cannot open log file"), 2),
+        (ContractViolation("add changed"), 1),
+        (ServerError("cannot load module"), 1),
+        (EntryError("[app] entry raised"), 1),
+        (HotreloadError("unknown module"), 2),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
+)
+def test_one_table_maps_every_error_to_its_exit_code(error: BaseException, code: int) -> None:
+    assert exit_code(error) == code
+
+
 # -- up, in-process: the ways it ends before it runs --------------------------------------------
 
 
@@ -608,3 +633,20 @@ def test_up_in_a_child_exits_1_when_the_contract_is_violated_at_start(tmp_path: 
         assert names == ["contract.violation", "server.failed"]
         assert child.events[0]["function"] == "multiply"
         assert child.stdout == []  # the host never ran
+
+
+def test_up_without_an_app_says_once_on_stderr_what_it_watches_and_how_to_stop(
+    project: Project,
+) -> None:
+    project.write("calc", CALC)
+    project.manifest(MANIFEST + "\n[env.development]\nreload = true\n")
+    with Child("up", "--log-format", "console", cwd=project.root) as child:
+        line = (
+            "hotreload: watching 1 module(s) and hotreload.toml for changes (env development); "
+            "press Ctrl+C to stop"
+        )
+        index = child.wait_stderr(line)
+        assert " server.started " in child.stderr[index - 1]  # once it is watching
+        assert child.stop() == 0
+        assert child.stderr.count(line) == 1
+        assert child.stdout == []

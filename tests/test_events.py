@@ -18,6 +18,7 @@ from hotreload.events import (
     BaseEvent,
     ContractViolationEvent,
     EventLog,
+    ListenerError,
     ManifestChanged,
     ModuleLoaded,
     ReloadAccepted,
@@ -29,7 +30,7 @@ from hotreload.events import (
     WatcherError,
     utc_now,
 )
-from hotreload.logsetup import configure_logging
+from hotreload.logsetup import EventOutput
 
 MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2}
 VIOLATION = {
@@ -84,6 +85,13 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "message": "hotreload.toml changed; restart `hotreload up` to apply the change",
     },
     WatcherError: {"message": "OSError: inotify watch limit reached"},
+    ListenerError: {
+        "listener": "host.on_event",
+        "error": "KeyError",
+        "during": "reload.accepted",
+        "during_seq": 3,
+        "message": "on_event listener host.on_event raised KeyError: 'x' at host.py:4 in on_event",
+    },
 }
 
 NAMES_IN_DESIGN = {
@@ -130,8 +138,7 @@ def test_every_rendered_json_line_is_strict_json_that_validates(
     validator: Draft202012Validator,
 ) -> None:
     stream = io.StringIO()
-    configure_logging("json", stream=stream)
-    log = EventLog("development", level="debug")
+    log = EventLog("development", level="debug", output=EventOutput("json", stream=stream))
     for model in EVENT_MODELS:
         log.emit(model, **SAMPLES[model])
     lines = stream.getvalue().splitlines()
@@ -217,8 +224,7 @@ def test_an_invalid_event_raises_and_takes_no_number() -> None:
 
 def test_seq_has_no_gaps_and_lines_are_in_order_under_concurrent_emitters() -> None:
     stream = io.StringIO()
-    configure_logging("json", stream=stream)
-    log = EventLog("development")
+    log = EventLog("development", output=EventOutput("json", stream=stream))
     events = recorded(log)
     threads_count, per_thread = 8, 150
     barrier = threading.Barrier(threads_count)
@@ -248,3 +254,89 @@ def test_each_event_log_numbers_from_one() -> None:
     assert first.emit(ServerStopped, reason="stopped") is not None
     record = second.emit(ServerStopped, reason="stopped")
     assert record is not None and record["seq"] == 1
+
+
+# -- listeners ------------------------------------------------------------------------------------
+
+
+def test_a_raising_listener_is_reported_once_and_the_others_get_every_event() -> None:
+    log = EventLog("development")
+    first: list[dict[str, Any]] = []
+    last: list[dict[str, Any]] = []
+
+    def broken(event: dict[str, Any]) -> None:
+        first.append(event)
+        raise ZeroDivisionError("division by zero")
+
+    log.subscribe(broken)
+    log.subscribe(last.append)
+    for n in range(3):
+        assert log.emit(WatcherError, message=f"event {n}") is not None  # never raises
+    assert [e["event"] for e in last] == [
+        "watcher.error",
+        "listener.error",
+        "watcher.error",
+        "watcher.error",
+    ]
+    assert [e["seq"] for e in last] == [1, 2, 3, 4]
+    assert first == last
+    report = last[1]
+    assert (report["error"], report["during"], report["during_seq"]) == (
+        "ZeroDivisionError",
+        "watcher.error",
+        1,
+    )
+    assert report["level"] == "error"
+    assert "test_events.py:" in report["message"]  # where it raised
+
+
+def test_a_listener_that_emits_from_its_callback_keeps_every_listener_in_seq_order() -> None:
+    log = EventLog("development")
+    seen: dict[str, list[int]] = {"one": [], "two": []}
+
+    def one(event: dict[str, Any]) -> None:
+        seen["one"].append(event["seq"])
+        if event["seq"] < 4:
+            log.emit(WatcherError, message="from a listener")
+
+    log.subscribe(one)
+    log.subscribe(lambda event: seen["two"].append(event["seq"]))
+    log.emit(WatcherError, message="first")
+    assert seen == {"one": [1, 2, 3, 4], "two": [1, 2, 3, 4]}
+
+
+def test_deferred_events_are_written_at_once_and_delivered_when_the_block_ends() -> None:
+    stream = io.StringIO()
+    log = EventLog("development", output=EventOutput("json", stream=stream))
+    events = recorded(log)
+    with log.deferred():
+        log.emit(WatcherError, message="one")
+        with log.deferred():
+            log.emit(WatcherError, message="two")
+        assert events == []  # still inside the outer block: a lock may be held
+        assert len(stream.getvalue().splitlines()) == 2
+    assert [e["message"] for e in events] == ["one", "two"]
+
+
+def test_another_threads_deferred_events_do_not_wait_for_it() -> None:
+    """Delivery belongs to no thread: an emit elsewhere delivers what a deferring thread left."""
+    log = EventLog("development")
+    events = recorded(log)
+    inside, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with log.deferred():
+            log.emit(WatcherError, message="held")
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        log.emit(WatcherError, message="free")
+        assert [e["message"] for e in events] == ["held", "free"]
+    finally:
+        release.set()
+        thread.join(10)
+    assert log.flush(1.0)
