@@ -184,7 +184,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    init_manifest(args.manifest, args.modules, root=args.root, force=args.force)
+    init_manifest(
+        args.manifest, args.modules, root=args.root, force=args.force, schema=not args.no_schema
+    )
     print(f"hotreload init: wrote {args.manifest}; run `hotreload check` to verify it")
     return EXIT_OK
 
@@ -193,11 +195,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if args.check:
         stale = stale_schemas(directory)
-        for path in stale:
-            _error(f"{path} is out of date; run `hotreload schema --dir {directory}`")
+        for path, state in stale:
+            _error(f"{path} is {state}; run `hotreload schema --dir {directory}`")
         return EXIT_VIOLATION if stale else EXIT_OK
-    for path in write_schemas(directory):
-        print(f"wrote {path}")
+    for path, written in write_schemas(directory).items():
+        print(f"wrote {path}" if written else f"{path} is up to date")
     return EXIT_OK
 
 
@@ -247,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("modules", nargs="+", metavar="MODULE")
     init.add_argument("--root", default=None, help="where module names resolve (default: .)")
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    init.add_argument(
+        "--no-schema",
+        action="store_true",
+        help="do not write schemas/hotreload.schema.json beside it, nor the #:schema line",
+    )
 
     schema = command("schema", cmd_schema, "write the JSON Schemas of the manifest and events")
     schema.add_argument("--dir", default="schemas", help="output directory (default: schemas)")

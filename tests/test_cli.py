@@ -342,6 +342,61 @@ def test_schema_writes_both_files_and_check_says_fresh_or_stale(
     assert len(capsys.readouterr().err.splitlines()) == 2
 
 
+def test_schema_says_wrote_only_for_files_it_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "out"
+    assert main(["schema", "--dir", str(directory)]) == 0
+    capsys.readouterr()
+    (directory / "event.schema.json").write_text("{}\n", encoding="utf-8")
+    manifest_schema = directory / "hotreload.schema.json"
+    before = manifest_schema.stat().st_mtime_ns
+    assert main(["schema", "--dir", str(directory)]) == 0
+    assert capsys.readouterr().out == (
+        f"{manifest_schema} is up to date\nwrote {directory / 'event.schema.json'}\n"
+    )
+    assert manifest_schema.stat().st_mtime_ns == before  # not written again
+    assert main(["schema", "--dir", str(directory)]) == 0
+    assert capsys.readouterr().out.count("is up to date\n") == 2
+
+
+def test_schema_check_says_missing_for_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "out"
+    assert main(["schema", "--dir", str(directory)]) == 0
+    (directory / "hotreload.schema.json").unlink()
+    capsys.readouterr()
+    assert main(["schema", "--dir", str(directory), "--check"]) == 1
+    assert capsys.readouterr().err == (
+        f"hotreload: error: {directory / 'hotreload.schema.json'} is missing; "
+        f"run `hotreload schema --dir {directory}`\n"
+    )
+
+
+def test_init_writes_the_schema_its_first_line_points_at(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("calc", CALC)
+    monkeypatch.chdir(project.root)
+    assert main(["init", "calc"]) == 0
+    first = project.manifest_path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "#:schema ./schemas/hotreload.schema.json"
+    pointed_at = project.root / first.removeprefix("#:schema ")
+    assert pointed_at.read_bytes() == (REPO / "schemas" / "hotreload.schema.json").read_bytes()
+
+
+def test_init_without_schema_writes_no_schema_line_and_no_schema(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("calc", CALC)
+    monkeypatch.chdir(project.root)
+    assert main(["init", "calc", "--no-schema"]) == 0
+    assert "#:schema" not in project.manifest_path.read_text(encoding="utf-8")
+    assert not (project.root / "schemas").exists()
+    assert main(["check"]) == 0
+
+
 # -- usage --------------------------------------------------------------------------------------
 
 
