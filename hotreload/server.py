@@ -235,7 +235,9 @@ class Server:
         namespace = live.namespace
         if self.profile.reload:
             exports = {f: gated_export(namespace, f, self.gate) for f in live.spec.exports}
-            binding: Binding = ReloadingBinding(name, self.manifest.path.name, exports)
+            binding: Binding = ReloadingBinding(
+                name, self.manifest.path.name, exports, namespace=namespace
+            )
         else:
             exports = {f: namespace[f] for f in live.spec.exports}
             binding = Binding(name, self.manifest.path.name, exports)
