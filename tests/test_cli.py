@@ -705,3 +705,22 @@ def test_up_without_an_app_says_once_on_stderr_what_it_watches_and_how_to_stop(
         assert child.stop() == 0
         assert child.stderr.count(line) == 1
         assert child.stdout == []
+
+
+def test_the_example_host_shows_an_error_in_a_reloaded_body_and_goes_on(tmp_path: Path) -> None:
+    """As the development loop of the C# original does: catch, show the traceback, keep calling."""
+    source = copy_example(tmp_path)
+    env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
+        child.wait_stdout("(calculator v1; Ctrl+C to exit)")
+        before = child.mark()
+        edit(source, ("return a + b", "return a + b + undefined_name"))
+        child.wait_for("reload.accepted", after=before, version=2)
+        child.wait_stderr("NameError: name 'undefined_name' is not defined")
+        after_error = child.mark()
+        child.wait_stdout("(calculator v2; Ctrl+C to exit)", after=after_error)  # still running
+        edit(source, ("return a + b + undefined_name", "return a + b + 1"))
+        child.wait_for("reload.accepted", after=after_error, version=3)
+        child.wait_stdout("5 + 3 = 9", after=after_error)
+        assert child.stop() == 0
+        assert any(line.startswith("Traceback") for line in child.stderr)
