@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
@@ -19,6 +17,7 @@ from hotreload.codes import (
     RejectReason,
     StopReason,
 )
+from hotreload.listeners import EventListener, Listeners, describe_error
 from hotreload.signatures import ViolationCode
 
 
@@ -243,9 +242,6 @@ def event_json_schema() -> dict[str, Any]:
     }
 
 
-EventListener = Callable[[dict[str, Any]], None]
-
-
 class EventSink(Protocol):
     """Where the event log writes each event, in seq order (stderr, the log file)."""
 
@@ -263,10 +259,8 @@ class EventLog:
     Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here, so an event is
     complete whatever the sink does, and ``seq`` counts only events that pass the level
     threshold, so a gap always means a loss. The sink is written under the log's lock, so lines
-    appear in seq order. Listeners are called after that lock is released, one event at a time
-    in seq order; a thread that holds one of the server's locks emits inside `deferred()`, and
-    its events reach listeners once it has let go. A listener that raises is reported once per
-    kind of error (`listener.error`) and changes nothing else.
+    appear in seq order; listeners get each event after that lock is released (`listeners`),
+    and one that raises is reported as `listener.error`.
     """
 
     def __init__(
@@ -279,20 +273,14 @@ class EventLog:
     ) -> None:
         self.env = env
         self.output = output
+        self.listeners = Listeners(listeners, report=self._listener_failed)
         self._threshold = LEVEL_ORDER[level]
-        self._listeners = list(listeners)
         self._seq = 0
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)  # notified when delivery catches up
-        self._pending: deque[dict[str, Any]] = deque()
-        self._deliverer: int | None = None  # the thread delivering now, if any
-        self._local = threading.local()
-        self._reported: set[tuple[int, type[BaseException]]] = set()
 
     def subscribe(self, listener: EventListener) -> None:
         """Call ``listener`` with every event dict emitted from now on."""
-        with self._lock:
-            self._listeners.append(listener)
+        self.listeners.add(listener)
 
     def emit(self, model: type[BaseEvent], **fields: Any) -> dict[str, Any] | None:
         """Validate, write and deliver one event; its dict, or None if below the threshold."""
@@ -310,102 +298,20 @@ class EventLog:
             record = {"event": record.pop("event"), **record}
             if self.output is not None:
                 self.output.write(record)
-            if self._listeners:
-                self._pending.append(record)
-        self._deliver()
+            if self.listeners:
+                self.listeners.put(record)
+        self.listeners.deliver()
         return record
 
-    @contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Hold back delivery in this thread while it holds a lock a listener may need.
-
-        A listener may call back into the server (stop it, reload, call a binding); were it
-        called under the server's reload lock, that call would wait for itself. Events emitted
-        in the block are written at once, and delivered when the outermost block ends.
-        """
-        depth: int = getattr(self._local, "depth", 0)
-        self._local.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._local.depth = depth
-        if depth == 0:
-            self._deliver()
+    def deferred(self) -> AbstractContextManager[None]:
+        """Emit inside this while holding a lock a listener may need (see `Listeners.deferred`)."""
+        return self.listeners.deferred()
 
     def flush(self, timeout: float) -> bool:
-        """Wait until every event emitted so far has reached the listeners (another thread may be
-        delivering them); False if that took longer than ``timeout`` seconds."""
-        with self._idle:
-            if self._deliverer == threading.get_ident():
-                return not self._pending  # called from a listener: the loop below goes on
-            return self._idle.wait_for(
-                lambda: not self._pending and self._deliverer is None, timeout
-            )
+        """Wait (at most ``timeout`` s) until listeners got every event emitted so far."""
+        return self.listeners.flush(timeout)
 
-    def _deliver(self) -> None:
-        """Deliver pending events in seq order, unless this thread must not or another does."""
-        if getattr(self._local, "depth", 0):
-            return
-        me = threading.get_ident()
-        with self._lock:
-            if self._deliverer is not None or not self._pending:
-                # Another thread delivers them, after the events before them; or this thread
-                # does, in a listener's call back into the log: its loop goes on after it.
-                return
-            self._deliverer = me
-        try:
-            while True:
-                with self._idle:
-                    if not self._pending:  # in the same hold as the check: no event is left
-                        self._deliverer = None
-                        self._idle.notify_all()
-                        return
-                    record = self._pending.popleft()
-                    listeners = list(self._listeners)
-                for listener in listeners:
-                    self._call(listener, record)
-        except BaseException:  # Ctrl+C in a listener: the next emit delivers what is left
-            with self._idle:
-                self._deliverer = None
-                self._idle.notify_all()
-            raise
-
-    def _call(self, listener: EventListener, record: dict[str, Any]) -> None:
-        """One listener, one event: an exception it raises is reported, never raised here."""
-        try:
-            listener(record)
-        except Exception as error:  # the host's bug must not stop the watcher or other listeners
-            key = (id(listener), type(error))
-            if key in self._reported:
-                return
-            self._reported.add(key)
-            self.emit(ListenerError, **_listener_error(listener, error, record))
-
-
-def _listener_error(
-    listener: EventListener, error: Exception, record: dict[str, Any]
-) -> dict[str, Any]:
-    """The fields of a `listener.error` event: who raised what, where, on which event."""
-    name = f"{getattr(listener, '__module__', None) or '?'}.{_qualname(listener)}"
-    where = ""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        code = tb.tb_frame.f_code
-        where = f" at {code.co_filename}:{tb.tb_lineno} in {code.co_name}"
-    kind = type(error).__name__
-    return {
-        "listener": name,
-        "error": kind,
-        "during": record["event"],
-        "during_seq": record["seq"],
-        "message": f"on_event listener {name} raised {kind}: {error}{where} (given "
-        f"{record['event']} seq {record['seq']}); it keeps receiving events, and the server "
-        f"goes on as before. Later {kind}s of this listener are not reported again.",
-    }
-
-
-def _qualname(listener: object) -> str:
-    qualname = getattr(listener, "__qualname__", None)
-    return str(qualname) if qualname else type(listener).__qualname__
+    def _listener_failed(
+        self, listener: EventListener, error: Exception, record: dict[str, Any]
+    ) -> None:
+        self.emit(ListenerError, **describe_error(listener, error, record))

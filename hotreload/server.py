@@ -18,7 +18,6 @@ from hotreload.contract import emit_violations, failures_of, module_specs, prepa
 from hotreload.deadline import Watchdog
 from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
 from hotreload.events import (
-    EventListener,
     EventLog,
     ManifestChanged,
     ModuleLoaded,
@@ -31,6 +30,7 @@ from hotreload.events import (
     WatcherError,
 )
 from hotreload.gate import VersionGate
+from hotreload.listeners import EventListener
 from hotreload.logsetup import EventOutput, LogFile
 from hotreload.manifest import LoadedManifest, load_manifest
 from hotreload.reload import (
@@ -73,7 +73,7 @@ class Server:
     ) -> None:
         self.manifest = manifest
         self.env, self.profile = manifest.profile(env)
-        # An explicit argument beats the profile's setting.
+        # Explicit arguments beat the profile's settings (exec_timeout too, below).
         log_path = Path(log_file) if log_file is not None else manifest.log_file(self.profile)
         self.output = EventOutput(
             log_format or self.profile.log_format,
@@ -114,7 +114,10 @@ class Server:
         writes `server.failed`, ends what it started and closes the output.
         """
         try:
-            self._start()
+            # Listeners hear of start-up once it is over: one may stop the server from its
+            # callback, and must find it started (or failed), not half-way.
+            with self.events.deferred():
+                self._start()
         except BaseException as error:
             reason = failure_reason(error)
             if reason is not None:

@@ -425,3 +425,24 @@ def test_a_failed_start_writes_server_failed_and_closes_its_log_file(project: Pr
     lines = (project.root / "events.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["server.failed"]
     assert watcher_threads() == []
+
+
+def test_a_listener_that_stops_the_server_during_start_up_leaves_nothing_running(
+    calc_project: Project,
+) -> None:
+    """Start-up events reach listeners once start-up is over, so a stop from one finds a whole
+    server to stop (and `server.started` comes before `server.stopped`)."""
+    events = EventRecorder()
+    servers: list[Server] = []
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        if event["event"] == "module.loaded":
+            servers[0].stop()
+
+    server = Server(load_manifest(calc_project.manifest_path), on_event=listener, stderr=False)
+    servers.append(server)
+    assert server.start() is server
+    assert events.names() == ["module.loaded", "server.started", "server.stopped"]
+    assert not server.watching
+    assert watcher_threads() == []
