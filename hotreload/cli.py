@@ -119,7 +119,7 @@ def _run(server: Server) -> int:
     except KeyboardInterrupt:
         server.stop("interrupted")
         return EXIT_OK
-    except HotreloadError as e:  # the entry cannot be imported
+    except ServerError as e:  # the entry cannot be imported: no traceback to show
         server.stop("entry_failed", str(e))
         raise
     except Exception as e:  # the host's own error: its traceback is what the person needs

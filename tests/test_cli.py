@@ -543,6 +543,22 @@ def test_up_exits_1_when_the_entry_raises(
     assert "Traceback" in err  # the host's own error, with its traceback, for the person
 
 
+def test_up_exits_1_when_the_entry_misuses_the_server(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hotreload error raised in the host's code is still the entry failing, not bad usage."""
+    demo.write("host", "def main(server):\n    server.module('nope')\n")
+    demo.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    assert main(["up", "--env", "production", "--log-format", "json"]) == 1
+    err = capsys.readouterr().err
+    assert json_events(err)[-1]["reason"] == "entry_failed"
+    assert "Traceback" in err
+    assert err.splitlines()[-1] == (
+        "hotreload: error: [app] entry 'host:main' raised HotreloadError: unknown module 'nope'; "
+        "modules in hotreload.toml: calc"
+    )
+
+
 def test_up_exits_2_before_starting_when_the_log_file_cannot_be_opened(
     demo: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
