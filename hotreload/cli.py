@@ -229,12 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--env", metavar="NAME", help="profile (default: $HOTRELOAD_ENV, else default_env)"
         )
-        sub.add_argument("--log-format", choices=("json", "console"), help="event format")
+        sub.add_argument(
+            "--log-format",
+            choices=("json", "console"),
+            help="how events render on stderr (default: the profile's log_format, else console "
+            "on a terminal and json otherwise)",
+        )
 
     up = command("up", cmd_up, "load, check, watch and hot-reload; run [app] entry if set")
     manifest_option(up)
     env_options(up)
-    up.add_argument("--log-file", metavar="FILE", help="also write JSON events to this file")
+    up.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help="write every event as a JSON line to this file (instead of the profile's log_file)",
+    )
 
     check = command("check", cmd_check, "check every module against the manifest (runs no code)")
     manifest_option(check)
