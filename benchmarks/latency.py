@@ -235,7 +235,7 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     clock = EventClock()
     writer = Writer()
     began = time.perf_counter()
-    server = up(root / "hotreload.toml", env="development", on_event=clock)
+    server = up(root / "hotreload.toml", env="development", on_event=clock, stderr=False)
     up_ms = (time.perf_counter() - began) * 1000
     poller: HostPoller | None = None
     results: dict[str, Any] = {"up_ms": up_ms, "styles": {}}

@@ -50,7 +50,7 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="hotreload-bench-plain-") as scratch:
         plain = _import_plain(big_module(0), Path(scratch))
-        with up(root / "hotreload.toml", env=args["env"]) as server:
+        with up(root / "hotreload.toml", env=args["env"], stderr=False) as server:
             live = sys.modules[BIG_MODULE]
             binding = server.module(BIG_MODULE)
             variants: dict[str, tuple[str, dict[str, Any]]] = {
@@ -130,7 +130,7 @@ def memory_run(args: dict[str, Any]) -> dict[str, Any]:
     durations: list[float] = []
     direct = args["mode"] == "direct"
     writer = None if direct else Writer()
-    server = up(root / "hotreload.toml", env="direct" if direct else "development")
+    server = up(root / "hotreload.toml", env="direct" if direct else "development", stderr=False)
     poller: HostPoller | None = None
     try:
         binding = server.module(BIG_MODULE)

@@ -8,6 +8,7 @@ from hotreload.bindings import Binding
 from hotreload.errors import (
     ContractViolation,
     HotreloadError,
+    LogFileError,
     ManifestError,
     ServerError,
     SignatureSyntaxError,
@@ -26,6 +27,7 @@ __all__ = [
     "ContractViolation",
     "HotreloadError",
     "LoadedManifest",
+    "LogFileError",
     "Manifest",
     "ManifestError",
     "Server",

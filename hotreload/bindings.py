@@ -42,18 +42,63 @@ class Binding:
 class ReloadingBinding(Binding):
     """A binding in a reloading profile: each export is a small wrapper that looks the function
     up at call time and runs it inside the version gate, so a call never sees a half-applied
-    reload; a name that is not an export gets an error that says how to export it.
+    reload; a name that is not an export gets an error that says how to export it (or, for a
+    value that is not a function, that only functions can be exports).
     """
+
+    def __init__(
+        self,
+        module: str,
+        manifest: str,
+        exports: dict[str, Callable[..., Any]],
+        *,
+        namespace: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(module, manifest, exports)
+        object.__setattr__(self, "_namespace", namespace if namespace is not None else {})
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: the name is not an export.
         module = object.__getattribute__(self, "_module")
         manifest = object.__getattribute__(self, "_manifest")
-        raise AttributeError(
-            f"{module!r} does not export {name!r}: the host may only call exports. "
-            f'Add `{name} = "(...) -> ..."` under [modules.{module}.exports] in {manifest} '
-            f"(or run `hotreload freeze {module}`), then restart."
+        namespace = object.__getattribute__(self, "_namespace")
+        raise AttributeError(not_exported(module, manifest, name, namespace))
+
+
+def not_exported(module: str, manifest: str, name: str, namespace: dict[str, Any]) -> str:
+    """Why ``name`` is not on the binding, and the fix that fits what the module has there."""
+    if name in namespace and not _is_function_like(namespace[name]):
+        return (
+            f"{module!r} does not export {name!r}: it is {_kind(namespace[name])}, not a "
+            "function, and only functions can be exports (a binding hands out calls, not "
+            f"state). Add a function that returns it, e.g. `def get_{name.lstrip('_')}()`, and "
+            f"export that under [modules.{module}.exports] in {manifest}, then restart."
         )
+    return (
+        f"{module!r} does not export {name!r}: the host may only call exports. "
+        f'Add `{name} = "(...) -> ..."` under [modules.{module}.exports] in {manifest} '
+        f"(or run `hotreload freeze {module}`), then restart."
+    )
+
+
+def _is_function_like(value: object) -> bool:
+    """A def, whatever wraps it (`functools.cache`, `wraps` chains): what freeze would export."""
+    if not callable(value):
+        return False
+    try:
+        return inspect.isroutine(inspect.unwrap(value))
+    except ValueError:  # a __wrapped__ cycle: callable, so give it the benefit of the doubt
+        return True
+
+
+def _kind(value: object) -> str:
+    """'a class', 'a module', 'a list' ...: what a person calls the value."""
+    if isinstance(value, type):
+        return "a class"
+    if isinstance(value, types.ModuleType):
+        return "a module"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Callable[..., Any]:

@@ -14,12 +14,20 @@ from types import FrameType
 from typing import Any, TextIO
 
 from hotreload import __version__
+from hotreload.codes import LogFormat
 from hotreload.contract import check_contract, emit_violations, module_specs
-from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
-from hotreload.events import EventLog, FailReason, ServerFailed
+from hotreload.errors import (
+    ContractViolation,
+    EntryError,
+    HotreloadError,
+    LogFileError,
+    ManifestError,
+    ServerError,
+)
+from hotreload.events import EventLog, ServerFailed
 from hotreload.freeze import freeze, init_manifest
-from hotreload.logsetup import LogFile, LogFormat, configure_logging
-from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
+from hotreload.logsetup import EventOutput
+from hotreload.manifest import EnvProfile, load_manifest, resolve_env_name
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server
 
@@ -27,7 +35,27 @@ EXIT_OK = 0
 EXIT_VIOLATION = 1
 EXIT_USAGE = 2
 
+# The one table from an exception that ends a command to its exit code; the first match wins, so
+# a subclass comes before its base. (Results that are not errors, such as `check` finding
+# violations, are returned by the commands themselves.)
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (KeyboardInterrupt, EXIT_OK),  # Ctrl+C or SIGTERM, at any moment: a clean stop
+    (LogFileError, EXIT_USAGE),  # log_file / --log-file cannot be opened: a setting to fix
+    (ManifestError, EXIT_USAGE),
+    (ContractViolation, EXIT_VIOLATION),  # the contract is violated at start
+    (ServerError, EXIT_VIOLATION),  # a module fails to import; the entry fails (EntryError)
+    (HotreloadError, EXIT_USAGE),
+)
+
 DEFAULT_MANIFEST = "hotreload.toml"
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error that ended a command (see EXIT_CODES)."""
+    for kind, code in EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    raise error
 
 
 def _error(message: str) -> None:
@@ -41,15 +69,6 @@ def choose_log_format(explicit: str | None, profile: EnvProfile, stream: TextIO)
     if "log_format" in profile.model_fields_set:
         return profile.log_format
     return "console" if stream.isatty() else "json"
-
-
-def _setup_logging(
-    args: argparse.Namespace, manifest: LoadedManifest, profile: EnvProfile
-) -> LogFile | None:
-    log_path = Path(args.log_file) if args.log_file else manifest.log_file(profile)
-    log_file = LogFile(log_path) if log_path is not None else None
-    configure_logging(choose_log_format(args.log_format, profile, sys.stderr), log_file=log_file)
-    return log_file
 
 
 @contextmanager
@@ -66,13 +85,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> int:
+def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> None:
     """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
-    configure_logging(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
+    output = EventOutput(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
     env = resolve_env_name(args.env, os.environ, "unknown")
-    EventLog(env).emit(ServerFailed, reason="manifest_error", message=str(error))
-    _error(str(error))
-    return EXIT_USAGE
+    EventLog(env, output=output).emit(ServerFailed, reason="manifest_error", message=str(error))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -80,37 +97,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         manifest = load_manifest(args.manifest)
         env, profile = manifest.profile(args.env)
     except ManifestError as e:
-        return _manifest_failed(args, e)
-    log_file = _setup_logging(args, manifest, profile)
-    server = Server(manifest, env=env)
-    try:
-        with _sigterm_as_interrupt():
-            return _run(server)
-    finally:
-        if log_file is not None:
-            log_file.close()
-
-
-def _failed(server: Server, reason: FailReason, error: HotreloadError, code: int) -> int:
-    server.events.emit(ServerFailed, reason=reason, message=str(error))
-    _error(str(error))
-    return code
+        _manifest_failed(args, e)
+        raise
+    log_format = choose_log_format(args.log_format, profile, sys.stderr)
+    # The server owns its output: the CLI only hands it the choices (format, file).
+    server = Server(manifest, env=env, log_format=log_format, log_file=args.log_file)
+    with _sigterm_as_interrupt():
+        return _run(server)
 
 
 def _run(server: Server) -> int:
-    try:
-        server.start()
-    except ContractViolation as e:
-        return _failed(server, "contract_violation", e, EXIT_VIOLATION)
-    except ManifestError as e:  # e.g. a module's file is not where the manifest says
-        return _failed(server, "manifest_error", e, EXIT_USAGE)
-    except ServerError as e:
-        return _failed(server, "import_error", e, EXIT_VIOLATION)
-    except KeyboardInterrupt:  # stopped during start-up: end a watcher that already runs
-        server.stop("interrupted")
-        return EXIT_OK
+    """Start (a failed start has written `server.failed` and stopped), then run or wait."""
+    server.start()
     try:
         if server.manifest.manifest.app is None:
+            _say_watching(server)
             while not server.wait(timeout=3600):
                 pass
             return EXIT_OK
@@ -118,25 +119,42 @@ def _run(server: Server) -> int:
     except KeyboardInterrupt:
         server.stop("interrupted")
         return EXIT_OK
-    except ServerError as e:
+    except ServerError as e:  # the entry cannot be imported: no traceback to show
         server.stop("entry_failed", str(e))
-        _error(str(e))
-        return EXIT_VIOLATION
-    except Exception as e:
+        raise
+    except Exception as e:  # the host's own error: its traceback is what the person needs
         traceback.print_exc()
         server.stop("entry_failed", f"{type(e).__name__}: {e}")
-        return EXIT_VIOLATION
+        app = server.manifest.manifest.app
+        entry = app.entry if app is not None else "?"
+        raise EntryError(f"[app] entry {entry!r} raised {type(e).__name__}: {e}") from e
     server.stop("entry_returned")
     return EXIT_OK
+
+
+def _say_watching(server: Server) -> None:
+    """Without [app], nothing else tells a person at a terminal that `up` is running, or how to
+    end it. A JSON stream on stderr is for machines: `server.started` says it there."""
+    if not server.output.stderr or server.output.log_format != "console":
+        return
+    modules = len(server.manifest.manifest.modules)
+    if server.watching:
+        doing = (
+            f"watching {modules} module(s) and {server.manifest.path.name} for changes "
+            f"(env {server.env})"
+        )
+    else:
+        doing = f"{modules} module(s) loaded; env {server.env} does not reload, nothing is watched"
+    print(f"hotreload: {doing}; press Ctrl+C to stop", file=sys.stderr, flush=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     env, profile = manifest.profile(args.env)
-    configure_logging(choose_log_format(args.log_format, profile, sys.stderr))
+    output = EventOutput(choose_log_format(args.log_format, profile, sys.stderr))
     specs = module_specs(manifest)
     failures = check_contract(specs)
-    events = EventLog(env, level=profile.log_level)
+    events = EventLog(env, level=profile.log_level, output=output)
     count = sum(emit_violations(events, spec, failure) for spec, failure in failures)
     if failures:
         print(
@@ -166,7 +184,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    init_manifest(args.manifest, args.modules, root=args.root, force=args.force)
+    init_manifest(
+        args.manifest, args.modules, root=args.root, force=args.force, schema=not args.no_schema
+    )
     print(f"hotreload init: wrote {args.manifest}; run `hotreload check` to verify it")
     return EXIT_OK
 
@@ -175,11 +195,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if args.check:
         stale = stale_schemas(directory)
-        for path in stale:
-            _error(f"{path} is out of date; run `hotreload schema --dir {directory}`")
+        for path, state in stale:
+            _error(f"{path} is {state}; run `hotreload schema --dir {directory}`")
         return EXIT_VIOLATION if stale else EXIT_OK
-    for path in write_schemas(directory):
-        print(f"wrote {path}")
+    for path, written in write_schemas(directory).items():
+        print(f"wrote {path}" if written else f"{path} is up to date")
     return EXIT_OK
 
 
@@ -209,12 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--env", metavar="NAME", help="profile (default: $HOTRELOAD_ENV, else default_env)"
         )
-        sub.add_argument("--log-format", choices=("json", "console"), help="event format")
+        sub.add_argument(
+            "--log-format",
+            choices=("json", "console"),
+            help="how events render on stderr (default: the profile's log_format, else console "
+            "on a terminal and json otherwise)",
+        )
 
     up = command("up", cmd_up, "load, check, watch and hot-reload; run [app] entry if set")
     manifest_option(up)
     env_options(up)
-    up.add_argument("--log-file", metavar="FILE", help="also write JSON events to this file")
+    up.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help="write every event as a JSON line to this file (instead of the profile's log_file)",
+    )
 
     check = command("check", cmd_check, "check every module against the manifest (runs no code)")
     manifest_option(check)
@@ -229,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("modules", nargs="+", metavar="MODULE")
     init.add_argument("--root", default=None, help="where module names resolve (default: .)")
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    init.add_argument(
+        "--no-schema",
+        action="store_true",
+        help="do not write schemas/hotreload.schema.json beside it, nor the #:schema line",
+    )
 
     schema = command("schema", cmd_schema, "write the JSON Schemas of the manifest and events")
     schema.add_argument("--dir", default="schemas", help="output directory (default: schemas)")
@@ -246,13 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except ManifestError as e:
-        _error(str(e))
-        return EXIT_USAGE
-    except HotreloadError as e:
-        _error(str(e))
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_OK
+    except (HotreloadError, KeyboardInterrupt) as e:
+        if isinstance(e, HotreloadError):
+            _error(str(e))
+        return exit_code(e)
     finally:
         sys.stdout.flush()

@@ -24,4 +24,12 @@ class ContractViolation(HotreloadError):
 
 
 class ServerError(HotreloadError):
-    """The server could not start: a module failed to import, the log file cannot be opened, ..."""
+    """The server could not run: a module failed to import, the entry failed (CLI exit code 1)."""
+
+
+class LogFileError(ServerError):
+    """The log file (``log_file``, ``--log-file``) cannot be opened: a setting to fix (exit 2)."""
+
+
+class EntryError(ServerError):
+    """``[app] entry`` raised; the CLI shows its traceback (exit code 1)."""

@@ -1,49 +1,25 @@
-"""Structured events: their models (the event schema), numbering, and emitting via structlog."""
+"""Structured events: their models (the event schema), numbering, writing and delivering them."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from hotreload.signatures import ViolationCode  # one list of codes: the one that makes them
+from hotreload.codes import (
+    LEVEL_ORDER,
+    CheckCode,
+    FailReason,
+    Level,
+    RejectReason,
+    StopReason,
+)
+from hotreload.listeners import EventListener, Listeners, describe_error
+from hotreload.signatures import ViolationCode
 from hotreload.typecompare import WarningCode
-
-Level = Literal["debug", "info", "warning", "error"]
-LEVEL_ORDER: dict[str, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-RejectReason = Literal[
-    "syntax_error",
-    "decode_error",
-    "file_missing",
-    "file_too_large",
-    "outside_root",
-    "exec_error",
-    "exec_timeout",
-    "export_removed",
-    "export_replaced",
-    "parameters_changed",
-    "parameter_type_changed",
-    "return_type_changed",
-    "async_changed",
-    "type_removed",
-    "type_replaced",
-    "method_removed",
-    "method_changed",
-    "property_removed",
-    "property_changed",
-    "field_removed",
-    "field_changed",
-    "field_moved",
-    "required_field_added",
-    "member_removed",
-]
-FailReason = Literal["contract_violation", "import_error", "manifest_error"]
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
 
 
 def _name(event: str) -> Any:
@@ -229,9 +205,7 @@ class ContractViolationEvent(ModuleEvent):
 
     default_level: ClassVar[Level] = "error"
     event: Literal["contract.violation"] = _name("contract.violation")
-    code: (
-        ViolationCode | Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
-    ) = Field(description="What kind of break this is.")
+    code: CheckCode = Field(description="What kind of break this is.")
     function: str | None = Field(
         description="The export concerned (for a frozen type its qualified name, `Counter.inc`); "
         "null for a file-level error."
@@ -262,6 +236,19 @@ class WatcherError(BaseEvent):
     message: str = Field(description="The error, for a person.")
 
 
+class ListenerError(BaseEvent):
+    """An `on_event` callback raised: reported once per callback and kind of error; it keeps
+    receiving events, and nothing else changed."""
+
+    default_level: ClassVar[Level] = "error"
+    event: Literal["listener.error"] = _name("listener.error")
+    listener: str = Field(description="The callback, as module.qualname.")
+    error: str = Field(description="The exception's type, e.g. KeyError.")
+    during: str = Field(description="The name of the event the callback was given.")
+    during_seq: int = Field(ge=1, description="The seq of the event the callback was given.")
+    message: str = Field(description="What was raised, where, and what happens now, for a person.")
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -273,6 +260,7 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ContractViolationEvent,
     ManifestChanged,
     WatcherError,
+    ListenerError,
 )
 
 AnyEvent = Annotated[
@@ -285,7 +273,8 @@ AnyEvent = Annotated[
     | ReloadUnchanged
     | ContractViolationEvent
     | ManifestChanged
-    | WatcherError,
+    | WatcherError
+    | ListenerError,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -305,7 +294,10 @@ def event_json_schema() -> dict[str, Any]:
     }
 
 
-EventListener = Callable[[dict[str, Any]], None]
+class EventSink(Protocol):
+    """Where the event log writes each event, in seq order (stderr, the log file)."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
 
 
 def utc_now() -> str:
@@ -314,11 +306,13 @@ def utc_now() -> str:
 
 
 class EventLog:
-    """Numbers, validates and emits a server run's events, in order, from any thread.
+    """Numbers, validates, writes and delivers a server run's events, in order, from any thread.
 
-    Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here rather than by
-    structlog processors, so an event is complete whatever structlog is configured to do, and
-    ``seq`` counts only events that pass the level threshold, so a gap always means a loss.
+    Every required field (``seq``, ``timestamp``, ``level``, ``env``) is set here, so an event is
+    complete whatever the sink does, and ``seq`` counts only events that pass the level
+    threshold, so a gap always means a loss. The sink is written under the log's lock, so lines
+    appear in seq order; listeners get each event after that lock is released (`listeners`),
+    and one that raises is reported as `listener.error`.
     """
 
     def __init__(
@@ -326,22 +320,22 @@ class EventLog:
         env: str,
         *,
         level: Level = "info",
+        output: EventSink | None = None,
         listeners: tuple[EventListener, ...] = (),
     ) -> None:
         self.env = env
+        self.output = output
+        self.listeners = Listeners(listeners, report=self._listener_failed)
         self._threshold = LEVEL_ORDER[level]
-        self._listeners = list(listeners)
         self._seq = 0
         self._lock = threading.Lock()
-        self._logger = structlog.get_logger("hotreload")
 
     def subscribe(self, listener: EventListener) -> None:
         """Call ``listener`` with every event dict emitted from now on."""
-        with self._lock:
-            self._listeners.append(listener)
+        self.listeners.add(listener)
 
     def emit(self, model: type[BaseEvent], **fields: Any) -> dict[str, Any] | None:
-        """Validate and emit one event; returns its dict, or None if below the level threshold."""
+        """Validate, write and deliver one event; its dict, or None if below the threshold."""
         level: Level = fields.pop("level", model.default_level)
         if LEVEL_ORDER[level] < self._threshold:
             return None
@@ -353,10 +347,23 @@ class EventLog:
                 timestamp=utc_now(), level=level, seq=seq, env=self.env, **fields
             ).model_dump(mode="json")
             self._seq = seq
-            name = record.pop("event")
-            log_method = getattr(self._logger, level)
-            log_method(name, **record)
-            record = {"event": name, **record}
-            for listener in self._listeners:
-                listener(record)
+            record = {"event": record.pop("event"), **record}
+            if self.output is not None:
+                self.output.write(record)
+            if self.listeners:
+                self.listeners.put(record)
+        self.listeners.deliver()
         return record
+
+    def deferred(self) -> AbstractContextManager[None]:
+        """Emit inside this while holding a lock a listener may need (see `Listeners.deferred`)."""
+        return self.listeners.deferred()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until listeners got every event emitted so far."""
+        return self.listeners.flush(timeout)
+
+    def _listener_failed(
+        self, listener: EventListener, error: Exception, record: dict[str, Any]
+    ) -> None:
+        self.emit(ListenerError, **describe_error(listener, error, record))

@@ -17,12 +17,21 @@ import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import InlineTable, Table, Whitespace
 
+from .codes import DEFAULT_DEBOUNCE_MS
 from .errors import ManifestError
-from .manifest import LoadedManifest, TypeConfig, load_manifest, validate_manifest
+from .manifest import (
+    LoadedManifest,
+    TypeConfig,
+    load_manifest,
+    manifest_json_schema,
+    validate_manifest,
+)
+from .schema import MANIFEST_SCHEMA, write_schema
 from .signatures import Signature, functions_in_tree, parse_signature, public_functions
 from .typeshapes import TypeShape, parse_field, reached_types
 
-SCHEMA_LINE = "#:schema ./schemas/hotreload.schema.json"
+SCHEMA_DIR = "schemas"  # beside the manifest, where `init` writes the schema the line names
+SCHEMA_LINE = f"#:schema ./{SCHEMA_DIR}/{MANIFEST_SCHEMA}"
 
 FreezeAction = Literal["added", "removed", "changed"]
 _TableLike = Table | InlineTable | OutOfOrderTableProxy
@@ -406,11 +415,15 @@ def init_manifest(
     *,
     root: Path | str | None = None,
     force: bool = False,
+    schema: bool = True,
 ) -> str:
     """Write a new manifest exporting every public function of `modules`; return its text.
 
     The result loads with `load_manifest`, and `freeze` on it reports nothing to change, because
     both read the same source the same way. An existing file is kept unless `force` is set.
+    With ``schema``, the manifest's JSON Schema is written (or refreshed) in ``schemas/`` beside
+    it, and the manifest's first line points editors at it: a `#:schema` line is only written
+    when the file it names exists.
     """
     path = Path(path).absolute()
     if path.exists() and not force:
@@ -429,7 +442,11 @@ def init_manifest(
         },
         "modules": module_tables,
         "env": {
-            "development": {"reload": True, "debounce_ms": 5, "log_format": "console"},
+            "development": {
+                "reload": True,
+                "debounce_ms": DEFAULT_DEBOUNCE_MS,
+                "log_format": "console",
+            },
             "production": {"reload": False, "log_format": "json"},
         },
     }
@@ -443,7 +460,9 @@ def init_manifest(
                 type_name: shape.as_manifest() for type_name, shape in current.types.items()
             }
     validate_manifest(data, source=str(path))
-    text = _render(data)
+    text = _render(data, schema_line=schema)
+    if schema:
+        _write_schema_beside(path)
 
     encoded = text.encode("utf-8")
     if force and path.exists():
@@ -464,10 +483,21 @@ def _exists_error(path: Path) -> ManifestError:
     return ManifestError(f"{path} already exists; pass --force to overwrite it")
 
 
-def _render(data: Mapping[str, Any]) -> str:
+def _write_schema_beside(manifest: Path) -> None:
+    """The schema the `#:schema` line names, so an editor finds what it points at."""
+    target = manifest.parent / SCHEMA_DIR / MANIFEST_SCHEMA
+    try:
+        write_schema(target, manifest_json_schema())
+    except OSError as e:
+        raise ManifestError(
+            f"cannot write {target}: {e.strerror or e}; "
+            "pass --no-schema to write the manifest without it"
+        ) from e
+
+
+def _render(data: Mapping[str, Any], *, schema_line: bool) -> str:
     """tomli-w writes the tables; the comments around them are for the person who opens the file."""
-    header = (
-        f"{SCHEMA_LINE}\n"
+    header = (f"{SCHEMA_LINE}\n" if schema_line else "") + (
         "# hotreload manifest: the modules a host calls and the frozen signatures of their\n"
         "# exports. `hotreload freeze` records the signatures the source has now.\n"
     )

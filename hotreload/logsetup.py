@@ -1,4 +1,9 @@
-"""structlog set-up for the CLI: JSON lines or a console view, and a rotation-proof log file."""
+"""The server's own output: events rendered on stderr (console or JSON) and a JSON-lines log file.
+
+Built with explicit structlog processors over writers of our own, never with `structlog.configure`
+or the `logging` module's root: hotreload runs inside someone else's process, whose logging set-up
+is theirs, and it writes nothing on stdout.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,12 @@ import sys
 import threading
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 import structlog
 
-from hotreload.errors import ServerError
-
-LogFormat = Literal["console", "json"]
+from hotreload.codes import Level, LogFormat
+from hotreload.errors import LogFileError
 
 _FIRST_KEYS = ("event", "timestamp", "level", "seq", "env", "module", "path", "version")
 _CONSOLE_SKIP = {
@@ -54,10 +58,11 @@ class LogFile:
         self.path = path
         self._lock = threading.Lock()
         self._file: TextIO | None = None
+        self._closed = False
         try:
             self._file = self._open()
         except OSError as e:
-            raise ServerError(
+            raise LogFileError(
                 f"cannot open log file {path}: {e.strerror or e}; "
                 "choose a writable path with --log-file or env.<name>.log_file"
             ) from e
@@ -80,9 +85,12 @@ class LogFile:
     def write_line(self, line: str) -> None:
         """Append one line and flush it, reopening the file first if it was rotated away.
 
-        Raises OSError when the path cannot be written now; the next call tries again.
+        Raises OSError when the path cannot be written now; the next call tries again. Once
+        closed, it writes nothing (a late event must not open the file again, for nobody).
         """
         with self._lock:
+            if self._closed:
+                return
             if self._file is None or self._rotated(self._file):
                 if self._file is not None:
                     self._file.close()
@@ -93,6 +101,7 @@ class LogFile:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._file is not None:
                 self._file.close()
                 self._file = None
@@ -161,28 +170,84 @@ def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
     return " ".join(parts)
 
 
-def configure_logging(
-    log_format: LogFormat,
-    *,
-    stream: TextIO | None = None,
-    log_file: LogFile | None = None,
-) -> None:
-    """Send events to ``stream`` (stderr by default) in ``log_format``, and as JSON to ``log_file``.
+class StderrWriter:
+    """The end of the stderr pipeline: writes each rendered line to stderr and flushes it.
 
-    Events go to stderr, not stdout, so a host application's own output stays clean.
+    ``sys.stderr`` is looked up at each write, so a host (or a test) that swaps it still gets
+    the lines. A stream that cannot be written (closed, a broken pipe) drops the line: the
+    emitting thread (the watcher's) must not die of it, and there is nowhere left to say so.
     """
-    output = stream or sys.stderr
 
-    def warn(message: str) -> None:
-        output.write(f"hotreload: warning: {message}\n")
-        output.flush()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
 
-    processors: list[Any] = []
-    if log_file is not None:
-        processors.append(TeeToFile(log_file, warn))
-    processors.append(render_json if log_format == "json" else render_console)
-    structlog.configure(
-        processors=processors,
-        logger_factory=structlog.PrintLoggerFactory(file=output),
-        cache_logger_on_first_use=False,
-    )
+    def msg(self, line: str) -> None:
+        stream = self._stream or sys.stderr
+        if stream is None:  # pythonw and some daemons run without one
+            return
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    debug = info = warning = error = msg
+
+
+def _drop(_logger: Any, _name: str, _event_dict: MutableMapping[str, Any]) -> Any:
+    """The last processor when stderr is silenced: the event ends after the file got it."""
+    raise structlog.DropEvent
+
+
+class EventOutput:
+    """Where a server's events go: rendered on stderr in ``log_format`` (unless ``stderr`` is
+    False), and as one JSON line each to ``log_file`` (closed with `close`).
+
+    Implements `events.EventSink`: the event log calls `write` in seq order, under its lock.
+    """
+
+    def __init__(
+        self,
+        log_format: LogFormat = "console",
+        *,
+        stderr: bool = True,
+        log_file: LogFile | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.log_format: LogFormat = log_format
+        self.stderr = stderr
+        self.log_file = log_file
+        self._writer = StderrWriter(stream)
+        processors: list[Any] = []
+        if log_file is not None:
+            processors.append(TeeToFile(log_file, self.warn))
+        if not stderr:
+            processors.append(_drop)
+        else:
+            processors.append(render_json if log_format == "json" else render_console)
+        # Every argument explicit: nothing is read from structlog's global configuration, so a
+        # host's `structlog.configure` (before or after) neither changes nor receives our events.
+        self._logger = structlog.wrap_logger(
+            self._writer,
+            processors=processors,
+            wrapper_class=structlog.make_filtering_bound_logger(0),
+            context_class=dict,
+            cache_logger_on_first_use=True,
+        ).bind()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Render one event (its ``event`` and ``level`` fields pick the name and the method)."""
+        fields = dict(record)
+        name = fields.pop("event")
+        level: Level = fields["level"]
+        getattr(self._logger, level)(name, **fields)
+
+    def warn(self, message: str) -> None:
+        """A problem with the output itself (the file cannot be written): said on stderr, even
+        when events are not, as nobody would hear of it otherwise."""
+        self._writer.msg(f"hotreload: warning: {message}")
+
+    def close(self) -> None:
+        """Close the log file: a late event (a reload `stop` gave up on) reaches stderr only."""
+        if self.log_file is not None:
+            self.log_file.close()

@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Ge, Le
 from pydantic import (
@@ -26,12 +26,16 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from hotreload.codes import (
+    DEFAULT_DEBOUNCE_MS,
+    DEFAULT_EXEC_TIMEOUT_MS,
+    Level,
+    LogFormat,
+    ReloadScope,
+)
 from hotreload.errors import ManifestError, SignatureSyntaxError
 from hotreload.signatures import Signature, parse_signature
 from hotreload.typeshapes import TypeShape, is_public_member, parse_field, parse_shape
-
-LogFormat = Literal["console", "json"]
-LogLevel = Literal["debug", "info", "warning", "error"]
 
 ENV_VARIABLE = "HOTRELOAD_ENV"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -226,7 +230,7 @@ class EnvProfile(_Model):
 
     reload: bool = Field(default=False, description="Apply saved changes to the running process.")
     debounce_ms: int = Field(
-        default=5,
+        default=DEFAULT_DEBOUNCE_MS,
         ge=0,
         le=10000,
         description="Quiet time in milliseconds the watcher waits for an editor's burst of "
@@ -241,15 +245,15 @@ class EnvProfile(_Model):
         description="Also write events to this file. A relative path is relative to this file "
         "and may not leave its directory; an absolute path (e.g. under /var/log) is used as is.",
     )
-    log_level: LogLevel = Field(default="info", description="Least severe event level written.")
+    log_level: Level = Field(default="info", description="Least severe event level written.")
     exec_timeout_ms: int = Field(
-        default=10_000,
+        default=DEFAULT_EXEC_TIMEOUT_MS,
         ge=100,
         le=3_600_000,
         description="How long a reloaded module's top-level code may run before it is stopped "
         "and the change rejected (exec_timeout); calls through bindings wait meanwhile.",
     )
-    reload_scope: Literal["imported", "manifest"] = Field(
+    reload_scope: ReloadScope = Field(
         default="imported",
         description='What reloads: "imported" (the manifest\'s modules, with their contract, and '
         "every other module of the project that the process imported, such as helpers and the "

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hotreload.batch import Imports, imports_of
+from hotreload.codes import DEFAULT_EXEC_TIMEOUT_MS
 from hotreload.codeswap import CodeIndex, cache_wrappers, index_code, live_functions, plan_swaps
 from hotreload.deadline import Watchdog
 from hotreload.errors import ContractViolation, ServerError
@@ -43,7 +44,7 @@ from hotreload.source import Failure, decode_source, parse_source, read_source, 
 from hotreload.typecompare import TypeWarning, changed_types, compare_types, field_warnings
 from hotreload.typeshapes import FoundType, TypeShape, read_types
 
-DEFAULT_EXEC_TIMEOUT = 10.0
+DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,9 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
     )
 
 
-def prepare_file(spec: ModuleSpec, *, root: Path | None = None) -> Candidate | Failure:
+def prepare_file(spec: ModuleSpec) -> Candidate | Failure:
     """Read and `prepare` a module's file: every check, and still no code run."""
-    source = read_source(spec.path, root=root)
+    source = read_source(spec.path)
     return prepare(spec, source) if isinstance(source, bytes) else source
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hotreload.events import event_json_schema
 from hotreload.manifest import manifest_json_schema
@@ -23,26 +23,45 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def stale_schemas(directory: Path) -> list[Path]:
+Staleness = Literal["missing", "out of date"]
+
+
+def _state(path: Path, text: str) -> Staleness | None:
+    """How a schema file on disk differs from ``text``: None when it is the same."""
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, UnicodeDecodeError):
+        return "out of date"  # there, but not readable as the schema: writing it fixes that
+    return None if current == text else "out of date"
+
+
+def stale_schemas(directory: Path) -> list[tuple[Path, Staleness]]:
     """Schema files in ``directory`` that are missing or differ from what the models generate."""
-    stale = []
+    found = []
     for name, schema in generated_schemas().items():
         path = directory / name
-        try:
-            current = path.read_text(encoding="utf-8")
-        except OSError:
-            current = None
-        if current != render(schema):
-            stale.append(path)
-    return stale
+        state = _state(path, render(schema))
+        if state is not None:
+            found.append((path, state))
+    return found
 
 
-def write_schemas(directory: Path) -> list[Path]:
-    """Write every schema into ``directory``; returns the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in generated_schemas().items():
-        path = directory / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written
+def write_schema(path: Path, schema: dict[str, Any]) -> bool:
+    """Write one schema file unless it already holds exactly this; True if it was written."""
+    text = render(schema)
+    if _state(path, text) is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def write_schemas(directory: Path) -> dict[Path, bool]:
+    """Write every schema into ``directory``; each file's path, and whether it was (re)written
+    (False: it was up to date, and was left alone)."""
+    return {
+        directory / name: write_schema(directory / name, schema)
+        for name, schema in generated_schemas().items()
+    }

@@ -13,19 +13,21 @@ from types import TracebackType
 from typing import Any
 
 from hotreload.bindings import Binding, ReloadingBinding, gated_export
+from hotreload.codes import FailReason, LogFormat, StopReason
 from hotreload.contract import emit_violations, failures_of, module_specs, prepare_modules
 from hotreload.deadline import Watchdog
-from hotreload.errors import ContractViolation, HotreloadError, ServerError
+from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
 from hotreload.events import (
-    EventListener,
     EventLog,
     ManifestChanged,
+    ServerFailed,
     ServerStarted,
     ServerStopped,
-    StopReason,
     WatcherError,
 )
 from hotreload.gate import VersionGate
+from hotreload.listeners import EventListener
+from hotreload.logsetup import EventOutput, LogFile
 from hotreload.manifest import LoadedManifest, load_manifest
 from hotreload.reload import ModuleSpec, Outcome, adopt, load, prepare
 from hotreload.reloader import LiveModules, Reloader
@@ -35,13 +37,17 @@ from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_mo
 from hotreload.watcher import Watcher
 
 STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
+LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
 
 
 class Server:
     """Loads a manifest's modules, guards their contract, and hot-applies saved changes.
 
     Build it with `hotreload.up(...)` (or construct it and call `start()`); every public method
-    is safe to call from any thread.
+    is safe to call from any thread. It owns its output: events render on stderr in the
+    profile's `log_format` (or ``log_format``) unless ``stderr`` is False, and go as JSON lines
+    to the profile's `log_file` (or ``log_file``, relative to the working directory), which is
+    opened here and closed by `stop`.
     """
 
     def __init__(
@@ -51,12 +57,23 @@ class Server:
         env: str | None = None,
         on_event: EventListener | None = None,
         exec_timeout: float | None = None,
+        log_format: LogFormat | None = None,
+        log_file: str | Path | None = None,
+        stderr: bool = True,
     ) -> None:
         self.manifest = manifest
         self.env, self.profile = manifest.profile(env)
+        # Explicit arguments beat the profile's settings (exec_timeout too, below).
+        log_path = Path(log_file) if log_file is not None else manifest.log_file(self.profile)
+        self.output = EventOutput(
+            log_format or self.profile.log_format,
+            stderr=stderr,
+            log_file=LogFile(log_path) if log_path is not None else None,
+        )
         self.events = EventLog(
             self.env,
             level=self.profile.log_level,
+            output=self.output,
             listeners=(on_event,) if on_event is not None else (),
         )
         # An explicit argument beats the profile's setting.
@@ -79,6 +96,9 @@ class Server:
         self._bindings: dict[str, Binding] = {}
         self._watcher: Watcher | None = None
         self._reload_lock = threading.Lock()
+        self._stop_lock = threading.Lock()  # one `stop` does the work; others wait for it
+        self._stop_done = threading.Event()
+        self._stopping: int | None = None  # the thread doing it
         self._started = False
         self._manifest_bytes = b""
         self._recorder: ImportRecorder | None = None
@@ -91,37 +111,49 @@ class Server:
         """Check the contract, import the modules, start the watcher; then `server.started`.
 
         Raises ContractViolation (after one `contract.violation` event per violation) before any
-        module code runs, and ServerError when a module cannot be imported.
+        module code runs, and ServerError when a module cannot be imported; a failed start
+        writes `server.failed`, ends what it started and closes the output.
         """
+        try:
+            # Listeners hear of start-up once it is over: one may stop the server from its
+            # callback, and must find it started (or failed), not half-way.
+            with self.events.deferred():
+                self._start()
+        except BaseException as error:
+            reason = failure_reason(error)
+            if reason is not None:
+                self.events.emit(ServerFailed, reason=reason, message=str(error))
+            self.stop()  # a watcher already running, the log file: nothing is left behind
+            raise
+        self.events.flush(LISTENER_GRACE_S)
+        return self
+
+    def _start(self) -> None:
         began = time.perf_counter()
         prepared = prepare_modules(module_specs(self.manifest))
         self._check_contract(failures_of(prepared))
         root = str(self.manifest.root)
         if root not in sys.path:
             sys.path.insert(0, root)
-        try:
-            if self._recorder is not None:
-                self._recorder.install()  # before the imports: their helpers are recorded
-            for spec, candidate in prepared:
-                loaded_at = time.perf_counter()
-                live = load(spec, candidate)
-                self._modules.add(live)
-                report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
-            if self._recorder is not None:
-                self._adopt_imported()
-            self._manifest_bytes = self._read_manifest()
-            if self.profile.reload:
-                self._watcher = Watcher(
-                    [*self._modules.paths(), self.manifest.path],
-                    self._on_batch,
-                    debounce_ms=self.profile.debounce_ms,
-                    on_error=self._on_watch_error,
-                )
-                self._watcher.start()
-                self._catch_up()
-        except BaseException:
-            self._release()
-            raise
+        if self._recorder is not None:
+            self._recorder.install()  # before the imports: their helpers are recorded
+        for spec, candidate in prepared:
+            loaded_at = time.perf_counter()
+            live = load(spec, candidate)
+            self._modules.add(live)
+            report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
+        if self._recorder is not None:
+            self._adopt_imported()
+        self._manifest_bytes = self._read_manifest()
+        if self.profile.reload:
+            self._watcher = Watcher(
+                [*self._modules.paths(), self.manifest.path],
+                self._on_batch,
+                debounce_ms=self.profile.debounce_ms,
+                on_error=self._on_watch_error,
+            )
+            self._watcher.start()
+            self._catch_up()
         self._started = True
         self.events.emit(
             ServerStarted,
@@ -131,13 +163,28 @@ class Server:
             debounce_ms=self.profile.debounce_ms,
             duration_ms=_ms_since(began),
         )
-        return self
 
     def stop(self, reason: StopReason = "stopped", message: str | None = None) -> None:
-        """Stop watching (a reload in progress finishes first) and write `server.stopped`."""
-        if self._stopped.is_set():
+        """Stop watching (a reload in progress finishes first), write `server.stopped` and close
+        the output. A second call waits for the first to finish (a listener's call returns)."""
+        with self._stop_lock:
+            first = not self._stopped.is_set()
+            self._stopped.set()
+            if first:
+                self._stopping = threading.get_ident()
+        if not first:
+            if self._stopping != threading.get_ident():
+                self._stop_done.wait(self.exec_timeout + STOP_GRACE_S + LISTENER_GRACE_S)
             return
-        self._stopped.set()
+        try:
+            with self.events.deferred():  # a listener that calls back runs once we let go
+                self._stop(reason, message)
+        finally:
+            self.output.close()
+            self._stop_done.set()
+        self.events.flush(LISTENER_GRACE_S)
+
+    def _stop(self, reason: StopReason, message: str | None) -> None:
         # A reload in progress ends within its deadline; one stuck in a C call never does, and
         # must not keep the host from stopping: say so instead of waiting for ever.
         patience = time.monotonic() + self.exec_timeout + STOP_GRACE_S
@@ -195,7 +242,9 @@ class Server:
         namespace = live.namespace
         if self.profile.reload:
             exports = {f: gated_export(namespace, f, self.gate) for f in live.spec.exports}
-            binding: Binding = ReloadingBinding(name, self.manifest.path.name, exports)
+            binding: Binding = ReloadingBinding(
+                name, self.manifest.path.name, exports, namespace=namespace
+            )
         else:
             exports = {f: namespace[f] for f in live.spec.exports}
             binding = Binding(name, self.manifest.path.name, exports)
@@ -241,7 +290,8 @@ class Server:
 
     def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
         """Decide and apply changes to these module files now (the watcher calls this)."""
-        with self._reload_lock:
+        # Listeners hear of this reload once the lock is let go: one may call back into us.
+        with self.events.deferred(), self._reload_lock:
             if self._stopped.is_set():
                 return []
             try:
@@ -352,21 +402,48 @@ def _ms_since(began: float) -> float:
     return (time.perf_counter() - began) * 1000
 
 
+def failure_reason(error: BaseException) -> FailReason | None:
+    """The `server.failed` reason of an error that ends a start; None where none applies
+    (Ctrl+C is a stop, not a failure)."""
+    if isinstance(error, ContractViolation):
+        return "contract_violation"
+    if isinstance(error, ManifestError):  # e.g. a module's file is not where the manifest says
+        return "manifest_error"
+    if isinstance(error, ServerError):
+        return "import_error"
+    return None
+
+
 def up(
     manifest: str | Path = "hotreload.toml",
     *,
     env: str | None = None,
     on_event: EventListener | None = None,
     exec_timeout: float | None = None,
+    log_format: LogFormat | None = None,
+    log_file: str | Path | None = None,
+    stderr: bool = True,
 ) -> Server:
     """Load the manifest and start a server; returns once modules are loaded and watched.
 
-    ``exec_timeout`` (seconds) overrides the profile's ``exec_timeout_ms``.
+    ``exec_timeout`` (seconds) overrides the profile's ``exec_timeout_ms``; ``log_format`` and
+    ``log_file`` override the profile's. Events render on stderr (never stdout) unless
+    ``stderr=False``, for a host that reads them through ``on_event`` or the log file only.
+    ``on_event`` is called with each event dict, in seq order, never under the server's locks;
+    one that raises is reported once (`listener.error`) and changes nothing else.
 
     Use it as a context manager so the watcher stops with the block::
 
         with hotreload.up("hotreload.toml") as server:
             server.module("calculator").add(5, 3)
     """
-    server = Server(load_manifest(manifest), env=env, on_event=on_event, exec_timeout=exec_timeout)
+    server = Server(
+        load_manifest(manifest),
+        env=env,
+        on_event=on_event,
+        exec_timeout=exec_timeout,
+        log_format=log_format,
+        log_file=log_file,
+        stderr=stderr,
+    )
     return server.start()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotreload.codes import RejectReason
 from hotreload.signatures import Violation
 
 # Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
@@ -29,7 +30,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 class Failure:
     """Why a version cannot run: one reason code, a message, and details where known."""
 
-    reason: str
+    reason: RejectReason
     message: str
     violations: tuple[Violation, ...] = ()
     line: int | None = None

@@ -157,11 +157,14 @@ def imported_project_modules(
 ) -> list[tuple[str, Path, types.ModuleType]]:
     """Project modules the process imported already (before the server started)."""
     skipped = set(skip) | {"__main__"}
+    main = sys.modules.get("__main__")
     found = []
     for name, module in list(sys.modules.items()):
         filename = getattr(module, "__file__", None)
         if name in skipped or not isinstance(filename, str):
             continue
+        if module is main or getattr(module, "__name__", name) != name:
+            continue  # another name for a module (`__mp_main__` is the script run as __main__)
         path = Path(filename)
         if files.contains(path):
             found.append((name, Path(os.path.realpath(path)), module))

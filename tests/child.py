@@ -162,6 +162,15 @@ class Child:
         index: int = self._wait(find, f"stdout line {text!r}", timeout)
         return index
 
+    def wait_stderr(self, text: str, *, timeout: float = WAIT) -> int:
+        """Index of the first stderr line equal to ``text`` (lines that are not events)."""
+
+        def find() -> int | None:
+            return self.stderr.index(text) if text in self.stderr else None
+
+        index: int = self._wait(find, f"stderr line {text!r}", timeout)
+        return index
+
     # -- ending ------------------------------------------------------------------------------
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = WAIT) -> int:

@@ -20,15 +20,12 @@ EVENT_TIMEOUT = 10.0  # generous for a loaded 2-core CI machine; a passing wait 
 
 
 @pytest.fixture(autouse=True)
-def quiet_structlog() -> Iterator[None]:
-    """Render every event as JSON (so rendering is exercised) but print nothing; reset after."""
-    structlog.configure(
-        processors=[structlog.processors.JSONRenderer()],
-        logger_factory=structlog.ReturnLoggerFactory(),
-        cache_logger_on_first_use=False,
-    )
-    yield
+def structlog_untouched() -> Iterator[None]:
+    """Every test runs with structlog at its defaults, as a host's would be, and ends with it so:
+    hotreload builds its own pipeline and never configures structlog globally."""
     structlog.reset_defaults()
+    yield
+    assert not structlog.is_configured(), "structlog.configure was called"
 
 
 class EventRecorder:
@@ -118,6 +115,7 @@ def start(project: Project) -> Iterator[Callable[..., tuple[Server, EventRecorde
 
     def _start(env: str | None = None, **options: Any) -> tuple[Server, EventRecorder]:
         recorder = EventRecorder()
+        options.setdefault("stderr", False)  # the recorder reads them: keep the test quiet
         server = up(project.manifest_path, env=env, on_event=recorder, **options)
         servers.append(server)
         return server, recorder

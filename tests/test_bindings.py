@@ -61,3 +61,25 @@ def test_binding_exposes_exports_only_and_is_read_only(project: Project, start: 
         binding.helper  # noqa: B018
     with pytest.raises(AttributeError, match="read-only"):
         binding.add = len  # type: ignore[method-assign]
+
+
+def test_a_name_that_is_not_a_function_is_not_offered_as_an_export(
+    project: Project, start: Start
+) -> None:
+    """`calc.history` is a variable: the hint says only functions can be exports, and how to
+    give the host what it wants, rather than to export it "as a function"."""
+    source = CALC + "\nhistory: list[str] = []\n\n\nclass Shape:\n    pass\n"
+    r = run(project, start, {"calc": source}, EXPORTS)
+    with pytest.raises(AttributeError) as caught:
+        r.binding().history  # noqa: B018
+    message = str(caught.value)
+    assert message.startswith(
+        "'calc' does not export 'history': it is a list, not a function, "
+        "and only functions can be exports"
+    )
+    assert "def get_history()" in message
+    assert "(...) -> ..." not in message
+    with pytest.raises(AttributeError, match="it is a class, not a function"):
+        r.binding().Shape  # noqa: B018
+    with pytest.raises(AttributeError, match=r"'calc' does not export 'nothing'.*freeze calc"):
+        r.binding().nothing  # noqa: B018

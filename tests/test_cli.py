@@ -15,7 +15,15 @@ from jsonschema import Draft202012Validator
 from test_typecompare import BASE, COUNTER_INC
 from test_typecompare import edit as edit_base
 
-from hotreload.cli import main
+from hotreload.cli import exit_code, main
+from hotreload.errors import (
+    ContractViolation,
+    EntryError,
+    HotreloadError,
+    LogFileError,
+    ManifestError,
+    ServerError,
+)
 
 CALC = """
 def add(a: int, b: int) -> int:
@@ -336,6 +344,61 @@ def test_schema_writes_both_files_and_check_says_fresh_or_stale(
     assert len(capsys.readouterr().err.splitlines()) == 2
 
 
+def test_schema_says_wrote_only_for_files_it_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "out"
+    assert main(["schema", "--dir", str(directory)]) == 0
+    capsys.readouterr()
+    (directory / "event.schema.json").write_text("{}\n", encoding="utf-8")
+    manifest_schema = directory / "hotreload.schema.json"
+    before = manifest_schema.stat().st_mtime_ns
+    assert main(["schema", "--dir", str(directory)]) == 0
+    assert capsys.readouterr().out == (
+        f"{manifest_schema} is up to date\nwrote {directory / 'event.schema.json'}\n"
+    )
+    assert manifest_schema.stat().st_mtime_ns == before  # not written again
+    assert main(["schema", "--dir", str(directory)]) == 0
+    assert capsys.readouterr().out.count("is up to date\n") == 2
+
+
+def test_schema_check_says_missing_for_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "out"
+    assert main(["schema", "--dir", str(directory)]) == 0
+    (directory / "hotreload.schema.json").unlink()
+    capsys.readouterr()
+    assert main(["schema", "--dir", str(directory), "--check"]) == 1
+    assert capsys.readouterr().err == (
+        f"hotreload: error: {directory / 'hotreload.schema.json'} is missing; "
+        f"run `hotreload schema --dir {directory}`\n"
+    )
+
+
+def test_init_writes_the_schema_its_first_line_points_at(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("calc", CALC)
+    monkeypatch.chdir(project.root)
+    assert main(["init", "calc"]) == 0
+    first = project.manifest_path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "#:schema ./schemas/hotreload.schema.json"
+    pointed_at = project.root / first.removeprefix("#:schema ")
+    assert pointed_at.read_bytes() == (REPO / "schemas" / "hotreload.schema.json").read_bytes()
+
+
+def test_init_without_schema_writes_no_schema_line_and_no_schema(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("calc", CALC)
+    monkeypatch.chdir(project.root)
+    assert main(["init", "calc", "--no-schema"]) == 0
+    assert "#:schema" not in project.manifest_path.read_text(encoding="utf-8")
+    assert not (project.root / "schemas").exists()
+    assert main(["check"]) == 0
+
+
 # -- usage --------------------------------------------------------------------------------------
 
 
@@ -367,6 +430,23 @@ def test_bad_usage_exits_2_and_says_what_is_wrong(
     err = capsys.readouterr().err
     assert err.startswith("usage: hotreload")
     assert complaint in err
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (KeyboardInterrupt(), 0),
+        (ManifestError("bad key"), 2),
+        (LogFileError("cannot open log file"), 2),
+        (ContractViolation("add changed"), 1),
+        (ServerError("cannot load module"), 1),
+        (EntryError("[app] entry raised"), 1),
+        (HotreloadError("unknown module"), 2),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
+)
+def test_one_table_maps_every_error_to_its_exit_code(error: BaseException, code: int) -> None:
+    assert exit_code(error) == code
 
 
 # -- up, in-process: the ways it ends before it runs --------------------------------------------
@@ -463,6 +543,22 @@ def test_up_exits_1_when_the_entry_raises(
     assert (stopped["event"], stopped["reason"]) == ("server.stopped", "entry_failed")
     assert stopped["message"] == "ValueError: host broke"
     assert "Traceback" in err  # the host's own error, with its traceback, for the person
+
+
+def test_up_exits_1_when_the_entry_misuses_the_server(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hotreload error raised in the host's code is still the entry failing, not bad usage."""
+    demo.write("host", "def main(server):\n    server.module('nope')\n")
+    demo.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    assert main(["up", "--env", "production", "--log-format", "json"]) == 1
+    err = capsys.readouterr().err
+    assert json_events(err)[-1]["reason"] == "entry_failed"
+    assert "Traceback" in err
+    assert err.splitlines()[-1] == (
+        "hotreload: error: [app] entry 'host:main' raised HotreloadError: unknown module 'nope'; "
+        "modules in hotreload.toml: calc"
+    )
 
 
 def test_up_exits_2_before_starting_when_the_log_file_cannot_be_opened(
@@ -661,3 +757,39 @@ def test_init_check_freeze_and_up_with_types_in_child_processes(tmp_path: Path) 
         "hotreload freeze: 1 change(s) written to hotreload.toml",
     ]
     assert run("check", cwd=tmp_path).returncode == 0
+
+
+def test_up_without_an_app_says_once_on_stderr_what_it_watches_and_how_to_stop(
+    project: Project,
+) -> None:
+    project.write("calc", CALC)
+    project.manifest(MANIFEST + "\n[env.development]\nreload = true\n")
+    with Child("up", "--log-format", "console", cwd=project.root) as child:
+        line = (
+            "hotreload: watching 1 module(s) and hotreload.toml for changes (env development); "
+            "press Ctrl+C to stop"
+        )
+        index = child.wait_stderr(line)
+        assert " server.started " in child.stderr[index - 1]  # once it is watching
+        assert child.stop() == 0
+        assert child.stderr.count(line) == 1
+        assert child.stdout == []
+
+
+def test_the_example_host_shows_an_error_in_a_reloaded_body_and_goes_on(tmp_path: Path) -> None:
+    """As the development loop of the C# original does: catch, show the traceback, keep calling."""
+    source = copy_example(tmp_path)
+    env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
+        child.wait_stdout("(calculator v1; Ctrl+C to exit)")
+        before = child.mark()
+        edit(source, ("return a + b", "return a + b + undefined_name"))
+        child.wait_for("reload.accepted", after=before, version=2)
+        child.wait_stderr("NameError: name 'undefined_name' is not defined")
+        after_error = child.mark()
+        child.wait_stdout("(calculator v2; Ctrl+C to exit)", after=after_error)  # still running
+        edit(source, ("return a + b + undefined_name", "return a + b + 1"))
+        child.wait_for("reload.accepted", after=after_error, version=3)
+        child.wait_stdout("5 + 3 = 9", after=after_error)
+        assert child.stop() == 0
+        assert any(line.startswith("Traceback") for line in child.stderr)

@@ -18,6 +18,7 @@ from hotreload.events import (
     BaseEvent,
     ContractViolationEvent,
     EventLog,
+    ListenerError,
     ManifestChanged,
     ModuleLoaded,
     RejectReason,
@@ -30,7 +31,7 @@ from hotreload.events import (
     WatcherError,
     utc_now,
 )
-from hotreload.logsetup import configure_logging
+from hotreload.logsetup import EventOutput
 from hotreload.signatures import TypeViolationCode, ViolationCode
 
 MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2, "contract": True}
@@ -96,6 +97,13 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "message": "hotreload.toml changed; restart `hotreload up` to apply the change",
     },
     WatcherError: {"message": "OSError: inotify watch limit reached"},
+    ListenerError: {
+        "listener": "host.on_event",
+        "error": "KeyError",
+        "during": "reload.accepted",
+        "during_seq": 3,
+        "message": "on_event listener host.on_event raised KeyError: 'x' at host.py:4 in on_event",
+    },
 }
 
 NAMES_IN_DESIGN = {
@@ -142,8 +150,7 @@ def test_every_rendered_json_line_is_strict_json_that_validates(
     validator: Draft202012Validator,
 ) -> None:
     stream = io.StringIO()
-    configure_logging("json", stream=stream)
-    log = EventLog("development", level="debug")
+    log = EventLog("development", level="debug", output=EventOutput("json", stream=stream))
     for model in EVENT_MODELS:
         log.emit(model, **SAMPLES[model])
     lines = stream.getvalue().splitlines()
@@ -229,8 +236,7 @@ def test_an_invalid_event_raises_and_takes_no_number() -> None:
 
 def test_seq_has_no_gaps_and_lines_are_in_order_under_concurrent_emitters() -> None:
     stream = io.StringIO()
-    configure_logging("json", stream=stream)
-    log = EventLog("development")
+    log = EventLog("development", output=EventOutput("json", stream=stream))
     events = recorded(log)
     threads_count, per_thread = 8, 150
     barrier = threading.Barrier(threads_count)

@@ -15,7 +15,7 @@ from conftest import Project
 from hotreload.cli import choose_log_format, main
 from hotreload.errors import ServerError
 from hotreload.events import EventLog, ReloadRejected, ServerStopped, WatcherError
-from hotreload.logsetup import LogFile, configure_logging, render_console, to_json_line
+from hotreload.logsetup import EventOutput, LogFile, render_console, to_json_line
 from hotreload.manifest import EnvProfile
 
 
@@ -204,8 +204,7 @@ def test_a_failing_log_file_warns_once_never_raises_and_recovers(tmp_path: Path)
     path = tmp_path / "logs" / "events.jsonl"
     stream = io.StringIO()
     log_file = LogFile(path)
-    configure_logging("json", stream=stream, log_file=log_file)
-    log = EventLog("development")
+    log = EventLog("development", output=EventOutput("json", stream=stream, log_file=log_file))
     log.emit(ServerStopped, reason="stopped")
     (tmp_path / "logs").rename(tmp_path / "old-logs")
     (tmp_path / "logs").write_text("now a regular file\n", encoding="utf-8")
@@ -232,8 +231,8 @@ def test_every_event_lands_in_the_file_in_order_under_concurrent_emitters(
 ) -> None:
     path = tmp_path / "events.jsonl"
     log_file = LogFile(path)
-    configure_logging("console", stream=io.StringIO(), log_file=log_file)
-    log = EventLog("development")
+    output = EventOutput("console", stream=io.StringIO(), log_file=log_file)
+    log = EventLog("development", output=output)
 
     def emitter() -> None:
         for n in range(100):
@@ -252,8 +251,8 @@ def test_the_file_gets_json_even_when_the_console_view_is_chosen(tmp_path: Path)
     path = tmp_path / "events.jsonl"
     stream = io.StringIO()
     log_file = LogFile(path)
-    configure_logging("console", stream=stream, log_file=log_file)
-    EventLog("development").emit(
+    output = EventOutput("console", stream=stream, log_file=log_file)
+    EventLog("development", output=output).emit(
         ReloadRejected,
         module="calc",
         path="/p/calc.py",
@@ -308,3 +307,74 @@ def test_a_profile_log_file_is_relative_to_the_manifest_not_the_cwd(
     written = [strict_json(line)["event"] for line in lines(project.root / "logs/events.jsonl")]
     assert written == ["module.loaded", "server.started", "server.stopped"]
     assert "server.started" in capsys.readouterr().err
+
+
+# -- the server's own pipeline ----------------------------------------------------------------
+
+
+def test_silenced_stderr_writes_nothing_there_and_the_file_gets_every_event(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.jsonl"
+    stream = io.StringIO()
+    log_file = LogFile(path)
+    log = EventLog(
+        "development", output=EventOutput("json", stderr=False, stream=stream, log_file=log_file)
+    )
+    for n in range(3):
+        log.emit(WatcherError, message=f"event {n}")
+    log_file.close()
+    assert stream.getvalue() == ""
+    assert seqs(path) == [1, 2, 3]
+
+
+def test_the_pipeline_ignores_structlogs_global_configuration() -> None:
+    """A host's `structlog.configure`, before or after the server starts, neither changes the
+    server's events nor receives them."""
+    import structlog
+
+    host_saw: list[str] = []
+
+    def host_processor(_logger: Any, _name: str, event_dict: Any) -> str:
+        host_saw.append(str(event_dict.get("event")))
+        return "host line"
+
+    stream = io.StringIO()
+    try:
+        structlog.configure(
+            processors=[host_processor], logger_factory=structlog.ReturnLoggerFactory()
+        )
+        log = EventLog("development", output=EventOutput("json", stream=stream))
+        log.emit(WatcherError, message="before")
+        structlog.configure(
+            processors=[host_processor],
+            wrapper_class=structlog.make_filtering_bound_logger(40),  # errors only
+            logger_factory=structlog.ReturnLoggerFactory(),
+        )
+        log.emit(ServerStopped, reason="stopped")
+    finally:
+        structlog.reset_defaults()
+    written = [strict_json(line) for line in stream.getvalue().splitlines()]
+    assert [e["event"] for e in written] == ["watcher.error", "server.stopped"]
+    assert host_saw == []
+
+
+def test_a_stderr_that_cannot_be_written_never_reaches_the_emitting_thread(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    stream.close()
+    path = tmp_path / "events.jsonl"
+    log_file = LogFile(path)
+    log = EventLog("development", output=EventOutput("console", stream=stream, log_file=log_file))
+    assert log.emit(WatcherError, message="still numbered and filed") is not None
+    log_file.close()
+    assert seqs(path) == [1]
+
+
+def test_a_closed_log_file_is_not_opened_again_by_a_late_event(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    log_file = LogFile(path)
+    log_file.write_line("first")
+    log_file.close()
+    path.unlink()
+    log_file.write_line("late")
+    assert not path.exists()

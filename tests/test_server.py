@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EventRecorder, Project
 from support import wait_until
 
+import hotreload
 import hotreload.server
 from hotreload import ContractViolation, HotreloadError, ServerError
 from hotreload.manifest import load_manifest
@@ -296,3 +299,151 @@ def test_stop_does_not_hang_on_a_reload_stuck_in_a_c_call(
     assert rejected["reason"] == "exec_timeout"
     wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("hotreload")])
     assert server.module("calc").add(1, 2) == 3
+
+
+# -- on_event listeners: outside the server's locks, isolated ------------------------------------
+
+
+def test_a_listener_that_raises_on_every_event_is_reported_once_and_changes_nothing(
+    calc_project: Project,
+) -> None:
+    events = EventRecorder()
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        raise ValueError(f"listener broke on {event['event']}")
+
+    server = hotreload.up(calc_project.manifest_path, on_event=listener, stderr=False)
+    try:
+        for n in (1, 2, 3):
+            mark = events.mark()
+            calc_project.write("calc", CALC.replace("a + b", f"a + b + {n}"))
+            events.wait_for("reload.accepted", after=mark, version=n + 1)
+            assert server.module("calc").add(2, 3) == 5 + n
+            assert server.watching
+    finally:
+        server.stop()
+    reports = [e for e in events.events if e["event"] == "listener.error"]
+    assert len(reports) == 1
+    (report,) = reports
+    assert (report["error"], report["during"], report["during_seq"]) == (
+        "ValueError",
+        "module.loaded",
+        1,
+    )
+    assert report["listener"].endswith("listener")
+    assert "raised ValueError: listener broke on module.loaded" in report["message"]
+    assert [e["seq"] for e in events.events] == list(range(1, len(events.events) + 1))
+    assert events.names()[-1] == "server.stopped"
+
+
+def test_each_kind_of_error_a_listener_raises_is_reported_once(calc_project: Project) -> None:
+    events = EventRecorder()
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        if event["event"].startswith("reload."):
+            raise KeyError(event["event"])
+        if event["event"] != "listener.error":
+            raise RuntimeError("not a reload")
+
+    with hotreload.up(calc_project.manifest_path, on_event=listener, stderr=False) as server:
+        for n in (1, 2):
+            mark = events.mark()
+            calc_project.write("calc", CALC.replace("a + b", f"a + b + {n}"))
+            events.wait_for("reload.accepted", after=mark, version=n + 1)
+        assert server.watching
+    reports = [(e["error"], e["during"]) for e in events.events if e["event"] == "listener.error"]
+    assert reports == [("RuntimeError", "module.loaded"), ("KeyError", "reload.accepted")]
+
+
+def test_a_listener_that_stops_the_server_from_its_callback_returns(
+    calc_project: Project,
+) -> None:
+    events = EventRecorder()
+    returned = threading.Event()
+    servers: list[Server] = []
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        if event["event"] == "reload.accepted":
+            servers[0].stop()  # from the watcher thread, right after the reload it made
+            returned.set()
+
+    servers.append(hotreload.up(calc_project.manifest_path, on_event=listener, stderr=False))
+    server = servers[0]
+    try:
+        calc_project.write("calc", CALC.replace("a + b", "a + b + 1"))
+        # Well within the reload's deadline (10 s): a stop that waited for the reload lock its
+        # own thread holds would only give up after that, saying a reload was still running.
+        assert returned.wait(server.exec_timeout / 2)
+        stopped = events.wait_for("server.stopped")
+        assert stopped["message"] is None
+        assert events.names()[-2:] == ["reload.accepted", "server.stopped"]
+        wait_until(lambda: not server.watching)
+        assert server.wait(0)
+    finally:
+        server.stop()
+    assert watcher_threads() == []
+
+
+def test_a_listener_may_call_back_into_the_server(calc_project: Project) -> None:
+    """Called outside the reload lock and the version gate: a reload or a call from a callback
+    neither deadlocks nor waits."""
+    events = EventRecorder()
+    results: list[object] = []
+    servers: list[Server] = []
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        if event["event"] == "reload.accepted":
+            server = servers[0]
+            [outcome] = server.reload([calc_project.path("calc")])
+            results.append((outcome.kind, server.module("calc").add(2, 3)))
+
+    servers.append(hotreload.up(calc_project.manifest_path, on_event=listener, stderr=False))
+    try:
+        calc_project.write("calc", CALC.replace("a + b", "a + b + 1"))
+        events.wait_for("reload.unchanged")
+        wait_until(lambda: bool(results))
+        assert results == [("unchanged", 6)]
+        assert events.names()[-2:] == ["reload.accepted", "reload.unchanged"]
+        assert servers[0].watching
+    finally:
+        servers[0].stop()
+
+
+def test_a_failed_start_writes_server_failed_and_closes_its_log_file(project: Project) -> None:
+    """`hotreload.up()` reports a start that fails as `hotreload up` does, and leaves nothing."""
+    project.write("calc", "raise RuntimeError('no database')\n" + CALC)
+    project.manifest(MANIFEST + '\n[env.development]\nreload = true\nlog_file = "events.jsonl"\n')
+    events = EventRecorder()
+    with pytest.raises(ServerError, match="no database"):
+        hotreload.up(project.manifest_path, on_event=events, stderr=False)
+    assert [(e["event"], e.get("reason")) for e in events.events] == [
+        ("server.failed", "import_error")
+    ]
+    lines = (project.root / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["server.failed"]
+    assert watcher_threads() == []
+
+
+def test_a_listener_that_stops_the_server_during_start_up_leaves_nothing_running(
+    calc_project: Project,
+) -> None:
+    """Start-up events reach listeners once start-up is over, so a stop from one finds a whole
+    server to stop (and `server.started` comes before `server.stopped`)."""
+    events = EventRecorder()
+    servers: list[Server] = []
+
+    def listener(event: dict[str, Any]) -> None:
+        events(event)
+        if event["event"] == "module.loaded":
+            servers[0].stop()
+
+    server = Server(load_manifest(calc_project.manifest_path), on_event=listener, stderr=False)
+    servers.append(server)
+    assert server.start() is server
+    assert events.names() == ["module.loaded", "server.started", "server.stopped"]
+    assert not server.watching
+    assert watcher_threads() == []

@@ -558,7 +558,8 @@ def test_a_class_decorator_that_replaces_a_frozen_type_is_caught_once_it_ran(
     counter_class = running.module("shapes").Counter
     new = BASE.replace(
         "class Counter:",
-        "def _registered(cls):\n    REGISTRY.append(cls)\n\n\nREGISTRY = []\n\n\n@_registered\nclass Counter:",
+        "def _registered(cls):\n    REGISTRY.append(cls)\n\n\nREGISTRY = []\n\n\n"
+        "@_registered\nclass Counter:",
     )
     event = running.save(new, module="shapes", expect="reload.rejected")
     assert event["reason"] == "type_replaced"

@@ -1,11 +1,19 @@
-"""The host: calls the calculator in a loop, as the seed's C# host does, and never restarts."""
+"""The host: calls the calculator in a loop, as the C# host of CSnakes' example does, and never
+restarts."""
 
 from __future__ import annotations
 
 import os
 import time
+import traceback
 
-from hotreload import Server
+from hotreload import Binding, Server
+
+
+def show_round(calc: Binding) -> None:
+    print(f"5 + 3 = {calc.add(5, 3)}")
+    print(f"5 * 3 = {calc.multiply(5, 3)}")
+    print(calc.describe_operation("addition"))
 
 
 def main(server: Server) -> None:
@@ -15,9 +23,13 @@ def main(server: Server) -> None:
     rounds = int(os.environ.get("CALCULATOR_ROUNDS", "0"))  # 0: until Ctrl+C
     done = 0
     while rounds == 0 or done < rounds:
-        print(f"5 + 3 = {calc.add(5, 3)}")
-        print(f"5 * 3 = {calc.multiply(5, 3)}")
-        print(calc.describe_operation("addition"))
+        try:
+            show_round(calc)
+        except Exception:
+            # A reloaded body that raises is a slip in the edit, not a reason to stop the host:
+            # show it and call again next round, as CSnakes' development loop does. Save a fix
+            # and the next round runs it.
+            traceback.print_exc()
         print(f"(calculator v{server.version('calculator')}; Ctrl+C to exit)", flush=True)
         done += 1
         time.sleep(interval)

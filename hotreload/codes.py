@@ -1,0 +1,54 @@
+"""Fixed words and defaults that several parts share, each defined once (typed, so mypy sees drift).
+
+The manifest, the events, reading a source, the log set-up and the CLI import them from here; a
+new reason or level is added in one place and every model, schema and checker follows. The
+contract's own violation codes stay with the code that makes them (`signatures`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from hotreload.signatures import ViolationCode
+
+# -- output -------------------------------------------------------------------------------------
+
+LogFormat = Literal["console", "json"]
+"""How events render on stderr: a line for a person, or one JSON object a line."""
+
+Level = Literal["debug", "info", "warning", "error"]
+"""An event's severity, and a profile's `log_level` threshold."""
+
+LEVEL_ORDER: dict[Level, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+# -- why a version cannot run -------------------------------------------------------------------
+
+FileReason = Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
+"""A module file that cannot be read, decoded or parsed (at start, by `check`, at a reload)."""
+
+ExecReason = Literal["exec_error", "exec_timeout"]
+"""A module's top-level code that raised or ran past its deadline at a reload."""
+
+RejectReason = Literal[FileReason, "outside_root", ExecReason, ViolationCode]
+"""The one code of a `reload.rejected` event, and of every `source.Failure`."""
+
+CheckCode = Literal[ViolationCode, FileReason]
+"""The code of a `contract.violation` event: a broken export, or a file that cannot be read."""
+
+# -- how a server run ends ----------------------------------------------------------------------
+
+FailReason = Literal["contract_violation", "import_error", "manifest_error"]
+StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
+
+# -- what reloads ------------------------------------------------------------------------------
+
+ReloadScope = Literal["imported", "manifest"]
+"""A profile's `reload_scope`: every project module the process imported, or the manifest's."""
+
+# -- profile defaults ---------------------------------------------------------------------------
+
+DEFAULT_DEBOUNCE_MS = 5
+"""The watcher's quiet time: long enough for an editor's burst of writes, short for a person."""
+
+DEFAULT_EXEC_TIMEOUT_MS = 10_000
+"""How long reloaded top-level code may run before it is stopped and the change rejected."""
