@@ -53,24 +53,26 @@ def _helper(index: int) -> list[str]:
     ]
 
 
-def big_module(value: int, *, broken: bool = False, state: bool = False) -> str:
+def big_module(value: int, *, broken: bool = False, field: bool = False) -> str:
     """A 500-line module: many helpers and three exports; ``current_value()`` returns ``value``.
 
     ``broken`` changes the frozen signature of ``current_value`` (a new parameter), so the
-    change is rejected before any of its code runs. ``state`` adds the field's ``STATE`` token
-    (see ``field_module``).
+    change is rejected before any of its code runs. ``field`` is the field's variant: a
+    ``STATE`` token (see ``field_module``), and only ``current_value``'s body changes with
+    ``value`` (the docstring and ``VALUE`` stay), so an edit is a body edit.
     """
+    version = 0 if field else value
     head = [
-        f'"""Benchmark target, version {value}: many helpers, three exports."""',
+        f'"""Benchmark target, version {version}: many helpers, three exports."""',
         "",
         "from __future__ import annotations",
         "",
         "import math",
-        *(["import time"] if state else []),
+        *(["import time"] if field else []),
         "",
-        f"VALUE = {value}",
+        f"VALUE = {version}",
         "SCALE = 3",
-        *([STATE_LINE] if state else []),
+        *([STATE_LINE] if field else []),
         "",
     ]
     params = "extra: int = 0" if broken else ""
@@ -193,7 +195,7 @@ def small_module(value: int, *, heavy: bool = False) -> str:
     load ran again.
     """
     kind = "heavy-init" if heavy else "small"
-    lines = [f'"""Benchmark target ({kind}), version {value}: ten small exports."""', ""]
+    lines = [f'"""Benchmark target ({kind}): ten small exports."""', ""]
     lines += ["import time", ""]
     if heavy:
         lines += [
@@ -225,7 +227,7 @@ def small_module(value: int, *, heavy: bool = False) -> str:
 def field_module(kind: FieldKind, value: int) -> str:
     """The field's module of this kind, with ``current_value()`` returning ``value``."""
     if kind == "big":
-        return big_module(value, state=True)
+        return big_module(value, field=True)
     return small_module(value, heavy=kind == "heavy")
 
 
