@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
@@ -485,8 +486,12 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     plan = _Measure.of(args, contender("hotreload"))
     writer = Writer()
     poller: ThreadPoller | None = None
-    began = time.perf_counter()
-    server = up(Path(args["root"]) / "hotreload.toml", env="development")
+    try:
+        began = time.perf_counter()
+        server = up(Path(args["root"]) / "hotreload.toml", env="development")
+    except BaseException:
+        writer.close()
+        raise
     try:
         up_ms = (time.perf_counter() - began) * 1000
         export = "current_value"
@@ -585,6 +590,13 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _still_running(c: Contender, child: Any, log_path: Path) -> None:
+    """A tool that died during the saves failed: its misses would not be the tool's figures."""
+    code = child.process.poll()
+    if code is not None:
+        raise RuntimeError(f"{c.name} exited ({code}) during the saves:\n{_log_tail(log_path)}")
+
+
 def tool_run(args: dict[str, Any]) -> dict[str, Any]:
     """jurigged or hmr driven by its own CLI, running a host script that polls the export."""
     from benchmarks.latency import Writer
@@ -611,23 +623,22 @@ def tool_run(args: dict[str, Any]) -> dict[str, Any]:
         )
         log_path = outside / "out" / "tool.log"
         command = _tool_command(c.name, Path(args["bin"]), project, host)
-        writer = Writer()
-        with open(log_path, "wb") as log:
+        with open(log_path, "wb") as log, ExitStack() as stack:
+            writer = Writer()
+            stack.callback(writer.close)
             tool = Spawned(command, cwd=project, stdout=log, stderr=log, env=child_env())
-            try:
-                tail = FileTail(results, alive=lambda: tool.process.poll() is None)
-                initial = tail.wait(0, READY_TIMEOUT_S)
-                if initial is None:
-                    raise RuntimeError(
-                        f"{c.name} did not run the host within {READY_TIMEOUT_S:g} s "
-                        f"(exit {tool.process.poll()}):\n{_log_tail(log_path)}"
-                    )
-                result: dict[str, Any] = plan.run(tail, writer, _target(args), initial)
-                result["command"] = command
-                return result
-            finally:
-                tool.stop()
-                writer.close()
+            stack.callback(tool.stop)  # stopped first: callbacks run last in, first out
+            tail = FileTail(results, alive=lambda: tool.process.poll() is None)
+            initial = tail.wait(0, READY_TIMEOUT_S)
+            if initial is None:
+                raise RuntimeError(
+                    f"{c.name} did not run the host within {READY_TIMEOUT_S:g} s "
+                    f"(exit {tool.process.poll()}):\n{_log_tail(log_path)}"
+                )
+            result: dict[str, Any] = plan.run(tail, writer, _target(args), initial)
+            _still_running(c, tool, log_path)
+            result["command"] = command
+            return result
 
 
 WEB_HOST_SCRIPT = """\
@@ -721,28 +732,25 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
         )
         log_path = outside / "server.log"
         command = _web_command(c.name, Path(args["bin"]), project, host, port)
-        writer = Writer()
         probe = HttpProbe(port)
-        poller: ThreadPoller | None = None
-        with open(log_path, "wb") as log:
+        with open(log_path, "wb") as log, ExitStack() as stack:
+            writer = Writer()
+            stack.callback(writer.close)
             server = Spawned(command, cwd=project, stdout=log, stderr=log, env=child_env())
-            try:
-                poller = ThreadPoller(probe).start()
-                initial = poller.wait(0, READY_TIMEOUT_S)
-                if initial is None:
-                    raise RuntimeError(
-                        f"{c.name} did not answer on port {port} within {READY_TIMEOUT_S:g} s "
-                        f"(exit {server.process.poll()}):\n{_log_tail(log_path)}"
-                    )
-                result: dict[str, Any] = plan.run(poller, writer, _target(args), initial)
-                result["command"] = command
-                return result
-            finally:
-                if poller is not None:
-                    poller.stop()
-                probe.close()
-                server.stop()
-                writer.close()
+            stack.callback(server.stop)
+            stack.callback(probe.close)  # once the poller is stopped (the line below)
+            poller = ThreadPoller(probe).start()
+            stack.callback(poller.stop)
+            initial = poller.wait(0, READY_TIMEOUT_S)
+            if initial is None:
+                raise RuntimeError(
+                    f"{c.name} did not answer on port {port} within {READY_TIMEOUT_S:g} s "
+                    f"(exit {server.process.poll()}):\n{_log_tail(log_path)}"
+                )
+            result: dict[str, Any] = plan.run(poller, writer, _target(args), initial)
+            _still_running(c, server, log_path)
+            result["command"] = command
+            return result
 
 
 RUNNERS: dict[Observe, Callable[[dict[str, Any]], dict[str, Any]]] = {

@@ -168,7 +168,7 @@ def readme_table(results: dict[str, Any]) -> list[str]:
         pairs = []
         for s in SAVE_STYLES:
             hot, floor = (p50(cell(k, n, s, results)) for n in ("hotreload", "floor"))
-            pairs.append(DASH if hot is None or floor is None else f"{hot - floor:+.1f}")
+            pairs.append(DASH if hot is None or floor is None else f"{hot - floor:+,.1f}")
         added.append(f"{FIELD_KIND_LABELS[k]} {' / '.join(pairs)} ms")
     lines += [
         "",

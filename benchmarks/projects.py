@@ -176,7 +176,7 @@ FIELD_KINDS: tuple[FieldKind, ...] = ("small", "big", "heavy")
 FIELD_KIND_LABELS: dict[FieldKind, str] = {
     "small": "small module",
     "big": "500-line module",
-    "heavy": "1 s top-level init",
+    "heavy": "1 s top-level init, body edit",
 }
 HEAVY_INIT_S = 1.0
 # Module-level state the hosts read after every save: a token made when the module's top level

@@ -164,7 +164,17 @@ def _tail(text: str, lines: int = 6) -> str:
 
 
 def ensure(log: Log) -> SideVenv:
-    """The side venv, built or refreshed if needed (the first build takes a minute or so)."""
+    """The side venv, built or refreshed if needed (the first build takes a minute or so).
+
+    Raises RuntimeError (the field section's failure, with the reason) if it cannot be made.
+    """
+    try:
+        return _ensure(log)
+    except (subprocess.SubprocessError, OSError, ValueError) as e:
+        raise RuntimeError(f"the field's side venv could not be set up: {e}") from e
+
+
+def _ensure(log: Log) -> SideVenv:
     base, version = find_python()
     version_text = ".".join(map(str, version))
     directory = VENVS_DIR / f"field-py{version[0]}.{version[1]}"
