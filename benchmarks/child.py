@@ -44,6 +44,12 @@ def latency(args: dict[str, Any]) -> dict[str, Any]:
     return runs[args["contender"]](args)
 
 
+def field(args: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.field import run
+
+    return run(args)
+
+
 def restart_supervisor(args: dict[str, Any]) -> dict[str, Any] | None:
     """The restart reloader under test: ``watchfiles.run_process`` (SIGTERM stops it)."""
     from watchfiles import run_process
@@ -112,6 +118,7 @@ def idle_floor(args: dict[str, Any]) -> dict[str, Any] | None:
 JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "writer": writer,
     "latency": latency,
+    "field": field,
     "restart-supervisor": restart_supervisor,
     "calls": calls,
     "startup": startup,

@@ -52,14 +52,18 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def job_command(job: str, args: dict[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.child", job, json.dumps(args)]
+def job_command(job: str, args: dict[str, Any], *, python: str | None = None) -> list[str]:
+    """``python -m benchmarks.child JOB ARGS``, with this interpreter unless ``python`` is given
+    (the field runs every contender under the side environment's interpreter)."""
+    return [python or sys.executable, "-m", "benchmarks.child", job, json.dumps(args)]
 
 
-def run_job(job: str, args: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+def run_job(
+    job: str, args: dict[str, Any], *, timeout: float, python: str | None = None
+) -> dict[str, Any]:
     """Run ``python -m benchmarks.child JOB ARGS`` to the end and return its result dict."""
     process = subprocess.Popen(
-        job_command(job, args),
+        job_command(job, args, python=python),
         cwd=REPO_ROOT,
         env=child_env(),
         preexec_fn=die_with_parent,
@@ -111,11 +115,12 @@ class Spawned:
         stderr: int | IO[Any] | None = subprocess.DEVNULL,
         stop_signal: int = signal.SIGTERM,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.stop_signal = stop_signal
         self.process = subprocess.Popen(
             list(command),
-            cwd=REPO_ROOT,
+            cwd=cwd or REPO_ROOT,
             env=env or child_env(),
             stdin=stdin,
             stdout=stdout,

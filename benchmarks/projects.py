@@ -1,4 +1,5 @@
-"""Generated projects for the benchmarks: the 500-line module, scale projects, and saves."""
+"""Generated projects for the benchmarks: the 500-line module, scale projects, the field's three
+module kinds (small, 500-line, heavy-init), and saves."""
 
 from __future__ import annotations
 
@@ -52,21 +53,26 @@ def _helper(index: int) -> list[str]:
     ]
 
 
-def big_module(value: int, *, broken: bool = False) -> str:
+def big_module(value: int, *, broken: bool = False, field: bool = False) -> str:
     """A 500-line module: many helpers and three exports; ``current_value()`` returns ``value``.
 
     ``broken`` changes the frozen signature of ``current_value`` (a new parameter), so the
-    change is rejected before any of its code runs.
+    change is rejected before any of its code runs. ``field`` is the field's variant: a
+    ``STATE`` token (see ``field_module``), and only ``current_value``'s body changes with
+    ``value`` (the docstring and ``VALUE`` stay), so an edit is a body edit.
     """
+    version = 0 if field else value
     head = [
-        f'"""Benchmark target, version {value}: many helpers, three exports."""',
+        f'"""Benchmark target, version {version}: many helpers, three exports."""',
         "",
         "from __future__ import annotations",
         "",
         "import math",
+        *(["import time"] if field else []),
         "",
-        f"VALUE = {value}",
+        f"VALUE = {version}",
         "SCALE = 3",
+        *([STATE_LINE] if field else []),
         "",
     ]
     params = "extra: int = 0" if broken else ""
@@ -163,6 +169,109 @@ def write_scale_project(root: Path, size: int) -> Project:
         encoding="utf-8",
     )
     return Project(root, manifest, tuple(names))
+
+
+FieldKind = Literal["small", "big", "heavy"]
+FIELD_KINDS: tuple[FieldKind, ...] = ("small", "big", "heavy")
+FIELD_KIND_LABELS: dict[FieldKind, str] = {
+    "small": "small module",
+    "big": "500-line module",
+    "heavy": "1 s top-level init, body edit",
+}
+HEAVY_INIT_S = 1.0
+# Module-level state the hosts read after every save: a token made when the module's top level
+# runs. The same token after a save means the module's state was kept (nothing re-ran it).
+STATE_LINE = 'STATE = {"born": time.monotonic_ns()}'
+SMALL_EXPORTS = {"current_value": "() -> int", **{f"f{n}": "(x: int) -> int" for n in range(1, 10)}}
+WEBAPP_MODULE = "webapp"
+
+
+def small_module(value: int, *, heavy: bool = False) -> str:
+    """The small module (the shape of the scale projects' modules: ten short exports), whose
+    ``current_value()`` body returns ``value``: every edit is a body edit of that export.
+
+    ``heavy`` adds a top level that takes ``HEAVY_INIT_S`` (``MODEL = _load()``, as a model load
+    or a warm cache would), and makes ``STATE`` that model, so "state kept" says whether the
+    load ran again.
+    """
+    kind = "heavy-init" if heavy else "small"
+    lines = [f'"""Benchmark target ({kind}): ten small exports."""', ""]
+    lines += ["import time", ""]
+    if heavy:
+        lines += [
+            "",
+            "def _load() -> dict[str, int]:",
+            '    """A model load: expensive start-up work that runs when the top level runs."""',
+            f"    time.sleep({HEAVY_INIT_S!r})",
+            '    return {"born": time.monotonic_ns()}',
+            "",
+            "",
+            "MODEL = _load()",
+            "STATE = MODEL",
+            "",
+        ]
+    else:
+        lines += [STATE_LINE, ""]
+    lines += [
+        "",
+        "def current_value() -> int:",
+        '    """The export the hosts poll: its body changes with every edit."""',
+        f"    return {value}",
+        "",
+    ]
+    for n in range(1, 10):
+        lines += ["", f"def f{n}(x: int) -> int:", f"    return x * {n} + 1", ""]
+    return "\n".join(lines)
+
+
+def field_module(kind: FieldKind, value: int) -> str:
+    """The field's module of this kind, with ``current_value()`` returning ``value``."""
+    if kind == "big":
+        return big_module(value, field=True)
+    return small_module(value, heavy=kind == "heavy")
+
+
+# The web case's app: its response comes from the module's export, read on every request (so a
+# tool that patches or reloads the module is seen without the app module itself changing).
+WEBAPP_SOURCE = f"""\
+\"\"\"A tiny ASGI app for the benchmarks' web case: the response is the module's export.\"\"\"
+
+import json
+import os
+
+import {BIG_MODULE} as target
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({{"type": "lifespan.startup.complete"}})
+            elif message["type"] == "lifespan.shutdown":
+                await send({{"type": "lifespan.shutdown.complete"}})
+                return
+    payload = {{"value": target.current_value(), "born": target.STATE["born"], "pid": os.getpid()}}
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
+    await send({{"type": "http.response.body", "body": body}})
+"""
+
+
+def write_field_project(root: Path, kind: FieldKind) -> Project:
+    """One field module (``bench_target``) of this kind, its manifest and the web app."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{BIG_MODULE}.py").write_text(field_module(kind, 0), encoding="utf-8")
+    (root / f"{WEBAPP_MODULE}.py").write_text(WEBAPP_SOURCE, encoding="utf-8")
+    exports = BIG_EXPORTS if kind == "big" else SMALL_EXPORTS
+    manifest = root / "hotreload.toml"
+    manifest.write_text(
+        f'[project]\nname = "bench-field-{kind}"\n\n{_exports_table(BIG_MODULE, exports)}'
+        + ENV_TABLES,
+        encoding="utf-8",
+    )
+    return Project(root, manifest, (BIG_MODULE,))
 
 
 _temp_counter = 0

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from benchmarks.fieldreport import field_lines
 from benchmarks.proc import REPO_ROOT
 
 # Thresholds the issue leaves to us are marked "(ours)" in the table.
@@ -475,10 +476,14 @@ def render(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {label} | {s['cpu_s']:.3f} | {s['wall_s']:.1f} | {s['percent']:.2f} |"
                 )
-    lines += ["", "## Targets (issue 5)", "", "| target | measured | status |"]
-    lines.append("| --- | --- | --- |")
-    for v in results.get("targets", []):
-        lines.append(f"| {v['target']} | {v['measured']} | {v['status']} |")
+    lines += field_lines(results)
+    for issue, key in (("5", "targets"), ("11", "targets_issue11")):
+        if key not in results:
+            continue  # a results file from before issue 11 has no such list
+        lines += ["", f"## Targets (issue {issue})", "", "| target | measured | status |"]
+        lines.append("| --- | --- | --- |")
+        for v in results[key]:
+            lines.append(f"| {v['target']} | {v['measured']} | {v['status']} |")
     if results.get("errors"):
         lines += ["", "## Errors", ""]
         for name, error in results["errors"].items():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.field import CONTENDERS, Contender, save_timeout
 from benchmarks.proc import (
     REPO_ROOT,
     ChildError,
@@ -22,10 +23,13 @@ from benchmarks.proc import (
 )
 from benchmarks.projects import (
     BIG_MODULE,
+    FIELD_KINDS,
     SAVE_STYLES,
+    FieldKind,
     Project,
     scale_module_name,
     write_big_project,
+    write_field_project,
     write_scale_project,
 )
 
@@ -53,6 +57,11 @@ class Plan:
     memory_reloads: int
     watcher_edits: int
     idle_seconds: float
+    field_kinds: tuple[FieldKind, ...]  # the field's module kinds
+    field_edits: int  # per contender, kind and save style
+    field_restart_edits: int  # the same for a restart reloader (uvicorn --reload)
+    field_heavy_edits: int  # the same on the heavy-init module (a reload may take 1 s)
+    field_all_settings: bool  # also a tool's second setting (jurigged's default debounce)
 
 
 FULL = Plan(
@@ -70,22 +79,32 @@ FULL = Plan(
     memory_reloads=1000,
     watcher_edits=100,
     idle_seconds=10.0,
+    field_kinds=FIELD_KINDS,
+    field_edits=20,
+    field_restart_edits=10,
+    field_heavy_edits=8,
+    field_all_settings=True,
 )
 QUICK = Plan(
     name="quick",
     edits=15,
-    restart_edits=6,
+    restart_edits=3,
     reject_edits=10,
     busy_edits=8,
-    call_rounds=3,
+    call_rounds=2,
     call_seconds=0.03,
     sizes=(10, 100, 1000),
     scale_edits=10,
     startup_repeats=1,
     check_repeats=1,
-    memory_reloads=300,
-    watcher_edits=30,
-    idle_seconds=4.0,
+    memory_reloads=100,
+    watcher_edits=20,
+    idle_seconds=2.0,
+    field_kinds=("small",),
+    field_edits=3,
+    field_restart_edits=2,
+    field_heavy_edits=2,
+    field_all_settings=False,
 )
 
 
@@ -302,10 +321,80 @@ def idle_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
+def _field_edits(plan: Plan, c: Contender, kind: FieldKind) -> int:
+    if kind == "heavy":
+        return plan.field_heavy_edits
+    return plan.field_restart_edits if c.restarts else plan.field_edits
+
+
+def field_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Every contender on every module kind, both save styles, under the side venv's Python.
+
+    A contender whose package did not install, or that fails to run, is recorded with the
+    reason and the others go on; the run then exits 1 (a failure is not a figure).
+    """
+    from benchmarks.sidevenv import ensure
+
+    venv = ensure(log)
+    styles = list(SAVE_STYLES)
+    results: dict[str, Any] = {
+        "python": venv.version,
+        "packages": venv.packages,
+        "contenders": {
+            c.name: {"label": c.label, "settings": c.settings, "observe": c.observe}
+            for c in CONTENDERS
+        },
+        "kinds": {kind: {} for kind in plan.field_kinds},
+        "skipped": {},
+        "errors": {},
+        "plan": {
+            "edits": plan.field_edits,
+            "restart_edits": plan.field_restart_edits,
+            "heavy_edits": plan.field_heavy_edits,
+        },
+    }
+    for c in CONTENDERS:
+        if c.full_only and not plan.field_all_settings:
+            results["skipped"][c.name] = "full run only"
+        elif c.package and not venv.has(c.package):
+            results["skipped"][c.name] = venv.failed.get(c.package, f"{c.package} not installed")
+    for kind in plan.field_kinds:
+        for c in CONTENDERS:
+            if c.name in results["skipped"]:
+                continue
+            edits = _field_edits(plan, c, kind)
+            timeout = save_timeout(c, kind, ACCEPT_TIMEOUT_S, RESTART_TIMEOUT_S)
+            log(f"field: {c.name} on the {kind} module ({edits} saves x {len(styles)} styles)")
+            project = write_field_project(work.root / f"field-{kind}-{c.name}", kind)
+            args = {
+                "contender": c.name,
+                "kind": kind,
+                "root": str(project.root),
+                "styles": styles,
+                "edits": edits,
+                "timeout": timeout,
+                "bin": str(venv.bin),
+                "seed": 3,
+            }
+            try:
+                results["kinds"][kind][c.name] = run_job(
+                    "field",
+                    args,
+                    timeout=_job_timeout(edits * len(styles) + 1, timeout + 0.5),
+                    python=venv.python,
+                )
+            except (ChildError, RuntimeError, OSError) as e:
+                # One broken contender must not cost the others' figures.
+                results["errors"][f"{kind}/{c.name}"] = f"{type(e).__name__}: {e}"[-2000:]
+                log(f"field: {c.name} on the {kind} module failed: {str(e).splitlines()[0]}")
+    return results
+
+
 SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "latency": latency_section,
     "calls": calls_section,
     "scale": scale_section,
     "memory": memory_section,
     "idle": idle_section,
+    "field": field_section,
 }
