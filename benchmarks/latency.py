@@ -169,10 +169,10 @@ class BatchClock:
         if watcher is None or inner is None:
             return False
 
-        def timed(paths: list[Path]) -> None:
+        def timed(paths: list[Path], resync: bool) -> None:
             began = time.monotonic_ns()
             try:
-                inner(paths)
+                inner(paths, resync)
             finally:
                 ended = time.monotonic_ns()
                 with self._lock:
