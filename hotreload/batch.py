@@ -9,7 +9,7 @@ group, in the order given, and one that still fails is tried again after the oth
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -22,24 +22,44 @@ class Imports:
     names: dict[str, frozenset[str]]  # `from M import a, b`: M -> {a, b}
 
 
-def imports_of(tree: ast.Module, name: str, *, is_package: bool) -> Imports:
-    """The modules a module imports, and the names it takes from each (`from M import n`)."""
-    package = name if is_package else name.rpartition(".")[0]
+def statement_imports(node: ast.stmt, package: str) -> Imports:
+    """What one top-level statement imports while it runs (``package``: the module's package,
+    for relative imports)."""
     modules: set[str] = set()
     names: dict[str, set[str]] = {}
-    for node in _import_time_nodes(tree.body):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
+    for found in _import_time_nodes([node]):
+        if isinstance(found, ast.Import):
+            for alias in found.names:
                 modules |= _prefixes(alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            base = _resolve(node.module, node.level, package)
+        elif isinstance(found, ast.ImportFrom):
+            base = _resolve(found.module, found.level, package)
             if base is None:
                 continue
             modules |= _prefixes(base)
-            taken = {alias.name for alias in node.names if alias.name != "*"}
+            taken = {alias.name for alias in found.names if alias.name != "*"}
             modules |= {f"{base}.{n}" for n in taken}
             names.setdefault(base, set()).update(taken)
     return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()})
+
+
+NO_IMPORTS = Imports(frozenset(), {})
+
+
+def merged(parts: Iterable[Imports]) -> Imports:
+    """The imports of a module, from those of its statements."""
+    modules: set[str] = set()
+    names: dict[str, set[str]] = {}
+    for part in parts:
+        modules |= part.modules
+        for module, taken in part.names.items():
+            names.setdefault(module, set()).update(taken)
+    return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()})
+
+
+def imports_of(tree: ast.Module, name: str, *, is_package: bool) -> Imports:
+    """The modules a module imports, and the names it takes from each (`from M import n`)."""
+    package = name if is_package else name.rpartition(".")[0]
+    return merged(statement_imports(node, package) for node in tree.body)
 
 
 def _import_time_nodes(body: list[ast.stmt]) -> list[ast.stmt]:

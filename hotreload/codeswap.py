@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +32,14 @@ class CodeIndex:
         return self.by_position.get((code.co_qualname, code.co_firstlineno))
 
 
-def index_code(module_code: types.CodeType) -> CodeIndex:
-    """Index the code objects nested in a module's code, depth first, in source order."""
+def index_code(module_codes: Iterable[types.CodeType]) -> CodeIndex:
+    """Index the code objects nested in a module's code (its statements' codes, in order),
+    depth first, in source order."""
     by_position: dict[tuple[str, int], CodeKey] = {}
     by_key: dict[CodeKey, types.CodeType] = {}
     seen: dict[str, int] = {}
     ambiguous: set[tuple[str, int]] = set()
-    for code in _nested(module_code):
+    for code in (nested for module in module_codes for nested in _nested(module)):
         nth = seen.get(code.co_qualname, 0)
         seen[code.co_qualname] = nth + 1
         key = (code.co_qualname, nth)

@@ -8,9 +8,7 @@ swap is undone.
 
 from __future__ import annotations
 
-import ast
 import traceback
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,9 @@ from typing import Any
 from hotreload.codeswap import Swap
 from hotreload.deadline import ExecTimeout, Watchdog
 from hotreload.patching import keeps_identity
-from hotreload.plan import Analysis, Plan
+from hotreload.plan import Plan
 from hotreload.source import Failure
+from hotreload.statements import Analysis
 
 _MISSING = object()
 
@@ -61,8 +60,6 @@ class Run:
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
         changed, in source order, with one deadline for all. Raises what the code raises."""
-        assert new.tree is not None, "a candidate keeps its tree until it is applied"
-        tree = new.tree
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
@@ -73,10 +70,8 @@ class Run:
                     continue
                 if index not in plan.run and not statement.scope.reads & changed:
                     continue
-                module = ast.Module(body=[tree.body[index]], type_ignores=[])
-                code = compile(module, str(path), "exec", flags=new.future_flags, dont_inherit=True)
                 self.ran.append(index)
-                exec(code, namespace)
+                exec(statement.runnable(path, new.future_flags), namespace)
                 for name in statement.scope.binds:
                     self.bound.add(name)
                     old = snapshot.get(name, _MISSING)
@@ -85,11 +80,17 @@ class Run:
 
         watchdog.call(work, timeout)
 
-    def run_module(self, code: types.CodeType, watchdog: Watchdog, timeout: float) -> None:
+    def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
         """Run the whole new version in the namespace. Raises what the code raises."""
-        self.snapshot = dict(self.namespace)
-        watchdog.run(code, self.namespace, timeout)
-        self.bound = set(self.namespace)
+        namespace = self.namespace
+        self.snapshot = dict(namespace)
+
+        def work() -> None:
+            for code in new.runnable(path):
+                exec(code, namespace)
+
+        watchdog.call(work, timeout)
+        self.bound = set(namespace)
 
 
 def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotreload.scope import statement_scope
 from hotreload.signatures import Signature, Violation
+from hotreload.statements import Analysis
 
 _MISSING = object()
 
@@ -42,29 +42,33 @@ _STATEMENT_KINDS: dict[type[ast.stmt], str] = {
 }
 
 
-def replaced_in_source(
-    tree: ast.Module, exports: Mapping[str, Signature], path: Path
-) -> list[Violation]:
+def replaced_in_source(analysis: Analysis, exports: Mapping[str, Signature]) -> list[Violation]:
     """Exports that a statement after their `def` binds again, seen in the source.
 
     The `def` the contract reads is the last unconditional one; bindings before it are
     overridden by it. An assignment that reads the export itself (`add = cached(add)`) is
     decoration by another spelling: allowed here, and checked once it has run.
     """
+    statements = analysis.statements
     last_def: dict[str, int] = {}
-    for index, node in enumerate(tree.body):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in exports:
-            last_def[node.name] = index
+    for index, statement in enumerate(statements):
+        if statement.export is not None:
+            last_def[statement.export.name] = index
     violations: list[Violation] = []
     for name, index in last_def.items():
-        definition = tree.body[index]
-        for node in tree.body[index + 1 :]:
-            if name not in statement_scope(node).binds or _decorates(node, name):
+        definition = statements[index].export
+        assert definition is not None
+        for later in range(index + 1, len(statements)):
+            if name not in statements[later].scope.binds:
                 continue
-            kind = _kind(node, name)
+            node = analysis.node(later)
+            if node is not None and _decorates(node, name):
+                continue
+            kind = _kind(node, name) if node is not None else "a statement"
+            line = statements[later].line
             message = (
-                f"{name}: export replaced: line {node.lineno} binds {name!r} again after its "
-                f"def (line {definition.lineno}), with {kind}; the host would call an object the "
+                f"{name}: export replaced: line {line} binds {name!r} again after its "
+                f"def (line {definition.line}), with {kind}; the host would call an object the "
                 f"contract cannot check: remove that binding, or give the other object "
                 "another name"
             )
@@ -73,8 +77,8 @@ def replaced_in_source(
                     "export_replaced",
                     name,
                     str(exports[name]),
-                    f"{kind} at line {node.lineno}",
-                    node.lineno,
+                    f"{kind} at line {line}",
+                    line,
                     message,
                 )
             )

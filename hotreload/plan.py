@@ -10,7 +10,6 @@ whether a re-run `def` kept its function's identity.
 """
 
 from __future__ import annotations
-import __future__
 
 import ast
 import builtins
@@ -19,95 +18,12 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
-from hotreload.scope import FunctionNode, StatementScope, body_reads, statement_scope
+from hotreload.scope import FunctionNode, body_reads
+from hotreload.statements import Analysis
 
 PlanKind = Literal["code", "statements", "module"]
 
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__spec__"}
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One top-level statement of a version, with what it does when it runs."""
-
-    text: str  # its source lines (decorators included): equal text means an unchanged statement
-    line: int  # its first line (its first decorator's)
-    scope: StatementScope
-    definition: str | None  # the name a `def` or `class` statement defines
-    is_function: bool
-
-    def summary(self, width: int = 72) -> str:
-        """The statement's first line, for an event: `12: MODEL = _load()`."""
-        first = self.text.strip().splitlines()[0] if self.text.strip() else ""
-        if len(first) > width:
-            first = first[: width - 1] + "…"
-        return f"{self.line}: {first}"
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the reload engine keeps of one version to compare the next one with.
-
-    The syntax tree is kept only until the version is applied (a tree weighs about 1.5 KiB a
-    line): an old statement's node, needed only where its text changed, is parsed again from
-    its text.
-    """
-
-    statements: tuple[Statement, ...]
-    future_flags: int
-    tree: ast.Module | None
-
-    def binders(self, name: str) -> list[int]:
-        """Indices of the statements that bind ``name``, in source order."""
-        return [i for i, s in enumerate(self.statements) if name in s.scope.binds]
-
-    def node(self, index: int) -> ast.stmt | None:
-        """The statement's syntax tree (None if its text alone is not one statement)."""
-        if self.tree is not None:
-            return self.tree.body[index]
-        try:
-            body = ast.parse(self.statements[index].text).body
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
-        return body[0] if len(body) == 1 else None
-
-    def released(self) -> Analysis:
-        """The same analysis without its tree, to keep while the version runs."""
-        return Analysis(self.statements, self.future_flags, None)
-
-
-def analyse(tree: ast.Module, text: str) -> Analysis:
-    """Split a version into statements with their source text and scope."""
-    lines = text.splitlines()
-    statements = []
-    for node in tree.body:
-        decorators = getattr(node, "decorator_list", ())
-        first = min([node.lineno, *(d.lineno for d in decorators)])
-        last = node.end_lineno or node.lineno
-        is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        definitions = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-        definition = node.name if isinstance(node, definitions) else None
-        statements.append(
-            Statement(
-                "\n".join(lines[first - 1 : last]),
-                first,
-                statement_scope(node),
-                definition,
-                is_function,
-            )
-        )
-    return Analysis(tuple(statements), future_flags(tree), tree)
-
-
-def future_flags(tree: ast.Module) -> int:
-    """The compiler flags of the module's `from __future__` imports (they bind every statement)."""
-    flags = 0
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            for alias in node.names:
-                feature = getattr(__future__, alias.name, None)
-                flags |= getattr(feature, "compiler_flag", 0)
-    return flags
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ The steps, each in a part of its own:
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import linecache
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hotreload.batch import Imports, imports_of
+from hotreload.batch import Imports, merged
 from hotreload.codes import DEFAULT_EXEC_TIMEOUT_MS
 from hotreload.codeswap import CodeIndex, cache_wrappers, index_code, live_functions, plan_swaps
 from hotreload.deadline import Watchdog
@@ -37,10 +36,10 @@ from hotreload.execute import Run, exec_failure
 from hotreload.exports import replaced_at_run_time, replaced_in_source
 from hotreload.liveshapes import verify_class
 from hotreload.patching import Patcher, keeps_identity
-from hotreload.plan import Analysis, Plan, PlanKind, analyse, plan
-from hotreload.scope import defined_names
-from hotreload.signatures import Signature, Violation, compare, functions_in_tree
-from hotreload.source import Failure, decode_source, parse_source, read_source, too_deep
+from hotreload.plan import Plan, PlanKind, plan
+from hotreload.signatures import FoundFunction, Signature, Violation, compare
+from hotreload.source import Failure, decode_source, read_source, too_deep
+from hotreload.statements import Analysis, Reading, analyse
 from hotreload.typecompare import TypeWarning, changed_types, compare_types, field_warnings
 from hotreload.typeshapes import FoundType, TypeShape, read_types
 
@@ -66,11 +65,10 @@ class Candidate:
 
     source: bytes
     text: str
-    code: types.CodeType
-    analysis: Analysis
+    analysis: Analysis  # its statements, each with its code
     code_index: CodeIndex
     function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
-    fingerprints: dict[str, str]  # of the exports' defs: to tell which exports changed
+    fingerprints: dict[str | None, str | None]  # of the exports' defs: which exports changed
     defined: frozenset[str]
     imports: Imports
     types: Mapping[str, FoundType]  # the frozen types, as read from this version
@@ -125,40 +123,24 @@ class Outcome:
         return (self.finished - self.started) * 1000
 
 
-def fingerprints(tree: ast.Module, names: frozenset[str] | dict[str, Any]) -> dict[str, str]:
-    """A position-free dump of each named top-level function, to tell an edited body from a
-    moved one. Only exports are dumped: `ast.dump` of every function was a third of a reload."""
-    return {
-        node.name: ast.dump(node)
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names
-    }
-
-
-def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
-    """Every check that runs none of the new code: decode, parse, contract, compile, analyse."""
+def prepare(
+    spec: ModuleSpec, source: bytes, previous: Candidate | None = None
+) -> Candidate | Failure:
+    """Every check that runs none of the new code: decode, parse and compile (only the
+    statements around the edit, where ``previous`` is the running version), contract."""
     text = decode_source(source, spec.path)
     if isinstance(text, Failure):
         return text
-    tree = parse_source(text, spec.path)
-    if isinstance(tree, Failure):
-        return tree
+    reading = Reading(spec.name, spec.path, spec.exports, keep_nodes=bool(spec.types))
     try:
-        # Each walks the tree recursively: a tree the parser accepted can still be too deep here.
-        violations = compare(spec.exports, functions_in_tree(tree, spec.exports))
-        violations += replaced_in_source(tree, spec.exports, spec.path)
-        types = read_types(tree, spec.types)
-        violations += compare_types(spec.types, types, tree)
-        function_names = tuple(
-            dict.fromkeys(
-                node.name
-                for node in tree.body
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            )
-        )
-        found = fingerprints(tree, spec.exports), defined_names(tree)
-        analysis = analyse(tree, text)
-        imports = imports_of(tree, spec.name, is_package=spec.path.name == "__init__.py")
+        # Each walks trees recursively: a tree the parser accepted can still be too deep here.
+        analysis = analyse(text, reading, previous.analysis if previous else None)
+        if isinstance(analysis, Failure):
+            return analysis
+        violations = _violations(spec, analysis)
+        types = read_types(analysis.tree(), spec.types) if spec.types else {}
+        if spec.types:
+            violations += compare_types(spec.types, types, analysis.tree())
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     if violations:
@@ -171,16 +153,32 @@ def prepare(spec: ModuleSpec, source: bytes) -> Candidate | Failure:
         if all(v.code == "export_replaced" for v in violations):
             hint = "the exports must stay the functions the manifest freezes"
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
-    try:
-        code = compile(tree, str(spec.path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        line = getattr(e, "lineno", None)
-        where = f"{spec.path.name}:{line}" if line else spec.path.name
-        detail = e.msg if isinstance(e, SyntaxError) else too_deep(e)
-        return Failure("syntax_error", f"{where}: {detail}", line=line)
+    statements = analysis.statements
     return Candidate(
-        source, text, code, analysis, index_code(code), function_names, *found, imports, types
+        source,
+        text,
+        analysis,
+        index_code(analysis.codes()),
+        function_names=tuple(
+            dict.fromkeys(s.definition for s in statements if s.is_function and s.definition)
+        ),
+        fingerprints={s.definition: s.fingerprint for s in statements if s.fingerprint},
+        defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
+        imports=merged(s.imports for s in statements),
+        types=types,
     )
+
+
+def _violations(spec: ModuleSpec, analysis: Analysis) -> list[Violation]:
+    """The exports' signatures against the contract, and bindings that would replace one."""
+    if not spec.exports:
+        return []
+    functions: dict[str, FoundFunction] = {}
+    for statement in analysis.statements:  # the last unconditional def of a name wins
+        if statement.export is not None:
+            functions.pop(statement.export.name, None)
+            functions[statement.export.name] = statement.export
+    return compare(spec.exports, functions) + replaced_in_source(analysis, spec.exports)
 
 
 def prepare_file(spec: ModuleSpec) -> Candidate | Failure:
@@ -229,7 +227,7 @@ def apply(
         if decided.kind == "statements":
             run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout)
         elif decided.kind == "module":
-            run.run_module(candidate.code, watchdog, timeout)
+            run.run_module(candidate.analysis, spec.path, watchdog, timeout)
     except (
         BaseException
     ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
@@ -338,7 +336,7 @@ def _commit(
         and name not in live.current.function_names
         and spec.contract
     ]
-    live.current = _released(candidate)
+    live.current = candidate
     live.version += 1
     return Outcome(
         "accepted",
@@ -367,22 +365,6 @@ def _remember_handed_out(live: LiveModule, new: Any, root: str) -> None:
         live.handed_out.append((weakref.ref(function), root))
 
 
-def _released(candidate: Candidate) -> Candidate:
-    """The candidate as a running version keeps it: without its syntax tree."""
-    return Candidate(
-        candidate.source,
-        candidate.text,
-        candidate.code,
-        candidate.analysis.released(),
-        candidate.code_index,
-        candidate.function_names,
-        candidate.fingerprints,
-        candidate.defined,
-        candidate.imports,
-        candidate.types,
-    )
-
-
 # -- first load -------------------------------------------------------------------------------
 
 
@@ -404,7 +386,8 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
         try:
             # No deadline at start-up: this runs in the caller's thread, where Ctrl+C stops it,
             # and a first import may rightly take long (a model, a cache).
-            exec(candidate.code, module.__dict__)
+            for code in candidate.analysis.codes():
+                exec(code, module.__dict__)
         except KeyboardInterrupt:
             sys.modules.pop(spec.name, None)
             raise
@@ -423,7 +406,7 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
 
 def adopt(spec: ModuleSpec, module: types.ModuleType, candidate: Candidate) -> LiveModule:
     """A module already running this version (imported by the process): version 1."""
-    return LiveModule(spec, module, _released(candidate), 1)
+    return LiveModule(spec, module, candidate, 1)
 
 
 def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:

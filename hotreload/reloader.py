@@ -129,7 +129,7 @@ class Reloader:
             elif source == live.source:
                 decided[name] = Decided(Outcome("unchanged", live, started), digest(source))
             else:
-                result = prepare(live.spec, source)
+                result = prepare(live.spec, source, live.current)
                 if isinstance(result, Failure):
                     outcome = Outcome("rejected", live, started, failure=result)
                     decided[name] = Decided(outcome, digest(source))

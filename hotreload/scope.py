@@ -26,6 +26,7 @@ class StatementScope:
     """What one top-level statement does to the module namespace when it runs."""
 
     binds: frozenset[str]  # names it binds (or deletes) in module scope
+    deleted: frozenset[str]  # names it deletes (`del X`)
     reads: frozenset[str]  # names it reads while it runs (not inside function bodies)
     calls: frozenset[str]  # names it calls while it runs: `f(...)`, `@f`, `@f(...)`
     dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `import *`)
@@ -37,6 +38,7 @@ def statement_scope(node: ast.stmt) -> StatementScope:
     visitor.visit(node)
     return StatementScope(
         frozenset(visitor.binds),
+        frozenset(visitor.deleted),
         frozenset(visitor.reads),
         frozenset(visitor.calls),
         visitor.dynamic,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from hotreload.batch import import_order, imports_of
 from hotreload.codeswap import index_code
-from hotreload.plan import Plan, analyse, plan
+from hotreload.plan import Plan, plan
 from hotreload.scope import statement_scope
+from hotreload.statements import Analysis, Reading, analyse
 
 
 def scope_of(source: str) -> tuple[set[str], set[str], set[str], bool]:
@@ -78,7 +80,9 @@ def decide(
 ) -> tuple[Plan, list[str]]:
     """The plan for going from ``old`` to ``new``, and the first lines of the statements it runs."""
     old_text, new_text = textwrap.dedent(old), textwrap.dedent(new)
-    before, after = analyse(ast.parse(old_text), old_text), analyse(ast.parse(new_text), new_text)
+    reading = Reading("m", Path("m.py"), exports=(), keep_nodes=False)
+    before, after = analyse(old_text, reading), analyse(new_text, reading)
+    assert isinstance(before, Analysis) and isinstance(after, Analysis)
     names = live if live is not None else {n for s in before.statements for n in s.scope.binds}
     result = plan(before, after, live_names=names, keep=keep)
     return result, [after.statements[i].text.splitlines()[0] for i in sorted(result.run)]
@@ -185,7 +189,7 @@ def test_where_a_statement_diff_cannot_be_trusted_the_module_runs(
 def test_code_objects_pair_by_name_and_order_when_definitions_move() -> None:
     old = compile("def a():\n    pass\n\ndef b():\n    pass\n", "m.py", "exec")
     new = compile("\n\n\ndef b():\n    return 1\n\ndef a():\n    pass\n", "m.py", "exec")
-    before, after = index_code(old), index_code(new)
+    before, after = index_code([old]), index_code([new])
     old_b = before.by_key[("b", 0)]
     assert before.key_of(old_b) == ("b", 0)
     assert after.by_key[("b", 0)].co_firstlineno == 4
