@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from hotreload import __version__
 from hotreload.contract import check_contract, emit_violations, module_specs
 from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
-from hotreload.events import EventLog, FailReason, ServerFailed
+from hotreload.events import EventLog, FailReason, ServerFailed, ServerStopped
 from hotreload.freeze import freeze, init_manifest
+from hotreload.interrupts import Interrupts
 from hotreload.logsetup import LogFile, LogFormat, configure_logging
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
 from hotreload.schema import stale_schemas, write_schemas
@@ -52,20 +50,6 @@ def _setup_logging(
     return log_file
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops `up` as cleanly as Ctrl+C does (container runtimes send SIGTERM)."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> int:
     """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
     configure_logging(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
@@ -84,8 +68,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     log_file = _setup_logging(args, manifest, profile)
     server = Server(manifest, env=env)
     try:
-        with _sigterm_as_interrupt():
-            return _run(server)
+        with Interrupts() as interrupts:
+            return _run(server, interrupts)
     finally:
         if log_file is not None:
             log_file.close()
@@ -97,7 +81,18 @@ def _failed(server: Server, reason: FailReason, error: HotreloadError, code: int
     return code
 
 
-def _run(server: Server) -> int:
+def _interrupted(server: Server, interrupts: Interrupts) -> int:
+    """A signal (or a KeyboardInterrupt) stopped `up`: a clean stop, at any moment."""
+    message = interrupts.describe() or "KeyboardInterrupt raised"
+    server.stop("interrupted", message)
+    if not server.started:  # `stop` writes server.stopped only after server.started
+        server.events.emit(
+            ServerStopped, reason="interrupted", message=f"{message} during start-up"
+        )
+    return EXIT_OK
+
+
+def _run(server: Server, interrupts: Interrupts) -> int:
     try:
         server.start()
     except ContractViolation as e:
@@ -107,8 +102,7 @@ def _run(server: Server) -> int:
     except ServerError as e:
         return _failed(server, "import_error", e, EXIT_VIOLATION)
     except KeyboardInterrupt:  # stopped during start-up: end a watcher that already runs
-        server.stop("interrupted")
-        return EXIT_OK
+        return _interrupted(server, interrupts)
     try:
         if server.manifest.manifest.app is None:
             while not server.wait(timeout=3600):
@@ -116,8 +110,7 @@ def _run(server: Server) -> int:
             return EXIT_OK
         server.run_entry()
     except KeyboardInterrupt:
-        server.stop("interrupted")
-        return EXIT_OK
+        return _interrupted(server, interrupts)
     except ServerError as e:
         server.stop("entry_failed", str(e))
         _error(str(e))
@@ -126,6 +119,8 @@ def _run(server: Server) -> int:
         traceback.print_exc()
         server.stop("entry_failed", f"{type(e).__name__}: {e}")
         return EXIT_VIOLATION
+    if interrupts.arrived is not None:  # the host caught the signal itself, then returned
+        return _interrupted(server, interrupts)
     server.stop("entry_returned")
     return EXIT_OK
 

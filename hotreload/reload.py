@@ -334,6 +334,8 @@ def load(spec: ModuleSpec, *, candidate: Candidate | Failure | None = None) -> L
             exec(candidate.code, module.__dict__)
         except BaseException as error:
             sys.modules.pop(spec.name, None)
+            if isinstance(error, KeyboardInterrupt):  # Ctrl+C or SIGTERM stops start-up cleanly
+                raise
             failure = _exec_failure(error, spec.path, 0)
             raise ServerError(f"cannot load module {spec.name!r}: {failure.message}") from error
         _attach_to_parent(spec.name, module)

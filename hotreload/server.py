@@ -200,6 +200,11 @@ class Server:
         return self._live[name].version
 
     @property
+    def started(self) -> bool:
+        """Whether start-up finished: `server.started` was written."""
+        return self._started
+
+    @property
     def watching(self) -> bool:
         """Whether a watcher thread runs (never in a profile with ``reload = false``)."""
         return self._watcher is not None and self._watcher.alive
