@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
 from hotreload import __version__
 from hotreload.contract import check_contract, emit_violations, module_specs
-from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
-from hotreload.events import EventLog, FailReason, ServerFailed, ServerStopped
+from hotreload.errors import (
+    AppError,
+    ContractViolation,
+    HotreloadError,
+    ManifestError,
+    PortInUse,
+    ServerError,
+)
+from hotreload.events import EventLog, FailReason, ServerFailed, ServerStopped, StopReason
 from hotreload.freeze import freeze, init_manifest
 from hotreload.interrupts import Interrupts
 from hotreload.logsetup import LogFile, LogFormat, configure_logging
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
+from hotreload.oneprocess import refuse_workers
+from hotreload.running import set_current
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server
+from hotreload.web import WebApp, bind, load_app, require_extra, serve, web_app
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -67,12 +79,20 @@ def cmd_up(args: argparse.Namespace) -> int:
         return _manifest_failed(args, e)
     log_file = _setup_logging(args, manifest, profile)
     server = Server(manifest, env=env)
+    web = web_app(manifest, profile, host=args.host, port=args.port)
     try:
-        with Interrupts() as interrupts:
-            return _run(server, interrupts)
+        with Interrupts() as interrupts, _one_process(server):
+            set_current(server)
+            return _run(server, interrupts, web)
     finally:
+        set_current(None)
         if log_file is not None:
             log_file.close()
+
+
+def _one_process(server: Server) -> AbstractContextManager[None]:
+    """A reloading profile refuses worker processes: a reload could never reach them."""
+    return refuse_workers(server.env) if server.profile.reload else nullcontext()
 
 
 def _failed(server: Server, reason: FailReason, error: HotreloadError, code: int) -> int:
@@ -92,36 +112,62 @@ def _interrupted(server: Server, interrupts: Interrupts) -> int:
     return EXIT_OK
 
 
-def _run(server: Server, interrupts: Interrupts) -> int:
-    try:
+def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | None]:
+    """Start the server; for a web app, check the extra and bind first, import it before the
+    watcher starts. Returns the app object and its socket (None, None without one)."""
+    if web is None:
         server.start()
+        return None, None
+    require_extra(web)
+    sock = bind(web)
+    loaded: list[Any] = []
+    try:
+        server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
+    except BaseException:
+        sock.close()
+        raise
+    return loaded[0], sock
+
+
+def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
+    try:
+        target, sock = _start(server, web)
     except ContractViolation as e:
         return _failed(server, "contract_violation", e, EXIT_VIOLATION)
     except ManifestError as e:  # e.g. a module's file is not where the manifest says
         return _failed(server, "manifest_error", e, EXIT_USAGE)
+    except AppError as e:  # the app to serve: a bad path, not an app, the extra missing
+        return _failed(server, "app_error", e, EXIT_USAGE)
+    except PortInUse as e:
+        return _failed(server, "port_in_use", e, EXIT_VIOLATION)
     except ServerError as e:
         return _failed(server, "import_error", e, EXIT_VIOLATION)
     except KeyboardInterrupt:  # stopped during start-up: end a watcher that already runs
         return _interrupted(server, interrupts)
+    failed: StopReason = "entry_failed" if web is None else "app_failed"
     try:
-        if server.manifest.manifest.app is None:
+        if web is not None:
+            assert sock is not None
+            serve(server, web, target, sock)
+        elif server.manifest.manifest.app is None:
             while not server.wait(timeout=3600):
                 pass
             return EXIT_OK
-        server.run_entry()
+        else:
+            server.run_entry()
     except KeyboardInterrupt:
         return _interrupted(server, interrupts)
     except ServerError as e:
-        server.stop("entry_failed", str(e))
+        server.stop(failed, str(e))
         _error(str(e))
-        return EXIT_VIOLATION
+        return EXIT_USAGE if isinstance(e, AppError) else EXIT_VIOLATION
     except Exception as e:
         traceback.print_exc()
-        server.stop("entry_failed", f"{type(e).__name__}: {e}")
+        server.stop(failed, f"{type(e).__name__}: {e}")
         return EXIT_VIOLATION
     if interrupts.arrived is not None:  # the host caught the signal itself, then returned
         return _interrupted(server, interrupts)
-    server.stop("entry_returned")
+    server.stop("entry_returned" if web is None else "stopped")
     return EXIT_OK
 
 
@@ -206,10 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--log-format", choices=("json", "console"), help="event format")
 
-    up = command("up", cmd_up, "load, check, watch and hot-reload; run [app] entry if set")
+    up = command("up", cmd_up, "load, check, watch and hot-reload; run or serve the [app] if set")
     manifest_option(up)
     env_options(up)
     up.add_argument("--log-file", metavar="FILE", help="also write JSON events to this file")
+    up.add_argument("--host", help="serve [app] asgi/wsgi on this address (default: the profile's)")
+    up.add_argument(
+        "--port", type=int, help="serve [app] asgi/wsgi on this port (default: the profile's)"
+    )
 
     check = command("check", cmd_check, "check every module against the manifest (runs no code)")
     manifest_option(check)

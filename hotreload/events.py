@@ -29,8 +29,11 @@ RejectReason = Literal[
     "return_type_changed",
     "async_changed",
 ]
-FailReason = Literal["contract_violation", "import_error", "manifest_error"]
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
+FailReason = Literal[
+    "contract_violation", "import_error", "manifest_error", "app_error", "port_in_use"
+]
+StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "app_failed"]
+AppKind = Literal["asgi", "wsgi"]
 
 
 def _name(event: str) -> Any:
@@ -198,6 +201,29 @@ class WatcherError(BaseEvent):
     message: str = Field(description="The error, for a person.")
 
 
+class AppServing(BaseEvent):
+    """The [app] asgi or wsgi app answers requests now (its start-up, lifespan too, is over)."""
+
+    event: Literal["app.serving"] = _name("app.serving")
+    app: str = Field(description='The app served, as the manifest names it: "module:attribute".')
+    kind: AppKind = Field(description="The interface it is served with.")
+    host: str = Field(description="The address it listens on.")
+    port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
+    url: str = Field(description="Where to send requests.")
+    reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+
+
+class AppLog(BaseEvent):
+    """A log record of the web server (uvicorn) that serves the app, as one event."""
+
+    event: Literal["app.log"] = _name("app.log")
+    logger: str = Field(description='The logger that wrote it, e.g. "uvicorn.error".')
+    message: str = Field(description="The record's message.")
+    exception: str | None = Field(
+        default=None, description="The traceback the record carries, if any."
+    )
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -209,6 +235,8 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ContractViolationEvent,
     ManifestChanged,
     WatcherError,
+    AppServing,
+    AppLog,
 )
 
 AnyEvent = Annotated[
@@ -221,7 +249,9 @@ AnyEvent = Annotated[
     | ReloadUnchanged
     | ContractViolationEvent
     | ManifestChanged
-    | WatcherError,
+    | WatcherError
+    | AppServing
+    | AppLog,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)

@@ -8,6 +8,7 @@ import inspect
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -86,11 +87,13 @@ class Server:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> Server:
+    def start(self, *, before_watch: Callable[[], object] | None = None) -> Server:
         """Check the contract, import the modules, start the watcher; then `server.started`.
 
         Raises ContractViolation (after one `contract.violation` event per violation) before any
-        module code runs, and ServerError when a module cannot be imported.
+        module code runs, and ServerError when a module cannot be imported. ``before_watch`` runs
+        once the modules are loaded, before the watcher starts (`hotreload up` imports the app
+        it serves there, so an app that cannot be served fails start-up).
         """
         began = time.perf_counter()
         prepared = prepare_modules(module_specs(self.manifest))
@@ -110,6 +113,8 @@ class Server:
                 exports=list(spec.exports),
                 duration_ms=(time.perf_counter() - loaded_at) * 1000,
             )
+        if before_watch is not None:
+            before_watch()
         self._manifest_bytes = self._read_manifest()
         if self.profile.reload:
             self._watcher = Watcher(
@@ -212,7 +217,7 @@ class Server:
     def run_entry(self) -> Any:
         """Import ``[app] entry`` and call it (with the server, if it takes an argument)."""
         app = self.manifest.manifest.app
-        if app is None:
+        if app is None or app.entry is None:
             raise ServerError(f"{self.manifest.path.name} has no [app] entry to run")
         module_name, _, function_name = app.entry.partition(":")
         try:

@@ -15,6 +15,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hotreload.events import (
     EVENT_MODELS,
+    AppLog,
+    AppServing,
     BaseEvent,
     ContractViolationEvent,
     EventLog,
@@ -84,6 +86,19 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "message": "hotreload.toml changed; restart `hotreload up` to apply the change",
     },
     WatcherError: {"message": "OSError: inotify watch limit reached"},
+    AppServing: {
+        "app": "webapp:app",
+        "kind": "asgi",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "url": "http://127.0.0.1:8000",
+        "reload": True,
+    },
+    AppLog: {
+        "logger": "uvicorn.error",
+        "message": "Exception in ASGI application",
+        "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
+    },
 }
 
 NAMES_IN_DESIGN = {
