@@ -111,11 +111,12 @@ class Spawned:
         stderr: int | IO[Any] | None = subprocess.DEVNULL,
         stop_signal: int = signal.SIGTERM,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.stop_signal = stop_signal
         self.process = subprocess.Popen(
             list(command),
-            cwd=REPO_ROOT,
+            cwd=cwd or REPO_ROOT,
             env=env or child_env(),
             stdin=stdin,
             stdout=stdout,

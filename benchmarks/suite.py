@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,8 @@ class Plan:
     memory_reloads: int
     watcher_edits: int
     idle_seconds: float
+    web_edits: int  # hotreload up serving examples/webapp
+    web_restart_edits: int  # uvicorn --reload and uvicorn-hmr: each save costs a 2 s start-up
 
 
 FULL = Plan(
@@ -70,6 +73,8 @@ FULL = Plan(
     memory_reloads=1000,
     watcher_edits=100,
     idle_seconds=10.0,
+    web_edits=30,
+    web_restart_edits=10,
 )
 QUICK = Plan(
     name="quick",
@@ -86,6 +91,8 @@ QUICK = Plan(
     memory_reloads=300,
     watcher_edits=30,
     idle_seconds=4.0,
+    web_edits=10,
+    web_restart_edits=3,
 )
 
 
@@ -302,10 +309,48 @@ def idle_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
+WEB_MODEL_SECONDS = 2.0  # the example's own start-up: its "model" load
+
+
+def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-new-response of examples/webapp under `hotreload up`, `uvicorn --reload` and
+    uvicorn-hmr (where a side venv has it), one child each, the same app and edit."""
+    from benchmarks.web import HMR_HINT, hmr_python
+
+    for needed in ("uvicorn", "fastapi"):
+        if importlib.util.find_spec(needed) is None:
+            raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
+    python = hmr_python()
+    runs = [
+        ("hotreload", plan.web_edits, ACCEPT_TIMEOUT_S),
+        ("uvicorn_reload", plan.web_restart_edits, 30.0),
+        ("uvicorn_hmr", plan.web_restart_edits, 30.0),
+    ]
+    results: dict[str, Any] = {"model_seconds": WEB_MODEL_SECONDS}
+    for contender, edits, timeout in runs:
+        if contender == "uvicorn_hmr" and python is None:
+            log(f"web: {contender} skipped: {HMR_HINT}")
+            results[contender] = {"skipped": HMR_HINT}
+            continue
+        log(f"web: {contender} ({edits} saves)")
+        args = {
+            "contender": contender,
+            "root": str(work.root / f"web-{contender}"),
+            "edits": edits,
+            "timeout": timeout,
+            "model_seconds": WEB_MODEL_SECONDS,
+            "seed": 3,
+            "python": python,
+        }
+        results[contender] = run_job("web", args, timeout=_job_timeout(edits, timeout + 1))
+    return results
+
+
 SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "latency": latency_section,
     "calls": calls_section,
     "scale": scale_section,
     "memory": memory_section,
     "idle": idle_section,
+    "web": web_section,
 }
