@@ -426,3 +426,83 @@ def test_the_manifest_names_exactly_one_app(
         "hotreload: error: hotreload.toml: app: set exactly one of entry (a function to call), "
         f"asgi or wsgi (an app to serve); found {found}"
     )
+
+
+BROKEN = """
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import hotreload
+
+views = hotreload.current().module("views")
+
+
+@asynccontextmanager
+async def lifespan(app):
+    if views.fail_start_up():
+        raise RuntimeError("the database is not there")
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/boom")
+def boom() -> dict[str, str]:
+    return {"value": views.boom()}
+"""
+
+BROKEN_VIEWS = """
+def fail_start_up() -> bool:
+    return {fail}
+
+
+def boom() -> str:
+    raise ValueError("handler broke")
+"""
+
+BROKEN_MANIFEST = """
+[project]
+name = "broken"
+
+[modules.views.exports]
+fail_start_up = "() -> bool"
+boom = "() -> str"
+
+[app]
+asgi = "broken:app"
+"""
+
+
+def test_an_exception_in_a_route_is_an_app_log_event_with_its_traceback(
+    project: Project, client: httpx.Client
+) -> None:
+    project.write("views", BROKEN_VIEWS.format(fail=False))
+    project.write("broken", BROKEN)
+    project.manifest(BROKEN_MANIFEST)
+    with Child("up", "--log-format", "json", "--port", str(free_port()), cwd=project.root) as child:
+        url = child.wait_for("app.serving")["url"]
+        assert client.get(f"{url}/boom").status_code == 500
+        error = child.wait_for("app.log", level="error")
+        assert error["logger"] == "uvicorn.error"
+        assert error["exception"].splitlines()[-1] == "ValueError: handler broke"
+        assert child.stop() == 0
+        assert child.bad_lines == []
+
+
+def test_an_app_whose_start_up_fails_exits_1_with_app_failed(project: Project) -> None:
+    project.write("views", BROKEN_VIEWS.format(fail=True))
+    project.write("broken", BROKEN)
+    project.manifest(BROKEN_MANIFEST)
+    with Child("up", "--log-format", "json", "--port", str(free_port()), cwd=project.root) as child:
+        assert child.wait() == 1
+        names = [e["event"] for e in child.events]
+        assert "app.serving" not in names
+        errors = [e for e in child.events if e["event"] == "app.log" and e["level"] == "error"]
+        # uvicorn logs the lifespan's traceback as the message itself
+        assert any("RuntimeError: the database is not there" in e["message"] for e in errors)
+        stopped = child.events[-1]
+        assert (stopped["event"], stopped["reason"]) == ("server.stopped", "app_failed")
+        assert stopped["message"].startswith('[app] asgi = "broken:app" failed to start')
+        assert [line for line, _ in child.bad_lines] == [f"hotreload: error: {stopped['message']}"]
