@@ -7,9 +7,11 @@ import functools
 import inspect
 import types
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hotreload.gate import VersionGate
+
+_T = TypeVar("_T")
 
 
 class Binding:
@@ -79,7 +81,8 @@ def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Cal
         if isinstance(result, types.GeneratorType):
             return _drive(result, gate)
         if isinstance(result, types.AsyncGeneratorType):
-            return _gated_async_generator(lambda: result, gate)
+            # Not `lambda: result`: a closure would make `result` a cell, slower on every call.
+            return _gated_async_generator(_given(result), gate)
         return result
 
     functools.update_wrapper(call, current)
@@ -225,8 +228,8 @@ def _gate_opened(gate: VersionGate) -> Generator[Any, Any, None]:
     yield from gate.opened(loop)
 
 
-def _given(steps: _Steps) -> Callable[[], _Steps]:
-    return lambda: steps
+def _given(value: _T) -> Callable[[], _T]:
+    return lambda: value
 
 
 def _close(steps: _Steps, gate: VersionGate) -> None:
