@@ -148,7 +148,7 @@ def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
     try:
         if web is not None:
             assert sock is not None
-            serve(server, web, target, sock)
+            serve(server, web, target, sock, on_signal=interrupts.note)
         elif server.manifest.manifest.app is None:
             while not server.wait(timeout=3600):
                 pass

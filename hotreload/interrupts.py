@@ -64,6 +64,12 @@ class Interrupts:
                 sock.close()
         self._reader = self._writer = None
 
+    def note(self, signum: int) -> None:
+        """Remember a signal that a handler of ours outside this class received (the web
+        server's own), in case the wakeup fd was taken over meanwhile (uvloop takes it)."""
+        if self._arrived is None and signum in STOP_SIGNALS:
+            self._arrived = signum
+
     def _drain(self) -> None:
         """Read the signal numbers written to the wakeup fd since the last look."""
         if self._reader is None:

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from hotreload.errors import AppError, PortInUse, ServerError
@@ -247,10 +248,18 @@ def uvicorn_logs(events: EventLog, profile: EnvProfile) -> Iterator[None]:
 # -- serving --------------------------------------------------------------------------------
 
 
-def serve(server: Server, app: WebApp, target: Any, sock: socket.socket) -> None:
+def serve(
+    server: Server,
+    app: WebApp,
+    target: Any,
+    sock: socket.socket,
+    *,
+    on_signal: Callable[[int], None] = lambda _signum: None,
+) -> None:
     """Serve ``target`` with uvicorn on ``sock`` until a signal stops it (main thread).
 
-    Raises ServerError when the app's own start-up fails (its lifespan handler raised).
+    ``on_signal`` hears of each SIGINT or SIGTERM that stops it. Raises ServerError when the
+    app's own start-up fails (its lifespan handler raised).
     """
     import uvicorn
 
@@ -284,7 +293,7 @@ def serve(server: Server, app: WebApp, target: Any, sock: socket.socket) -> None
         )
 
     with uvicorn_logs(server.events, server.profile):
-        runner = _uvicorn_server(config, started)
+        runner = _uvicorn_server(config, started, on_signal)
         try:
             runner.run(sockets=[sock])
         except SystemExit as e:  # uvicorn exits when the app's lifespan start-up fails
@@ -296,10 +305,12 @@ def serve(server: Server, app: WebApp, target: Any, sock: socket.socket) -> None
         raise ServerError(f"{app.key} did not start; its app.log events above say why")
 
 
-def _uvicorn_server(config: Any, on_started: Callable[[], None]) -> Any:
+def _uvicorn_server(
+    config: Any, on_started: Callable[[], None], on_signal: Callable[[int], None]
+) -> Any:
     """uvicorn.Server with two changes: it reports when it serves, and it handles SIGINT and
     SIGTERM without raising them again once stopped (what uvicorn does there differs between
-    versions); `hotreload up` learns of the signal from its wakeup fd."""
+    versions), telling ``on_signal`` instead."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -313,8 +324,13 @@ def _uvicorn_server(config: Any, on_started: Callable[[], None]) -> Any:
             if threading.current_thread() is not threading.main_thread():
                 yield
                 return
+
+            def stop(sig: int, frame: FrameType | None) -> None:
+                on_signal(sig)
+                self.handle_exit(sig, frame)
+
             stops = (signal.SIGINT, signal.SIGTERM)
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            previous = {sig: signal.signal(sig, stop) for sig in stops}
             try:
                 yield
             finally:

@@ -506,3 +506,60 @@ def test_an_app_whose_start_up_fails_exits_1_with_app_failed(project: Project) -
         assert (stopped["event"], stopped["reason"]) == ("server.stopped", "app_failed")
         assert stopped["message"].startswith('[app] asgi = "broken:app" failed to start')
         assert [line for line, _ in child.bad_lines] == [f"hotreload: error: {stopped['message']}"]
+
+
+TAKES_WAKEUP_FD = """
+import signal
+import socket
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import hotreload
+
+views = hotreload.current().module("views")
+PAIR = socket.socketpair()
+PAIR[1].setblocking(False)
+
+
+@asynccontextmanager
+async def lifespan(app):
+    # As uvloop does: the event loop takes the interpreter's signal wakeup fd for itself.
+    signal.set_wakeup_fd(PAIR[1].fileno(), warn_on_full_buffer=False)
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+"""
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_a_signal_is_reported_even_when_the_loop_took_the_wakeup_fd(
+    project: Project, sig: int
+) -> None:
+    project.write("views", BROKEN_VIEWS.format(fail=False))
+    project.write("broken", TAKES_WAKEUP_FD)
+    project.manifest(BROKEN_MANIFEST)
+    with Child("up", "--log-format", "json", "--port", str(free_port()), cwd=project.root) as child:
+        child.wait_for("app.serving")
+        assert child.stop(sig) == 0
+        stopped = child.events[-1]
+        assert (stopped["reason"], stopped["message"]) == (
+            "interrupted",
+            f"{signal.Signals(sig).name} received",
+        )
+
+
+def test_the_profile_names_the_port_and_host_overrides_its_address(
+    webapp: Path, client: httpx.Client
+) -> None:
+    port = free_port()
+    manifest = webapp / "hotreload.toml"
+    text = manifest.read_text(encoding="utf-8").replace("port = 8000 ", f"port = {port} ")
+    manifest.write_text(text, encoding="utf-8")
+    env = {"WEBAPP_MODEL_SECONDS": "0.1"}
+    with Child("up", "--log-format", "json", "--host", "localhost", cwd=webapp, env=env) as child:
+        serving = child.wait_for("app.serving")
+        assert (serving["host"], serving["port"]) == ("127.0.0.1", port)  # localhost, resolved
+        assert get(client, f"http://localhost:{port}/health") == {"status": "ok"}
+        assert child.stop() == 0
