@@ -82,6 +82,12 @@ def memory(args: dict[str, Any]) -> dict[str, Any]:
     return memory_run(args)
 
 
+def web(args: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.web import web_run
+
+    return web_run(args)
+
+
 def idle_floor(args: dict[str, Any]) -> dict[str, Any] | None:
     """A bare ``watchfiles.watch`` on the given directories, idle until SIGTERM; says READY."""
     import watchfiles
@@ -124,6 +130,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "startup": startup,
     "memory": memory,
     "idle-floor": idle_floor,
+    "web": web,
 }
 
 

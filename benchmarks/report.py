@@ -129,6 +129,14 @@ def derived(results: dict[str, Any]) -> dict[str, Any]:
             "production_reference_ratio": prod["binding_reference"] / prod["plain_direct"],
             "development_reference_overhead_ns": dev["binding_reference"] - dev["plain_direct"],
         }
+    web = results.get("web")
+    if web:
+        hot = _get(web, "hotreload", "p50")
+        out["web"] = {
+            f"{name}_ratio_p50": (other / hot if hot and other else None)
+            for name in ("uvicorn_reload", "uvicorn_hmr")
+            for other in [_get(web, name, "p50")]
+        }
     return out
 
 
@@ -477,6 +485,7 @@ def render(results: dict[str, Any]) -> str:
                     f"| {label} | {s['cpu_s']:.3f} | {s['wall_s']:.1f} | {s['percent']:.2f} |"
                 )
     lines += field_lines(results)
+    lines += _web_lines(results.get("web"), results.get("derived", {}).get("web") or {})
     for issue, key in (("5", "targets"), ("11", "targets_issue11")):
         if key not in results:
             continue  # a results file from before issue 11 has no such list
@@ -490,6 +499,46 @@ def render(results: dict[str, Any]) -> str:
             last = error.strip().splitlines()[-1] if error.strip() else "?"
             lines.append(f"- {name}: {last} (full text in latest.json)")
     return "\n".join(lines) + "\n"
+
+
+_WEB_LABELS = {
+    "hotreload": "`hotreload up` (reload in place)",
+    "uvicorn_reload": "`uvicorn --reload` (restarts the app)",
+    "uvicorn_hmr": "`uvicorn-hmr`",
+}
+
+
+def _web_lines(web: dict[str, Any] | None, ratios: dict[str, Any]) -> list[str]:
+    """Section 7: the web app's save-to-new-response, one row per reloader."""
+    if not web:
+        return []
+    lines = [
+        "",
+        "## 7. Web app: save -> new HTTP response (ms), examples/webapp "
+        f"({web['model_seconds']:g} s start-up)",
+        "",
+        "A writer process saves handlers.py; a client polls `GET /greet/bench` on a keep-alive "
+        "connection until the response carries the new text.",
+        "",
+        "| reloader | n | missed | min | p50 | p90 | max | start-up kept |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    notes = []
+    for key, label in _WEB_LABELS.items():
+        run = web.get(key)
+        if not run:
+            continue
+        if "skipped" in run:
+            notes.append(f"- {label}: skipped: {run['skipped']}")
+            continue
+        cells = " | ".join(_fmt(run[k]) for k in ("min", "p50", "p90", "max"))
+        kept = "yes" if run["state_kept"] else "no (loaded again)"
+        lines.append(f"| {label} | {run['n']} | {run['missed']} | {cells} | {kept} |")
+    for key in ("uvicorn_reload", "uvicorn_hmr"):
+        ratio = ratios.get(f"{key}_ratio_p50")
+        if ratio:
+            notes.append(f"- {_WEB_LABELS[key]} is {ratio:.0f}x slower than hotreload at p50")
+    return lines + (["", *notes] if notes else [])
 
 
 def verdict_dicts(results: dict[str, Any]) -> list[dict[str, str]]:

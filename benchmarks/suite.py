@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,8 @@ class Plan:
     field_restart_edits: int  # the same for a restart reloader (uvicorn --reload)
     field_heavy_edits: int  # the same on the heavy-init module (a reload may take 1 s)
     field_all_settings: bool  # also a tool's second setting (jurigged's default debounce)
+    web_edits: int  # hotreload up serving examples/webapp
+    web_restart_edits: int  # uvicorn --reload and uvicorn-hmr: each save costs a 2 s start-up
 
 
 FULL = Plan(
@@ -84,6 +87,8 @@ FULL = Plan(
     field_restart_edits=10,
     field_heavy_edits=8,
     field_all_settings=True,
+    web_edits=30,
+    web_restart_edits=10,
 )
 QUICK = Plan(
     name="quick",
@@ -105,6 +110,8 @@ QUICK = Plan(
     field_restart_edits=2,
     field_heavy_edits=2,
     field_all_settings=False,
+    web_edits=10,
+    web_restart_edits=3,
 )
 
 
@@ -387,6 +394,42 @@ def field_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
                 # One broken contender must not cost the others' figures.
                 results["errors"][f"{kind}/{c.name}"] = f"{type(e).__name__}: {e}"[-2000:]
                 log(f"field: {c.name} on the {kind} module failed: {str(e).splitlines()[0]}")
+
+
+WEB_MODEL_SECONDS = 2.0  # the example's own start-up: its "model" load
+
+
+def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-new-response of examples/webapp under `hotreload up`, `uvicorn --reload` and
+    uvicorn-hmr (where a side venv has it), one child each, the same app and edit."""
+    from benchmarks.web import HMR_HINT, hmr_python
+
+    for needed in ("uvicorn", "fastapi"):
+        if importlib.util.find_spec(needed) is None:
+            raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
+    python = hmr_python()
+    runs = [
+        ("hotreload", plan.web_edits, ACCEPT_TIMEOUT_S),
+        ("uvicorn_reload", plan.web_restart_edits, 30.0),
+        ("uvicorn_hmr", plan.web_restart_edits, 30.0),
+    ]
+    results: dict[str, Any] = {"model_seconds": WEB_MODEL_SECONDS}
+    for contender, edits, timeout in runs:
+        if contender == "uvicorn_hmr" and python is None:
+            log(f"web: {contender} skipped: {HMR_HINT}")
+            results[contender] = {"skipped": HMR_HINT}
+            continue
+        log(f"web: {contender} ({edits} saves)")
+        args = {
+            "contender": contender,
+            "root": str(work.root / f"web-{contender}"),
+            "edits": edits,
+            "timeout": timeout,
+            "model_seconds": WEB_MODEL_SECONDS,
+            "seed": 3,
+            "python": python,
+        }
+        results[contender] = run_job("web", args, timeout=_job_timeout(edits, timeout + 1))
     return results
 
 
@@ -397,4 +440,5 @@ SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "memory": memory_section,
     "idle": idle_section,
     "field": field_section,
+    "web": web_section,
 }

@@ -14,6 +14,7 @@ from hotreload.errors import (
     SignatureSyntaxError,
 )
 from hotreload.manifest import LoadedManifest, Manifest, load_manifest
+from hotreload.running import current
 from hotreload.server import Server, up
 from hotreload.signatures import Signature, Violation, parse_signature
 
@@ -36,6 +37,7 @@ __all__ = [
     "SignatureSyntaxError",
     "Violation",
     "__version__",
+    "current",
     "load_manifest",
     "parse_signature",
     "up",

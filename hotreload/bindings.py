@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import types
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hotreload.gate import VersionGate
+
+_T = TypeVar("_T")
 
 
 class Binding:
@@ -106,6 +109,8 @@ def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Cal
     current = namespace[name]
     if inspect.iscoroutinefunction(current):
         return _gated_coroutine_function(namespace, name, gate)
+    if inspect.isasyncgenfunction(current):
+        return _gated_async_generator_function(namespace, name, gate)
 
     enter, leave = gate.enter, gate.exit
 
@@ -121,7 +126,8 @@ def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Cal
         if isinstance(result, types.GeneratorType):
             return _drive(result, gate)
         if isinstance(result, types.AsyncGeneratorType):
-            return _gated_async_generator(result, gate)
+            # Not `lambda: result`: a closure would make `result` a cell, slower on every call.
+            return _gated_async_generator(_given(result), gate)
         return result
 
     functools.update_wrapper(call, current)
@@ -134,16 +140,27 @@ def _gated_coroutine_function(
     """An async export holds the gate for each step between awaits, never across one.
 
     Holding it across an ``await`` would let a coroutine suspended on I/O block every reload.
-    Each step runs wholly on one version; a reload may land between two steps.
+    Each step runs wholly on one version; a reload may land between two steps. A step that
+    finds a reload pending awaits it: blocking would stall every task of the event loop. The
+    function is looked up in the first step, inside the gate, so a call never picks up the
+    object of a version that a reload is still executing (and may yet reject).
     """
 
     async def call(*args: Any, **kwargs: Any) -> Any:
-        gate.enter()
-        try:
-            coroutine = namespace[name](*args, **kwargs)
-        finally:
-            gate.exit()
-        return await _GatedAwaitable(coroutine, gate)
+        return await _GatedAwaitable(lambda: namespace[name](*args, **kwargs), gate)
+
+    functools.update_wrapper(call, namespace[name])
+    return call
+
+
+def _gated_async_generator_function(
+    namespace: dict[str, Any], name: str, gate: VersionGate
+) -> Callable[..., Any]:
+    """An async generator export: calling it runs nothing; the export is called in the first
+    step, inside the gate (awaiting a pending reload instead of blocking the loop)."""
+
+    def call(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        return _gated_async_generator(lambda: namespace[name](*args, **kwargs), gate)
 
     functools.update_wrapper(call, namespace[name])
     return call
@@ -158,18 +175,23 @@ class _Steps(Protocol):
 
 
 class _GatedAwaitable:
-    """Drives a coroutine step by step, each step inside the version gate."""
+    """Drives a coroutine step by step, each step inside the version gate, awaiting the gate.
 
-    def __init__(self, coroutine: _Steps, gate: VersionGate) -> None:
-        self._coroutine = coroutine
+    ``start`` makes the coroutine (or, with ``step=False``, any object, returned as the result)
+    inside the first gated step.
+    """
+
+    def __init__(self, start: Callable[[], Any], gate: VersionGate, *, step: bool = True) -> None:
+        self._start = start
         self._gate = gate
+        self._step = step
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        return _drive(self._coroutine, self._gate)
+        return _drive_async(self._start, self._gate, step=self._step)
 
 
 def _drive(steps: _Steps, gate: VersionGate) -> Generator[Any, Any, Any]:
-    """Run a generator or coroutine step by step, each step inside the gate, never between."""
+    """Run a generator step by step, each step inside the gate, never between."""
     to_send: Any = None
     to_throw: BaseException | None = None
     while True:
@@ -187,25 +209,98 @@ def _drive(steps: _Steps, gate: VersionGate) -> Generator[Any, Any, Any]:
         try:
             to_send = yield yielded
         except GeneratorExit:
-            gate.enter()  # closing runs the generator's `finally` blocks: a step like any other
+            _close(steps, gate)
+            raise
+        except BaseException as error:  # an exception thrown in goes into the generator
+            to_throw = error
+
+
+def _drive_async(
+    start: Callable[[], Any], gate: VersionGate, *, step: bool = True
+) -> Generator[Any, Any, Any]:
+    """`_drive` for an awaitable: a step that finds the gate closed awaits it (a future of the
+    running loop) instead of blocking the loop's thread, and the object is made in a step."""
+    steps: _Steps | None = None
+    to_send: Any = None
+    to_throw: BaseException | None = None
+    while True:
+        if not gate.try_enter():
             try:
-                steps.close()
-            finally:
-                gate.exit()
+                yield from _gate_opened(gate)
+            except GeneratorExit:
+                if steps is not None:
+                    _close(steps, gate)
+                raise
+            except BaseException as error:  # cancelled while waiting: the coroutine gets it
+                if steps is None:
+                    raise
+                to_throw = error
+            continue
+        try:
+            if steps is None:
+                made = start()
+                if not step:
+                    return made
+                steps = made
+                assert steps is not None
+            if to_throw is not None:
+                yielded = steps.throw(to_throw)
+            else:
+                yielded = steps.send(to_send)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            gate.exit()
+        to_throw = None
+        try:
+            to_send = yield yielded
+        except GeneratorExit:
+            _close(steps, gate)
             raise
         except BaseException as error:  # cancellation and the like go into the coroutine
             to_throw = error
 
 
+def _gate_opened(gate: VersionGate) -> Generator[Any, Any, None]:
+    """Wait until the gate opens: awaiting on an asyncio loop, else (no loop runs in this
+    thread, e.g. a coroutine driven by hand or by another library) blocking as sync calls do."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        gate.enter()
+        gate.exit()
+        return
+    yield from gate.opened(loop)
+
+
+def _given(value: _T) -> Callable[[], _T]:
+    return lambda: value
+
+
+def _close(steps: _Steps, gate: VersionGate) -> None:
+    """Close a generator or coroutine inside the gate: its ``finally`` blocks are a step too.
+
+    Closing cannot await (it happens in ``close()`` or at garbage collection), so this blocks
+    while a reload runs, as a sync call does.
+    """
+    gate.enter()
+    try:
+        steps.close()
+    finally:
+        gate.exit()
+
+
 async def _gated_async_generator(
-    agen: AsyncGenerator[Any, Any], gate: VersionGate
+    make: Callable[[], AsyncGenerator[Any, Any]], gate: VersionGate
 ) -> AsyncGenerator[Any, Any]:
-    """An async generator export: each step (between awaits) inside the gate, as for coroutines."""
+    """An async generator, made by ``make`` in the first step: each step (between awaits)
+    inside the gate, as for coroutines."""
+    agen = await _GatedAwaitable(make, gate, step=False)
     step: _Steps = agen.asend(None)
     try:
         while True:
             try:
-                value = await _GatedAwaitable(step, gate)
+                value = await _GatedAwaitable(_given(step), gate)
             except StopAsyncIteration:
                 return
             try:
@@ -217,4 +312,4 @@ async def _gated_async_generator(
             else:
                 step = agen.asend(sent)
     finally:
-        await _GatedAwaitable(agen.aclose(), gate)
+        await _GatedAwaitable(agen.aclose, gate)

@@ -4,32 +4,37 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
+import socket
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from hotreload import __version__
-from hotreload.codes import LogFormat
+from hotreload.codes import LogFormat, StopReason
 from hotreload.contract import check_contract, emit_violations, module_specs
 from hotreload.errors import (
+    AppError,
     ContractViolation,
     EntryError,
     HotreloadError,
     LogFileError,
     ManifestError,
+    PortInUse,
     ServerError,
 )
 from hotreload.events import EventLog, ServerFailed
 from hotreload.freeze import freeze, init_manifest
+from hotreload.interrupts import Interrupts
 from hotreload.logsetup import EventOutput
 from hotreload.manifest import EnvProfile, load_manifest, resolve_env_name
+from hotreload.oneprocess import refuse_workers
+from hotreload.running import set_current
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server
+from hotreload.web import WebApp, bind, load_app, require_extra, serve, web_app
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -43,6 +48,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (LogFileError, EXIT_USAGE),  # log_file / --log-file cannot be opened: a setting to fix
     (ManifestError, EXIT_USAGE),
     (ContractViolation, EXIT_VIOLATION),  # the contract is violated at start
+    (AppError, EXIT_USAGE),  # the app to serve: a bad path, not an app, the extra, workers
+    (PortInUse, EXIT_VIOLATION),
     (ServerError, EXIT_VIOLATION),  # a module fails to import; the entry fails (EntryError)
     (HotreloadError, EXIT_USAGE),
 )
@@ -71,20 +78,6 @@ def choose_log_format(explicit: str | None, profile: EnvProfile, stream: TextIO)
     return "console" if stream.isatty() else "json"
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops `up` as cleanly as Ctrl+C does (container runtimes send SIGTERM)."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> None:
     """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
     output = EventOutput(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
@@ -102,33 +95,83 @@ def cmd_up(args: argparse.Namespace) -> int:
     log_format = choose_log_format(args.log_format, profile, sys.stderr)
     # The server owns its output: the CLI only hands it the choices (format, file).
     server = Server(manifest, env=env, log_format=log_format, log_file=args.log_file)
-    with _sigterm_as_interrupt():
-        return _run(server)
-
-
-def _run(server: Server) -> int:
-    """Start (a failed start has written `server.failed` and stopped), then run or wait."""
-    server.start()
     try:
-        if server.manifest.manifest.app is None:
+        web = web_app(manifest, profile, host=args.host, port=args.port)
+    except AppError as e:
+        server.fail(e)
+        raise
+    with Interrupts() as interrupts, _one_process(server):
+        # A signal during start-up stops it; the server says which one stopped it.
+        server.interrupt_cause = interrupts.describe
+        set_current(server)
+        try:
+            return _run(server, interrupts, web)
+        finally:
+            set_current(None)
+
+
+def _one_process(server: Server) -> AbstractContextManager[None]:
+    """A reloading profile refuses worker processes: a reload could never reach them."""
+    return refuse_workers(server.env) if server.profile.reload else nullcontext()
+
+
+def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | None]:
+    """Start the server (a failed start has written `server.failed` and stopped); for a web
+    app, check the extra and bind first, and import the app before the watcher starts.
+    Returns the app object and its socket (None, None without one)."""
+    if web is None:
+        server.start()
+        return None, None
+    try:
+        require_extra(web)
+        sock = bind(web)
+    except (AppError, PortInUse) as e:
+        server.fail(e)
+        raise
+    loaded: list[Any] = []
+    try:
+        server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
+    except BaseException:
+        sock.close()
+        raise
+    return loaded[0], sock
+
+
+def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
+    """Start, then serve the app, run the entry, or wait, until a signal or the end."""
+    target, sock = _start(server, web)
+    failed: StopReason = "entry_failed" if web is None else "app_failed"
+    try:
+        if web is not None:
+            assert sock is not None
+            serve(server, web, target, sock, on_signal=interrupts.note)
+        elif server.manifest.manifest.app is None:
             _say_watching(server)
             while not server.wait(timeout=3600):
                 pass
             return EXIT_OK
-        server.run_entry()
+        else:
+            server.run_entry()
     except KeyboardInterrupt:
-        server.stop("interrupted")
-        return EXIT_OK
-    except ServerError as e:  # the entry cannot be imported: no traceback to show
-        server.stop("entry_failed", str(e))
+        return _interrupted(server, interrupts)
+    except ServerError as e:  # the entry cannot be imported, the app cannot serve: no traceback
+        server.stop(failed, str(e))
         raise
     except Exception as e:  # the host's own error: its traceback is what the person needs
         traceback.print_exc()
-        server.stop("entry_failed", f"{type(e).__name__}: {e}")
+        server.stop(failed, f"{type(e).__name__}: {e}")
         app = server.manifest.manifest.app
-        entry = app.entry if app is not None else "?"
-        raise EntryError(f"[app] entry {entry!r} raised {type(e).__name__}: {e}") from e
-    server.stop("entry_returned")
+        what = f"[app] entry {app.entry!r}" if app is not None and app.entry else "the app"
+        raise EntryError(f"{what} raised {type(e).__name__}: {e}") from e
+    if interrupts.arrived is not None:  # the host caught the signal itself, then returned
+        return _interrupted(server, interrupts)
+    server.stop("entry_returned" if web is None else "stopped")
+    return EXIT_OK
+
+
+def _interrupted(server: Server, interrupts: Interrupts) -> int:
+    """A signal (or a KeyboardInterrupt) stopped `up`: a clean stop, at any moment."""
+    server.stop("interrupted", interrupts.describe() or "KeyboardInterrupt raised")
     return EXIT_OK
 
 
@@ -236,13 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
             "on a terminal and json otherwise)",
         )
 
-    up = command("up", cmd_up, "load, check, watch and hot-reload; run [app] entry if set")
+    up = command("up", cmd_up, "load, check, watch and hot-reload; run or serve the [app] if set")
     manifest_option(up)
     env_options(up)
     up.add_argument(
         "--log-file",
         metavar="FILE",
         help="write every event as a JSON line to this file (instead of the profile's log_file)",
+    )
+    up.add_argument("--host", help="serve [app] asgi/wsgi on this address (default: the profile's)")
+    up.add_argument(
+        "--port", type=int, help="serve [app] asgi/wsgi on this port (default: the profile's)"
     )
 
     check = command("check", cmd_check, "check every module against the manifest (runs no code)")

@@ -37,8 +37,15 @@ CheckCode = Literal[ViolationCode, FileReason]
 
 # -- how a server run ends ----------------------------------------------------------------------
 
-FailReason = Literal["contract_violation", "import_error", "manifest_error"]
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed"]
+FailReason = Literal[
+    "contract_violation", "import_error", "manifest_error", "app_error", "port_in_use"
+]
+StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "app_failed"]
+
+# -- serving an app -----------------------------------------------------------------------------
+
+AppKind = Literal["asgi", "wsgi"]
+"""How `[app]` is served: an ASGI app, or a WSGI app through an adapter."""
 
 # -- what reloads ------------------------------------------------------------------------------
 

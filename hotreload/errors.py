@@ -33,3 +33,16 @@ class LogFileError(ServerError):
 
 class EntryError(ServerError):
     """``[app] entry`` raised; the CLI shows its traceback (exit code 1)."""
+
+
+class AppError(ServerError):
+    """The [app] to serve cannot be served as configured: a bad path, not an app, the web extra
+    missing, worker processes (CLI exit code 2)."""
+
+
+class PortInUse(ServerError):
+    """The address and port to serve the app on are taken (CLI exit code 1)."""
+
+
+class WorkersRefused(AppError):
+    """Code under `hotreload up` tried to start a worker process a reload could not reach."""

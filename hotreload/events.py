@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from hotreload.codes import (
     LEVEL_ORDER,
+    AppKind,
     CheckCode,
     FailReason,
     Level,
@@ -249,6 +250,29 @@ class ListenerError(BaseEvent):
     message: str = Field(description="What was raised, where, and what happens now, for a person.")
 
 
+class AppServing(BaseEvent):
+    """The [app] asgi or wsgi app answers requests now (its start-up, lifespan too, is over)."""
+
+    event: Literal["app.serving"] = _name("app.serving")
+    app: str = Field(description='The app served, as the manifest names it: "module:attribute".')
+    kind: AppKind = Field(description="The interface it is served with.")
+    host: str = Field(description="The address it listens on.")
+    port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
+    url: str = Field(description="Where to send requests.")
+    reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+
+
+class AppLog(BaseEvent):
+    """A log record of the web server (uvicorn) that serves the app, as one event."""
+
+    event: Literal["app.log"] = _name("app.log")
+    logger: str = Field(description='The logger that wrote it, e.g. "uvicorn.error".')
+    message: str = Field(description="The record's message.")
+    exception: str | None = Field(
+        default=None, description="The traceback the record carries, if any."
+    )
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -261,6 +285,8 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ManifestChanged,
     WatcherError,
     ListenerError,
+    AppServing,
+    AppLog,
 )
 
 AnyEvent = Annotated[
@@ -274,7 +300,9 @@ AnyEvent = Annotated[
     | ContractViolationEvent
     | ManifestChanged
     | WatcherError
-    | ListenerError,
+    | ListenerError
+    | AppServing
+    | AppLog,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)

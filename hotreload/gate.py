@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,10 @@ class VersionGate:
     call registers its thread in a list (``list.append`` and ``list.remove`` are atomic under
     the GIL) and then checks the ``_closed`` flag; a reload sets the flag and then looks at the
     list. Whichever comes second sees the other, so no call slips past a reload.
+
+    A coroutine must never block its event loop's thread (every other task of the loop would
+    stall for the whole reload), so async callers use `try_enter` and, when it says no, await
+    `opened`: a future the gate resolves, from the reload's thread, when calls may start again.
     """
 
     def __init__(self, *, patience: float = 0.05) -> None:
@@ -33,6 +38,8 @@ class VersionGate:
         self._closed = False  # a reload is pending or running: new calls wait
         self._writer_waiting = False
         self._writer: int | None = None
+        # Coroutines waiting for the gate to open: each woken on its own loop's thread.
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.patience = patience
 
     def enter(self) -> None:
@@ -52,6 +59,42 @@ class VersionGate:
             while self._closed:
                 self._cond.wait()
             readers.append(ident)
+
+    def try_enter(self) -> bool:
+        """Start a call if that needs no wait (as `enter` would pass at once); else False.
+
+        The async counterpart of `enter`: after False the caller awaits `opened` and tries
+        again. A nested call or the reload's own thread passes, as with `enter`.
+        """
+        ident = get_ident()
+        readers = self._readers
+        readers.append(ident)
+        if self._closed and ident != self._writer and readers.count(ident) == 1:
+            readers.remove(ident)
+            if self._writer_waiting:  # the reload may have seen us registered and wait for us
+                with self._cond:
+                    self._cond.notify_all()
+            return False
+        return True
+
+    def opened(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """A future of ``loop`` that resolves once new calls may start (at once if they may)."""
+        future = loop.create_future()
+        with self._cond:
+            if self._closed:
+                self._async_waiters.append((loop, future))
+            else:
+                future.set_result(None)
+        return future
+
+    def _wake_async_waiters(self) -> None:
+        """Resolve every `opened` future, each on its own loop's thread (holding ``_cond``)."""
+        waiters, self._async_waiters = self._async_waiters, []
+        for loop, future in waiters:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # that loop was closed: nobody waits on its future any more
+                pass
 
     def exit(self) -> None:
         """End a call started with `enter`."""
@@ -82,6 +125,7 @@ class VersionGate:
                     # A call in flight may wait on a thread we hold back: let them in briefly.
                     self._closed = False
                     self._cond.notify_all()
+                    self._wake_async_waiters()
                     self._cond.wait(timeout=self.patience)
                     self._closed = True
                     # Calls longer than `drain` would otherwise re-enter at every opening and
@@ -97,6 +141,7 @@ class VersionGate:
                 self._closed = False
                 self._writer = None
                 self._cond.notify_all()
+                self._wake_async_waiters()
 
     @property
     def active_calls(self) -> int:
@@ -104,6 +149,16 @@ class VersionGate:
         return len(self._readers)
 
     @property
+    def closed(self) -> bool:
+        """Whether new calls wait now: a reload is pending or running (diagnostics and tests)."""
+        return self._closed
+
+    @property
     def reload_waiting(self) -> bool:
         """Whether a reload waits for calls in flight to end (for diagnostics and tests)."""
         return self._writer_waiting
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # a cancelled waiter's future is done already
+        future.set_result(None)

@@ -122,6 +122,23 @@ def _check_entry(text: str) -> str:
     return text
 
 
+def _check_web_app(text: str) -> str:
+    module, colon, attribute = text.partition(":")
+    if not (colon and _is_dotted_identifier(module) and _is_identifier(attribute)):
+        raise _invalid(
+            f'{text!r} is not a valid app path: expected "module:attribute", e.g. "webapp:app"'
+        )
+    return text
+
+
+def _check_entry_or_none(text: str | None) -> str | None:
+    return None if text is None else _check_entry(text)
+
+
+def _check_web_app_or_none(text: str | None) -> str | None:
+    return None if text is None else _check_web_app(text)
+
+
 def _leaves_directory(text: str) -> bool:
     normal = posixpath.normpath(text.replace("\\", "/"))
     return normal == ".." or normal.startswith("../")
@@ -260,15 +277,56 @@ class EnvProfile(_Model):
         "host's own files) or \"manifest\" (the manifest's modules only). Installed code "
         "(virtual environments, site-packages, hidden folders) never reloads.",
     )
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Address the [app] asgi or wsgi app is served on (`hotreload up --host`).",
+    )
+    port: int = Field(
+        default=8000,
+        ge=0,
+        le=65535,
+        description="Port the [app] asgi or wsgi app is served on (`hotreload up --port`); 0 "
+        "picks a free one, named by the app.serving event.",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="Write one app.log event per HTTP request the served app answers.",
+    )
 
 
 class AppConfig(_Model):
-    """What `hotreload up` runs in-process once the modules are loaded."""
+    """What `hotreload up` runs in-process once the modules are loaded: exactly one of
+    ``entry`` (a function it calls), ``asgi`` or ``wsgi`` (an app it serves with uvicorn)."""
 
-    entry: Annotated[str, AfterValidator(_check_entry)] = Field(
+    entry: Annotated[str | None, AfterValidator(_check_entry_or_none)] = Field(
+        default=None,
         description='Function to call, written "module:function", e.g. "app:main".',
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
     )
+    asgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
+        default=None,
+        description='ASGI app to serve (FastAPI, Starlette, ...), written "module:attribute", '
+        'e.g. "webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
+    )
+    wsgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
+        default=None,
+        description='WSGI app to serve (Flask, ...), written "module:attribute", e.g. '
+        '"webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AppConfig:
+        given = [key for key in ("entry", "asgi", "wsgi") if getattr(self, key) is not None]
+        if len(given) != 1:
+            found = " and ".join(given) if given else "none of them"
+            raise _invalid(
+                f"set exactly one of entry (a function to call), asgi or wsgi (an app to serve); "
+                f"found {found}"
+            )
+        return self
 
 
 def _default_profiles() -> dict[str, EnvProfile]:

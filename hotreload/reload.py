@@ -388,7 +388,7 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
             # and a first import may rightly take long (a model, a cache).
             for code in candidate.analysis.codes():
                 exec(code, module.__dict__)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl+C or SIGTERM stops start-up cleanly
             sys.modules.pop(spec.name, None)
             raise
         except BaseException as error:

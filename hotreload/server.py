@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,7 +17,14 @@ from hotreload.bindings import Binding, ReloadingBinding, gated_export
 from hotreload.codes import FailReason, LogFormat, StopReason
 from hotreload.contract import emit_violations, failures_of, module_specs, prepare_modules
 from hotreload.deadline import Watchdog
-from hotreload.errors import ContractViolation, HotreloadError, ManifestError, ServerError
+from hotreload.errors import (
+    AppError,
+    ContractViolation,
+    HotreloadError,
+    ManifestError,
+    PortInUse,
+    ServerError,
+)
 from hotreload.events import (
     EventLog,
     ManifestChanged,
@@ -101,34 +109,47 @@ class Server:
         self._stopping: int | None = None  # the thread doing it
         self._started = False
         self._manifest_bytes = b""
+        # What stopped a start-up that a KeyboardInterrupt ended (`hotreload up` names the signal).
+        self.interrupt_cause: Callable[[], str | None] = lambda: None
         self._recorder: ImportRecorder | None = None
         if self.profile.reload and self.profile.reload_scope == "imported":
             self._recorder = ImportRecorder(ProjectFiles(manifest.root), self._imported)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> Server:
+    def start(self, *, before_watch: Callable[[], object] | None = None) -> Server:
         """Check the contract, import the modules, start the watcher; then `server.started`.
 
         Raises ContractViolation (after one `contract.violation` event per violation) before any
         module code runs, and ServerError when a module cannot be imported; a failed start
-        writes `server.failed`, ends what it started and closes the output.
+        writes `server.failed`, ends what it started and closes the output. ``before_watch`` runs
+        once the modules are loaded, before the watcher starts (`hotreload up` imports the app
+        it serves there, so an app that cannot be served fails start-up).
         """
         try:
             # Listeners hear of start-up once it is over: one may stop the server from its
             # callback, and must find it started (or failed), not half-way.
             with self.events.deferred():
-                self._start()
+                self._start(before_watch)
+        except KeyboardInterrupt:  # Ctrl+C or SIGTERM during start-up: a stop, not a failure
+            cause = self.interrupt_cause() or "KeyboardInterrupt raised"
+            self.stop("interrupted", f"{cause} during start-up")
+            raise
         except BaseException as error:
-            reason = failure_reason(error)
-            if reason is not None:
-                self.events.emit(ServerFailed, reason=reason, message=str(error))
-            self.stop()  # a watcher already running, the log file: nothing is left behind
+            self.fail(error)
             raise
         self.events.flush(LISTENER_GRACE_S)
         return self
 
-    def _start(self) -> None:
+    def fail(self, error: BaseException) -> None:
+        """End a start that cannot go on: `server.failed` with the error's reason, then stop
+        what was started (a watcher already running, the log file): nothing is left behind."""
+        reason = failure_reason(error)
+        if reason is not None:
+            self.events.emit(ServerFailed, reason=reason, message=str(error))
+        self.stop()
+
+    def _start(self, before_watch: Callable[[], object] | None) -> None:
         began = time.perf_counter()
         prepared = prepare_modules(module_specs(self.manifest))
         self._check_contract(failures_of(prepared))
@@ -144,6 +165,8 @@ class Server:
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
         if self._recorder is not None:
             self._adopt_imported()
+        if before_watch is not None:
+            before_watch()
         self._manifest_bytes = self._read_manifest()
         if self.profile.reload:
             self._watcher = Watcher(
@@ -199,7 +222,7 @@ class Server:
                     "a reload was still running module code (blocked in a C call?)"
                 )
             self._release()
-            if self._started:
+            if self._started or reason == "interrupted":
                 self.events.emit(ServerStopped, reason=reason, message=message)
         finally:
             if finished:
@@ -260,6 +283,11 @@ class Server:
         return live.version
 
     @property
+    def started(self) -> bool:
+        """Whether start-up finished: `server.started` was written."""
+        return self._started
+
+    @property
     def watching(self) -> bool:
         """Whether a watcher thread runs (never in a profile with ``reload = false``)."""
         return self._watcher is not None and self._watcher.alive
@@ -275,7 +303,7 @@ class Server:
     def run_entry(self) -> Any:
         """Import ``[app] entry`` and call it (with the server, if it takes an argument)."""
         app = self.manifest.manifest.app
-        if app is None:
+        if app is None or app.entry is None:
             raise ServerError(f"{self.manifest.path.name} has no [app] entry to run")
         module_name, _, function_name = app.entry.partition(":")
         try:
@@ -409,6 +437,10 @@ def failure_reason(error: BaseException) -> FailReason | None:
         return "contract_violation"
     if isinstance(error, ManifestError):  # e.g. a module's file is not where the manifest says
         return "manifest_error"
+    if isinstance(error, AppError):  # the app to serve: a bad path, not an app, the web extra
+        return "app_error"
+    if isinstance(error, PortInUse):
+        return "port_in_use"
     if isinstance(error, ServerError):
         return "import_error"
     return None

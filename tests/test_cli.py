@@ -169,8 +169,8 @@ def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
     assert main(["check"]) == 2
     assert capsys.readouterr().err == (
         "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
-        "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope; "
-        "did you mean 'reload'?\n"
+        "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope, "
+        "host, port, access_log; did you mean 'reload'?\n"
     )
 
 

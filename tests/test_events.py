@@ -15,6 +15,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hotreload.events import (
     EVENT_MODELS,
+    AppLog,
+    AppServing,
     BaseEvent,
     ContractViolationEvent,
     EventLog,
@@ -103,6 +105,19 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "during": "reload.accepted",
         "during_seq": 3,
         "message": "on_event listener host.on_event raised KeyError: 'x' at host.py:4 in on_event",
+    },
+    AppServing: {
+        "app": "webapp:app",
+        "kind": "asgi",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "url": "http://127.0.0.1:8000",
+        "reload": True,
+    },
+    AppLog: {
+        "logger": "uvicorn.error",
+        "message": "Exception in ASGI application",
+        "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
     },
 }
 

@@ -425,3 +425,166 @@ def test_each_step_of_an_async_generator_export_runs_on_one_version(
     assert _step_spans_a_pending_reload(r, second_step) == [1, 1]
     asyncio.run_coroutine_threadsafe(agen.aclose(), loop).result(EVENT_TIMEOUT)
     assert r.server.gate.active_calls == 0
+
+
+# -- async callers await a pending reload ---------------------------------------------------
+
+SLOW = """
+    import time
+
+    VERSION = {v}
+    time.sleep({pause})  # top-level code: a reload of this version holds the gate this long
+
+
+    async def version() -> int:
+        return VERSION
+
+
+    async def count(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            yield VERSION
+
+
+    def plain() -> int:
+        return VERSION
+    """
+SLOW_HEAD = "from collections.abc import AsyncIterator\n"
+SLOW_EXPORTS = {
+    "slow": {
+        "version": "async () -> int",
+        "count": "async (n: int) -> AsyncIterator[int]",
+        "plain": "() -> int",
+    }
+}
+HOLD_S = 1.0
+
+
+def slow(version: int, pause: float = 0.0) -> str:
+    return SLOW_HEAD + dedent(SLOW.format(v=version, pause=pause))
+
+
+async def _await_while_ticking(call: Callable[[], Any]) -> tuple[Any, float, float, int]:
+    """Await ``call()`` while another task ticks; (result, wait s, longest tick gap s, ticks)."""
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = loop.time()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)  # the ticker runs before the call starts
+    began = loop.time()
+    try:
+        result = await call()
+    finally:
+        waited = loop.time() - began
+        stop.set()
+        await task
+    return result, waited, max(gaps, default=0.0), len(gaps)
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "async generator"])
+def test_async_call_awaits_a_pending_reload_and_the_loop_keeps_running(
+    project: Project, start: Start, loop: asyncio.AbstractEventLoop, kind: str
+) -> None:
+    """A coroutine that meets a 1 s reload awaits it: other tasks of its loop keep running."""
+    r = run(project, start, {"slow": slow(1)}, SLOW_EXPORTS)
+    binding = r.binding("slow")
+
+    async def first_item() -> int:
+        items = binding.count(1)
+        value: int = await items.__anext__()
+        await items.aclose()
+        return value
+
+    call = binding.version if kind == "coroutine" else first_item
+    mark = r.events.mark()
+    r.project.write("slow", slow(2, pause=HOLD_S))
+    wait_until(lambda: r.server.gate.closed)  # the reload runs the module's 1 s top level
+    future = asyncio.run_coroutine_threadsafe(_await_while_ticking(call), loop)
+    result, waited, longest_gap, ticks = future.result(EVENT_TIMEOUT)
+    r.events.wait_for("reload.accepted", after=mark, version=2)
+    assert result == 2  # it waited for the reload, and ran wholly on the new version
+    # Blocking the loop for the reload would show one gap of about HOLD_S and no ticks; the
+    # bound is generous for a loaded machine, and far below what blocking costs.
+    assert longest_gap < HOLD_S / 2, (longest_gap, waited, ticks)
+    assert ticks >= 5, (longest_gap, waited, ticks)
+    assert r.server.gate.active_calls == 0
+
+
+def test_sync_call_still_blocks_until_a_pending_reload_ends(project: Project, start: Start) -> None:
+    r = run(project, start, {"slow": slow(1)}, SLOW_EXPORTS)
+    mark = r.events.mark()
+    r.project.write("slow", slow(2, pause=HOLD_S))
+    wait_until(lambda: r.server.gate.closed)
+    assert r.binding("slow").plain() == 2
+    r.events.wait_for("reload.accepted", after=mark, version=2)
+
+
+def test_cancelled_while_awaiting_the_gate_leaves_it_clean(
+    project: Project, start: Start, loop: asyncio.AbstractEventLoop
+) -> None:
+    r = run(project, start, {"slow": slow(1)}, SLOW_EXPORTS)
+    binding = r.binding("slow")
+    mark = r.events.mark()
+    r.project.write("slow", slow(2, pause=HOLD_S))
+    wait_until(lambda: r.server.gate.closed)
+
+    async def cancelled() -> bool:
+        task = asyncio.ensure_future(binding.version())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert asyncio.run_coroutine_threadsafe(cancelled(), loop).result(EVENT_TIMEOUT)
+    r.events.wait_for("reload.accepted", after=mark, version=2)
+    assert r.server.gate.active_calls == 0
+    assert asyncio.run_coroutine_threadsafe(binding.version(), loop).result(EVENT_TIMEOUT) == 2
+
+
+def test_coroutine_driven_without_a_loop_waits_by_blocking() -> None:
+    """No asyncio loop in the thread (a coroutine stepped by hand): the step blocks instead."""
+    from hotreload.bindings import gated_export
+
+    gate = VersionGate()
+
+    async def answer() -> int:
+        return 42
+
+    call = gated_export({"answer": answer}, "answer", gate)
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with gate.exclusive():
+            entered.set()
+            release.wait(EVENT_TIMEOUT)
+
+    writer, _ = in_thread(hold)
+    assert entered.wait(EVENT_TIMEOUT)
+    coroutine = call()
+
+    def step() -> object:
+        try:
+            coroutine.send(None)
+        except StopIteration as stop:
+            return stop.value
+        return "suspended"
+
+    stepper, result = in_thread(step)
+    stepper.join(0.05)
+    assert result == []  # still waiting for the reload
+    release.set()
+    stepper.join(EVENT_TIMEOUT)
+    writer.join(EVENT_TIMEOUT)
+    assert result == [42]

@@ -153,7 +153,8 @@ ERRORS = [
     pytest.param(
         MINIMAL + "[env.development]\nrelaod = true\n",
         "hotreload.toml: env.development.relaod: unknown key; known keys: reload, debounce_ms, "
-        "log_format, log_file, log_level, exec_timeout_ms, reload_scope; did you mean 'reload'?",
+        "log_format, log_file, log_level, exec_timeout_ms, reload_scope, host, port, access_log; "
+        "did you mean 'reload'?",
         id="typo-suggests-key",
     ),
     pytest.param(
@@ -226,8 +227,8 @@ ERRORS = [
     pytest.param(
         '[project]\nname = ""\n[modules]\n[app]\n',
         "hotreload.toml: project.name: expected a non-empty string, found ''\n"
-        "hotreload.toml: app.entry: required key is missing (Function to call, written "
-        '"module:function", e.g. "app:main".)',
+        "hotreload.toml: app: set exactly one of entry (a function to call), asgi or wsgi (an "
+        "app to serve); found none of them",
         id="empty-name-missing-entry",
     ),
     pytest.param(

@@ -1,0 +1,96 @@
+"""Ctrl+C and SIGTERM for `hotreload up`: both stop it, and a signal is remembered when caught."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from types import FrameType, TracebackType
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupts:
+    """While active, SIGINT and SIGTERM raise KeyboardInterrupt in the main thread, and each is
+    remembered, so `up` reports ``interrupted`` even when the host caught the signal itself.
+
+    A web server inside the entry (uvicorn) installs its own handlers, shuts down gracefully and
+    returns; an entry may also catch KeyboardInterrupt and return. Either way the run ended
+    because of a signal, and a log pipeline must read ``interrupted``, not ``entry_returned``.
+    Our own handler sees the signals it gets; for those a host's handler got instead, the
+    interpreter's *wakeup fd* (which every Python-level handler writes the signal number to)
+    is the backstop, unless the host replaced that too (asyncio's ``add_signal_handler`` does).
+
+    Enter it in the main thread only: handlers and the wakeup fd belong to it.
+    """
+
+    def __init__(self) -> None:
+        self._arrived: int | None = None
+        self._previous: dict[int, Any] = {}
+        self._reader: socket.socket | None = None
+        self._writer: socket.socket | None = None
+        self._previous_wakeup = -1
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self._arrived is None:
+            self._arrived = signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> Interrupts:
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_wakeup = signal.set_wakeup_fd(
+            self._writer.fileno(), warn_on_full_buffer=False
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._drain()
+        current = signal.set_wakeup_fd(self._previous_wakeup)
+        if self._writer is not None and current != self._writer.fileno():
+            signal.set_wakeup_fd(current)  # the host's own, set after ours: left as it was
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        for sock in (self._reader, self._writer):
+            if sock is not None:
+                sock.close()
+        self._reader = self._writer = None
+
+    def note(self, signum: int) -> None:
+        """Remember a signal that a handler of ours outside this class received (the web
+        server's own), in case the wakeup fd was taken over meanwhile (uvloop takes it)."""
+        if self._arrived is None and signum in STOP_SIGNALS:
+            self._arrived = signum
+
+    def _drain(self) -> None:
+        """Read the signal numbers written to the wakeup fd since the last look."""
+        if self._reader is None:
+            return
+        while True:
+            try:
+                data = self._reader.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data:
+                return
+            if self._arrived is None:
+                self._arrived = next((n for n in data if n in STOP_SIGNALS), None)
+
+    @property
+    def arrived(self) -> int | None:
+        """The first SIGINT or SIGTERM that arrived while active (whoever handled it), or None."""
+        self._drain()
+        return self._arrived
+
+    def describe(self) -> str | None:
+        """The signal for a person (``"SIGTERM received"``), or None if none arrived."""
+        arrived = self.arrived
+        return None if arrived is None else f"{signal.Signals(arrived).name} received"

@@ -1,0 +1,341 @@
+"""Serving ``[app] asgi``/``wsgi`` with uvicorn in this process, its logs as the server's events."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import inspect
+import logging
+import signal
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hotreload.codes import AppKind, Level
+from hotreload.errors import AppError, PortInUse, ServerError
+from hotreload.events import AppLog, AppServing, EventLog
+from hotreload.manifest import EnvProfile, LoadedManifest
+from hotreload.server import Server
+
+EXTRA = 'pip install "hotreload[web]"'
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+_LEVELS["error"] = logging.ERROR
+
+
+@dataclass(frozen=True)
+class WebApp:
+    """The app the manifest asks `hotreload up` to serve, and where."""
+
+    kind: AppKind
+    path: str  # "module:attribute"
+    host: str
+    port: int
+
+    @property
+    def key(self) -> str:
+        """How the manifest names it, for messages: ``[app] asgi = "webapp:app"``."""
+        return f'[app] {self.kind} = "{self.path}"'
+
+
+def web_app(
+    manifest: LoadedManifest, profile: EnvProfile, *, host: str | None, port: int | None
+) -> WebApp | None:
+    """The app to serve, if the manifest names one; ``host``/``port`` override the profile's."""
+    app = manifest.manifest.app
+    if app is None or (app.asgi is None and app.wsgi is None):
+        return None
+    kind: AppKind = "asgi" if app.asgi is not None else "wsgi"
+    path = app.asgi or app.wsgi
+    assert path is not None
+    return WebApp(
+        kind,
+        path,
+        host if host is not None else profile.host,
+        port if port is not None else profile.port,
+    )
+
+
+def require_extra(app: WebApp) -> None:
+    """Fail with what to install when the web extra is missing (before any module code runs)."""
+    needed = ["uvicorn"] + (["a2wsgi"] if app.kind == "wsgi" else [])
+    for name in needed:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise AppError(
+                f"{app.key} is served by uvicorn, and {name} is not installed: {EXTRA} "
+                "(the web extra: uvicorn, and a2wsgi for WSGI apps)"
+            ) from e
+
+
+def bind(app: WebApp) -> socket.socket:
+    """The listening address, bound now: a port in use fails before any module code runs."""
+    family = socket.AF_INET6 if ":" in app.host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP,
+    # and with Nagle on, a keep-alive response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((app.host, app.port))
+    except OSError as e:
+        sock.close()
+        where = f"{app.host}:{app.port}"
+        if e.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"cannot serve {app.key} on {where}: the port is in use (another server, or an "
+                "earlier `hotreload up` still running?); stop it, or pick another port with "
+                "--port or env.<name>.port"
+            ) from e
+        raise AppError(
+            f"cannot serve {app.key} on {where}: {e.strerror or e}; pick another address with "
+            "--host/--port or env.<name>.host/port"
+        ) from e
+    return sock
+
+
+def load_app(app: WebApp, root: Path) -> Any:
+    """Import the app object and check that it is one of its kind.
+
+    A bad path or a wrong object is an AppError (configuration); the app module's own code
+    raising is a ServerError, like a module of the manifest failing to import.
+    """
+    module_name, _, attribute = app.path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is not None and (module_name + ".").startswith(e.name + "."):
+            raise AppError(
+                f"cannot import {app.key}: no module named {e.name!r} under project.root "
+                f"({root}); check the module name"
+            ) from e
+        raise ServerError(f"cannot import {app.key}: {_raised(e)}") from e
+    except Exception as e:
+        raise ServerError(f"cannot import {app.key}: {_raised(e)}") from e
+    try:
+        target = getattr(module, attribute)
+    except AttributeError as e:
+        raise AppError(_no_attribute(app, module, attribute, root)) from e
+    if not _is_app(app.kind, target):
+        raise AppError(_not_an_app(app, target))
+    return target
+
+
+def _no_attribute(app: WebApp, module: Any, attribute: str, root: Path) -> str:
+    where = Path(getattr(module, "__file__", None) or "?")
+    message = f"cannot serve {app.key}: module {module.__name__!r} ({where}) has no {attribute!r}"
+    if not where.resolve().is_relative_to(root):
+        return message + (
+            f"; that file is not under project.root ({root}): the standard library or an "
+            "installed package has a module of that name, and it shadows yours: rename yours"
+        )
+    apps = [
+        name
+        for name, value in vars(module).items()
+        if not inspect.isroutine(value) and _is_app(app.kind, value)
+    ]
+    return message + (f"; {app.kind.upper()} apps there: {', '.join(apps)}" if apps else "")
+
+
+def _raised(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
+    return f"{where}module raised {type(error).__name__}: {error}"
+
+
+def _is_async_callable(value: Any) -> bool:
+    return inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 (an instance's async __call__)
+    )
+
+
+def _looks_wsgi(value: Any) -> bool:
+    """A Flask app, or a plain callable of two parameters (environ, start_response)."""
+    if hasattr(value, "wsgi_app"):
+        return True
+    try:
+        parameters = inspect.signature(value).parameters
+    except (TypeError, ValueError):
+        return False
+    return callable(value) and not _is_async_callable(value) and len(parameters) == 2
+
+
+def _is_app(kind: AppKind, value: Any) -> bool:
+    if inspect.isclass(value) or inspect.ismodule(value) or not callable(value):
+        return False
+    return _is_async_callable(value) == (kind == "asgi")
+
+
+def _not_an_app(app: WebApp, value: Any) -> str:
+    what = f"a {type(value).__name__}" if not inspect.isclass(value) else f"the class {value!r}"
+    if app.kind == "asgi":
+        expected = "an async callable app(scope, receive, send), such as a FastAPI app"
+        other = "wsgi" if _looks_wsgi(value) else None
+    else:
+        expected = "a callable app(environ, start_response), such as a Flask app"
+        other = "asgi" if _is_async_callable(value) else None
+    hint = f"; it looks like {_an(other)} app: use [app] {other}" if other else ""
+    return (
+        f"cannot serve {app.key}: it is {what}, not {_an(app.kind)} app: expected {expected}{hint}"
+    )
+
+
+def _an(kind: str) -> str:
+    return f"an {kind.upper()}" if kind == "asgi" else f"a {kind.upper()}"
+
+
+# -- uvicorn's logs as events ---------------------------------------------------------------
+
+
+def _event_level(levelno: int) -> Level:
+    if levelno >= logging.ERROR:
+        return "error"
+    if levelno >= logging.WARNING:
+        return "warning"
+    return "info" if levelno >= logging.INFO else "debug"
+
+
+class EventHandler(logging.Handler):
+    """A logging handler that writes each record as one ``app.log`` event of the server."""
+
+    def __init__(self, events: EventLog) -> None:
+        super().__init__()
+        self.events = events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            exc_info = record.exc_info
+            exception = None
+            if exc_info and exc_info[1] is not None:
+                exception = "".join(traceback.format_exception(exc_info[1])).rstrip("\n")
+            self.events.emit(
+                AppLog,
+                level=_event_level(record.levelno),
+                logger=record.name,
+                message=record.getMessage(),
+                exception=exception,
+            )
+        except Exception:
+            self.handleError(record)  # logging's own policy: report on stderr, never raise
+
+
+@contextlib.contextmanager
+def uvicorn_logs(events: EventLog, profile: EnvProfile) -> Iterator[None]:
+    """Route uvicorn's loggers (only them, nothing global) into the server's events.
+
+    ``uvicorn`` gets our handler and stops propagating, so its records reach neither the root
+    logger nor the host's handlers; ``uvicorn.access`` propagates to it only when the profile
+    asks for an access log (uvicorn writes access records only if that logger has a handler).
+    """
+    top, access = logging.getLogger("uvicorn"), logging.getLogger("uvicorn.access")
+    saved = (top.handlers[:], top.propagate, top.level, access.handlers[:], access.propagate)
+    top.handlers = [EventHandler(events)]
+    top.propagate = False
+    top.setLevel(_LEVELS[profile.log_level])
+    access.handlers = []
+    access.propagate = profile.access_log
+    try:
+        yield
+    finally:
+        top.handlers, top.propagate, level, access.handlers, access.propagate = saved
+        top.setLevel(level)
+
+
+# -- serving --------------------------------------------------------------------------------
+
+
+def serve(
+    server: Server,
+    app: WebApp,
+    target: Any,
+    sock: socket.socket,
+    *,
+    on_signal: Callable[[int], None] = lambda _signum: None,
+) -> None:
+    """Serve ``target`` with uvicorn on ``sock`` until a signal stops it (main thread).
+
+    ``on_signal`` hears of each SIGINT or SIGTERM that stops it. Raises ServerError when the
+    app's own start-up fails (its lifespan handler raised).
+    """
+    import uvicorn
+
+    asgi = target
+    if app.kind == "wsgi":
+        # uvicorn's own WSGI middleware is deprecated (it warns and points to a2wsgi).
+        from a2wsgi import WSGIMiddleware
+
+        asgi = WSGIMiddleware(target)
+    config = uvicorn.Config(
+        asgi,
+        host=app.host,
+        port=app.port,
+        log_config=None,  # never configure `logging` globally: see `uvicorn_logs`
+        access_log=server.profile.access_log,
+        lifespan="auto" if app.kind == "asgi" else "off",
+        interface="auto" if app.kind == "asgi" else "asgi3",
+    )
+    host, port = sock.getsockname()[:2]
+    url_host = f"[{host}]" if ":" in host else host
+
+    def started() -> None:
+        server.events.emit(
+            AppServing,
+            app=app.path,
+            kind=app.kind,
+            host=host,
+            port=port,
+            url=f"http://{url_host}:{port}",
+            reload=server.profile.reload,
+        )
+
+    with uvicorn_logs(server.events, server.profile):
+        runner = _uvicorn_server(config, started, on_signal)
+        try:
+            runner.run(sockets=[sock])
+        except SystemExit as e:  # uvicorn exits when the app's lifespan start-up fails
+            raise ServerError(
+                f"{app.key} failed to start (uvicorn exited with code {e.code}); "
+                "its app.log events above say why"
+            ) from e
+    if not runner.started:
+        raise ServerError(f"{app.key} did not start; its app.log events above say why")
+
+
+def _uvicorn_server(
+    config: Any, on_started: Callable[[], None], on_signal: Callable[[int], None]
+) -> Any:
+    """uvicorn.Server with two changes: it reports when it serves, and it handles SIGINT and
+    SIGTERM without raising them again once stopped (what uvicorn does there differs between
+    versions), telling ``on_signal`` instead."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                on_started()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+
+            def stop(sig: int, frame: FrameType | None) -> None:
+                on_signal(sig)
+                self.handle_exit(sig, frame)
+
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, stop) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)

@@ -1,0 +1,126 @@
+"""Ctrl+C and SIGTERM stop `hotreload up` cleanly at any moment: exit 0, `interrupted`."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from child import Child
+from conftest import Project
+
+pytestmark = pytest.mark.timeout(90)
+
+SIGNALS = [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")]
+
+MANIFEST = """
+[project]
+name = "signals"
+
+[modules.work.exports]
+value = "() -> int"
+
+[env.development]
+reload = true
+debounce_ms = 5
+"""
+
+WORK = """
+import time
+
+print("{marker}", flush=True)
+time.sleep({pause})
+
+
+def value() -> int:
+    return {value}
+"""
+
+
+def work(value: int, *, marker: str = "LOADED", pause: float = 0) -> str:
+    return WORK.format(value=value, marker=marker, pause=pause)
+
+
+def assert_interrupted(child: Child, sig: int, *, during_start_up: bool = False) -> None:
+    assert child.stop(sig) == 0
+    stopped = child.events[-1]
+    assert (stopped["event"], stopped["reason"]) == ("server.stopped", "interrupted")
+    assert stopped["message"].startswith(f"{signal.Signals(sig).name} received")
+    assert stopped["message"].endswith("during start-up") == during_start_up
+    assert [e["event"] for e in child.events].count("server.stopped") == 1
+    assert child.bad_lines == []
+    assert not any("Traceback" in line for line in child.stderr), child.output()
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_signal_while_a_module_still_loads_at_start_up(project: Project, sig: int) -> None:
+    """Formerly `server.failed import_error` ("module raised KeyboardInterrupt"), exit 1."""
+    project.write("work", work(1, marker="LOADING", pause=60))
+    project.manifest(MANIFEST)
+    with Child("up", "--log-format", "json", cwd=project.root) as child:
+        child.wait_stdout("LOADING")
+        assert_interrupted(child, sig, during_start_up=True)
+        assert [e["event"] for e in child.events] == ["server.stopped"]
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_signal_while_a_reload_runs_module_code(project: Project, sig: int) -> None:
+    project.write("work", work(1))
+    project.manifest(MANIFEST)
+    with Child("up", "--log-format", "json", cwd=project.root) as child:
+        child.wait_for("server.started")
+        mark = child.mark()
+        project.write("work", work(2, marker="RELOADING", pause=1))
+        child.wait_stdout("RELOADING", after=mark)
+        assert_interrupted(child, sig)
+        names = [e["event"] for e in child.events]
+        assert names[:2] == ["module.loaded", "server.started"]
+        assert names[-1] == "server.stopped"
+
+
+HOST = """
+import signal
+import threading
+
+import work
+
+
+def handled_itself():
+    # A server's own handler (as uvicorn, gunicorn or a hand-written loop install): it stops
+    # gracefully and returns; nothing re-raises the signal.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("SERVING", flush=True)
+    stop.wait(60)
+
+
+def caught_interrupt():
+    print("SERVING", flush=True)
+    try:
+        threading.Event().wait(60)
+    except KeyboardInterrupt:
+        print("bye", flush=True)
+"""
+
+
+@pytest.mark.parametrize("entry", ["handled_itself", "caught_interrupt"])
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_an_entry_that_swallows_the_signal_is_still_reported_interrupted(
+    project: Project, sig: int, entry: str
+) -> None:
+    """Formerly `entry_returned`: the run ended because of the signal, and the log says so."""
+    project.write("work", work(1))
+    project.write("host", HOST)
+    project.manifest(MANIFEST + f'\n[app]\nentry = "host:{entry}"\n')
+    with Child("up", "--log-format", "json", cwd=project.root) as child:
+        child.wait_stdout("SERVING")
+        assert_interrupted(child, sig)
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_signal_while_watching_without_an_app(project: Project, sig: int) -> None:
+    project.write("work", work(1))
+    project.manifest(MANIFEST)
+    with Child("up", "--log-format", "json", cwd=project.root) as child:
+        child.wait_for("server.started")
+        assert_interrupted(child, sig)
