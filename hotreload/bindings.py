@@ -112,23 +112,15 @@ def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Cal
     if inspect.isasyncgenfunction(current):
         return _gated_async_generator_function(namespace, name, gate)
 
-    enter, leave = gate.enter, gate.exit
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        enter()
-        try:
-            result = namespace[name](*args, **kwargs)
-        finally:
-            leave()
-        # A generator's body runs after the call returns, one step per next(): each step must be
-        # gated too, or it could run while a reload is half applied. Checked on the result, as a
-        # reload may turn a function that returns a list into a generator and back.
-        if isinstance(result, types.GeneratorType):
+    # A generator's body runs after the call returns, one step per next(): each step must be
+    # gated too, or it could run while a reload is half applied. Decided on the result, as a
+    # reload may turn a function that returns a list into a generator and back.
+    def stepped(result: Any) -> Any:
+        if type(result) is types.GeneratorType:
             return _drive(result, gate)
-        if isinstance(result, types.AsyncGeneratorType):
-            # Not `lambda: result`: a closure would make `result` a cell, slower on every call.
-            return _gated_async_generator(_given(result), gate)
-        return result
+        return _gated_async_generator(_given(result), gate)
+
+    call = gate.sync_call(namespace, name, stepped)
 
     functools.update_wrapper(call, current)
     return call
