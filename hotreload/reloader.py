@@ -15,7 +15,7 @@ from hotreload.batch import import_order
 from hotreload.deadline import Watchdog
 from hotreload.gate import VersionGate
 from hotreload.reload import Candidate, LiveModule, Outcome, apply, prepare
-from hotreload.source import Failure, digest, read_settled
+from hotreload.source import Failure, digest, file_mark, read_settled
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
@@ -106,6 +106,17 @@ class Reloader:
         # every file) repeats nothing already said.
         self._last: dict[str, tuple[str, str | None, str | None]] = {}
         self._waiting: dict[str, tuple[LiveModule, Candidate, str]] = {}
+        self._inodes: dict[Path, int] = {}  # each file's inode when last read
+
+    def track(self, live: LiveModule) -> bool:
+        """Reload this module from now on (False if one of its name is tracked already); its
+        file's inode is noted, so its first atomic save is read at once."""
+        if not self.modules.add(live):
+            return False
+        mark = file_mark(live.spec.path)
+        if mark is not None:
+            self._inodes[live.spec.path] = mark[0]
+        return True
 
     def reload(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
         """Decide every changed module (no code runs), then apply the good ones under the gate."""
@@ -119,6 +130,7 @@ class Reloader:
             limit_s=SETTLE_LIMIT_S,
             root=self.root,
             wait=self.stopping.wait,
+            inodes=self._inodes,
         )
         decided: dict[str, Decided] = {}
         candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}

@@ -161,7 +161,7 @@ class Server:
         for spec, candidate in prepared:
             loaded_at = time.perf_counter()
             live = load(spec, candidate)
-            self._modules.add(live)
+            self._reloader.track(live)
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
         if self._recorder is not None:
             self._adopt_imported()
@@ -358,7 +358,7 @@ class Server:
         if isinstance(candidate, Failure):
             return  # it just ran this source, so it parses; a file changed meanwhile: skip it
         live = adopt(spec, module, candidate)
-        if not self._modules.add(live):
+        if not self._reloader.track(live):
             return
         report_loaded(self.events, live, digest(source), took_ms)
         if self._watcher is not None:

@@ -180,6 +180,7 @@ def read_settled(
     limit_s: float,
     root: Path | None,
     wait: Callable[[float], bool],
+    inodes: dict[Path, int] | None = None,
 ) -> dict[Path, bytes | Failure]:
     """Each file's bytes, once it has stayed as read for one quiet period.
 
@@ -191,6 +192,10 @@ def read_settled(
     quiet period cannot be told from one that finished. ``wait(seconds)`` sleeps, and returns
     True to give up (the server is stopping); past ``limit_s`` a file still changing is decided
     as read: the change event of the write that moved it brings it back.
+
+    A file that is another inode than the one last read (``inodes``, updated here) was
+    replaced whole: an editor's atomic save renames a finished file over the module, and a
+    checkout creates the file and writes it at once. It is read without waiting.
     """
     deadline = time.monotonic() + limit_s
     sources: dict[Path, bytes | Failure] = {}
@@ -205,8 +210,23 @@ def read_settled(
         # A file whose last change is already a quiet period old needs no wait: its own
         # timestamps say so (the usual case, as the watcher waited a quiet period too).
         now = time.time_ns()
-        wait_ns = max(settle_left_ns(marks[path], now, quiet_ns) for path in pending)
+        known = inodes if inodes is not None else {}
+        wait_ns = max(
+            0
+            if _replaced(marks[path], known.get(path))
+            else settle_left_ns(marks[path], now, quiet_ns)
+            for path in pending
+        )
         if wait_ns > 0 and (time.monotonic() > deadline or wait(wait_ns / 1e9)):
             break
         pending = [path for path in pending if file_mark(path) != marks[path]]
+    if inodes is not None:
+        for path, mark in marks.items():
+            if mark is not None:
+                inodes[path] = mark[0]
     return sources
+
+
+def _replaced(mark: FileMark, inode: int | None) -> bool:
+    """Whether the file is a new inode since it was last read: saved atomically, whole."""
+    return mark is not None and inode is not None and mark[0] != inode
