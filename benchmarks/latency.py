@@ -230,7 +230,7 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     def text_for(value: int) -> str:
         if args["generator"] == "scale":
             return scale_module(int(args["index"]), value)
-        return big_module(value, broken=kind == "reject")
+        return big_module(value, broken=kind == "reject", field=True)
 
     clock = EventClock()
     writer = Writer()
@@ -361,7 +361,7 @@ def floor_run(args: dict[str, Any]) -> dict[str, Any]:
             extra_batches = 0
             for _ in range(int(args["edits"])):
                 value += 1
-                text = big_module(value)
+                text = big_module(value, field=True)
                 with cond:
                     before = len(batches)
                 saved = writer.save(Path(path), text, style)
@@ -485,7 +485,7 @@ def restart_run(args: dict[str, Any]) -> dict[str, Any]:
                 missed = 0
                 for _ in range(int(args["edits"])):
                     value += 1
-                    saved = writer.save(path, big_module(value), style)
+                    saved = writer.save(path, big_module(value, field=True), style)
                     got = _wait_result(result_file, value, timeout)
                     if got is None:
                         missed += 1

@@ -124,9 +124,10 @@ class Project:
 
 
 def write_big_project(root: Path, value: int = 0) -> Project:
-    """A project of one 500-line module (``bench_target``) with three frozen exports."""
+    """A project of one 500-line module (``bench_target``) with three frozen exports; a later
+    save of ``big_module(v, field=True)`` is a body edit of ``current_value()``."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / f"{BIG_MODULE}.py").write_text(big_module(value), encoding="utf-8")
+    (root / f"{BIG_MODULE}.py").write_text(big_module(value, field=True), encoding="utf-8")
     manifest = root / "hotreload.toml"
     manifest.write_text(
         f'[project]\nname = "bench-latency"\n\n{_exports_table(BIG_MODULE, BIG_EXPORTS)}'

@@ -49,7 +49,7 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
     root = Path(args["root"])
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="hotreload-bench-plain-") as scratch:
-        plain = _import_plain(big_module(0), Path(scratch))
+        plain = _import_plain(big_module(0, field=True), Path(scratch))
         with up(root / "hotreload.toml", env=args["env"], stderr=False) as server:
             live = sys.modules[BIG_MODULE]
             binding = server.module(BIG_MODULE)
@@ -140,7 +140,7 @@ def memory_run(args: dict[str, Any]) -> dict[str, Any]:
         for n in range(1, total + 1):
             value = 10_000 + n
             if writer is None:
-                path.write_text(big_module(value), encoding="utf-8")
+                path.write_text(big_module(value, field=True), encoding="utf-8")
                 began = time.perf_counter()
                 outcomes = server.reload([path])
                 durations.append((time.perf_counter() - began) * 1000)
@@ -148,7 +148,7 @@ def memory_run(args: dict[str, Any]) -> dict[str, Any]:
                 ok = ok and binding.current_value() == value
             else:
                 assert poller is not None
-                writer.save(path, big_module(value), "atomic")
+                writer.save(path, big_module(value, field=True), "atomic")
                 ok = poller.wait_for(value, timeout) is not None
                 time.sleep(0.02)
             accepted += ok

@@ -288,11 +288,11 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
     old, statements = previous.lines, previous.statements
     if not statements or any("coding" in line for line in (*old[:2], *lines[:2])):
         return None  # an encoding declaration may have changed: read the whole text
-    matcher = SequenceMatcher(None, old, lines)
-    blocks = [(i1, i2, j1 - i1) for tag, i1, i2, j1, _ in matcher.get_opcodes() if tag == "equal"]
+    opcodes = _line_changes(old, lines)
+    blocks = [(i1, i2, j1 - i1) for tag, i1, i2, j1, _ in opcodes if tag == "equal"]
     shifts = [_shift_in(blocks, s) for s in statements]
     touched = {i for i, shift in enumerate(shifts) if shift is None}
-    for tag, i1, i2, _, _ in matcher.get_opcodes():
+    for tag, i1, i2, _, _ in opcodes:
         if tag != "equal":  # the statements on either side of an edit, which it may join
             before = [i for i, s in enumerate(statements) if s.end_line <= i1]
             after = [i for i, s in enumerate(statements) if s.line > i2]
@@ -328,6 +328,31 @@ def _futures_first(analysis: Analysis) -> bool:
     prefix = [analysis.node(i) for i in range(futures[-1] + 1)]
     nodes = [n for n in prefix if n is not None]
     return len(nodes) == len(prefix) and _misplaced_future(nodes) is None
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode]:
+    """Runs of equal and changed lines (as difflib gives them), in two passes of string
+    comparison where one stretch changed (the usual save); difflib where several did."""
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    if len(old) - tail - head > _ONE_STRETCH or len(new) - tail - head > _ONE_STRETCH:
+        return list(SequenceMatcher(None, old, new).get_opcodes())  # edits far apart
+    return [
+        ("equal", 0, head, 0, head),
+        ("replace", head, len(old) - tail, head, len(new) - tail),
+        ("equal", len(old) - tail, len(old), len(new) - tail, len(new)),
+    ]
+
+
+_ONE_STRETCH = 40  # lines: more between the first and the last change, and they are told apart
 
 
 def _shift_in(blocks: list[tuple[int, int, int]], statement: Statement) -> int | None:
