@@ -133,7 +133,9 @@ class Server:
                 self._start(before_watch)
         except KeyboardInterrupt:  # Ctrl+C or SIGTERM during start-up: a stop, not a failure
             cause = self.interrupt_cause() or "KeyboardInterrupt raised"
-            self.stop("interrupted", f"{cause} during start-up")
+            # Once `server.started` is written (the signal came while it was being delivered),
+            # start-up is over, and the stop is an ordinary one.
+            self.stop("interrupted", cause if self._started else f"{cause} during start-up")
             raise
         except BaseException as error:
             self.fail(error)

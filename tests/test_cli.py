@@ -699,6 +699,24 @@ def test_up_hot_reloads_a_running_host_and_keeps_it_running_on_a_rejection(
         assert child.bad_lines == []
 
 
+def test_up_reloads_the_hosts_own_entry_module_without_a_contract(tmp_path: Path) -> None:
+    """The host's app.py is no manifest module: an edit of a function it calls each round
+    applies all the same (no code runs, the running loop calls the new body next round)."""
+    copy_example(tmp_path)
+    app = tmp_path / "examples" / "calculator" / "app.py"
+    env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
+        child.wait_for("module.loaded", module="app", contract=False)
+        child.wait_stdout("5 + 3 = 8")
+        before = child.mark()
+        edit(app, ('print(f"5 + 3 = {calc.add(5, 3)}")', 'print(f"5 + 3 makes {calc.add(5, 3)}")'))
+        event = child.wait_for("reload.accepted", after=before, module="app")
+        assert (event["contract"], event["ran"], event["version"]) == (False, "code", 2)
+        child.wait_stdout("5 + 3 makes 8", after=before)
+        assert child.stop() == 0
+        assert child.bad_lines == []
+
+
 def test_up_in_a_child_exits_1_when_the_contract_is_violated_at_start(tmp_path: Path) -> None:
     source = copy_example(tmp_path)
     edit(source, ("def multiply(a: int, b: int)", "def multiply(a: int)"))
