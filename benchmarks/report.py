@@ -129,6 +129,10 @@ def derived(results: dict[str, Any]) -> dict[str, Any]:
             "production_reference_ratio": prod["binding_reference"] / prod["plain_direct"],
             "development_reference_overhead_ns": dev["binding_reference"] - dev["plain_direct"],
         }
+        if "coroutine_binding" in dev:
+            out["calls"]["development_coroutine_overhead_ns"] = (
+                dev["coroutine_binding"] - dev["coroutine_plain"]
+            )
     web = results.get("web")
     if web:
         hot = _get(web, "hotreload", "p50")
@@ -396,6 +400,26 @@ def render(results: dict[str, Any]) -> str:
                 "binding_reference",
                 "plain_direct",
                 "development",
+            ),
+            *(
+                [
+                    row(
+                        "`await acompute(...)`, plain",
+                        dev,
+                        "coroutine_plain",
+                        "coroutine_plain",
+                        "-",
+                    ),
+                    row(
+                        "`await binding.acompute(...)` (gated)",
+                        dev,
+                        "coroutine_binding",
+                        "coroutine_plain",
+                        "development",
+                    ),
+                ]
+                if "coroutine_binding" in dev["net_ns"]
+                else []
             ),
             row("`binding.compute(...)` (raw)", prod, "binding", "plain_attr", "production"),
             row(

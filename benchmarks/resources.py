@@ -44,6 +44,7 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
     args: root, env, rounds, seconds (per timing).
     """
     from hotreload import up
+    from hotreload.bindings import gated_export
 
     _quiet_structlog()
     root = Path(args["root"])
@@ -53,8 +54,14 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
         with up(root / "hotreload.toml", env=args["env"], stderr=False) as server:
             live = sys.modules[BIG_MODULE]
             binding = server.module(BIG_MODULE)
+            # A coroutine export, driven to its end without an event loop (send(None) until
+            # StopIteration), so the figure is the gate's cost, not asyncio's.
+            coroutine_ns = {"acompute": _acompute}
+            gated = gated_export(coroutine_ns, "acompute", server.gate)
             variants: dict[str, tuple[str, dict[str, Any]]] = {
                 "empty": ("pass", {}),
+                "coroutine_plain": ("drive(f(3, 4))", {"f": _acompute, "drive": _drive}),
+                "coroutine_binding": ("drive(f(3, 4))", {"f": gated, "drive": _drive}),
                 "plain_direct": ("f(3, 4)", {"f": plain.compute}),
                 "plain_attr": ("m.compute(3, 4)", {"m": plain}),
                 "export_direct": ("f(3, 4)", {"f": live.compute}),
@@ -87,6 +94,19 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
         "raw_ns": best,
         "net_ns": {name: ns - empty for name, ns in best.items()},
     }
+
+
+async def _acompute(x: int, y: int = 3) -> int:
+    return x + y
+
+
+def _drive(coroutine: Any) -> Any:
+    """Run a coroutine that never suspends to its end: what an event loop's first step does."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("the coroutine suspended")
 
 
 def startup_run(args: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ CONTENDER_PACKAGES: dict[str, str] = {
     "hmr": "hmr==0.7.6.3",
     "uvicorn-hmr": "uvicorn-hmr==0.1.1.8",
     "uvicorn": "uvicorn==0.54.0",
+    "fastapi": "fastapi==0.165.0",  # the web section's app, served by uvicorn-hmr
 }
 # Where the interpreter comes from, explicit first: an environment variable, then pyenv.
 PYTHON_ENV_VAR = "HOTRELOAD_BENCH_PYTHON"

@@ -59,17 +59,32 @@ def copy_example(target: Path) -> Path:
 
 
 def hmr_python() -> str | None:
-    """A Python with uvicorn-hmr installed, or None."""
-    explicit = os.environ.get("HOTRELOAD_BENCH_HMR_PYTHON")
-    candidate = Path(explicit) if explicit else REPO_ROOT / ".venv-hmr" / "bin" / "python"
-    if not candidate.exists():
-        return None
+    """A Python with uvicorn-hmr and FastAPI installed, or None: ``$HOTRELOAD_BENCH_HMR_PYTHON``,
+    else ``.venv-hmr/``, else the field's side venv (built on Python >= 3.12 when the machine
+    has one)."""
     import subprocess
 
-    found = subprocess.run(
-        [str(candidate), "-c", "import uvicorn_hmr"], capture_output=True, timeout=60, check=False
-    )
-    return str(candidate) if found.returncode == 0 else None
+    from benchmarks.sidevenv import ensure
+
+    explicit = os.environ.get("HOTRELOAD_BENCH_HMR_PYTHON")
+    candidates = [Path(explicit)] if explicit else [REPO_ROOT / ".venv-hmr" / "bin" / "python"]
+    if not explicit:
+        try:
+            candidates.append(Path(ensure(lambda _: None).python))
+        except RuntimeError:
+            pass  # no Python >= 3.12 here: the row is skipped with its note
+    for candidate in candidates:
+        if not candidate.exists():
+            continue
+        found = subprocess.run(
+            [str(candidate), "-c", "import uvicorn_hmr, fastapi"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if found.returncode == 0:
+            return str(candidate)
+    return None
 
 
 def command(contender: str, app_dir: Path, port: int, python: str | None) -> list[str]:
