@@ -394,6 +394,7 @@ def field_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
                 # One broken contender must not cost the others' figures.
                 results["errors"][f"{kind}/{c.name}"] = f"{type(e).__name__}: {e}"[-2000:]
                 log(f"field: {c.name} on the {kind} module failed: {str(e).splitlines()[0]}")
+    return results
 
 
 WEB_MODEL_SECONDS = 2.0  # the example's own start-up: its "model" load

@@ -201,23 +201,25 @@ def read_settled(
     sources: dict[Path, bytes | Failure] = {}
     marks: dict[Path, FileMark] = {}
     pending = paths
+    # A replaced file is taken at once only at the first read: one that moves after it is being
+    # written after all, and waits like any other.
+    known = dict(inodes) if inodes is not None else {}
     while pending:
         for path in pending:
             marks[path] = file_mark(path)
             sources[path] = read_source(path, root=root)
-        if quiet_ns <= 0:
+        if quiet_ns <= 0 or time.monotonic() > deadline:
             break
         # A file whose last change is already a quiet period old needs no wait: its own
         # timestamps say so (the usual case, as the watcher waited a quiet period too).
         now = time.time_ns()
-        known = inodes if inodes is not None else {}
         wait_ns = max(
             0
-            if _replaced(marks[path], known.get(path))
+            if _replaced(marks[path], known.pop(path, None))
             else settle_left_ns(marks[path], now, quiet_ns)
             for path in pending
         )
-        if wait_ns > 0 and (time.monotonic() > deadline or wait(wait_ns / 1e9)):
+        if wait_ns > 0 and wait(wait_ns / 1e9):
             break
         pending = [path for path in pending if file_mark(path) != marks[path]]
     if inodes is not None:
