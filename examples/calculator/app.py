@@ -1,5 +1,5 @@
-"""The host: calls the calculator in a loop, as the C# host of CSnakes' example does, and never
-restarts."""
+"""The host: calls the calculator in a loop and never restarts, so every round shows the
+calculator's running version."""
 
 from __future__ import annotations
 
@@ -27,8 +27,7 @@ def main(server: Server) -> None:
             show_round(calc)
         except Exception:
             # A reloaded body that raises is a slip in the edit, not a reason to stop the host:
-            # show it and call again next round, as CSnakes' development loop does. Save a fix
-            # and the next round runs it.
+            # show it and call again next round. Save a fix and the next round runs it.
             traceback.print_exc()
         print(f"(calculator v{server.version('calculator')}; Ctrl+C to exit)", flush=True)
         done += 1

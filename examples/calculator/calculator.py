@@ -1,4 +1,4 @@
-"""The seed's calculator: the module the host calls, edited while the host runs."""
+"""The calculator: the module the host (app.py) calls; edit it while `hotreload up` runs."""
 
 history: list[str] = []  # kept across reloads: see `keep` in hotreload.toml
 
