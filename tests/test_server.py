@@ -241,12 +241,12 @@ def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
     """A save between a module's first read and the watcher going live raised its file event
     before anyone listened; start-up must still decide it, or it would wait for the next save."""
 
-    class SaveFirst(hotreload.server.Watcher):
+    class SaveFirst(hotreload.watching.Watcher):
         def start(self, timeout: float = 10.0) -> None:
             calc_project.write("calc", CALC.replace("a + b", "a + b + 100"))
             super().start(timeout)
 
-    monkeypatch.setattr(hotreload.server, "Watcher", SaveFirst)
+    monkeypatch.setattr(hotreload.watching, "Watcher", SaveFirst)
     events = EventRecorder()
     with Server(load_manifest(calc_project.manifest_path), on_event=events).start() as server:
         assert events.names() == ["module.loaded", "reload.accepted", "server.started"]
