@@ -6,7 +6,7 @@ import asyncio
 import functools
 import inspect
 import types
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar
 
 from hotreload.gate import VersionGate
@@ -66,6 +66,32 @@ class ReloadingBinding(Binding):
         manifest = object.__getattribute__(self, "_manifest")
         namespace = object.__getattribute__(self, "_namespace")
         raise AttributeError(not_exported(module, manifest, name, namespace))
+
+
+class Bindings:
+    """The bindings of a server's modules, one per module, made at the first ask.
+
+    With a gate (a reloading profile) each export is gated and looked up at call time; without
+    one the exports are the functions themselves, at full speed.
+    """
+
+    def __init__(self, manifest: str, gate: VersionGate | None) -> None:
+        self.manifest = manifest
+        self.gate = gate
+        self._made: dict[str, Binding] = {}
+
+    def of(self, module: str, namespace: dict[str, Any], exports: Iterable[str]) -> Binding:
+        """The binding of ``module``, whose globals are ``namespace``."""
+        binding = self._made.get(module)
+        if binding is None:
+            gate = self.gate
+            if gate is not None:
+                gated = {f: gated_export(namespace, f, gate) for f in exports}
+                binding = ReloadingBinding(module, self.manifest, gated, namespace=namespace)
+            else:
+                binding = Binding(module, self.manifest, {f: namespace[f] for f in exports})
+            self._made[module] = binding
+        return binding
 
 
 def not_exported(module: str, manifest: str, name: str, namespace: dict[str, Any]) -> str:

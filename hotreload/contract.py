@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotreload.errors import ManifestError
+from hotreload.errors import ContractViolation, ManifestError
 from hotreload.events import ContractViolationEvent, EventLog
-from hotreload.manifest import LoadedManifest, key_path
+from hotreload.manifest import LoadedManifest
+from hotreload.manifesterrors import key_path
 from hotreload.reload import Candidate, ModuleSpec, prepare_file
 from hotreload.source import Failure
 
@@ -81,3 +82,18 @@ def emit_violations(events: EventLog, spec: ModuleSpec, failure: Failure) -> int
     for violation in failure.violations:
         events.emit(ContractViolationEvent, **common, **violation.as_dict())
     return len(failure.violations)
+
+
+def require_contract(
+    events: EventLog, failures: list[tuple[ModuleSpec, Failure]], manifest_name: str
+) -> None:
+    """Raise ContractViolation, after one `contract.violation` event per violation, unless every
+    module matches (what `hotreload up` checks before any module code runs)."""
+    if not failures:
+        return
+    for spec, failure in failures:
+        emit_violations(events, spec, failure)
+    raise ContractViolation(
+        f"{len(failures)} module(s) do not match {manifest_name}: {failures[0][1].message}",
+        [v for _, failure in failures for v in failure.violations],
+    )

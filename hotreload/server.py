@@ -7,16 +7,14 @@ import inspect
 import sys
 import threading
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hotreload.bindings import Binding, ReloadingBinding, gated_export
+from hotreload.bindings import Binding, Bindings
 from hotreload.codes import FailReason, LogFormat, StopReason
-from hotreload.contract import emit_violations, failures_of, module_specs, prepare_modules
-from hotreload.deadline import Watchdog
+from hotreload.contract import failures_of, module_specs, prepare_modules, require_contract
 from hotreload.errors import (
     AppError,
     ContractViolation,
@@ -27,24 +25,19 @@ from hotreload.errors import (
 )
 from hotreload.events import (
     EventLog,
-    ManifestChanged,
     ServerFailed,
     ServerStarted,
     ServerStopped,
-    WatcherError,
 )
 from hotreload.gate import VersionGate
 from hotreload.listeners import EventListener
 from hotreload.logsetup import EventOutput, LogFile
 from hotreload.manifest import LoadedManifest, load_manifest
-from hotreload.reload import ModuleSpec, Outcome, adopt, load, prepare
-from hotreload.reloader import LiveModules, Reloader
-from hotreload.report import report_loaded, report_outcome
-from hotreload.source import Failure, digest, read_source
-from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
-from hotreload.watcher import Watcher
+from hotreload.reload import Outcome, load
+from hotreload.report import report_loaded
+from hotreload.source import digest
+from hotreload.watching import STOP_GRACE_S, Reloading
 
-STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
 
 
@@ -78,42 +71,31 @@ class Server:
             stderr=stderr,
             log_file=LogFile(log_path) if log_path is not None else None,
         )
+        listeners = (on_event,) if on_event is not None else ()
         self.events = EventLog(
-            self.env,
-            level=self.profile.log_level,
-            output=self.output,
-            listeners=(on_event,) if on_event is not None else (),
+            self.env, level=self.profile.log_level, output=self.output, listeners=listeners
         )
-        # An explicit argument beats the profile's setting.
         self.exec_timeout = (
             exec_timeout if exec_timeout is not None else self.profile.exec_timeout_ms / 1000
         )
         self.gate = VersionGate()
-        self._watchdog = Watchdog()
-        self._modules = LiveModules()
         self._stopped = threading.Event()
-        self._reloader = Reloader(
-            self._modules,
+        self._reloading = Reloading(
+            manifest,
+            self.profile,
+            events=self.events,
             gate=self.gate,
-            watchdog=self._watchdog,
             exec_timeout=self.exec_timeout,
-            quiet_ms=self.profile.debounce_ms,
-            root=manifest.root,
-            stopping=self._stopped,
+            stopped=self._stopped,
         )
-        self._bindings: dict[str, Binding] = {}
-        self._watcher: Watcher | None = None
-        self._reload_lock = threading.Lock()
+        self._modules = self._reloading.reloader.modules
+        self._bindings = Bindings(manifest.path.name, self.gate if self.profile.reload else None)
         self._stop_lock = threading.Lock()  # one `stop` does the work; others wait for it
         self._stop_done = threading.Event()
         self._stopping: int | None = None  # the thread doing it
         self._started = False
-        self._manifest_bytes = b""
         # What stopped a start-up that a KeyboardInterrupt ended (`hotreload up` names the signal).
         self.interrupt_cause: Callable[[], str | None] = lambda: None
-        self._recorder: ImportRecorder | None = None
-        if self.profile.reload and self.profile.reload_scope == "imported":
-            self._recorder = ImportRecorder(ProjectFiles(manifest.root), self._imported)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -154,31 +136,24 @@ class Server:
     def _start(self, before_watch: Callable[[], object] | None) -> None:
         began = time.perf_counter()
         prepared = prepare_modules(module_specs(self.manifest))
-        self._check_contract(failures_of(prepared))
+        require_contract(self.events, failures_of(prepared), self.manifest.path.name)
         root = str(self.manifest.root)
         if root not in sys.path:
             sys.path.insert(0, root)
-        if self._recorder is not None:
-            self._recorder.install()  # before the imports: their helpers are recorded
+        imports = self._reloading.imports
+        if imports is not None:
+            imports.install()  # before the imports: their helpers are recorded
         for spec, candidate in prepared:
             loaded_at = time.perf_counter()
             live = load(spec, candidate)
-            self._reloader.track(live)
+            self._reloading.reloader.track(live)
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
-        if self._recorder is not None:
-            self._adopt_imported()
+        if imports is not None:
+            imports.adopt_already_imported()
         if before_watch is not None:
             before_watch()
-        self._manifest_bytes = self._read_manifest()
         if self.profile.reload:
-            self._watcher = Watcher(
-                [*self._modules.paths(), self.manifest.path],
-                self._on_batch,
-                debounce_ms=self.profile.debounce_ms,
-                on_error=self._on_watch_error,
-            )
-            self._watcher.start()
-            self._catch_up()
+            self._reloading.watch()
         self._started = True
         self.events.emit(
             ServerStarted,
@@ -210,30 +185,12 @@ class Server:
         self.events.flush(LISTENER_GRACE_S)
 
     def _stop(self, reason: StopReason, message: str | None) -> None:
-        # A reload in progress ends within its deadline; one stuck in a C call never does, and
-        # must not keep the host from stopping: say so instead of waiting for ever.
-        patience = time.monotonic() + self.exec_timeout + STOP_GRACE_S
-        if self._watcher is not None:
-            self._watcher.stop(timeout=self.exec_timeout + STOP_GRACE_S)
-        finished = self._reload_lock.acquire(timeout=max(0.0, patience - time.monotonic()))
-        try:
-            if finished:
-                self._watchdog.close()
-            else:
-                message = (message + "; " if message else "") + (
-                    "a reload was still running module code (blocked in a C call?)"
-                )
-            self._release()
-            if self._started or reason == "interrupted":
-                self.events.emit(ServerStopped, reason=reason, message=message)
-        finally:
-            if finished:
-                self._reload_lock.release()
-
-    def _release(self) -> None:
-        """Stop recording imports (modules keep running as they are)."""
-        if self._recorder is not None:
-            self._recorder.uninstall()
+        if not self._reloading.stop(self.exec_timeout):
+            message = (message + "; " if message else "") + (
+                "a reload was still running module code (blocked in a C call?)"
+            )
+        if self._started or reason == "interrupted":
+            self.events.emit(ServerStopped, reason=reason, message=message)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""
@@ -255,26 +212,13 @@ class Server:
 
     def module(self, name: str) -> Binding:
         """The binding of one module: its exports, always the latest accepted version."""
-        existing = self._bindings.get(name)
-        if existing is not None:
-            return existing
         live = self._modules.get(name)
         if live is None or not live.spec.contract:
             known = ", ".join(n for n in self._modules.names() if self._is_manifest(n)) or "none"
             raise HotreloadError(
                 f"unknown module {name!r}; modules in {self.manifest.path.name}: {known}"
             )
-        namespace = live.namespace
-        if self.profile.reload:
-            exports = {f: gated_export(namespace, f, self.gate) for f in live.spec.exports}
-            binding: Binding = ReloadingBinding(
-                name, self.manifest.path.name, exports, namespace=namespace
-            )
-        else:
-            exports = {f: namespace[f] for f in live.spec.exports}
-            binding = Binding(name, self.manifest.path.name, exports)
-        self._bindings[name] = binding
-        return binding
+        return self._bindings.of(name, live.namespace, live.spec.exports)
 
     def version(self, name: str) -> int:
         """The running version of a module: 1 at first load, +1 per accepted change."""
@@ -292,7 +236,7 @@ class Server:
     @property
     def watching(self) -> bool:
         """Whether a watcher thread runs (never in a profile with ``reload = false``)."""
-        return self._watcher is not None and self._watcher.alive
+        return self._reloading.watching
 
     @property
     def modules(self) -> list[str]:
@@ -307,129 +251,33 @@ class Server:
         app = self.manifest.manifest.app
         if app is None or app.entry is None:
             raise ServerError(f"{self.manifest.path.name} has no [app] entry to run")
-        module_name, _, function_name = app.entry.partition(":")
-        try:
-            entry = getattr(importlib.import_module(module_name), function_name)
-        except (ImportError, AttributeError) as e:
-            raise ServerError(
-                f"cannot import [app] entry {app.entry!r}: {e}; "
-                f"it is resolved under project.root ({self.manifest.root})"
-            ) from e
-        takes_server = bool(inspect.signature(entry).parameters)
-        return entry(self) if takes_server else entry()
+        entry = import_entry(app.entry, self.manifest.root)
+        return entry(self) if inspect.signature(entry).parameters else entry()
 
     def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
         """Decide and apply changes to these module files now (the watcher calls this)."""
-        # Listeners hear of this reload once the lock is let go: one may call back into us.
-        with self.events.deferred(), self._reload_lock:
-            if self._stopped.is_set():
-                return []
-            try:
-                decided = self._reloader.reload(paths, resync=resync)
-            finally:
-                if self._stopped.is_set():  # `stop` gave up waiting for this reload
-                    self._watchdog.close()
-            for item in decided:
-                report_outcome(self.events, item.outcome, item.digest)
-        return [item.outcome for item in decided]
+        return self._reloading.reload(paths, resync=resync)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _is_manifest(self, name: str) -> bool:
         return name in self.manifest.manifest.modules
 
-    def _check_contract(self, failures: list[tuple[ModuleSpec, Failure]]) -> None:
-        if not failures:
-            return
-        for spec, failure in failures:
-            emit_violations(self.events, spec, failure)
-        raise ContractViolation(
-            f"{len(failures)} module(s) do not match {self.manifest.path.name}: "
-            f"{failures[0][1].message}",
-            [v for _, failure in failures for v in failure.violations],
-        )
-
-    def _imported(
-        self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
-    ) -> None:
-        """The process imported a project module: it reloads from now on (no contract)."""
-        if name in self._modules or self._is_manifest(name):
-            return
-        spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
-        candidate = prepare(spec, source)
-        if isinstance(candidate, Failure):
-            return  # it just ran this source, so it parses; a file changed meanwhile: skip it
-        live = adopt(spec, module, candidate)
-        if not self._reloader.track(live):
-            return
-        report_loaded(self.events, live, digest(source), took_ms)
-        if self._watcher is not None:
-            self._watcher.add([path])
-
-    def _adopt_imported(self) -> None:
-        """Project modules the host imported before the server started reload too; their
-        file as it is now is taken as the source they run."""
-        assert self._recorder is not None
-        skip = self._modules.names()
-        for name, path, module in imported_project_modules(self._recorder.files, skip):
-            source = read_source(path, root=self.manifest.root)
-            if isinstance(source, bytes):
-                self._imported(name, path, source, module, 0.0)
-
-    def _catch_up(self) -> None:
-        """Decide now any module saved between its first read and the watcher going live.
-
-        Such a save raised its event before anyone listened; without this it would wait for
-        the next save, and `server.started` promises that every save after it is seen.
-        """
-        moved = [
-            live.spec.path
-            for live in self._modules
-            if read_source(live.spec.path, root=self.manifest.root) != live.source
-        ]
-        if moved:
-            self.reload(moved)
-
-    def _on_batch(self, paths: list[Path], resync: bool) -> None:
-        if self.manifest.path in paths:
-            self._manifest_touched()
-        self.reload([p for p in paths if p != self.manifest.path], resync=resync)
-
-    def _read_manifest(self) -> bytes:
-        try:
-            return self.manifest.path.read_bytes()
-        except OSError:
-            return b""
-
-    def _manifest_touched(self) -> None:
-        """The manifest changed under a running server: validate it and say what to do."""
-        content = self._read_manifest()
-        if content == self._manifest_bytes:
-            return
-        self._manifest_bytes = content
-        path = self.manifest.path
-        if not content:
-            valid, message = False, f"{path.name} was deleted or emptied; the server keeps the "
-            message += "contract it started with; restore the file before the next restart"
-        else:
-            try:
-                load_manifest(path)
-                valid = True
-                message = (
-                    f"{path.name} changed; the running server keeps the contract it started with "
-                    "(the host was written against it): restart `hotreload up` to apply the change"
-                )
-            except HotreloadError as e:
-                valid, message = False, f"{e}; the server keeps the contract it started with"
-        self.events.emit(ManifestChanged, manifest=str(path), valid=valid, message=message)
-
-    def _on_watch_error(self, error: BaseException) -> None:
-        # Reported, never raised: the watcher thread must outlive any bad file or batch.
-        self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
-
 
 def _ms_since(began: float) -> float:
     return (time.perf_counter() - began) * 1000
+
+
+def import_entry(entry: str, root: Path) -> Callable[..., Any]:
+    """The function ``[app] entry`` names ("module:function"), imported."""
+    module_name, _, function_name = entry.partition(":")
+    try:
+        function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as e:
+        raise ServerError(
+            f"cannot import [app] entry {entry!r}: {e}; it is resolved under project.root ({root})"
+        ) from e
+    return function
 
 
 def failure_reason(error: BaseException) -> FailReason | None:

@@ -14,6 +14,7 @@ from support import wait_until
 
 import hotreload
 import hotreload.server
+import hotreload.watching
 from hotreload import ContractViolation, HotreloadError, ServerError
 from hotreload.manifest import load_manifest
 from hotreload.server import Server
@@ -240,12 +241,12 @@ def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
     """A save between a module's first read and the watcher going live raised its file event
     before anyone listened; start-up must still decide it, or it would wait for the next save."""
 
-    class SaveFirst(hotreload.server.Watcher):
+    class SaveFirst(hotreload.watching.Watcher):
         def start(self, timeout: float = 10.0) -> None:
             calc_project.write("calc", CALC.replace("a + b", "a + b + 100"))
             super().start(timeout)
 
-    monkeypatch.setattr(hotreload.server, "Watcher", SaveFirst)
+    monkeypatch.setattr(hotreload.watching, "Watcher", SaveFirst)
     events = EventRecorder()
     with Server(load_manifest(calc_project.manifest_path), on_event=events).start() as server:
         assert events.names() == ["module.loaded", "reload.accepted", "server.started"]
@@ -284,10 +285,10 @@ def test_stop_does_not_hang_on_a_reload_stuck_in_a_c_call(
     calc_project: Project, start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The deadline cannot interrupt time.sleep(); stop() gives up waiting and says why."""
-    monkeypatch.setattr(hotreload.server, "STOP_GRACE_S", 0.3)
+    monkeypatch.setattr(hotreload.watching, "STOP_GRACE_S", 0.3)
     server, events = start(exec_timeout=0.2)
     calc_project.write("calc", "import time\ntime.sleep(2)\n" + CALC)
-    wait_until(lambda: server.gate.active_calls == 0 and server._reload_lock.locked())
+    wait_until(lambda: server.gate.active_calls == 0 and server._reloading.lock.locked())
     began = time.monotonic()
     server.stop()
     assert time.monotonic() - began < 1.5
