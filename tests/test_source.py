@@ -1,0 +1,99 @@
+"""Reading a save whole: an atomic save at once, an in-place write once it settled, and never a
+wait without end, whatever a writer does."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from hotreload.source import file_mark, read_settled
+
+QUIET_NS = 5_000_000
+
+
+def replace_file(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def test_an_atomic_save_is_read_whole_and_the_new_inode_noted(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("X = 1\n", encoding="utf-8")
+    mark = file_mark(path)
+    assert mark is not None
+    inodes = {path: mark[0]}
+    replace_file(path, "X = 2\n")
+    waits: list[float] = []
+    sources = read_settled(
+        [path],
+        quiet_ns=QUIET_NS,
+        limit_s=2.0,
+        root=None,
+        wait=lambda s: waits.append(s) or False,
+        inodes=inodes,
+    )
+    assert sources[path] == b"X = 2\n"
+    assert waits == []  # a file renamed over the module is whole: no quiet period to wait out
+    assert inodes[path] == os.stat(path).st_ino
+
+
+def test_an_in_place_write_waits_out_the_quiet_period(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("X = 1\n", encoding="utf-8")
+    inodes = {path: os.stat(path).st_ino}
+    path.write_text("X = 2\n", encoding="utf-8")  # same inode: it may be written in pieces
+    waits: list[float] = []
+    read_settled(
+        [path],
+        quiet_ns=QUIET_NS,
+        limit_s=2.0,
+        root=None,
+        wait=lambda s: waits.append(s) or False,
+        inodes=inodes,
+    )
+    assert waits and all(0 < s <= 0.01 for s in waits)
+
+
+def test_a_file_replaced_then_written_without_pause_ends_within_the_limit(tmp_path: Path) -> None:
+    """A replaced file that keeps moving is being written after all: it waits like any other,
+    and past the limit it is decided as read (no busy loop, no endless wait)."""
+    path = tmp_path / "m.py"
+    path.write_text("X = 0\n", encoding="utf-8")
+    inodes = {path: os.stat(path).st_ino}
+    replace_file(path, "X = 1\n")
+    stop, writing = threading.Event(), threading.Event()
+
+    def keep_writing() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"# {n}\n")
+            if n == 10:
+                writing.set()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        began = time.monotonic()
+        sources = read_settled(
+            [path],
+            quiet_ns=QUIET_NS,
+            limit_s=0.5,
+            root=None,
+            wait=threading.Event().wait,
+            inodes=inodes,
+        )
+        # However long the writer goes on: the limit (0.5 s) and one last wait, not more.
+        assert time.monotonic() - began < 2.5
+        # Decided as read, or, when every read overlapped a write, as a file that kept changing
+        # (its next change event brings it back).
+        read = sources[path]
+        assert isinstance(read, bytes) or "kept changing" in read.message
+    finally:
+        stop.set()
+        writer.join()
