@@ -43,6 +43,7 @@ from benchmarks.projects import (
     field_module,
 )
 from benchmarks.stats import summary
+from hotreload.codes import DEFAULT_DEBOUNCE_MS
 
 Observe = Literal["inprocess", "floor", "file", "http"]
 
@@ -75,14 +76,16 @@ CONTENDERS: tuple[Contender, ...] = (
         "hotreload",
         "hotreload",
         "inprocess",
-        "`hotreload.up()` in the host process, development defaults (`debounce_ms = 5`); a host "
+        f"`hotreload.up()` in the host process, development defaults (`debounce_ms = "
+        f"{DEFAULT_DEBOUNCE_MS}`); a host "
         "thread calls the export through its binding every 0.2 ms",
     ),
     Contender(
         "floor",
         "bare watchfiles watcher (floor)",
         "floor",
-        "`watchfiles.watch` with hotreload's settings (step 5 ms, batch cap 500 ms, "
+        f"`watchfiles.watch` with hotreload's settings (step {DEFAULT_DEBOUNCE_MS} ms, batch cap "
+        "500 ms, "
         "non-recursive); save -> batch yielded, nothing loaded",
     ),
     Contender(

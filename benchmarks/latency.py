@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from benchmarks.projects import SaveStyle, big_module, write_big_project
 from benchmarks.stats import summary
+from hotreload.codes import DEFAULT_DEBOUNCE_MS
 
 HostMode = Literal["poll", "busy"]
 Kind = Literal["accept", "reject"]
@@ -30,7 +31,8 @@ Kind = Literal["accept", "reject"]
 POLL_INTERVAL_S = 0.0002  # the polling host's pause between calls: "tight-ish", GIL-friendly
 GAP_S = (0.03, 0.08)  # pause after a save is seen, so every save starts a fresh batch
 RESTART_GAP_S = (0.1, 0.2)
-STEP_MS = 5  # hotreload's development default: debounce_ms = 5 -> step 5 ms, batch cap 500 ms
+# hotreload's development default (debounce_ms -> the watcher's step), so the floor has its settings
+STEP_MS = DEFAULT_DEBOUNCE_MS
 BATCH_CAP_MS = 500
 RESTART_IMPORTS = (
     "asyncio",

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from benchmarks.fieldreport import field_lines
+from benchmarks.latency import STEP_MS
 from benchmarks.proc import REPO_ROOT
 
 # Thresholds the issue leaves to us are marked "(ours)" in the table.
@@ -321,7 +322,7 @@ def render(results: dict[str, Any]) -> str:
             "",
             "A writer process saves; the host thread calls the export through a binding every "
             "0.2 ms. atomic = temp file + os.replace; in-place = truncate + write + close. "
-            "floor = bare `watchfiles.watch`, step 5 ms, batch cap 500 ms (hotreload's "
+            f"floor = bare `watchfiles.watch`, step {STEP_MS} ms, batch cap 500 ms (hotreload's "
             "settings), save -> batch yielded. restart = `watchfiles.run_process` with the "
             "same step restarting a host with 7 stdlib imports + the module + 0.3 s warm-up.",
             "",
@@ -501,7 +502,7 @@ def render(results: dict[str, Any]) -> str:
         ]
         for label, key in (
             ("`hotreload up` (CLI, development)", "hotreload"),
-            ("bare watchfiles.watch, step 5 ms", "floor"),
+            (f"bare watchfiles.watch, step {STEP_MS} ms", "floor"),
         ):
             s = idle.get(key)
             if s:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hotreload.codes import DEFAULT_DEBOUNCE_MS
 from hotreload.errors import ManifestError
 from hotreload.freeze import SCHEMA_LINE, FreezeChange, freeze, init_manifest
 from hotreload.manifest import load_manifest
@@ -223,7 +224,7 @@ def test_init_writes_a_manifest_that_loads_and_needs_no_freeze(tmp_path: Path) -
     development = loaded.manifest.env["development"]
     assert (development.reload, development.debounce_ms, development.log_format) == (
         True,
-        5,
+        DEFAULT_DEBOUNCE_MS,
         "console",
     )
     production = loaded.manifest.env["production"]
