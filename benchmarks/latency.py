@@ -166,7 +166,7 @@ class BatchClock:
         self._lock = threading.Lock()
 
     def attach(self, server: Any) -> bool:
-        watcher = getattr(server, "_watcher", None)
+        watcher = getattr(getattr(server, "_reloading", None), "watcher", None)
         inner = getattr(watcher, "on_batch", None)
         if watcher is None or inner is None:
             return False

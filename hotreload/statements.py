@@ -381,7 +381,8 @@ def _parse_between(
     else:
         stop = len(lines)
     try:
-        body = ast.parse("\n".join(lines[start - 1 : stop])).body
+        # Blank lines in front put every node at its line in the file, without a second pass.
+        body = ast.parse("\n" * (start - 1) + "\n".join(lines[start - 1 : stop])).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # parsed whole, which says where the error is
     futures = any(s.text.startswith("from __future__") for s in previous.statements[first:end])
@@ -389,8 +390,6 @@ def _parse_between(
         # A future import binds how every statement compiles, and must come first.
         if start != 1 or _misplaced_future(body) or future_flags(body) != previous.future_flags:
             return None
-    for node in body:
-        ast.increment_lineno(node, start - 1)
     # The few statements just parsed keep their trees: the plan compares them with the old.
     fresh = _statements(body, lines, reading, previous.future_flags, keep=True)
     return None if isinstance(fresh, Failure) else fresh
