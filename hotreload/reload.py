@@ -15,6 +15,7 @@ The steps, each in a part of its own:
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import linecache
@@ -68,7 +69,6 @@ class Candidate:
     analysis: Analysis  # its statements, each with its code
     code_index: CodeIndex
     function_names: tuple[str, ...]  # every top-level def in source order: to spot new ones
-    fingerprints: dict[str | None, str | None]  # of the exports' defs: which exports changed
     defined: frozenset[str]
     imports: Imports
     types: Mapping[str, FoundType]  # the frozen types, as read from this version
@@ -162,7 +162,6 @@ def prepare(
         function_names=tuple(
             dict.fromkeys(s.definition for s in statements if s.is_function and s.definition)
         ),
-        fingerprints={s.definition: s.fingerprint for s in statements if s.fingerprint},
         defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
         imports=merged(s.imports for s in statements),
         types=types,
@@ -325,7 +324,7 @@ def _commit(
     changed = [
         name
         for name in spec.exports
-        if candidate.fingerprints.get(name) != live.current.fingerprints.get(name)
+        if _export_changed(live.current.analysis, candidate.analysis, name)
     ] + changed_types(live.current.types, candidate.types)
     warnings = field_warnings(live.current.types, candidate.types)
     added = [
@@ -351,6 +350,18 @@ def _commit(
         replaced=frozenset(replaced),
         warnings=warnings,
     )
+
+
+def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
+    """Whether an export's `def` changed, comments and layout aside (compared only where its
+    text changed: dumping every export's tree at every load was a quarter of a large start-up)."""
+    before, after = old.exported_def(name), new.exported_def(name)
+    if before is None or after is None:
+        return before != after
+    if old.statements[before].text == new.statements[after].text:
+        return False
+    a, b = old.node(before), new.node(after)
+    return a is None or b is None or ast.dump(a) != ast.dump(b)
 
 
 def _is_dunder(name: str) -> bool:

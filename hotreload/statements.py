@@ -42,7 +42,6 @@ class Statement:
     code: types.CodeType  # the statement compiled alone, at its line
     imports: Imports
     export: FoundFunction | None = None  # the signature of a `def` of an export
-    fingerprint: str | None = None  # a position-free dump of that `def`
     node: ast.stmt | None = None  # kept where checks need the tree (frozen types)
     # How many lines the statement moved since `code` was compiled: the functions and classes
     # in it moved with it, its own module-level instructions did not (see `runnable`).
@@ -140,6 +139,14 @@ class Analysis:
         nodes = [self.node(i) for i in range(len(self.statements))]
         return ast.Module(body=[n for n in nodes if n is not None], type_ignores=[])
 
+    def exported_def(self, name: str) -> int | None:
+        """The index of the `def` of an export that the contract reads (the last one)."""
+        found = None
+        for index, statement in enumerate(self.statements):
+            if statement.export is not None and statement.export.name == name:
+                found = index
+        return found
+
     def codes(self) -> Iterator[types.CodeType]:
         """Each statement's code, in order: their functions and classes are where the source
         has them (for pairing with live functions)."""
@@ -213,11 +220,10 @@ def _statement(
     definition = node.name if isinstance(node, _DEFINITIONS) else None
     module = ast.Module(body=[node], type_ignores=[])
     code = compile(module, str(reading.path), "exec", flags=flags, dont_inherit=True)
-    export = fingerprint = None
+    export = None
     if is_function and definition in reading.exports:
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         export = FoundFunction(node.name, signature_of(node), node.lineno)
-        fingerprint = ast.dump(node)
     return Statement(
         "\n".join(lines[first - 1 : last]),
         first,
@@ -228,7 +234,6 @@ def _statement(
         code,
         statement_imports(node, reading.package),
         export,
-        fingerprint,
         node if keep else None,
     )
 

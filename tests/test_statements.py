@@ -37,7 +37,6 @@ def summary(analysis: Analysis) -> list[object]:
             s.scope,
             s.definition,
             s.export,
-            s.fingerprint,
             s.imports,
             [p[:2] for p in positions(s.code)[1:]],  # functions and classes: exact after a move
             positions(s.runnable(READING.path, analysis.future_flags)),
