@@ -74,8 +74,8 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
             timers = {k: timeit.Timer(stmt, globals=g) for k, (stmt, g) in variants.items()}
             numbers: dict[str, int] = {}
             for name, timer in timers.items():  # each timing lasts about `seconds`
-                number, elapsed = timer.autorange()
-                numbers[name] = max(1000, int(number * float(args["seconds"]) / elapsed))
+                elapsed = max(timer.timeit(2000), 1e-6)  # a first estimate, not timeit's 0.2 s
+                numbers[name] = max(1000, int(2000 * float(args["seconds"]) / elapsed))
             best: dict[str, float] = {}
             order = list(timers)
             for _ in range(int(args["rounds"])):

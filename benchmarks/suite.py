@@ -93,25 +93,27 @@ FULL = Plan(
 QUICK = Plan(
     name="quick",
     edits=15,
-    restart_edits=3,
+    restart_edits=2,
     reject_edits=10,
     busy_edits=8,
-    call_rounds=2,
+    call_rounds=1,
     call_seconds=0.03,
     sizes=(10, 100, 1000),
-    scale_edits=10,
+    scale_edits=5,
     startup_repeats=1,
     check_repeats=1,
     memory_reloads=100,
     watcher_edits=20,
-    idle_seconds=2.0,
+    idle_seconds=1.5,
     field_kinds=("small",),
     field_edits=3,
-    field_restart_edits=2,
+    field_restart_edits=1,
     field_heavy_edits=2,
     field_all_settings=False,
-    web_edits=10,
-    web_restart_edits=3,
+    # The web section's restart reloaders pay the example's 2 s start-up at every save: one each
+    # keeps the quick run under a minute.
+    web_edits=5,
+    web_restart_edits=1,
 )
 
 
