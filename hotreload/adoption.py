@@ -8,10 +8,10 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from hotreload.events import EventLog
-from hotreload.reload import ModuleSpec, adopt, prepare
+from hotreload.reload import ModuleSpec, adopt
 from hotreload.reloader import Reloader
 from hotreload.report import report_loaded
-from hotreload.source import Failure, digest, read_source
+from hotreload.source import digest, read_source
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
 
 
@@ -58,10 +58,7 @@ class ImportedModules:
         if name in self.reloader.modules or name in self.manifest_modules:
             return
         spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
-        candidate = prepare(spec, source)
-        if isinstance(candidate, Failure):
-            return  # it just ran this source, so it parses; a file changed meanwhile: skip it
-        live = adopt(spec, module, candidate)
+        live = adopt(spec, module, source)
         if not self.reloader.track(live):
             return
         report_loaded(self.events, live, digest(source), took_ms)

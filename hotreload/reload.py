@@ -76,15 +76,21 @@ class Candidate:
 
 @dataclass
 class LiveModule:
-    """A loaded module and the facts about the version that runs now."""
+    """A loaded module and the facts about the version that runs now.
+
+    A module the process imported is adopted with its source only: the version is analysed
+    (parsed, compiled statement by statement) the first time a reload needs it, so a project of
+    hundreds of modules does not pay for it at start-up.
+    """
 
     spec: ModuleSpec
     module: types.ModuleType
-    current: Candidate
+    _current: Candidate | None
     version: int
     # Functions that a re-run statement handed to someone else (a framework's route table)
     # while the module kept the older object: they take later code swaps too.
     handed_out: list[tuple[weakref.ref[types.FunctionType], str]] = field(default_factory=list)
+    _source: bytes = b""
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -92,7 +98,20 @@ class LiveModule:
 
     @property
     def source(self) -> bytes:
-        return self.current.source
+        return self._source if self._current is None else self._current.source
+
+    @property
+    def current(self) -> Candidate:
+        if self._current is None:
+            prepared = prepare(self.spec, self._source)
+            # It ran this very source, so it prepares; if the file read was not that source
+            # after all, an empty version makes the next save run the module whole.
+            self._current = prepared if isinstance(prepared, Candidate) else _unknown(self._source)
+        return self._current
+
+    @current.setter
+    def current(self, candidate: Candidate) -> None:
+        self._current = candidate
 
 
 Ran = PlanKind
@@ -412,12 +431,18 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
             message = "; ".join(v.message for v in violations)
             raise ContractViolation(message, list[object](violations))
     _remember_source(spec.path, candidate.text)
-    return adopt(spec, module, candidate)
-
-
-def adopt(spec: ModuleSpec, module: types.ModuleType, candidate: Candidate) -> LiveModule:
-    """A module already running this version (imported by the process): version 1."""
     return LiveModule(spec, module, candidate, 1)
+
+
+def adopt(spec: ModuleSpec, module: types.ModuleType, source: bytes) -> LiveModule:
+    """A module the process imported, running ``source``: version 1, analysed when needed."""
+    return LiveModule(spec, module, None, 1, _source=source)
+
+
+def _unknown(source: bytes) -> Candidate:
+    """A version of which nothing is known: every statement of the next one is new to it."""
+    analysis = Analysis((), 0, ())
+    return Candidate(source, "", analysis, index_code(()), (), frozenset(), merged(()), {})
 
 
 def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:

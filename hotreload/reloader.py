@@ -239,13 +239,18 @@ class Reloader:
         if not outcome.replaced:
             return []
         followed: list[Decided] = []
+        # A module whose text does not name the changed one cannot import from it: it is not
+        # analysed for that (an adopted module is analysed only when a reload needs it).
+        last_part = changed.spec.name.rpartition(".")[2].encode()
         for live in self.modules:
+            if last_part not in live.source:
+                continue
             taken = live.current.imports.names.get(changed.spec.name, frozenset())
             names = taken & outcome.replaced
             if not names or live.spec.name in seen:
                 continue
             seen.add(live.spec.name)
-            again = prepare(live.spec, live.source)
+            again = prepare(live.spec, live.source, live.current)
             if isinstance(again, Failure):
                 continue  # it runs this very source: it cannot fail to prepare
             statements = again.analysis.statements
