@@ -42,9 +42,6 @@ def statement_imports(node: ast.stmt, package: str) -> Imports:
     return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()})
 
 
-NO_IMPORTS = Imports(frozenset(), {})
-
-
 def merged(parts: Iterable[Imports]) -> Imports:
     """The imports of a module, from those of its statements."""
     modules: set[str] = set()
@@ -54,12 +51,6 @@ def merged(parts: Iterable[Imports]) -> Imports:
         for module, taken in part.names.items():
             names.setdefault(module, set()).update(taken)
     return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()})
-
-
-def imports_of(tree: ast.Module, name: str, *, is_package: bool) -> Imports:
-    """The modules a module imports, and the names it takes from each (`from M import n`)."""
-    package = name if is_package else name.rpartition(".")[0]
-    return merged(statement_imports(node, package) for node in tree.body)
 
 
 def _import_time_nodes(body: list[ast.stmt]) -> list[ast.stmt]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import inspect
 import linecache
 import sys
 import time
@@ -114,9 +115,6 @@ class LiveModule:
         self._current = candidate
 
 
-Ran = PlanKind
-
-
 @dataclass
 class Outcome:
     """What a reload did; the server turns it into exactly one event."""
@@ -129,7 +127,7 @@ class Outcome:
     added: list[str] = field(default_factory=list)
     rebound: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    ran: Ran | None = None
+    ran: PlanKind | None = None
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     warnings: list[TypeWarning] = field(default_factory=list)
@@ -246,9 +244,8 @@ def apply(
             run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)
-    except (
-        BaseException
-    ) as error:  # SystemExit, KeyboardInterrupt too: module code must not stop us
+    except BaseException as error:
+        # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
         return Outcome("rejected", live, started, failure=exec_failure(error, spec.path, timeout))
     if decided.kind != "code":
@@ -288,22 +285,17 @@ def _unreached(
     A decorator may keep the function where the search does not look (a registry of its own):
     then the `def` runs again rather than leaving the edit unapplied.
     """
-    missing: set[str] = set()
     old, new = live.current.code_index, candidate.code_index
-    for index in decided.edited:
-        name = candidate.analysis.statements[index].definition
-        if name is None:
-            continue
-        for key, code in new.by_key.items():
-            qualname = key[0]
-            if (qualname == name or qualname.startswith(name + ".")) and "<" not in qualname:
-                if code.co_flags & _CO_OPTIMIZED and old.by_key.get(key) != code:
-                    if key not in reached:
-                        missing.add(name)
-    return missing
-
-
-_CO_OPTIMIZED = 0x0001  # set on function code, not on a class body's
+    edited = {candidate.analysis.statements[i].definition for i in decided.edited} - {None}
+    return {
+        root
+        for key, code in new.by_key.items()
+        if key not in reached
+        and "<" not in key[0]  # made when called (closures, lambdas): none live from import
+        and (root := key[0].partition(".")[0]) in edited
+        and code.co_flags & inspect.CO_OPTIMIZED  # a function's code, not a class body's
+        and old.by_key.get(key) != code
+    }
 
 
 def _commit(
@@ -340,35 +332,38 @@ def _commit(
         wrapper.cache_clear()  # never serve a result computed by the old code
     _remember_source(spec.path, candidate.text)
 
-    changed = [
-        name
-        for name in spec.exports
-        if _export_changed(live.current.analysis, candidate.analysis, name)
-    ] + changed_types(live.current.types, candidate.types)
-    warnings = field_warnings(live.current.types, candidate.types)
-    added = [
-        name
-        for name in candidate.function_names
-        if not name.startswith("_")
-        and name not in spec.exports
-        and name not in live.current.function_names
-        and spec.contract
-    ]
-    live.current = candidate
-    live.version += 1
-    return Outcome(
+    outcome = Outcome(
         "accepted",
         live,
         started,
-        changed=changed,
-        added=added,
         rebound=sorted(set(patcher.rebound) | set(run.stale)),
         removed=removed,
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],
         replaced=frozenset(replaced),
-        warnings=warnings,
     )
+    _say_what_changed(outcome, live.current, candidate)
+    live.current = candidate
+    live.version += 1
+    return outcome
+
+
+def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
+    """The exports and frozen types that changed, the new public functions, and the warnings
+    of an accepted version, for its event."""
+    spec = outcome.live.spec
+    outcome.changed = [
+        name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
+    ] + changed_types(old.types, new.types)
+    outcome.warnings = field_warnings(old.types, new.types)
+    outcome.added = [
+        name
+        for name in new.function_names
+        if spec.contract
+        and not name.startswith("_")
+        and name not in spec.exports
+        and name not in old.function_names
+    ]
 
 
 def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:

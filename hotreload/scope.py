@@ -45,16 +45,6 @@ def statement_scope(node: ast.stmt) -> StatementScope:
     )
 
 
-def defined_names(tree: ast.Module) -> frozenset[str]:
-    """Names the module's top-level code binds (not inside functions, classes or comprehensions)."""
-    names: set[str] = set()
-    for node in tree.body:
-        visitor = _ImportTimeVisitor()
-        visitor.visit(node)
-        names |= visitor.binds - visitor.deleted
-    return frozenset(names)
-
-
 def body_reads(function: FunctionNode) -> frozenset[str]:
     """Global-looking names a function's body (nested functions included) reads when called."""
     names: set[str] = set()
@@ -63,16 +53,6 @@ def body_reads(function: FunctionNode) -> frozenset[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 names.add(node.id)
     return frozenset(names)
-
-
-def calls_in(nodes: Iterable[ast.AST]) -> frozenset[str]:
-    """Names called (`name(...)`) anywhere in these nodes, function bodies included."""
-    return frozenset(
-        node.func.id
-        for root in nodes
-        for node in ast.walk(root)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    )
 
 
 class _ImportTimeVisitor(ast.NodeVisitor):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.batch import import_order, imports_of
+from hotreload.batch import import_order, merged, statement_imports
 from hotreload.codeswap import index_code
 from hotreload.plan import Plan, plan
 from hotreload.scope import statement_scope
@@ -201,7 +201,7 @@ def test_imports_resolve_relative_names_and_skip_type_checking() -> None:
         "if TYPE_CHECKING:\n    import heavy\n"
         "def f():\n    import lazy\n"
     )
-    found = imports_of(tree, "pkg.sub", is_package=False)
+    found = merged(statement_imports(node, "pkg") for node in tree.body)
     assert {"pkg", "pkg.util", "os", "os.path"} <= found.modules
     assert "heavy" not in found.modules and "lazy" not in found.modules
     assert found.names["pkg.util"] == {"helper"}
