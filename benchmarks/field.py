@@ -43,7 +43,7 @@ from benchmarks.projects import (
     field_module,
 )
 from benchmarks.stats import summary
-from hotreload.codes import DEFAULT_DEBOUNCE_MS
+from hotreload.words import DEFAULT_DEBOUNCE_MS
 
 Observe = Literal["inprocess", "floor", "file", "http"]
 

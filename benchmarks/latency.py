@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from benchmarks.projects import SaveStyle, big_module, write_big_project
 from benchmarks.stats import summary
-from hotreload.codes import DEFAULT_DEBOUNCE_MS
+from hotreload.words import DEFAULT_DEBOUNCE_MS
 
 HostMode = Literal["poll", "busy"]
 Kind = Literal["accept", "reject"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from hotreload.bindings import Binding
+from hotreload.contract.signatures import Signature, parse_signature
 from hotreload.errors import (
     ContractViolation,
     HotreloadError,
@@ -14,9 +15,8 @@ from hotreload.errors import (
     SignatureSyntaxError,
 )
 from hotreload.manifest import LoadedManifest, Manifest, load_manifest
-from hotreload.running import current
-from hotreload.server import Server, up
-from hotreload.signatures import Signature, Violation, parse_signature
+from hotreload.server import Server, current, up
+from hotreload.verdicts import Violation
 
 try:
     __version__ = version("hotreload")

@@ -9,7 +9,7 @@ import types
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar
 
-from hotreload.gate import VersionGate
+from hotreload.engine.gate import VersionGate
 
 _T = TypeVar("_T")
 

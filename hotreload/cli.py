@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hotreload import __version__
-from hotreload.codes import LogFormat, StopReason
-from hotreload.contract import check_contract, emit_violations, module_specs
+from hotreload.checking import check_contract, emit_violations, module_specs
 from hotreload.errors import (
     AppError,
     ContractViolation,
@@ -27,14 +26,14 @@ from hotreload.errors import (
 )
 from hotreload.events import EventLog, ServerFailed
 from hotreload.freeze import freeze, init_manifest
-from hotreload.interrupts import Interrupts
-from hotreload.logsetup import EventOutput
 from hotreload.manifest import EnvProfile, load_manifest, resolve_env_name
-from hotreload.oneprocess import refuse_workers
-from hotreload.running import set_current
+from hotreload.output import EventOutput
+from hotreload.process import Interrupts, refuse_workers
 from hotreload.schema import stale_schemas, write_schemas
-from hotreload.server import Server
-from hotreload.web import WebApp, bind, load_app, require_extra, serve, web_app
+from hotreload.server import Server, set_current
+from hotreload.verdicts import StopReason
+from hotreload.web.serving import WebApp, bind, load_app, require_extra, serve, web_app
+from hotreload.words import LogFormat
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1

@@ -9,18 +9,16 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from hotreload.codes import (
-    LEVEL_ORDER,
-    AppKind,
+from hotreload.listeners import EventListener, Listeners, describe_error
+from hotreload.verdicts import (
     CheckCode,
     FailReason,
-    Level,
     RejectReason,
     StopReason,
+    ViolationCode,
+    WarningCode,
 )
-from hotreload.listeners import EventListener, Listeners, describe_error
-from hotreload.signatures import ViolationCode
-from hotreload.typecompare import WarningCode
+from hotreload.words import LEVEL_ORDER, AppKind, Level
 
 
 def _name(event: str) -> Any:

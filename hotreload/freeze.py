@@ -17,18 +17,23 @@ import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import InlineTable, Table, Whitespace
 
-from .codes import DEFAULT_DEBOUNCE_MS
-from .errors import ManifestError
-from .manifest import (
+from hotreload.contract.signatures import (
+    Signature,
+    functions_in_tree,
+    parse_signature,
+    public_functions,
+)
+from hotreload.contract.typeshapes import TypeShape, parse_field, reached_types
+from hotreload.errors import ManifestError
+from hotreload.manifest import (
     LoadedManifest,
     TypeConfig,
     load_manifest,
     manifest_json_schema,
     validate_manifest,
 )
-from .schema import MANIFEST_SCHEMA, write_schema
-from .signatures import Signature, functions_in_tree, parse_signature, public_functions
-from .typeshapes import TypeShape, parse_field, reached_types
+from hotreload.schema import MANIFEST_SCHEMA, write_schema
+from hotreload.words import DEFAULT_DEBOUNCE_MS
 
 SCHEMA_DIR = "schemas"  # beside the manifest, where `init` writes the schema the line names
 SCHEMA_LINE = f"#:schema ./{SCHEMA_DIR}/{MANIFEST_SCHEMA}"

@@ -23,17 +23,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from hotreload.codes import (
+from hotreload.contract.signatures import Signature, parse_signature
+from hotreload.contract.typeshapes import TypeShape, is_public_member, parse_field, parse_shape
+from hotreload.errors import ManifestError, SignatureSyntaxError
+from hotreload.manifesterrors import describe, key_path
+from hotreload.words import (
     DEFAULT_DEBOUNCE_MS,
     DEFAULT_EXEC_TIMEOUT_MS,
     Level,
     LogFormat,
     ReloadScope,
 )
-from hotreload.errors import ManifestError, SignatureSyntaxError
-from hotreload.manifesterrors import describe, key_path
-from hotreload.signatures import Signature, parse_signature
-from hotreload.typeshapes import TypeShape, is_public_member, parse_field, parse_shape
 
 ENV_VARIABLE = "HOTRELOAD_ENV"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

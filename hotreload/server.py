@@ -13,8 +13,10 @@ from types import TracebackType
 from typing import Any
 
 from hotreload.bindings import Binding, Bindings
-from hotreload.codes import FailReason, LogFormat, StopReason
-from hotreload.contract import failures_of, module_specs, prepare_modules, require_contract
+from hotreload.checking import failures_of, module_specs, prepare_modules, require_contract
+from hotreload.engine.gate import VersionGate
+from hotreload.engine.source import digest
+from hotreload.engine.transaction import Outcome, load
 from hotreload.errors import (
     AppError,
     ContractViolation,
@@ -29,14 +31,12 @@ from hotreload.events import (
     ServerStarted,
     ServerStopped,
 )
-from hotreload.gate import VersionGate
 from hotreload.listeners import EventListener
-from hotreload.logsetup import EventOutput, LogFile
 from hotreload.manifest import LoadedManifest, load_manifest
-from hotreload.reload import Outcome, load
-from hotreload.report import report_loaded
-from hotreload.source import digest
-from hotreload.watching import STOP_GRACE_S, Reloading
+from hotreload.output import EventOutput, LogFile
+from hotreload.reloading import STOP_GRACE_S, Reloading, report_loaded
+from hotreload.verdicts import FailReason, StopReason
+from hotreload.words import LogFormat
 
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
 
@@ -329,3 +329,28 @@ def up(
         stderr=stderr,
     )
     return server.start()
+
+
+# -- the server `hotreload up` runs in this process -------------------------------------------
+
+_current: Server | None = None
+
+
+def current() -> Server:
+    """The server of `hotreload up` in this process: ``current().module("handlers")``.
+
+    An app served with ``[app] asgi``/``wsgi`` is imported by `hotreload up`, which cannot
+    hand it the server as an argument; this is how its routes reach the bindings.
+    """
+    if _current is None:
+        raise HotreloadError(
+            "no hotreload server runs in this process: start the app with `hotreload up`, or, "
+            "in-process, use the server that `hotreload.up(...)` returns"
+        )
+    return _current
+
+
+def set_current(server: Server | None) -> None:
+    """Name the server `current` returns (None when it stops); `hotreload up` calls this."""
+    global _current
+    _current = server

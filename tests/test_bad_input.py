@@ -29,8 +29,8 @@ from child import child_env
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
 from support import Running, run, wait_until
 
+from hotreload.engine.source import MAX_SOURCE_BYTES
 from hotreload.server import Server
-from hotreload.source import MAX_SOURCE_BYTES
 
 Start = Callable[..., tuple[Server, EventRecorder]]
 

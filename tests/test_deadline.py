@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotreload.deadline import ExecTimeout, Watchdog
+from hotreload.engine.deadline import ExecTimeout, Watchdog
 
 
 @pytest.fixture

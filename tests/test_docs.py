@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.codes import RejectReason
 from hotreload.events import EVENT_MODELS
+from hotreload.verdicts import RejectReason
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"

@@ -33,8 +33,8 @@ from hotreload.events import (
     WatcherError,
     utc_now,
 )
-from hotreload.logsetup import EventOutput
-from hotreload.signatures import TypeViolationCode, ViolationCode
+from hotreload.output import EventOutput
+from hotreload.verdicts import TypeViolationCode, ViolationCode
 
 MODULE = {"module": "calc", "path": "/project/calc.py", "version": 2, "contract": True}
 VIOLATION = {

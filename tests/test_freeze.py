@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.codes import DEFAULT_DEBOUNCE_MS
 from hotreload.errors import ManifestError
 from hotreload.freeze import SCHEMA_LINE, FreezeChange, freeze, init_manifest
 from hotreload.manifest import load_manifest
+from hotreload.words import DEFAULT_DEBOUNCE_MS
 
 MANIFEST = """\
 #:schema ./schemas/hotreload.schema.json

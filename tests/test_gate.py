@@ -12,7 +12,7 @@ import pytest
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
 from support import Running, dedent, run, wait_until
 
-from hotreload.gate import VersionGate
+from hotreload.engine.gate import VersionGate
 from hotreload.server import Server
 
 Start = Callable[..., tuple[Server, EventRecorder]]

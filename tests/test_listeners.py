@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from hotreload.events import EventLog, WatcherError
-from hotreload.logsetup import EventOutput
+from hotreload.output import EventOutput
 
 
 def recorded(log: EventLog) -> list[dict[str, Any]]:

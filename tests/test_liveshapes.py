@@ -1,4 +1,4 @@
-"""Tests for hotreload.liveshapes: frozen types checked on real classes after their code ran."""
+"""Tests for hotreload.contract.liveshapes: frozen types checked on live classes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from support import dedent
 from test_typecompare import BASE
 
-from hotreload.liveshapes import annotation_text, loose_annotation, verify_class
-from hotreload.signatures import parse_signature
-from hotreload.typeshapes import TypeShape, parse_field, read_types
+from hotreload.contract.liveshapes import annotation_text, loose_annotation, verify_class
+from hotreload.contract.signatures import parse_signature
+from hotreload.contract.typeshapes import TypeShape, parse_field, read_types
 
 
 def run_module(

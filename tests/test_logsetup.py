@@ -15,8 +15,8 @@ from conftest import Project
 from hotreload.cli import choose_log_format, main
 from hotreload.errors import ServerError
 from hotreload.events import EventLog, ReloadRejected, ServerStopped, WatcherError
-from hotreload.logsetup import EventOutput, LogFile, render_console, to_json_line
 from hotreload.manifest import EnvProfile
+from hotreload.output import EventOutput, LogFile, render_console, to_json_line
 
 
 class Terminal(io.StringIO):

@@ -7,6 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hotreload.contract.signatures import parse_signature
 from hotreload.errors import ManifestError
 from hotreload.manifest import (
     EnvProfile,
@@ -17,7 +18,6 @@ from hotreload.manifest import (
     resolve_env_name,
     validate_manifest,
 )
-from hotreload.signatures import parse_signature
 
 EXAMPLE = """\
 #:schema ./schemas/hotreload.schema.json

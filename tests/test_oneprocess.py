@@ -8,7 +8,7 @@ import os
 import pytest
 
 from hotreload.errors import WorkersRefused
-from hotreload.oneprocess import refuse_workers
+from hotreload.process import refuse_workers
 
 
 def test_a_multiprocessing_start_is_refused_with_the_reason_and_allowed_after() -> None:

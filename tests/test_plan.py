@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.batch import import_order, merged, statement_imports
-from hotreload.codeswap import index_code
-from hotreload.plan import Plan, plan
-from hotreload.scope import statement_scope
-from hotreload.statements import Analysis, Reading, analyse
+from hotreload.engine.codeswap import index_code
+from hotreload.engine.importorder import import_order, merged, statement_imports
+from hotreload.engine.plan import Plan, plan
+from hotreload.engine.scope import statement_scope
+from hotreload.engine.statements import Analysis, Reading, analyse
 
 
 def scope_of(source: str) -> tuple[set[str], set[str], set[str], bool]:

@@ -13,12 +13,12 @@ from conftest import EventRecorder, Project
 from support import wait_until
 
 import hotreload
+import hotreload.reloading
 import hotreload.server
-import hotreload.watching
 from hotreload import ContractViolation, HotreloadError, ServerError
+from hotreload.engine.source import settle_left_ns
 from hotreload.manifest import load_manifest
 from hotreload.server import Server
-from hotreload.source import settle_left_ns
 
 CALC = """
 def add(a: int, b: int) -> int:
@@ -241,12 +241,12 @@ def test_a_save_made_while_the_server_starts_is_applied_before_server_started(
     """A save between a module's first read and the watcher going live raised its file event
     before anyone listened; start-up must still decide it, or it would wait for the next save."""
 
-    class SaveFirst(hotreload.watching.Watcher):
+    class SaveFirst(hotreload.reloading.Watcher):
         def start(self, timeout: float = 10.0) -> None:
             calc_project.write("calc", CALC.replace("a + b", "a + b + 100"))
             super().start(timeout)
 
-    monkeypatch.setattr(hotreload.watching, "Watcher", SaveFirst)
+    monkeypatch.setattr(hotreload.reloading, "Watcher", SaveFirst)
     events = EventRecorder()
     with Server(load_manifest(calc_project.manifest_path), on_event=events).start() as server:
         assert events.names() == ["module.loaded", "reload.accepted", "server.started"]
@@ -285,7 +285,7 @@ def test_stop_does_not_hang_on_a_reload_stuck_in_a_c_call(
     calc_project: Project, start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The deadline cannot interrupt time.sleep(); stop() gives up waiting and says why."""
-    monkeypatch.setattr(hotreload.watching, "STOP_GRACE_S", 0.3)
+    monkeypatch.setattr(hotreload.reloading, "STOP_GRACE_S", 0.3)
     server, events = start(exec_timeout=0.2)
     calc_project.write("calc", "import time\ntime.sleep(2)\n" + CALC)
     wait_until(lambda: server.gate.active_calls == 0 and server._reloading.lock.locked())

@@ -1,4 +1,4 @@
-"""Tests for hotreload.signatures: reading, normalising and comparing signatures."""
+"""Tests for hotreload.contract.signatures: reading, normalising and comparing signatures."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.errors import SignatureSyntaxError
-from hotreload.signatures import (
+from hotreload.contract.signatures import (
     FoundFunction,
     Parameter,
     Signature,
-    Violation,
     compare,
     functions_in_source,
     functions_in_tree,
@@ -21,6 +19,8 @@ from hotreload.signatures import (
     parse_signature,
     public_functions,
 )
+from hotreload.errors import SignatureSyntaxError
+from hotreload.verdicts import Violation
 
 EXPECTED_FORM = 'expected the form "(a: int, b: int) -> int" or "async (url: str) -> bytes"'
 

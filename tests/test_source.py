@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from hotreload.source import file_mark, read_settled
+from hotreload.engine.source import file_mark, read_settled
 
 QUIET_NS = 5_000_000
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import hotreload
-from hotreload.source import Failure
-from hotreload.statements import Analysis, Reading, analyse, split_lines
+from hotreload.engine.statements import Analysis, Reading, analyse, split_lines
+from hotreload.verdicts import Failure
 
 READING = Reading("m", Path("m.py"), exports=("analyse", "plan", "apply"), keep_nodes=False)
-CORPUS = sorted(Path(hotreload.__file__).parent.glob("*.py"))
+CORPUS = sorted(Path(hotreload.__file__).parent.rglob("*.py"))
 
 
 def positions(code: types.CodeType) -> list[tuple[str, int, list[tuple[int, int, int | None]]]]:

@@ -17,8 +17,8 @@ from conftest import Project
 from support import Running, dedent
 
 from hotreload.cli import main
+from hotreload.contract.typerules import binding_of
 from hotreload.freeze import init_manifest
-from hotreload.typecompare import binding_of
 
 BASE = dedent(
     '''

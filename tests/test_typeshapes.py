@@ -1,4 +1,4 @@
-"""Tests for hotreload.typeshapes: class shapes read from source, and which classes are reached."""
+"""Tests for hotreload.contract.typeshapes: class shapes read from source, the classes reached."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from hotreload.errors import SignatureSyntaxError
-from hotreload.signatures import functions_in_tree
-from hotreload.typeshapes import (
+from hotreload.contract.signatures import functions_in_tree
+from hotreload.contract.typeshapes import (
     FieldShape,
     FoundType,
     TypeShape,
@@ -20,6 +19,7 @@ from hotreload.typeshapes import (
     reached_types,
     read_types,
 )
+from hotreload.errors import SignatureSyntaxError
 
 
 def read(source: str) -> dict[str, FoundType]:

@@ -14,8 +14,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hotreload.contract.signatures import Signature, parse_signature, signature_of
 from hotreload.errors import SignatureSyntaxError
-from hotreload.signatures import Signature, parse_signature, signature_of
 
 TypeKind = Literal["class", "dataclass", "pydantic", "typeddict", "namedtuple", "enum"]
 

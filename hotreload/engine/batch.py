@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotreload.batch import import_order
-from hotreload.deadline import Watchdog
-from hotreload.gate import VersionGate
-from hotreload.reload import Candidate, LiveModule, Outcome, apply, prepare
-from hotreload.source import Failure, digest, file_mark, read_settled
+from hotreload.engine.deadline import Watchdog
+from hotreload.engine.gate import VersionGate
+from hotreload.engine.importorder import import_order
+from hotreload.engine.source import digest, file_mark, read_settled
+from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply, prepare
+from hotreload.verdicts import Failure
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotreload.codeswap import Swap
-from hotreload.deadline import ExecTimeout, Watchdog
-from hotreload.patching import keeps_identity
-from hotreload.plan import Plan
-from hotreload.source import Failure
-from hotreload.statements import Analysis
+from hotreload.engine.codeswap import Swap
+from hotreload.engine.deadline import ExecTimeout, Watchdog
+from hotreload.engine.patching import keeps_identity
+from hotreload.engine.plan import Plan
+from hotreload.engine.statements import Analysis
+from hotreload.verdicts import Failure
 
 _MISSING = object()
 

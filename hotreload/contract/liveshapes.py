@@ -19,15 +19,10 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hotreload.signatures import (
-    Parameter,
-    ParameterKind,
-    Signature,
-    Violation,
-    normalise_annotation,
-)
-from hotreload.typecompare import compare_shape
-from hotreload.typeshapes import FieldShape, TypeShape
+from hotreload.contract.signatures import Parameter, ParameterKind, Signature, normalise_annotation
+from hotreload.contract.typerules import compare_shape
+from hotreload.contract.typeshapes import FieldShape, TypeShape
+from hotreload.verdicts import Violation
 
 _KINDS: dict[inspect._ParameterKind, ParameterKind] = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",

@@ -12,11 +12,9 @@ import stat
 import time
 import tokenize
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from hotreload.codes import RejectReason
-from hotreload.signatures import Violation
+from hotreload.verdicts import Failure
 
 # Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
 # tree (a 20 MB module of short statements takes ~30 s and ~3 GB to analyse).
@@ -24,18 +22,6 @@ MAX_SOURCE_BYTES = 8 * 1024 * 1024
 READ_ATTEMPTS = 5
 # Non-blocking: opening a FIFO put in a module's place must not wait for a writer for ever.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a version cannot run: one reason code, a message, and details where known."""
-
-    reason: RejectReason
-    message: str
-    violations: tuple[Violation, ...] = ()
-    line: int | None = None
-    column: int | None = None
-    exception: str | None = None  # the type of what module code raised, for `exec_error`
 
 
 def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotreload.signatures import Signature, Violation
-from hotreload.statements import Analysis
+from hotreload.contract.signatures import Signature
+from hotreload.engine.statements import Analysis
+from hotreload.verdicts import Violation
 
 _MISSING = object()
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
-from hotreload.scope import FunctionNode, body_reads
-from hotreload.statements import Analysis
+from hotreload.engine.scope import FunctionNode, body_reads
+from hotreload.engine.statements import Analysis
 
 PlanKind = Literal["code", "statements", "module"]
 

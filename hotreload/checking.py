@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotreload.engine.transaction import Candidate, ModuleSpec, prepare_file
 from hotreload.errors import ContractViolation, ManifestError
 from hotreload.events import ContractViolationEvent, EventLog
 from hotreload.manifest import LoadedManifest
 from hotreload.manifesterrors import key_path
-from hotreload.reload import Candidate, ModuleSpec, prepare_file
-from hotreload.source import Failure
+from hotreload.verdicts import Failure
 
 
 def module_specs(manifest: LoadedManifest) -> list[ModuleSpec]:

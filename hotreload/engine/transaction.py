@@ -29,21 +29,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hotreload.batch import Imports, merged
-from hotreload.codes import DEFAULT_EXEC_TIMEOUT_MS
-from hotreload.codeswap import CodeIndex, cache_wrappers, index_code, live_functions, plan_swaps
-from hotreload.deadline import Watchdog
+from hotreload.contract.liveshapes import verify_class
+from hotreload.contract.signatures import FoundFunction, Signature, compare
+from hotreload.contract.typerules import changed_types, compare_types, field_warnings
+from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
+from hotreload.engine.codeswap import (
+    CodeIndex,
+    cache_wrappers,
+    index_code,
+    live_functions,
+    plan_swaps,
+)
+from hotreload.engine.deadline import Watchdog
+from hotreload.engine.execute import Run, exec_failure
+from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
+from hotreload.engine.importorder import Imports, merged
+from hotreload.engine.patching import Patcher, keeps_identity
+from hotreload.engine.plan import Plan, PlanKind, plan
+from hotreload.engine.source import decode_source, read_source, too_deep
+from hotreload.engine.statements import Analysis, Reading, analyse
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.execute import Run, exec_failure
-from hotreload.exports import replaced_at_run_time, replaced_in_source
-from hotreload.liveshapes import verify_class
-from hotreload.patching import Patcher, keeps_identity
-from hotreload.plan import Plan, PlanKind, plan
-from hotreload.signatures import FoundFunction, Signature, Violation, compare
-from hotreload.source import Failure, decode_source, read_source, too_deep
-from hotreload.statements import Analysis, Reading, analyse
-from hotreload.typecompare import TypeWarning, changed_types, compare_types, field_warnings
-from hotreload.typeshapes import FoundType, TypeShape, read_types
+from hotreload.verdicts import Failure, TypeWarning, Violation
+from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 

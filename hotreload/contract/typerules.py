@@ -9,43 +9,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from hotreload.signatures import (
-    FoundFunction,
-    Signature,
-    TypeViolationCode,
-    Violation,
-    compare,
-    normalise_annotation,
-)
-from hotreload.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
-
-WarningCode = Literal["field_added"]
-
-# Why a restart matters after a data type gains a field: said in every such warning.
-RESTART_REASON = (
-    "objects built before this reload lack it, and a framework that read {type}'s shape at "
-    "start-up (a FastAPI route's schema, a serializer) keeps the old shape until the host "
-    "restarts; run `hotreload freeze` to record it"
-)
-
-
-@dataclass(frozen=True)
-class TypeWarning:
-    """An accepted change to a frozen type that still needs a restart to take full effect."""
-
-    code: WarningCode
-    type: str
-    member: str | None
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        """The event form of a warning (`reload.accepted` ``warnings``)."""
-        return {
-            "code": self.code,
-            "type": self.type,
-            "member": self.member,
-            "message": self.message,
-        }
+from hotreload.contract.signatures import FoundFunction, Signature, compare, normalise_annotation
+from hotreload.contract.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
+from hotreload.verdicts import RESTART_REASON, TypeViolationCode, TypeWarning, Violation
 
 
 def compare_types(

@@ -1,15 +1,12 @@
-"""Fixed words and defaults that several parts share, each defined once (typed, so mypy sees drift).
+"""Fixed words and defaults of the profile and the output, each defined once (typed, so mypy
+sees drift): the manifest, the events, the output and the CLI import them from here.
 
-The manifest, the events, reading a source, the log set-up and the CLI import them from here; a
-new reason or level is added in one place and every model, schema and checker follows. The
-contract's own violation codes stay with the code that makes them (`signatures`).
+Reason codes live in `verdicts`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
-
-from hotreload.signatures import ViolationCode
 
 # -- output -------------------------------------------------------------------------------------
 
@@ -20,27 +17,6 @@ Level = Literal["debug", "info", "warning", "error"]
 """An event's severity, and a profile's `log_level` threshold."""
 
 LEVEL_ORDER: dict[Level, int] = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-# -- why a version cannot run -------------------------------------------------------------------
-
-FileReason = Literal["syntax_error", "decode_error", "file_missing", "file_too_large"]
-"""A module file that cannot be read, decoded or parsed (at start, by `check`, at a reload)."""
-
-ExecReason = Literal["exec_error", "exec_timeout"]
-"""A module's top-level code that raised or ran past its deadline at a reload."""
-
-RejectReason = Literal[FileReason, "outside_root", ExecReason, ViolationCode]
-"""The one code of a `reload.rejected` event, and of every `source.Failure`."""
-
-CheckCode = Literal[ViolationCode, FileReason]
-"""The code of a `contract.violation` event: a broken export, or a file that cannot be read."""
-
-# -- how a server run ends ----------------------------------------------------------------------
-
-FailReason = Literal[
-    "contract_violation", "import_error", "manifest_error", "app_error", "port_in_use"
-]
-StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "app_failed"]
 
 # -- serving an app -----------------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hotreload.codes import AppKind, Level
 from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest
 from hotreload.server import Server
+from hotreload.words import AppKind, Level
 
 EXTRA = 'pip install "hotreload[web]"'
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import structlog
 
-from hotreload.codes import Level, LogFormat
 from hotreload.errors import LogFileError
+from hotreload.words import Level, LogFormat
 
 _FIRST_KEYS = ("event", "timestamp", "level", "seq", "env", "module", "path", "version")
 _CONSOLE_SKIP = {

@@ -9,34 +9,11 @@ from functools import lru_cache, reduce
 from typing import Literal
 
 from hotreload.errors import SignatureSyntaxError
+from hotreload.verdicts import Violation, ViolationCode
 
 ParameterKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
 ]
-ExportViolationCode = Literal[
-    "export_removed",
-    "export_replaced",
-    "parameters_changed",
-    "parameter_type_changed",
-    "return_type_changed",
-    "async_changed",
-]
-# Made by `typeshapes`, which reads the frozen types; listed here so every violation has one type.
-TypeViolationCode = Literal[
-    "type_removed",
-    "type_replaced",
-    "method_removed",
-    "method_changed",
-    "property_removed",
-    "property_changed",
-    "field_removed",
-    "field_changed",
-    "field_moved",
-    "required_field_added",
-    "member_removed",
-]
-ViolationCode = Literal[ExportViolationCode, TypeViolationCode]
-
 _EXPECTED_FORM = 'expected the form "(a: int, b: int) -> int" or "async (url: str) -> bytes"'
 
 # Module prefixes stripped from annotations, so `typing.List` and `List` compare equal. An explicit
@@ -89,38 +66,6 @@ class FoundFunction:
     name: str
     signature: Signature
     line: int
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way in which a module's source breaks its contract.
-
-    For a frozen type, ``function`` is the qualified name (``Counter.inc``, ``Item.price``, or
-    ``Counter`` for the type itself), ``type`` the type's name and ``member`` the method, field,
-    property or Enum member concerned (None for the type as a whole); both are None for exports.
-    """
-
-    code: ViolationCode
-    function: str
-    expected: str
-    actual: str | None
-    line: int | None
-    message: str
-    type: str | None = None
-    member: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The event form of a violation (DESIGN.md, "Events")."""
-        return {
-            "code": self.code,
-            "function": self.function,
-            "expected": self.expected,
-            "actual": self.actual,
-            "line": self.line,
-            "message": self.message,
-            "type": self.type,
-            "member": self.member,
-        }
 
 
 def _format_parameters(parameters: Iterable[Parameter]) -> str:

@@ -21,10 +21,11 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from hotreload.batch import Imports, statement_imports
-from hotreload.scope import StatementScope, statement_scope
-from hotreload.signatures import FoundFunction, signature_of
-from hotreload.source import Failure, parse_source, too_deep
+from hotreload.contract.signatures import FoundFunction, signature_of
+from hotreload.engine.importorder import Imports, statement_imports
+from hotreload.engine.scope import StatementScope, statement_scope
+from hotreload.engine.source import parse_source, too_deep
+from hotreload.verdicts import Failure
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

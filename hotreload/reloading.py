@@ -1,0 +1,309 @@
+"""The server's reloading side: the watcher, the manifest under watch, the project modules the
+process imports (adopted without a contract), and the one event each decision makes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import types
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any
+
+from hotreload.engine.batch import LiveModules, Reloader
+from hotreload.engine.deadline import Watchdog
+from hotreload.engine.gate import VersionGate
+from hotreload.engine.source import digest, read_source
+from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
+from hotreload.errors import HotreloadError
+from hotreload.events import (
+    EventLog,
+    ManifestChanged,
+    ModuleLoaded,
+    ReloadAccepted,
+    ReloadRejected,
+    ReloadUnchanged,
+    WatcherError,
+)
+from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
+from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
+from hotreload.watcher import Watcher
+
+# -- watching ----------------------------------------------------------------------------------
+
+STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
+
+
+class Reloading:
+    """Turns saves into reloads for a server: one at a time, each outcome one event.
+
+    In a profile with ``reload = false`` nothing here runs: no thread, no import hook.
+    """
+
+    def __init__(
+        self,
+        manifest: LoadedManifest,
+        profile: EnvProfile,
+        *,
+        events: EventLog,
+        gate: VersionGate,
+        exec_timeout: float,
+        stopped: threading.Event,
+    ) -> None:
+        self.manifest = manifest
+        self.profile = profile
+        self.events = events
+        self.watchdog = watchdog = Watchdog()
+        self.stopped = stopped
+        self.reloader = reloader = Reloader(
+            LiveModules(),
+            gate=gate,
+            watchdog=watchdog,
+            exec_timeout=exec_timeout,
+            quiet_ms=profile.debounce_ms,
+            root=manifest.root,
+            stopping=stopped,
+        )
+        self.lock = threading.Lock()  # one reload at a time
+        self.watcher: Watcher | None = None
+        self.imports: ImportedModules | None = None
+        if profile.reload and profile.reload_scope == "imported":
+            self.imports = ImportedModules(
+                manifest.root,
+                reloader=reloader,
+                events=events,
+                manifest_modules=manifest.manifest.modules.keys(),
+            )
+
+    def watch(self) -> None:
+        """Start the watcher; returns once it is live and every save since the modules were
+        read is decided."""
+        manifest_watch = ManifestWatch(self.manifest.path, self.events)
+
+        def on_batch(paths: list[Path], resync: bool) -> None:
+            if self.manifest.path in paths:
+                manifest_watch.touched()
+            self.reload([p for p in paths if p != self.manifest.path], resync=resync)
+
+        self.watcher = watcher = Watcher(
+            [*self.reloader.modules.paths(), self.manifest.path],
+            on_batch,
+            debounce_ms=self.profile.debounce_ms,
+            on_error=self._on_watch_error,
+        )
+        if self.imports is not None:
+            self.imports.on_tracked = lambda path: watcher.add([path])
+        watcher.start()
+        self._catch_up()
+
+    @property
+    def watching(self) -> bool:
+        return self.watcher is not None and self.watcher.alive
+
+    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
+        """Decide and apply changes to these module files now, and say each outcome."""
+        # Listeners hear of this reload once the lock is let go: one may call back into us.
+        with self.events.deferred(), self.lock:
+            if self.stopped.is_set():
+                return []
+            try:
+                decided = self.reloader.reload(paths, resync=resync)
+            finally:
+                if self.stopped.is_set():  # `stop` gave up waiting for this reload
+                    self.watchdog.close()
+            for item in decided:
+                report_outcome(self.events, item.outcome, item.digest)
+        return [item.outcome for item in decided]
+
+    def stop(self, exec_timeout: float) -> bool:
+        """Stop watching and recording imports; True once no reload runs any more.
+
+        A reload in progress ends within its deadline; one stuck in a C call never does, and
+        must not keep the host from stopping: after the deadline and a grace, False.
+        """
+        patience = time.monotonic() + exec_timeout + STOP_GRACE_S
+        if self.watcher is not None:
+            self.watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
+        finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
+        try:
+            if finished:
+                self.watchdog.close()
+            if self.imports is not None:
+                self.imports.uninstall()  # the modules keep running as they are
+        finally:
+            if finished:
+                self.lock.release()
+        return finished
+
+    def _catch_up(self) -> None:
+        """Decide now any module saved between its first read and the watcher going live.
+
+        Such a save raised its event before anyone listened; without this it would wait for
+        the next save, and `server.started` promises that every save after it is seen.
+        """
+        moved = [
+            live.spec.path
+            for live in self.reloader.modules
+            if read_source(live.spec.path, root=self.manifest.root) != live.source
+        ]
+        if moved:
+            self.reload(moved)
+
+    def _on_watch_error(self, error: BaseException) -> None:
+        # Reported, never raised: the watcher thread must outlive any bad file or batch.
+        self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
+
+
+# -- adoption ----------------------------------------------------------------------------------
+
+
+class ImportedModules:
+    """Every module the process imports from under the project root (but the manifest's)
+    becomes a live module of the server, reported with `module.loaded` (``contract`` false),
+    and its file is watched from then on (``on_tracked``)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        reloader: Reloader,
+        events: EventLog,
+        manifest_modules: Collection[str],
+    ) -> None:
+        self.root = root
+        self.reloader = reloader
+        self.events = events
+        self.manifest_modules = manifest_modules
+        self.on_tracked: Callable[[Path], None] = lambda _path: None
+        self.recorder = ImportRecorder(ProjectFiles(root), self._imported)
+
+    def install(self) -> None:
+        """Record imports from now on (before the manifest's modules import their helpers)."""
+        self.recorder.install()
+
+    def uninstall(self) -> None:
+        """Stop recording; the modules keep running as they are."""
+        self.recorder.uninstall()
+
+    def adopt_already_imported(self) -> None:
+        """Project modules the host imported before the server started reload too; their file
+        as it is now is taken as the source they run."""
+        skip = [*self.manifest_modules, *self.reloader.modules.names()]
+        for name, path, module in imported_project_modules(self.recorder.files, skip):
+            source = read_source(path, root=self.root)
+            if isinstance(source, bytes):
+                self._imported(name, path, source, module, 0.0)
+
+    def _imported(
+        self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
+    ) -> None:
+        if name in self.reloader.modules or name in self.manifest_modules:
+            return
+        spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
+        live = adopt(spec, module, source)
+        if not self.reloader.track(live):
+            return
+        report_loaded(self.events, live, digest(source), took_ms)
+        self.on_tracked(path)
+
+
+# -- manifestwatch -----------------------------------------------------------------------------
+
+
+class ManifestWatch:
+    """Tells a change of the manifest's bytes from a save that changed nothing, and says what a
+    change means: one `manifest.changed` event, valid or not, with what to do."""
+
+    def __init__(self, path: Path, events: EventLog) -> None:
+        self.path = path
+        self.events = events
+        self._bytes = self._read()
+
+    def _read(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return b""
+
+    def touched(self) -> None:
+        """The watcher saw the manifest change: validate it and report, once per content."""
+        content = self._read()
+        if content == self._bytes:
+            return
+        self._bytes = content
+        name = self.path.name
+        if not content:
+            valid, message = False, f"{name} was deleted or emptied; the server keeps the "
+            message += "contract it started with; restore the file before the next restart"
+        else:
+            try:
+                load_manifest(self.path)
+                valid = True
+                message = (
+                    f"{name} changed; the running server keeps the contract it started with "
+                    "(the host was written against it): restart `hotreload up` to apply the change"
+                )
+            except HotreloadError as e:
+                valid, message = False, f"{e}; the server keeps the contract it started with"
+        self.events.emit(ManifestChanged, manifest=str(self.path), valid=valid, message=message)
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def module_fields(live: LiveModule) -> dict[str, Any]:
+    """The fields of every event about one module."""
+    return {
+        "module": live.spec.name,
+        "path": str(live.spec.path),
+        "version": live.version,
+        "contract": live.spec.contract,
+    }
+
+
+def report_loaded(
+    events: EventLog, live: LiveModule, source_digest: str, duration_ms: float
+) -> None:
+    """`module.loaded`: a module runs its first version (imported now, or adopted)."""
+    events.emit(
+        ModuleLoaded,
+        **module_fields(live),
+        digest=source_digest,
+        exports=list(live.spec.exports),
+        duration_ms=duration_ms,
+    )
+
+
+def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None) -> None:
+    """Exactly one event for one decision about one module."""
+    fields = module_fields(outcome.live) | {"digest": source_digest}
+    if outcome.kind == "unchanged":
+        events.emit(ReloadUnchanged, **fields)
+    elif outcome.kind == "accepted":
+        events.emit(
+            ReloadAccepted,
+            **fields,
+            changed=outcome.changed,
+            added=outcome.added,
+            rebound=outcome.rebound,
+            removed=outcome.removed,
+            ran=outcome.ran,
+            statements=outcome.statements,
+            warnings=[w.as_dict() for w in outcome.warnings],
+            duration_ms=outcome.duration_ms,
+            # A field added to a frozen type is accepted, but says what a restart is for.
+            **({"level": "warning"} if outcome.warnings else {}),
+        )
+    else:
+        failure = outcome.failure
+        assert failure is not None, "a rejection always says why"
+        events.emit(
+            ReloadRejected,
+            **fields,
+            reason=failure.reason,
+            message=failure.message,
+            violations=[v.as_dict() for v in failure.violations],
+            line=failure.line,
+            column=failure.column,
+            duration_ms=outcome.duration_ms,
+        )
