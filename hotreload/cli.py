@@ -32,6 +32,12 @@ from hotreload.process import Interrupts, refuse_workers
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server, set_current
 from hotreload.verdicts import StopReason
+from hotreload.web.exportserving import (
+    ExportsPlan,
+    ExportsService,
+    bind_exports,
+    exports_plan,
+)
 from hotreload.web.serving import WebApp, bind, load_app, require_extra, serve, web_app
 from hotreload.words import LogFormat
 
@@ -96,6 +102,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     server = Server(manifest, env=env, log_format=log_format, log_file=args.log_file)
     try:
         web = web_app(manifest, profile, host=args.host, port=args.port)
+        exports = exports_plan(server, host=args.host, port=args.port, environ=os.environ)
     except AppError as e:
         server.fail(e)
         raise
@@ -104,7 +111,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         server.interrupt_cause = interrupts.describe
         set_current(server)
         try:
-            return _run(server, interrupts, web)
+            return _run(server, interrupts, web, exports)
         finally:
             set_current(None)
 
@@ -136,9 +143,62 @@ def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | Non
     return loaded[0], sock
 
 
-def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
+def _start_exports(server: Server, plan: ExportsPlan | None) -> ExportsService | None:
+    """Bind the exports' port (before start-up: a port in use fails before module code runs),
+    start the server, then serve the exports on their thread."""
+    if plan is None:
+        return None
+    try:
+        sock = bind_exports(plan)
+    except (AppError, PortInUse) as e:
+        server.fail(e)
+        raise
+    return ExportsService(server, plan, sock)
+
+
+def _run(
+    server: Server, interrupts: Interrupts, web: WebApp | None, exports: ExportsPlan | None
+) -> int:
     """Start, then serve the app, run the entry, or wait, until a signal or the end."""
-    target, sock = _start(server, web)
+    service = _start_exports(server, exports)
+    try:
+        target, sock = _start(server, web)
+        if service is not None:
+            service.start()
+    except BaseException as e:
+        if service is not None:
+            service.stop()
+        if server.started:  # the exports failed to start, or a signal came meanwhile
+            if isinstance(e, KeyboardInterrupt):
+                server.stop("interrupted", interrupts.describe() or "KeyboardInterrupt raised")
+            else:
+                server.stop("app_failed", str(e))
+        raise
+
+    def stop(reason: StopReason, message: str | None = None) -> None:
+        """The exports first: nothing is served once `server.stopped` is written."""
+        if service is not None:
+            service.stop()
+        server.stop(reason, message)
+
+    try:
+        return _serve_or_run(server, interrupts, web, target, sock, stop)
+    finally:
+        if service is not None:
+            service.stop()
+
+
+Stop = Callable[[StopReason, str | None], None]
+
+
+def _serve_or_run(
+    server: Server,
+    interrupts: Interrupts,
+    web: WebApp | None,
+    target: Any,
+    sock: socket.socket | None,
+    stop: Stop,
+) -> int:
     failed: StopReason = "entry_failed" if web is None else "app_failed"
     try:
         if web is not None:
@@ -152,25 +212,25 @@ def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
         else:
             server.run_entry()
     except KeyboardInterrupt:
-        return _interrupted(server, interrupts)
+        return _interrupted(interrupts, stop)
     except ServerError as e:  # the entry cannot be imported, the app cannot serve: no traceback
-        server.stop(failed, str(e))
+        stop(failed, str(e))
         raise
     except Exception as e:  # the host's own error: its traceback is what the person needs
         traceback.print_exc()
-        server.stop(failed, f"{type(e).__name__}: {e}")
+        stop(failed, f"{type(e).__name__}: {e}")
         app = server.manifest.manifest.app
         what = f"[app] entry {app.entry!r}" if app is not None and app.entry else "the app"
         raise EntryError(f"{what} raised {type(e).__name__}: {e}") from e
     if interrupts.arrived is not None:  # the host caught the signal itself, then returned
-        return _interrupted(server, interrupts)
-    server.stop("entry_returned" if web is None else "stopped")
+        return _interrupted(interrupts, stop)
+    stop("entry_returned" if web is None else "stopped", None)
     return EXIT_OK
 
 
-def _interrupted(server: Server, interrupts: Interrupts) -> int:
+def _interrupted(interrupts: Interrupts, stop: Stop) -> int:
     """A signal (or a KeyboardInterrupt) stopped `up`: a clean stop, at any moment."""
-    server.stop("interrupted", interrupts.describe() or "KeyboardInterrupt raised")
+    stop("interrupted", interrupts.describe() or "KeyboardInterrupt raised")
     return EXIT_OK
 
 

@@ -260,6 +260,32 @@ class AppServing(BaseEvent):
     reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
 
 
+class SkippedExport(BaseModel):
+    """An export the exports API does not serve, and why."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+    export: str = Field(description='The export, as "module.function".')
+    reason: str = Field(description="Which parameter or result has no JSON form, and why.")
+
+
+class ExportsServing(BaseEvent):
+    """The exports API ([serve] exports) answers requests now."""
+
+    event: Literal["exports.serving"] = _name("exports.serving")
+    host: str = Field(description="The address it listens on.")
+    port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
+    url: str = Field(description="Where to send requests: POST {url}/call/{module}/{function}.")
+    openapi: str = Field(description="The URL of the OpenAPI document (from the manifest).")
+    exports: list[str] = Field(description='The exports served, as "module.function".')
+    skipped: list[SkippedExport] = Field(
+        description="Exports not served, as their types have no JSON form; the event's level is "
+        "then warning."
+    )
+    token: bool = Field(description="Whether every request must carry the bearer token.")
+    reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+
+
 class AppLog(BaseEvent):
     """A log record of the web server (uvicorn) that serves the app, as one event."""
 
@@ -284,6 +310,7 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     WatcherError,
     ListenerError,
     AppServing,
+    ExportsServing,
     AppLog,
 )
 
@@ -300,6 +327,7 @@ AnyEvent = Annotated[
     | WatcherError
     | ListenerError
     | AppServing
+    | ExportsServing
     | AppLog,
     Field(discriminator="event"),
 ]

@@ -137,6 +137,15 @@ def _check_web_app_or_none(text: str | None) -> str | None:
     return None if text is None else _check_web_app(text)
 
 
+def _check_env_name_or_none(text: str | None) -> str | None:
+    if text is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise _invalid(
+            f"{text!r} is not an environment variable's name: expected letters, digits and "
+            'underscores, e.g. "HOTRELOAD_TOKEN"'
+        )
+    return text
+
+
 def _leaves_directory(text: str) -> bool:
     normal = posixpath.normpath(text.replace("\\", "/"))
     return normal == ".." or normal.startswith("../")
@@ -278,18 +287,33 @@ class EnvProfile(_Model):
     host: str = Field(
         default="127.0.0.1",
         min_length=1,
-        description="Address the [app] asgi or wsgi app is served on (`hotreload up --host`).",
+        description="Address the [app] asgi or wsgi app, or the exports API ([serve] exports), "
+        "is served on (`hotreload up --host`). Any address but a loopback one needs token_env.",
     )
     port: int = Field(
         default=8000,
         ge=0,
         le=65535,
-        description="Port the [app] asgi or wsgi app is served on (`hotreload up --port`); 0 "
-        "picks a free one, named by the app.serving event.",
+        description="Port the [app] asgi or wsgi app, or the exports API, is served on "
+        "(`hotreload up --port`); 0 picks a free one, named by the app.serving or "
+        "exports.serving event.",
     )
     access_log: bool = Field(
         default=False,
         description="Write one app.log event per HTTP request the served app answers.",
+    )
+    token_env: Annotated[str | None, AfterValidator(_check_env_name_or_none)] = Field(
+        default=None,
+        description="The environment variable holding the bearer token every request to the "
+        "exports API must carry (`Authorization: Bearer <token>`). Required to serve them on "
+        "any address but a loopback one; `hotreload up` exits 2 if the variable is unset.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        le=1 << 30,
+        description="The largest request body the exports API reads, in bytes (1 MiB by "
+        "default); a larger one is answered 413.",
     )
 
 
@@ -327,6 +351,18 @@ class AppConfig(_Model):
         return self
 
 
+class ServeConfig(_Model):
+    """What `hotreload up` serves over HTTP for hosts in other languages."""
+
+    exports: bool = Field(
+        default=False,
+        description="Serve every export over HTTP on the profile's host and port: POST "
+        "/call/{module}/{function}, GET /openapi.json (generated from this manifest), GET "
+        "/events (Server-Sent Events). Beside an [app] entry or alone; not with [app] asgi or "
+        "wsgi, which take the same port.",
+    )
+
+
 def _default_profiles() -> dict[str, EnvProfile]:
     return {"development": EnvProfile(reload=True), "production": EnvProfile(reload=False)}
 
@@ -348,6 +384,10 @@ class Manifest(_Model):
     app: AppConfig | None = Field(
         default=None, description="Optional entry point run by `hotreload up`."
     )
+    serve: ServeConfig | None = Field(
+        default=None,
+        description="Optional: the exports over HTTP for hosts in other languages.",
+    )
 
     @model_validator(mode="after")
     def _default_env_names_a_profile(self) -> Manifest:
@@ -357,6 +397,20 @@ class Manifest(_Model):
                 f"{', '.join(self.env)}; add that [env] table or name one of these",
                 key="project.default_env",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _one_server_per_port(self) -> Manifest:
+        app = self.app
+        if self.serve is not None and self.serve.exports and app is not None:
+            kind = "asgi" if app.asgi is not None else "wsgi" if app.wsgi is not None else None
+            if kind is not None:
+                raise _invalid(
+                    f"serve.exports = true and app.{kind} both serve HTTP on the profile's host "
+                    f"and port; drop one of them (serve the exports beside an [app] entry, or "
+                    f"call the exports from your {kind.upper()} app's own routes)",
+                    key="serve.exports",
+                )
         return self
 
 

@@ -153,8 +153,8 @@ ERRORS = [
     pytest.param(
         MINIMAL + "[env.development]\nrelaod = true\n",
         "hotreload.toml: env.development.relaod: unknown key; known keys: reload, debounce_ms, "
-        "log_format, log_file, log_level, exec_timeout_ms, reload_scope, host, port, access_log; "
-        "did you mean 'reload'?",
+        "log_format, log_file, log_level, exec_timeout_ms, reload_scope, host, port, access_log, "
+        "token_env, max_body_bytes; did you mean 'reload'?",
         id="typo-suggests-key",
     ),
     pytest.param(
@@ -165,7 +165,7 @@ ERRORS = [
     pytest.param(
         '[project]\nname = "demo"\n[modle.calculator]\n',
         "hotreload.toml: modules: required table [modules] is missing\n"
-        "hotreload.toml: modle: unknown key; known keys: project, modules, env, app; "
+        "hotreload.toml: modle: unknown key; known keys: project, modules, env, app, serve; "
         "did you mean 'modules'?",
         id="every-error-one-line-each",
     ),

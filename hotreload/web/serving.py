@@ -76,24 +76,29 @@ def require_extra(app: WebApp) -> None:
 
 def bind(app: WebApp) -> socket.socket:
     """The listening address, bound now: a port in use fails before any module code runs."""
-    family = socket.AF_INET6 if ":" in app.host else socket.AF_INET
+    return bind_address(app.host, app.port, app.key)
+
+
+def bind_address(host: str, port: int, what: str) -> socket.socket:
+    """A listening socket on ``host``:``port`` for ``what`` (named in the errors)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP,
     # and with Nagle on, a keep-alive response waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((app.host, app.port))
+        sock.bind((host, port))
     except OSError as e:
         sock.close()
-        where = f"{app.host}:{app.port}"
+        where = f"{host}:{port}"
         if e.errno == errno.EADDRINUSE:
             raise PortInUse(
-                f"cannot serve {app.key} on {where}: the port is in use (another server, or an "
+                f"cannot serve {what} on {where}: the port is in use (another server, or an "
                 "earlier `hotreload up` still running?); stop it, or pick another port with "
                 "--port or env.<name>.port"
             ) from e
         raise AppError(
-            f"cannot serve {app.key} on {where}: {e.strerror or e}; pick another address with "
+            f"cannot serve {what} on {where}: {e.strerror or e}; pick another address with "
             "--host/--port or env.<name>.host/port"
         ) from e
     return sock
