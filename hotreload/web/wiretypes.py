@@ -203,19 +203,26 @@ def read_operation(
 
 def _check_refs(wire: WireType, defs: Mapping[str, TypeDef | Unsupported], where: str) -> None:
     """Every frozen type reached from ``wire`` (through fields too) must have a JSON form."""
-    seen: set[str] = set()
+    for name in reached(wire, defs):
+        found = defs.get(name)
+        if isinstance(found, Unsupported):
+            raise Unsupported(f"{where}: {found}")
+
+
+def reached(wire: WireType, defs: Mapping[str, TypeDef | Unsupported]) -> list[str]:
+    """The frozen types ``wire`` names, and those their fields name, in the order found."""
+    seen: list[str] = []
     todo = sorted(refs_of(wire))
     while todo:
         name = todo.pop(0)
         if name in seen:
             continue
-        seen.add(name)
+        seen.append(name)
         found = defs.get(name)
-        if isinstance(found, Unsupported):
-            raise Unsupported(f"{where}: {found}")
         if isinstance(found, Record):
             for field in found.fields:
                 todo.extend(sorted(refs_of(field.type)))
+    return seen
 
 
 def refs_of(wire: WireType) -> set[str]:
@@ -392,12 +399,18 @@ def read_api(manifest: Manifest) -> Api:
             for name, entry in config.types.items()
         }
         defs = read_types(shapes)
-        types[module] = {name: d for name, d in defs.items() if not isinstance(d, Unsupported)}
+        used: set[str] = set()
         for function, text in config.exports.items():
             try:
-                operations.append(
-                    read_operation(module, function, parse_signature(text), defs, shapes)
-                )
+                operation = read_operation(module, function, parse_signature(text), defs, shapes)
             except Unsupported as e:
                 skipped.append((f"{module}.{function}", str(e)))
+                continue
+            operations.append(operation)
+            for wire in (operation.returns, *(p.type for p in operation.params)):
+                used.update(reached(wire, defs))
+        # Only the types the served exports use, in the manifest's order: all have a JSON form.
+        types[module] = {
+            name: d for name, d in defs.items() if name in used and not isinstance(d, Unsupported)
+        }
     return Api(tuple(operations), types, tuple(skipped))
