@@ -190,7 +190,7 @@ class ExportsApp:
         method: str = scope["method"]
         if path == "/openapi.json":
             _allow(method, "GET", "HEAD")
-            await _answer(send, 200, self.openapi if method == "GET" else b"", JSON)
+            await _answer(send, 200, self.openapi, JSON)  # uvicorn sends no body for HEAD
         elif path == "/events":
             _allow(method, "GET")
             await self.hub.respond(scope, receive, send)
