@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from child import WAIT, Child, run
-from test_cli import edit
+from test_cli import edit, validate_events
 
 from hotreload.manifest import load_manifest
 from hotreload.web.openapi import openapi_json
@@ -268,6 +268,12 @@ def test_an_export_whose_types_have_no_json_form_is_not_served_and_says_why(
     assert "class with behaviour" in shop.serving["skipped"][0]["reason"]
     assert "shop.counter" not in shop.serving["exports"]
     problem(shop.call("counter"), 404, "unknown_export")
+
+
+def test_the_events_validate_against_the_event_schema(shop: Served) -> None:
+    assert shop.call("add", {"a": 1, "b": 1}).status_code == 200
+    validate_events(shop.child.events)
+    assert shop.child.bad_lines == []  # uvicorn's own lines are events too
 
 
 def test_the_document_is_the_manifests(shop: Served) -> None:
@@ -537,6 +543,8 @@ def _storm(tmp_path: Path, clients: int, calls: int, saves: int) -> None:
     answers: list[list[int]] = []
     lock = threading.Lock()
 
+    done = [0]  # calls answered so far, by every client
+
     def client() -> None:
         seen: list[list[int]] = []
         with httpx.Client(base_url=served.url, timeout=WAIT) as http:
@@ -549,14 +557,24 @@ def _storm(tmp_path: Path, clients: int, calls: int, saves: int) -> None:
                         seen.append(response.json()["result"])
                 except httpx.HTTPError as e:
                     failures.append(repr(e))
+                with lock:
+                    done[0] += 1
         with lock:
             answers.extend(seen)
+
+    def calls_done(count: int) -> None:
+        """Until ``count`` calls were answered: the saves are spread over the calls."""
+        deadline = time.monotonic() + 120
+        while done[0] < count and any(thread.is_alive() for thread in threads):
+            assert time.monotonic() < deadline, f"only {done[0]} calls answered"
+            time.sleep(0.001)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     try:
         for thread in threads:
             thread.start()
         for step in range(1, saves + 1):
+            calls_done(step * clients * calls // (saves + 1))
             mark = served.child.mark()
             (root / "mix.py.tmp").write_text(
                 f"STEP = {step}\n\n\ndef pair() -> list[int]:\n    return [STEP, {step}]\n"

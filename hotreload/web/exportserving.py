@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,11 +125,16 @@ class ExportsService:
         import uvicorn
 
         server = self.server
-        api = read_api(server.manifest.manifest)
         profile = server.profile
+        try:
+            api = read_api(server.manifest.manifest)
+            exports = served_exports(server, api)
+            document = openapi_json(server.manifest.manifest, api)
+        except Exception as e:  # a type pydantic cannot build, say: name it, no traceback
+            raise ServerError(f"{WHAT} cannot be served: {type(e).__name__}: {e}") from e
         self.app = ExportsApp(
-            served_exports(server, api),
-            openapi_json(server.manifest.manifest, api),
+            exports,
+            document,
             EventHub(server.events),
             token=self.plan.token,
             limits=Limits(max_body_bytes=profile.max_body_bytes),
@@ -145,13 +151,15 @@ class ExportsService:
         self._runner = _uvicorn_server(config, lambda: self._serving(api), lambda _signum: None)
         self._thread = threading.Thread(target=self._serve, name="hotreload-exports", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
         while not self._started.wait(0.05):
-            if not self._thread.is_alive() or self._error is not None:
-                self.stop()
-                raise ServerError(
-                    f"{WHAT} did not start"
-                    + (f": {self._error}" if self._error else "; its app.log events above say why")
-                )
+            if self._thread.is_alive() and time.monotonic() < deadline:
+                continue
+            alive = self._thread.is_alive()
+            self.stop()
+            why = f": {self._error}" if self._error else "; its app.log events above say why"
+            when = f" within {START_TIMEOUT_S:g} s" if alive else ""
+            raise ServerError(f"{WHAT} did not start{when}{why}")
 
     def stop(self) -> None:
         """End the event streams, then uvicorn (calls in flight get `GRACEFUL_S`)."""
