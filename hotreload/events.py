@@ -282,6 +282,10 @@ class ExportsServing(BaseEvent):
         description="Exports not served, as their types have no JSON form; the event's level is "
         "then warning."
     )
+    mcp: str | None = Field(
+        description="The URL of the MCP endpoint ([serve] mcp: the exports as tools); null "
+        "without it."
+    )
     token: bool = Field(description="Whether every request must carry the bearer token.")
     reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
 

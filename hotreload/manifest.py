@@ -361,6 +361,21 @@ class ServeConfig(_Model):
         "/events (Server-Sent Events). Beside an [app] entry or alone; not with [app] asgi or "
         "wsgi, which take the same port.",
     )
+    mcp: bool = Field(
+        default=False,
+        description="Also serve the exports as MCP tools (Streamable HTTP at /mcp of the exports "
+        'API; the tool list from this manifest). Needs exports = true and pip install "hotreload'
+        '[mcp]".',
+    )
+
+    @model_validator(mode="after")
+    def _mcp_needs_exports(self) -> ServeConfig:
+        if self.mcp and not self.exports:
+            raise _invalid(
+                "mcp = true serves the tools at /mcp of the exports API: set exports = true too",
+                key="serve.mcp",
+            )
+        return self
 
 
 def _default_profiles() -> dict[str, EnvProfile]:

@@ -122,6 +122,7 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "openapi": "http://127.0.0.1:8000/openapi.json",
         "exports": ["calculator.add"],
         "skipped": [{"export": "shapes.make", "reason": "the result: type Counter is a class"}],
+        "mcp": None,
         "token": False,
         "reload": True,
     },

@@ -14,11 +14,12 @@ import hmac
 import queue
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pydantic_core
 from pydantic import ValidationError
@@ -141,7 +142,7 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 
 class ExportsApp:
-    """The ASGI app of the exports API (HTTP only; it has no lifespan of its own)."""
+    """The ASGI app of the exports API; its lifespan runs the MCP endpoint's, if there is one."""
 
     def __init__(
         self,
@@ -152,8 +153,10 @@ class ExportsApp:
         token: str | None = None,
         limits: Limits = Limits(),
         tracebacks: bool = False,
+        mcp: McpHandler | None = None,
     ) -> None:
         self.exports = exports
+        self.mcp = mcp
         self.openapi = openapi
         self.hub = hub
         self.limits = limits
@@ -168,7 +171,7 @@ class ExportsApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return  # websockets: uvicorn answers 403 when the app does not accept
@@ -198,6 +201,8 @@ class ExportsApp:
             export = self._export(path)
             _allow(method, "POST")
             await self._call(export, scope, receive, send)
+        elif path == "/mcp" and self.mcp is not None:
+            await self.mcp.handle(scope, receive, send)
         else:
             raise Problem(
                 404,
@@ -241,10 +246,7 @@ class ExportsApp:
                 errors=errors,
             ) from None
         try:
-            if export.is_async:
-                value = await export.function(*args, **kwargs)
-            else:
-                value = await self._workers.run(export.function, args, kwargs)
+            value = await self.invoke(export, args, kwargs)
         except Exception as e:
             raise self._raised(export, e) from None
         try:
@@ -258,6 +260,24 @@ class ExportsApp:
                 f"its frozen return type: {e}",
             ) from None
         await _answer(send, 200, answer, JSON)
+
+    async def invoke(self, export: Export, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Call an export: an async one awaited here, a sync one on a worker thread."""
+        if export.is_async:
+            return await export.function(*args, **kwargs)
+        return await self._workers.run(export.function, args, kwargs)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Start-up and shutdown of what runs beside the routes (the MCP session manager)."""
+        await receive()  # lifespan.startup
+        try:
+            async with self.mcp.running() if self.mcp is not None else _nothing():
+                await send({"type": "lifespan.startup.complete"})
+                await receive()  # lifespan.shutdown
+        except Exception as e:
+            await send({"type": "lifespan.startup.failed", "message": str(e)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         headers = dict(scope["headers"])
@@ -368,11 +388,14 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+class McpHandler(Protocol):
+    """What the exports app needs of the MCP endpoint (`mcptools`, imported only for MCP)."""
+
+    def running(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None: ...

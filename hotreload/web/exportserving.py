@@ -29,6 +29,7 @@ from hotreload.web.serving import EXTRA, _uvicorn_server, bind_address, uvicorn_
 from hotreload.web.wiretypes import Api, read_api
 
 WHAT = "[serve] exports"
+MCP_EXTRA = 'pip install "hotreload[mcp]"'
 START_TIMEOUT_S = 30.0
 # How long uvicorn waits at shutdown for calls in flight and for clients that stopped reading
 # their answer (a connection with unsent bytes cannot close sooner); then it lets them go.
@@ -42,6 +43,7 @@ class ExportsPlan:
     host: str
     port: int
     token: str | None
+    mcp: bool = False
 
 
 def exports_plan(
@@ -74,7 +76,14 @@ def exports_plan(
         importlib.import_module("uvicorn")
     except ImportError as e:
         raise AppError(f"{WHAT} are served by uvicorn, which is not installed: {EXTRA}") from e
-    return ExportsPlan(host, port, token)
+    if serve.mcp:
+        try:
+            importlib.import_module("mcp.server.lowlevel")
+        except ImportError as e:
+            raise AppError(
+                f"[serve] mcp needs the official MCP SDK, which is not installed: {MCP_EXTRA}"
+            ) from e
+    return ExportsPlan(host, port, token, serve.mcp)
 
 
 def is_loopback(host: str) -> bool:
@@ -132,7 +141,7 @@ class ExportsService:
             document = openapi_json(server.manifest.manifest, api)
         except Exception as e:  # a type pydantic cannot build, say: name it, no traceback
             raise ServerError(f"{WHAT} cannot be served: {type(e).__name__}: {e}") from e
-        self.app = ExportsApp(
+        self.app = app = ExportsApp(
             exports,
             document,
             EventHub(server.events),
@@ -140,11 +149,15 @@ class ExportsService:
             limits=Limits(max_body_bytes=profile.max_body_bytes),
             tracebacks=profile.reload,
         )
+        if self.plan.mcp:
+            from hotreload.web.mcptools import McpEndpoint
+
+            app.mcp = McpEndpoint(server.manifest.manifest.project.name, api, exports, app.invoke)
         config = uvicorn.Config(
             self.app,
             log_config=None,  # never configure `logging` globally: see `uvicorn_logs`
             access_log=profile.access_log,
-            lifespan="off",
+            lifespan="on" if self.plan.mcp else "off",
             interface="asgi3",
             timeout_graceful_shutdown=int(GRACEFUL_S),
         )
@@ -191,6 +204,7 @@ class ExportsService:
             openapi=f"{url}/openapi.json",
             exports=[f"{o.module}.{o.function}" for o in api.operations],
             skipped=[{"export": name, "reason": why} for name, why in api.skipped],
+            mcp=f"{url}/mcp" if self.plan.mcp else None,
             token=self.plan.token is not None,
             reload=self.server.profile.reload,
         )
