@@ -654,23 +654,15 @@ def test_up_writes_one_valid_json_event_per_line_to_stderr_and_the_log_file(
 def test_up_on_the_repository_example_runs_the_host() -> None:
     """The root manifest as shipped: the host prints its rounds and `up` ends when it returns."""
     env = {"CALCULATOR_ROUNDS": "2", "CALCULATOR_INTERVAL": "0.01"}
-    with Child("up", "--port", "0", "--log-format", "json", cwd=REPO, env=env) as child:
+    with Child("up", "--log-format", "json", cwd=REPO, env=env) as child:
         assert child.wait() == 0
         assert child.stdout.count("5 + 3 = 8") == 2
         assert "Performing addition operation" in child.stdout
-        # uvicorn's own lines (app.log) left out: it serves the exports beside the host.
-        events = [e for e in child.events if e["event"] != "app.log"]
-        names = [e["event"] for e in events]
+        names = [e["event"] for e in child.events]
         # The host's own module (`app`, imported by the entry) reloads too, without a contract.
-        assert names == [
-            "module.loaded",
-            "server.started",
-            "exports.serving",
-            "module.loaded",
-            "server.stopped",
-        ]
-        assert (events[3]["module"], events[3]["contract"]) == ("app", False)
-        assert events[-1]["reason"] == "entry_returned"
+        assert names == ["module.loaded", "server.started", "module.loaded", "server.stopped"]
+        assert (child.events[2]["module"], child.events[2]["contract"]) == ("app", False)
+        assert child.events[-1]["reason"] == "entry_returned"
         assert child.bad_lines == []
 
 
@@ -679,7 +671,7 @@ def test_up_hot_reloads_a_running_host_and_keeps_it_running_on_a_rejection(
 ) -> None:
     source = copy_example(tmp_path)
     env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
-    with Child("up", "--port", "0", "--log-format", "json", cwd=tmp_path, env=env) as child:
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
         child.wait_for("server.started")
         child.wait_stdout("5 + 3 = 8")
         before = child.mark()
@@ -713,7 +705,7 @@ def test_up_reloads_the_hosts_own_entry_module_without_a_contract(tmp_path: Path
     copy_example(tmp_path)
     app = tmp_path / "examples" / "calculator" / "app.py"
     env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
-    with Child("up", "--port", "0", "--log-format", "json", cwd=tmp_path, env=env) as child:
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
         child.wait_for("module.loaded", module="app", contract=False)
         child.wait_stdout("5 + 3 = 8")
         before = child.mark()
@@ -728,7 +720,7 @@ def test_up_reloads_the_hosts_own_entry_module_without_a_contract(tmp_path: Path
 def test_up_in_a_child_exits_1_when_the_contract_is_violated_at_start(tmp_path: Path) -> None:
     source = copy_example(tmp_path)
     edit(source, ("def multiply(a: int, b: int)", "def multiply(a: int)"))
-    with Child("up", "--port", "0", "--log-format", "json", cwd=tmp_path) as child:
+    with Child("up", "--log-format", "json", cwd=tmp_path) as child:
         assert child.wait() == 1
         names = [e["event"] for e in child.events]
         assert names == ["contract.violation", "server.failed"]
@@ -806,7 +798,7 @@ def test_the_example_host_shows_an_error_in_a_reloaded_body_and_goes_on(tmp_path
     """As the development loop of the C# original does: catch, show the traceback, keep calling."""
     source = copy_example(tmp_path)
     env = {"CALCULATOR_ROUNDS": "0", "CALCULATOR_INTERVAL": "0.05"}
-    with Child("up", "--port", "0", "--log-format", "json", cwd=tmp_path, env=env) as child:
+    with Child("up", "--log-format", "json", cwd=tmp_path, env=env) as child:
         child.wait_stdout("(calculator v1; Ctrl+C to exit)")
         before = child.mark()
         edit(source, ("return a + b", "return a + b + undefined_name"))

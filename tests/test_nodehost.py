@@ -16,9 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 from child import REPO, WAIT, Child
-from test_cli import copy_example, edit
+from test_cli import edit
+
+from hotreload.manifest import load_manifest
 
 NODEHOST = REPO / "examples" / "nodehost"
+CALCULATOR = REPO / "examples" / "calculator"
 NODE = shutil.which("node")
 
 pytestmark = [
@@ -115,16 +118,26 @@ class NodeHost:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Child, str, Path]]:
-    """`hotreload up` on a copy of the repository's example (the root manifest, which serves the
-    calculator's exports), on a free port; the Python host's own loop runs beside it."""
-    source = copy_example(tmp_path)
-    env = {"CALCULATOR_INTERVAL": "0.5"}
-    child = Child("up", "--port", "0", "--log-format", "json", cwd=tmp_path, env=env)
+    """`hotreload up` in a copy of examples/calculator (its manifest serves the calculator's
+    exports), on a free port."""
+    root = tmp_path / "calculator"
+    shutil.copytree(CALCULATOR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    child = Child("up", "--port", "0", "--log-format", "json", cwd=root)
     try:
         url = child.wait_for("exports.serving")["url"]
-        yield child, url, source
+        yield child, url, root / "calculator.py"
     finally:
         child.kill()
+
+
+def test_the_http_manifest_freezes_the_calculator_as_the_root_manifest_does() -> None:
+    """examples/calculator/hotreload.toml serves over HTTP the module that the root manifest
+    runs under its Python host: one contract, written twice, kept equal here."""
+    http = load_manifest(CALCULATOR / "hotreload.toml").manifest
+    root = load_manifest(REPO / "hotreload.toml").manifest
+    assert http.modules == root.modules
+    assert http.serve is not None and http.serve.exports
+    assert root.serve is None  # the root's quick start needs no web extra
 
 
 def test_the_node_host_calls_through_the_generated_client_across_an_edit_and_a_rejection(
@@ -140,7 +153,7 @@ def test_the_node_host_calls_through_the_generated_client_across_an_edit_and_a_r
     node_tool(node_modules, tool, f"{url}/openapi.json", "-o", str(generated))
     assert generated.read_text() == (NODEHOST / "api.d.ts").read_text(), (
         "examples/nodehost/api.d.ts is stale: run `npm run generate` there with "
-        "`hotreload up` serving the root manifest"
+        "`hotreload up` running in examples/calculator"
     )
     node_tool(node_modules, str(node_modules / "typescript" / "bin" / "tsc"), "--noEmit", "-p", ".")
 

@@ -7,6 +7,7 @@ import json
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from hotreload.web.codec import Call, ModuleTypes
 from hotreload.web.openapi import openapi_document, openapi_json
 from hotreload.web.wiretypes import read_api
 
-REPO_MANIFEST = load_manifest(__file__.rsplit("/tests/", 1)[0] + "/hotreload.toml")
+REPO_MANIFEST = load_manifest(Path(__file__).parents[1] / "examples/calculator/hotreload.toml")
 
 TYPES = {
     "Color": {"members": ["RED", "GREEN"]},

@@ -1,7 +1,7 @@
 // @ts-check
 // A host in another language: calls the calculator's exports over HTTP, in a loop, through a
 // client typed from the server's /openapi.json (api.d.ts, `npm run generate`). Edit
-// examples/calculator/calculator.py while `hotreload up` runs: the next round shows the edit;
+// examples/calculator/calculator.py while `hotreload up` runs there: the next round shows it;
 // a change that breaks the contract is rejected, and the rounds go on with the running version.
 import createClient from "openapi-fetch";
 
