@@ -111,9 +111,16 @@ def _check_members(names: list[str]) -> list[str]:
     return names
 
 
+def split_target(text: str) -> tuple[str, str]:
+    """``"module:attribute"`` (an entry, an app) as its two parts; the attribute is empty when
+    the text has no colon (the manifest's validation refuses that)."""
+    module, _, attribute = text.partition(":")
+    return module, attribute
+
+
 def _check_entry(text: str) -> str:
-    module, colon, function = text.partition(":")
-    if not (colon and _is_dotted_identifier(module) and _is_identifier(function)):
+    module, function = split_target(text)
+    if not (":" in text and _is_dotted_identifier(module) and _is_identifier(function)):
         raise _invalid(
             f'{text!r} is not a valid entry point: expected "module:function", e.g. "app:main"'
         )
@@ -121,8 +128,8 @@ def _check_entry(text: str) -> str:
 
 
 def _check_web_app(text: str) -> str:
-    module, colon, attribute = text.partition(":")
-    if not (colon and _is_dotted_identifier(module) and _is_identifier(attribute)):
+    module, attribute = split_target(text)
+    if not (":" in text and _is_dotted_identifier(module) and _is_identifier(attribute)):
         raise _invalid(
             f'{text!r} is not a valid app path: expected "module:attribute", e.g. "webapp:app"'
         )
