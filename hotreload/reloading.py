@@ -29,7 +29,7 @@ from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
 from hotreload.watcher import Watcher
 
-# -- watching ----------------------------------------------------------------------------------
+# -- the reloading side: saves to reloads ---------------------------------------------------
 
 STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
 
@@ -155,7 +155,7 @@ class ReloadingSide:
         self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
 
 
-# -- adoption ----------------------------------------------------------------------------------
+# -- project modules the process imports --------------------------------------------------
 
 
 class ImportedModules:
@@ -208,7 +208,7 @@ class ImportedModules:
         self.on_tracked(path)
 
 
-# -- manifestwatch -----------------------------------------------------------------------------
+# -- the manifest under watch ---------------------------------------------------------------
 
 
 class ManifestWatch:
@@ -249,7 +249,7 @@ class ManifestWatch:
         self.events.emit(ManifestChanged, manifest=str(self.path), valid=valid, message=message)
 
 
-# -- report ------------------------------------------------------------------------------------
+# -- one event per decision -----------------------------------------------------------------
 
 
 def module_fields(live: LiveModule) -> dict[str, Any]:

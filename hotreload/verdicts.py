@@ -107,7 +107,7 @@ ExecReason = Literal["exec_error", "exec_timeout"]
 """A module's top-level code that raised or ran past its deadline at a reload."""
 
 RejectReason = Literal[FileReason, "outside_root", ExecReason, ViolationCode]
-"""The one code of a `reload.rejected` event, and of every `source.Failure`."""
+"""The one code of a `reload.rejected` event, and of every `Failure`."""
 
 CheckCode = Literal[ViolationCode, FileReason]
 """The code of a `contract.violation` event: a broken export, or a file that cannot be read."""

@@ -12,8 +12,8 @@ import pytest
 from child import EVENT_SCHEMA, REPO, Child, run, strict_json
 from conftest import Project
 from jsonschema import Draft202012Validator
-from test_typecompare import BASE, COUNTER_INC
-from test_typecompare import edit as edit_base
+from test_typerules import BASE, COUNTER_INC
+from test_typerules import edit as edit_base
 
 from hotreload.cli import exit_code, main
 from hotreload.errors import (

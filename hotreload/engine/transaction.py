@@ -4,7 +4,7 @@ The steps, each in a part of its own:
 
 1. `prepare` (no code runs): decode, parse, compare with the contract (`signatures`, and
    `exports` for statically visible replacements), compile, analyse (`plan.analyse`).
-2. plan: what the version must run (`plan.plan`): nothing but a code swap, some statements, or
+2. plan: what the version must run (`plan.decide`): nothing but a code swap, some statements, or
    the whole module; and which live functions take which new code (`codeswap`).
 3. run (`execute.Run`): swap code, run the statements or the module under the deadline.
 4. verify: the exports are still the functions the contract checked (`exports`).
