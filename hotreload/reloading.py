@@ -22,11 +22,13 @@ from hotreload.events import (
     ModuleLoaded,
     ReloadAccepted,
     ReloadRejected,
+    ReloadRestartNeeded,
     ReloadUnchanged,
     WatcherError,
 )
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
+from hotreload.verdicts import RestartPolicy
 from hotreload.watcher import Watcher
 
 # -- the reloading side: saves to reloads ---------------------------------------------------
@@ -278,7 +280,12 @@ def report_loaded(
 _WAITING = " (tried again when another module of the project changes)"
 
 
-def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None) -> None:
+def report_outcome(
+    events: EventLog,
+    outcome: Outcome,
+    source_digest: str | None,
+    policy: RestartPolicy = "never",
+) -> None:
     """Exactly one event for one decision about one module."""
     fields = module_fields(outcome.live) | {"digest": source_digest}
     if outcome.kind == "unchanged":
@@ -297,6 +304,18 @@ def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None
             duration_ms=outcome.duration_ms,
             # A field added to a frozen type is accepted, but says what a restart is for.
             **({"level": "warning"} if outcome.warnings else {}),
+        )
+    elif outcome.kind == "restart_needed":
+        restart = outcome.restart
+        assert restart is not None, "a restart_needed outcome always says why"
+        events.emit(
+            ReloadRestartNeeded,
+            **fields,
+            reason=restart.reason,
+            message=restart.message,
+            causes=[c.as_dict() for c in restart.causes],
+            restart=policy,
+            duration_ms=outcome.duration_ms,
         )
     else:
         failure = outcome.failure

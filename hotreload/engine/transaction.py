@@ -48,7 +48,7 @@ from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, analyse
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, TypeWarning, Violation
+from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -125,10 +125,11 @@ class LiveModule:
 class Outcome:
     """What a reload did; the server turns it into exactly one event."""
 
-    kind: Literal["accepted", "rejected", "unchanged"]
+    kind: Literal["accepted", "rejected", "unchanged", "restart_needed"]
     live: LiveModule
     started: float
     failure: Failure | None = None
+    restart: RestartNeeded | None = None  # for `restart_needed`: why, and what
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     rebound: list[str] = field(default_factory=list)
