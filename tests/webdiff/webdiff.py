@@ -415,12 +415,15 @@ class Harness:
         self.start_failure: StartFailed | None = None  # a manifest error: every start fails
         self.fresh_count = 0
         self._reapers: list[threading.Thread] = []
+        self._spawned: list[Server] = []  # every child, killed at close() whatever happened
         self.verdicts: list[Verdict] = []
 
     # servers
 
-    def _env(self, db: Path) -> dict[str, str]:
-        return {self.app.db_variable: str(db)}
+    def _spawn(self, directory: Path, db: Path) -> Server:
+        server = Server(directory, {self.app.db_variable: str(db)})
+        self._spawned.append(server)
+        return server
 
     def ensure_live(self) -> Server:
         """The live server; a new one (its caches warmed by one run of the script) if there is
@@ -431,7 +434,7 @@ class Harness:
             return self.live
         if self.live is not None:
             self._stop_later(self.live)
-        self.live = Server(self.live_dir, self._env(self.db))
+        self.live = self._spawn(self.live_dir, self.db)
         try:
             url = self.live.wait_serving()
         except StartFailed as e:
@@ -465,6 +468,8 @@ class Harness:
         self._drop_live()
         for reaper in self._reapers:
             reaper.join(60)
+        for server in self._spawned:
+            server.kill()
         report = os.environ.get("WEBDIFF_REPORT")
         if report:
             with open(report, "a", encoding="utf-8") as f:
@@ -610,7 +615,7 @@ class Harness:
                     target.write_text(text, encoding="utf-8")
         fresh_db = self.tmp / "db" / f"fresh-{self.fresh_count}.sqlite"
         backup(self.db, fresh_db)
-        return Server(fresh_dir, self._env(fresh_db)), fresh_dir, fresh_db
+        return self._spawn(fresh_dir, fresh_db), fresh_dir, fresh_db
 
 
 def check(verdict: Verdict) -> None:
