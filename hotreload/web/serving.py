@@ -21,7 +21,7 @@ from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest
 from hotreload.server import Server
-from hotreload.words import AppKind, Level
+from hotreload.words import AppKind, Level, article
 
 EXTRA = 'pip install "hotreload[web]"'
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -172,7 +172,7 @@ def _is_app(kind: AppKind, value: Any) -> bool:
 
 
 def _not_an_app(app: WebApp, value: Any) -> str:
-    what = f"a {type(value).__name__}" if not inspect.isclass(value) else f"the class {value!r}"
+    what = article(type(value).__name__) if not inspect.isclass(value) else f"the class {value!r}"
     if app.kind == "asgi":
         expected = "an async callable app(scope, receive, send), such as a FastAPI app"
         other = "wsgi" if _looks_wsgi(value) else None
@@ -186,7 +186,7 @@ def _not_an_app(app: WebApp, value: Any) -> str:
 
 
 def _an(kind: str) -> str:
-    return f"an {kind.upper()}" if kind == "asgi" else f"a {kind.upper()}"
+    return article(kind.upper())
 
 
 # -- uvicorn's logs as events ---------------------------------------------------------------
