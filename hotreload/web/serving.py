@@ -53,6 +53,13 @@ def web_app(
     kind: AppKind = "asgi" if app.asgi is not None else "wsgi"
     path = app.asgi or app.wsgi
     assert path is not None
+    if app.factory:
+        module, _, factory = path.partition(":")
+        raise AppError(
+            f'[app] {kind} = "{path}" with factory = true: serving an app factory is not '
+            f"supported yet; add `app = {factory}()` at the top of module {module} and serve "
+            f'that object: {kind} = "{module}:app", without factory'
+        )
     return WebApp(
         kind,
         path,
