@@ -15,6 +15,7 @@ import pytest
 from child import REPO, WAIT, Child, run
 from jsonschema import Draft202012Validator
 from support import dedent
+from test_docs import README, fenced_blocks
 from test_freeze import MANIFEST, SHAPES, write_project
 from test_web import free_port
 
@@ -433,3 +434,49 @@ def test_the_schema_init_writes_validates_the_manifest_it_wrote(tmp_path: Path) 
     assert run("init", "main", cwd=tmp_path).returncode == 0
     schema = json.loads((tmp_path / "hotreload.schema.json").read_text(encoding="utf-8"))
     Draft202012Validator(schema).validate(manifest_of(tmp_path))
+
+
+# -- README's walk-through, as written -------------------------------------------------------------
+
+
+def readme_section(heading: str) -> str:
+    """README's text from ``heading`` to the next heading of the same level."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_readme_fastapi_walk_through_runs_as_written(tmp_path: Path) -> None:
+    """ "Use it on your project": README's main.py, its two commands, the output it shows for
+    `init`, the answer before and after its edit; no edit of the manifest by hand."""
+    section = readme_section("## Use it on your project")
+    blocks = fenced_blocks(section)
+    source = next(body for info, body in blocks if info == "python")
+    commands = next(body for info, body in blocks if info == "bash").splitlines()
+    shown = next(body for info, body in blocks if info == "text")
+    assert [c.partition("#")[0].split() for c in commands] == [
+        ["hotreload", "init"],
+        ["hotreload", "up"],
+    ]
+    (tmp_path / "main.py").write_text(source, encoding="utf-8")
+    initialized = run("init", cwd=tmp_path)
+    assert initialized.returncode == 0, initialized.stderr
+    assert initialized.stdout == shown
+
+    before, after = '{"message":"Hello, you!"}', '{"message":"Hi, you!"}'
+    assert f"answers `{before}`" in section and f"ask again: `{after}`" in section
+    assert "Change `Hello` to\n`Hi` in `greeting`" in section
+    with (
+        Child("up", "--log-format", "json", "--port", str(free_port()), cwd=tmp_path) as child,
+        httpx.Client(timeout=WAIT) as http,
+    ):
+        url = child.wait_for("app.serving")["url"]
+        assert http.get(f"{url}/greet/you").text == before
+        mark = child.mark()
+        edited = source.replace('f"Hello, {name}!"', 'f"Hi, {name}!"')
+        assert edited != source
+        (tmp_path / "main.py").write_text(edited, encoding="utf-8")
+        child.wait_for("reload.accepted", after=mark, module="main")
+        assert http.get(f"{url}/greet/you").text == after
+        assert child.stop() == 0

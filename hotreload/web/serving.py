@@ -23,7 +23,6 @@ from hotreload.manifest import EnvProfile, LoadedManifest
 from hotreload.server import Server
 from hotreload.words import AppKind, Level, article
 
-EXTRA = 'pip install "hotreload[web]"'
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
 
@@ -75,9 +74,11 @@ def require_extra(app: WebApp) -> None:
         try:
             importlib.import_module(name)
         except ImportError as e:
+            # The packages by their own names: hotreload's distribution is not on the package
+            # index yet (it is installed from a checkout), so "NAME[web]" would not resolve.
             raise AppError(
-                f"{app.key} is served by uvicorn, and {name} is not installed: {EXTRA} "
-                "(the web extra: uvicorn, and a2wsgi for WSGI apps)"
+                f"{app.key} is served by uvicorn, and {name} is not installed: pip install "
+                f"{' '.join(needed)} (what hotreload's web extra installs)"
             ) from e
 
 
