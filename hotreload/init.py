@@ -42,6 +42,7 @@ class Initialized:
     scan: Scan
     modules: dict[str, Current] = field(default_factory=dict)
     taken_as: dict[str, str] = field(default_factory=dict)  # a path given -> the module name
+    src_layout: bool = False  # the app was found in src/, which became project.root
 
     @property
     def app(self) -> FoundApp | None:
@@ -50,6 +51,8 @@ class Initialized:
     def report(self) -> list[str]:
         """What was chosen and why, a line each: the app, the modules, what was left out."""
         lines = [f"{given}: taken as module {name}" for given, name in self.taken_as.items()]
+        if self.src_layout:
+            lines.append('project.root = "src": the app is in src/, where module names start')
         lines += self._app_lines()
         for name, current in self.modules.items():
             exports = ", ".join(current.exports) or "none"
@@ -131,6 +134,10 @@ def init_manifest(
             names.append(name)
     current = {name: read_current(name, _module_file(root_dir, name)) for name in names}
     scan = find_apps(root_dir)
+    src_layout = root is None and not names and _in_src_layout(scan.chosen, manifest_dir)
+    if src_layout:  # module names start in src/, where the app's own imports resolve
+        root_dir = manifest_dir / "src"
+        scan = find_apps(root_dir)
     data = _manifest_data(manifest_dir, root_dir, current, scan.chosen)
     validate_manifest(data, source=_NEW)  # what init writes must load: a bug otherwise
     text = _render(data, schema_line=schema)
@@ -146,7 +153,7 @@ def init_manifest(
             raise _exists_error(path) from e
         except OSError as e:
             raise ManifestError(f"cannot write {path}: {e.strerror or e}") from e
-    return Initialized(text, path, root_dir, schema_path, scan, current, taken_as)
+    return Initialized(text, path, root_dir, schema_path, scan, current, taken_as, src_layout)
 
 
 def module_name(given: str, root: Path, cwd: Path) -> str:
@@ -199,6 +206,16 @@ def _dotted_guess(given: str) -> str | None:
     text = given.replace(os.sep, "/").removeprefix("./").removesuffix(".py").strip("/")
     text = text.removesuffix("/__init__").replace("/", ".")
     return text if text and is_module_name(text) else None
+
+
+def _in_src_layout(app: FoundApp | None, manifest_dir: Path) -> bool:
+    """Whether the app was found in a `src/` folder that is no package (a "src layout"): its
+    modules import each other from there (`from myapp import db`), not as `src.myapp`."""
+    return (
+        app is not None
+        and app.target.startswith("src.")
+        and not (manifest_dir / "src" / "__init__.py").exists()
+    )
 
 
 def _module_exists(root: Path, name: str) -> bool:

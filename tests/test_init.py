@@ -189,6 +189,31 @@ def test_a_module_path_that_names_no_module_is_refused_with_a_suggestion(
     assert not path.exists()
 
 
+def test_init_lists_the_other_candidates_it_did_not_choose(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(SHOP, encoding="utf-8")
+    (tmp_path / "admin.py").write_text("import flask\n\napp = flask.Flask(__name__)\n")
+    done = init_manifest(tmp_path / "hotreload.toml", schema=False)
+    assert done.report()[:3] == [
+        '[app] asgi = "main:app": the FastAPI app at main.py:6',
+        '  also found wsgi = "admin:app": the Flask app at admin.py:3',
+        "  edit [app] to run another",
+    ]
+
+
+def test_an_app_in_a_src_layout_makes_src_the_root(tmp_path: Path) -> None:
+    package = tmp_path / "src" / "shop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "web.py").write_text(SHOP, encoding="utf-8")
+    done = init_manifest(tmp_path / "hotreload.toml", schema=False)
+    assert done.report()[:2] == [
+        'project.root = "src": the app is in src/, where module names start',
+        '[app] asgi = "shop.web:app": the FastAPI app at shop/web.py:6',
+    ]
+    manifest = manifest_of(tmp_path)
+    assert (manifest["project"]["root"], manifest["app"]) == ("src", {"asgi": "shop.web:app"})
+
+
 # -- the CLI in a child process --------------------------------------------------------------------
 
 
