@@ -181,7 +181,7 @@ def module_name(given: str, root: Path, cwd: Path) -> str:
             )
         raise ManifestError(
             f"{given}: no such file (looked at {looked}); give a module's file, or its name as "
-            "Python imports it (`hotreload init myapp.pricing`)"
+            "Python imports it (`hotreload init pkg.module`)"
         )
     if not file.is_relative_to(root):
         raise ManifestError(
