@@ -43,16 +43,16 @@ FAULTY_UP = dedent(
     from hotreload.cli import main
     from hotreload.engine import batch
 
-    decide = batch.Reloader.reload
+    decide = batch.Batches.apply
 
 
-    def reload(self, paths, *, resync=False):
+    def apply(self, paths, *, resync=False):
         if any(path.name == "calc.py" for path in paths):
             raise RuntimeError("deciding went wrong")
         return decide(self, paths, resync=resync)
 
 
-    batch.Reloader.reload = reload
+    batch.Batches.apply = apply
     sys.exit(main(["up", "--log-format", "json"]))
     """
 )
