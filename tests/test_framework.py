@@ -124,6 +124,42 @@ def test_flask_views_and_hooks_are_framework_called() -> None:
     assert called["index"] == "registered by app.add_url_rule(...)"
 
 
+def test_flask_hooks_and_cli_commands_registered_by_a_call_are_framework_called() -> None:
+    """flaskr's db.py, as Flask's tutorial writes it."""
+    source = dedent(
+        """
+        import click
+        from flask import g
+
+
+        def get_db():
+            return g.db
+
+
+        def close_db(e=None):
+            g.pop("db", None)
+
+
+        def init_db():
+            get_db().executescript("")
+
+
+        @click.command("init-db")
+        def init_db_command():
+            init_db()
+
+
+        def init_app(app):
+            app.teardown_appcontext(close_db)
+            app.cli.add_command(init_db_command)
+        """
+    )
+    assert framework_called(ast.parse(source)) == {
+        "close_db": "registered by app.teardown_appcontext(...)",
+        "init_db_command": "hook @click.command",
+    }
+
+
 def test_decorators_and_calls_of_other_kinds_are_not_framework_calls() -> None:
     source = dedent(
         """

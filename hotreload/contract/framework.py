@@ -4,9 +4,11 @@ calls, and a framework calls these with what it decides (path parameters, inject
 
 Only the forms the frameworks document are recognised, from the source as written, running
 nothing: a decorator `@app.get("/")`, `@router.post(...)`, `@bp.route(...)`,
-`@app.exception_handler(...)`, `@app.before_request`; a registration call
-`app.add_api_route("/", handler)`, `app.add_url_rule("/", view_func=index)`; a dependency
-`Depends(get_db)` / `Security(...)` anywhere in the module; `FastAPI(lifespan=lifespan)`.
+`@app.exception_handler(...)`, `@app.before_request`, a CLI's `@click.command()`; a
+registration call `app.add_api_route("/", handler)`, `app.add_url_rule("/", view_func=index)`,
+`app.teardown_appcontext(close_db)`, `app.cli.add_command(cmd)`; a dependency `Depends(get_db)`
+/ `Security(...)` anywhere in the module; `FastAPI(lifespan=lifespan)`. A dependency provider
+used only by another module (`Depends(database.get_db)` in a router) is not seen from its own.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ HOOK_DECORATORS = frozenset(
         "template_global",
         "template_test",
         "shell_context_processor",
+        "command",  # a CLI's: `@app.cli.command()`, `@click.command()`, Typer's `@app.command()`
     }
 )
 # `app.add_api_route("/", handler)`: a call that registers its argument (position, keyword).
@@ -63,6 +66,7 @@ REGISTRATIONS = {
     "add_url_rule": (2, "view_func"),
     "add_exception_handler": (1, "handler"),
     "add_event_handler": (1, "func"),
+    "add_command": (0, "cmd"),
 }
 DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
 APP_HOOK_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown", "exception_handlers"})
@@ -119,6 +123,11 @@ def _registered(call: ast.Call) -> list[tuple[str, str]]:
         position, keyword = REGISTRATIONS[name]
         given = call.args[position] if len(call.args) > position else _keyword(call, keyword)
         if isinstance(given, ast.Name):
+            return [(given.id, f"registered by {_dotted(call.func)}(...)")]
+        return []
+    if name in HOOK_DECORATORS and isinstance(call.func, ast.Attribute) and call.args:
+        given = call.args[-1]  # `app.teardown_appcontext(close_db)`: a hook set by a call
+        if isinstance(given, ast.Name) and len(call.args) == 1:
             return [(given.id, f"registered by {_dotted(call.func)}(...)")]
         return []
     return [
