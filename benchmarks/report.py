@@ -77,7 +77,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "hotreload": _package_version("hotreload"),
+        "hotreload": _package_version("hotreload-contract"),  # its distribution name
         "watchfiles": _package_version("watchfiles"),
         "revision": _git_revision(),
         "load_average": list(os.getloadavg()),

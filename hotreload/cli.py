@@ -25,8 +25,9 @@ from hotreload.errors import (
     ServerError,
 )
 from hotreload.events import EventLog, ServerFailed
-from hotreload.freeze import freeze, init_manifest
-from hotreload.manifest import EnvProfile, load_manifest, resolve_env_name
+from hotreload.freeze import freeze
+from hotreload.init import SCHEMA_FILE, init_manifest
+from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
 from hotreload.output import EventOutput
 from hotreload.process import Interrupts, refuse_workers
 from hotreload.schema import stale_schemas, write_schemas
@@ -94,6 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         manifest = load_manifest(args.manifest)
         env, profile = manifest.profile(args.env)
+        _require_something_to_run(manifest)
     except ManifestError as e:
         _manifest_failed(args, e)
         raise
@@ -114,6 +116,16 @@ def cmd_up(args: argparse.Namespace) -> int:
             return _run(server, interrupts, web, exports)
         finally:
             set_current(None)
+
+
+def _require_something_to_run(manifest: LoadedManifest) -> None:
+    """Without [app] and [modules], `up` would load nothing and watch nothing, for ever."""
+    if manifest.manifest.app is None and not manifest.manifest.modules:
+        raise ManifestError(
+            f"{manifest.path.name}: nothing to run: no [app] and no [modules]; add [app] with "
+            "asgi, wsgi or entry (`hotreload init --force` looks for your app), or start the "
+            "server in your own process with hotreload.up()"
+        )
 
 
 def _one_process(server: Server) -> AbstractContextManager[None]:
@@ -265,6 +277,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_VIOLATION
+    if not specs:
+        print(
+            f"hotreload check: {manifest.path.name} lists no modules, so there is no contract to "
+            "check (every project module the process imports reloads without one)"
+        )
+        return EXIT_OK
     print(f"hotreload check: {len(specs)} module(s) match {manifest.path.name}")
     return EXIT_OK
 
@@ -286,10 +304,19 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    init_manifest(
+    done = init_manifest(
         args.manifest, args.modules, root=args.root, force=args.force, schema=not args.no_schema
     )
-    print(f"hotreload init: wrote {args.manifest}; run `hotreload check` to verify it")
+    schema = Path(args.manifest).parent / SCHEMA_FILE
+    print(f"hotreload init: wrote {args.manifest}" + (f" and {schema}" if done.schema else ""))
+    for line in done.report():
+        print(f"  {line}")
+    if done.modules:
+        print("next: `hotreload check` to verify it, then `hotreload up`")
+    elif done.app is not None:
+        print("next: `hotreload up`")
+    else:
+        print("next: add [app] (or name modules), then `hotreload up`")
     return EXIT_OK
 
 
@@ -359,15 +386,26 @@ def build_parser() -> argparse.ArgumentParser:
     manifest_option(freeze_cmd)
     freeze_cmd.add_argument("modules", nargs="*", metavar="MODULE", help="default: all")
 
-    init = command("init", cmd_init, "write a new manifest for these modules")
+    init = command(
+        "init",
+        cmd_init,
+        "write a new manifest: the app found in the source, and these modules with their "
+        "exports (none: no contract, every imported module reloads)",
+    )
     manifest_option(init)
-    init.add_argument("modules", nargs="+", metavar="MODULE")
+    init.add_argument(
+        "modules",
+        nargs="*",
+        metavar="MODULE",
+        help="a module the host calls, as Python imports it (myapp.pricing) or as its file "
+        "(myapp/pricing.py)",
+    )
     init.add_argument("--root", default=None, help="where module names resolve (default: .)")
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     init.add_argument(
         "--no-schema",
         action="store_true",
-        help="do not write schemas/hotreload.schema.json beside it, nor the #:schema line",
+        help=f"do not write {SCHEMA_FILE} beside it, nor the #:schema line",
     )
 
     schema = command("schema", cmd_schema, "write the JSON Schemas of the manifest and events")

@@ -183,7 +183,8 @@ class ReloadAccepted(SourceEvent):
     )
     statements: list[str] = Field(
         description="The top-level statements that ran, in order, as `line: first line of "
-        "the statement`; empty unless `ran` is `statements`."
+        "the statement` (a def or class as what it defines, `11: class Item`, even under a "
+        "decorator); empty unless `ran` is `statements`."
     )
     warnings: list[WarningRecord] = Field(
         default_factory=list,
@@ -277,7 +278,18 @@ class WatcherError(BaseEvent):
 
     default_level: ClassVar[Level] = "error"
     event: Literal["watcher.error"] = _name("watcher.error")
-    message: str = Field(description="The error, for a person.")
+    message: str = Field(description="The error, and the files it concerns, for a person.")
+    path: str | None = Field(
+        default=None,
+        description="Absolute path of the file the error concerns (the changed file being "
+        "decided, or the one folder being watched); null when it concerns several (the "
+        "message names them) or none.",
+    )
+    module: str | None = Field(
+        default=None,
+        description="Dotted name of the module whose file `path` is; null for another file "
+        "(the manifest, a folder) or none.",
+    )
 
 
 class ListenerError(BaseEvent):

@@ -344,14 +344,18 @@ class AppConfig(_Model):
     asgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
         default=None,
         description='ASGI app to serve (FastAPI, Starlette, ...), written "module:attribute", '
-        'e.g. "webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        'e.g. "webapp:app"; served by uvicorn in this process (needs the web extra).',
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
     )
     wsgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
         default=None,
         description='WSGI app to serve (Flask, ...), written "module:attribute", e.g. '
-        '"webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        '"webapp:app"; served by uvicorn in this process (needs the web extra).',
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
+    )
+    factory: bool = Field(
+        default=False,
+        description="asgi/wsgi name a zero-argument factory (uvicorn's --factory)",
     )
 
     @model_validator(mode="after")
@@ -362,6 +366,12 @@ class AppConfig(_Model):
             raise _invalid(
                 f"set exactly one of entry (a function to call), asgi or wsgi (an app to serve); "
                 f"found {found}"
+            )
+        if self.factory and self.entry is not None:
+            raise _invalid(
+                "factory = true needs asgi or wsgi (the factory that builds the app to serve); "
+                "an entry is called as it is: remove factory",
+                key="app.factory",
             )
         return self
 
@@ -404,7 +414,10 @@ class Manifest(_Model):
 
     project: ProjectConfig = Field(description="The project: name, module root, default profile.")
     modules: dict[ModuleName, ModuleConfig] = Field(
-        description='Modules by dotted import name; quote dotted names: [modules."pkg.mod"].'
+        default_factory=dict,
+        description="Modules the host calls, with their contract, by dotted import name; quote "
+        'dotted names: [modules."pkg.mod"]. Optional: without it, every project module the '
+        "process imports reloads, without a contract.",
     )
     env: dict[str, EnvProfile] = Field(
         default_factory=_default_profiles,
@@ -444,6 +457,35 @@ class Manifest(_Model):
         return self
 
 
+def is_module_name(name: str) -> bool:
+    """Whether ``name`` is a dotted Python import name: `calculator`, `pkg.calculator`."""
+    return _is_dotted_identifier(name)
+
+
+def find_module_file(
+    root: Path, name: str, *, hint: str = "check the name or project.root"
+) -> Path:
+    """The file Python would import for ``name`` under ``root`` (resolved): a package wins
+    over a module, as in Python's own finder, so we watch the file that actually runs. The
+    error names the module and the files tried, not a manifest (`init` has none yet)."""
+    if not _is_dotted_identifier(name):
+        raise ManifestError(f"{name!r} is not a dotted Python import name")
+    base = root.joinpath(*name.split("."))
+    tried = [base / "__init__.py", base.with_name(base.name + ".py")]
+    for candidate in tried:
+        if candidate.is_file():
+            resolved = candidate.resolve()
+            if not resolved.is_relative_to(root):
+                raise ManifestError(
+                    f"{candidate} resolves to {resolved}, outside the project root {root}; "
+                    "paths may not leave root"
+                )
+            return resolved
+    raise ManifestError(
+        f"module {name!r} not found under {root}; tried {', '.join(map(str, tried))}; {hint}"
+    )
+
+
 def resolve_env_name(explicit: str | None, environ: Mapping[str, str], default: str) -> str:
     """An explicit name beats HOTRELOAD_ENV beats the default; an empty variable is unset."""
     if explicit is not None:
@@ -463,26 +505,11 @@ class LoadedManifest:
         return ManifestError(f"{self.path}: {message}")
 
     def module_path(self, name: str) -> Path:
-        """The file Python would import for ``name`` under root: a package wins over a module,
-        as in Python's own finder, so we watch the file that actually runs."""
-        key = key_path(("modules", name))
-        if not _is_dotted_identifier(name):
-            raise self._error(f"{key}: {name!r} is not a dotted Python import name")
-        base = self.root.joinpath(*name.split("."))
-        tried = [base / "__init__.py", base.with_name(base.name + ".py")]
-        for candidate in tried:
-            if candidate.is_file():
-                resolved = candidate.resolve()
-                if not resolved.is_relative_to(self.root):
-                    raise self._error(
-                        f"{key}: {candidate} resolves to {resolved}, outside the project root "
-                        f"{self.root}; paths may not leave root"
-                    )
-                return resolved
-        raise self._error(
-            f"{key}: module {name!r} not found under {self.root}; tried "
-            f"{', '.join(map(str, tried))}; check the name or project.root"
-        )
+        """The file Python would import for ``name`` under root (see `find_module_file`)."""
+        try:
+            return find_module_file(self.root, name)
+        except ManifestError as e:
+            raise self._error(f"{key_path(('modules', name))}: {e}") from None
 
     def signatures(self, name: str) -> dict[str, Signature]:
         """The frozen exports of one module, parsed (validation already proved they parse)."""
@@ -539,9 +566,7 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ManifestError(
-            f"{source}: no such file; create one with `hotreload init MODULE`"
-        ) from None
+        raise ManifestError(f"{source}: no such file; create one with `hotreload init`") from None
     except OSError as exc:
         raise ManifestError(f"{source}: cannot read: {exc.strerror}") from exc
     try:

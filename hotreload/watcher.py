@@ -11,7 +11,8 @@ from pathlib import Path
 import watchfiles
 
 BatchHandler = Callable[[list[Path], bool], None]  # the changed files; True for a resync
-ErrorHandler = Callable[[BaseException], None]
+# The error, and what it concerns: the files of the batch being handled, or the folders watched.
+ErrorHandler = Callable[[BaseException, list[Path]], None]
 
 MIN_STEP_MS = 1
 MAX_BATCH_MS = 500
@@ -133,7 +134,9 @@ class Watcher:
             try:
                 self._watch()
             except Exception as error:  # never let a watch error end the thread: report, retry
-                self._report(error)
+                with self._lock:
+                    folders = [Path(d) for d in self._directories]
+                self._report(error, folders)
                 self._resync = True  # what changed meanwhile is decided once the retry watches
                 self._signal.stop.wait(RESTART_DELAY_S)
 
@@ -167,7 +170,7 @@ class Watcher:
                 try:
                     self.on_batch(batch, resync)
                 except Exception as error:  # a bad batch must not stop later ones
-                    self._report(error)
+                    self._report(error, batch)
         self._resync = self._signal.restart
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
@@ -178,6 +181,6 @@ class Watcher:
         }
         return [f for f in self.files if f in changed]
 
-    def _report(self, error: BaseException) -> None:
+    def _report(self, error: BaseException, concerns: list[Path]) -> None:
         if self.on_error is not None:
-            self.on_error(error)
+            self.on_error(error, concerns)

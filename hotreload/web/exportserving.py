@@ -29,7 +29,7 @@ from hotreload.web.serving import EXTRA, _uvicorn_server, bind_address, uvicorn_
 from hotreload.web.wiretypes import Api, read_api
 
 WHAT = "[serve] exports"
-MCP_EXTRA = 'pip install "hotreload[mcp]"'
+MCP_EXTRA = 'pip install "mcp>=2.3" uvicorn'
 START_TIMEOUT_S = 30.0
 # How long uvicorn waits at shutdown for calls in flight and for clients that stopped reading
 # their answer (a connection with unsent bytes cannot close sooner); then it lets them go.

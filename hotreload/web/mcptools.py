@@ -23,7 +23,7 @@ from hotreload.web.openapi import arguments_schema, operation_id, wire_schema
 from hotreload.web.wiretypes import Api
 
 Invoke = Callable[[Export, list[Any], dict[str, Any]], Awaitable[Any]]
-EXTRA = 'pip install "hotreload[mcp]"'
+EXTRA = 'pip install "mcp>=2.3" uvicorn'
 
 
 def tool_schemas(api: Api) -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:

@@ -21,9 +21,8 @@ from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
-from hotreload.words import AppKind, Level
+from hotreload.words import AppKind, Level, article
 
-EXTRA = 'pip install "hotreload[web]"'
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
 
@@ -53,6 +52,13 @@ def web_app(
     kind: AppKind = "asgi" if app.asgi is not None else "wsgi"
     path = app.asgi or app.wsgi
     assert path is not None
+    if app.factory:
+        module, _, factory = path.partition(":")
+        raise AppError(
+            f'[app] {kind} = "{path}" with factory = true: serving an app factory is not '
+            f"supported yet; add `app = {factory}()` at the top of module {module} and serve "
+            f'that object: {kind} = "{module}:app", without factory'
+        )
     return WebApp(
         kind,
         path,
@@ -68,9 +74,11 @@ def require_extra(app: WebApp) -> None:
         try:
             importlib.import_module(name)
         except ImportError as e:
+            # The packages by their own names: hotreload's distribution is not on the package
+            # index yet (it is installed from a checkout), so "NAME[web]" would not resolve.
             raise AppError(
-                f"{app.key} is served by uvicorn, and {name} is not installed: {EXTRA} "
-                "(the web extra: uvicorn, and a2wsgi for WSGI apps)"
+                f"{app.key} is served by uvicorn, and {name} is not installed: pip install "
+                f"{' '.join(needed)} (what hotreload's web extra installs)"
             ) from e
 
 
@@ -177,7 +185,7 @@ def _is_app(kind: AppKind, value: Any) -> bool:
 
 
 def _not_an_app(app: WebApp, value: Any) -> str:
-    what = f"a {type(value).__name__}" if not inspect.isclass(value) else f"the class {value!r}"
+    what = article(type(value).__name__) if not inspect.isclass(value) else f"the class {value!r}"
     if app.kind == "asgi":
         expected = "an async callable app(scope, receive, send), such as a FastAPI app"
         other = "wsgi" if _looks_wsgi(value) else None
@@ -191,7 +199,7 @@ def _not_an_app(app: WebApp, value: Any) -> str:
 
 
 def _an(kind: str) -> str:
-    return f"an {kind.upper()}" if kind == "asgi" else f"a {kind.upper()}"
+    return article(kind.upper())
 
 
 # -- uvicorn's logs as events ---------------------------------------------------------------
