@@ -25,7 +25,7 @@ from hotreload.web.codec import Call, ModuleTypes
 from hotreload.web.eventstream import EventHub
 from hotreload.web.exportsapi import Export, ExportsApp, Limits
 from hotreload.web.openapi import openapi_json
-from hotreload.web.serving import EXTRA, _uvicorn_server, bind_address, uvicorn_logs
+from hotreload.web.serving import _uvicorn_server, bind_address, uvicorn_logs
 from hotreload.web.wiretypes import Api, read_api
 
 WHAT = "[serve] exports"
@@ -75,7 +75,9 @@ def exports_plan(
     try:
         importlib.import_module("uvicorn")
     except ImportError as e:
-        raise AppError(f"{WHAT} are served by uvicorn, which is not installed: {EXTRA}") from e
+        raise AppError(
+            f"{WHAT} are served by uvicorn, which is not installed: pip install uvicorn"
+        ) from e
     if serve.mcp:
         try:
             importlib.import_module("mcp.server.lowlevel")
