@@ -18,7 +18,7 @@ from hotreload.verdicts import (
     ViolationCode,
     WarningCode,
 )
-from hotreload.words import LEVEL_ORDER, AppKind, Level
+from hotreload.words import LEVEL_ORDER, AppKind, AssetKind, Level
 
 
 def _name(event: str) -> Any:
@@ -271,6 +271,22 @@ class AppLog(BaseEvent):
     )
 
 
+class AssetChanged(BaseEvent):
+    """A file of a served app's static or template folders was saved (in a profile with
+    `browser_reload`): open pages swap the stylesheet in place, or reload."""
+
+    event: Literal["asset.changed"] = _name("asset.changed")
+    path: str = Field(description="Absolute path of the file.")
+    kind: AssetKind = Field(
+        description="`stylesheet` (a .css file: pages swap it without reloading), `template` "
+        "(a file of a template folder) or `static` (any other file the app serves)."
+    )
+    url: str | None = Field(
+        description="The path the app serves it at (`/static/site.css`), where the app says so "
+        "(a static mount); null for a template."
+    )
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -285,6 +301,7 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ListenerError,
     AppServing,
     AppLog,
+    AssetChanged,
 )
 
 AnyEvent = Annotated[
@@ -300,7 +317,8 @@ AnyEvent = Annotated[
     | WatcherError
     | ListenerError
     | AppServing
-    | AppLog,
+    | AppLog
+    | AssetChanged,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)

@@ -291,6 +291,13 @@ class EnvProfile(_Model):
         default=False,
         description="Write one app.log event per HTTP request the served app answers.",
     )
+    browser_reload: bool = Field(
+        default=True,
+        description="For an [app] asgi or wsgi app in a profile with reload = true: add a small "
+        "script to its HTML pages that reloads them after an accepted save, a template edit or "
+        "a restart, swaps a changed stylesheet in place, and shows why a save was rejected; "
+        "its endpoints live under /__hotreload/. Ignored when reload is false (production).",
+    )
 
 
 class AppConfig(_Model):

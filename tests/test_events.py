@@ -16,6 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 from hotreload.events import (
     EVENT_MODELS,
     AppLog,
+    AssetChanged,
     AppServing,
     BaseEvent,
     ContractViolationEvent,
@@ -119,6 +120,7 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "message": "Exception in ASGI application",
         "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
     },
+    AssetChanged: {"path": "/srv/app/static/site.css", "kind": "stylesheet", "url": "/static/site.css"},
 }
 
 NAMES_IN_DESIGN = {
