@@ -203,7 +203,7 @@
       panel.appendChild(item);
     }
     panel.appendChild(
-      element("div", "hint", "The page still runs the last version that was applied. " +
+      element("div", "hint", "The app still runs the last version that was applied. " +
         "Fix the file and save: this closes by itself."),
     );
     const close = element("button", "", "×");
