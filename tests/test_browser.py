@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from child import REPO, Child
+from child import REPO, WAIT, Child
 from test_cli import edit, validate_events
 from test_web import EXAMPLE, free_port
 
@@ -260,3 +261,26 @@ def test_ctrl_c_with_two_pages_open_exits_within_a_second(webapp: Path, context:
         assert (stopped["event"], stopped["reason"]) == ("server.stopped", "interrupted")
         for page in pages:
             page.wait_for_function("window.__hotreload.connected === false")
+
+
+@pytest.mark.parametrize(
+    ("args", "setting"),
+    [
+        pytest.param(("--env", "production"), "", id="production"),
+        pytest.param((), "browser_reload = false\n", id="browser_reload-false"),
+    ],
+)
+def test_pages_are_served_as_the_app_made_them_when_browser_reload_is_off(
+    webapp: Path, args: tuple[str, ...], setting: str
+) -> None:
+    manifest = webapp / "hotreload.toml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("debounce_ms = 3\n", f"debounce_ms = 3\n{setting}"), "utf-8")
+    with up(webapp, free_port(), *args) as child, httpx.Client(timeout=WAIT) as http:
+        url = child.wait_for("app.serving")["url"]
+        page = http.get(url)
+        assert page.status_code == 200 and "<h1" in page.text
+        assert "__hotreload" not in page.text
+        assert page.headers["content-length"] == str(len(page.content))
+        assert http.get(f"{url}/__hotreload/reload.js").status_code == 404  # the app's 404
+        assert child.stop() == 0
