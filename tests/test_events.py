@@ -16,8 +16,8 @@ from pydantic import ValidationError as PydanticValidationError
 from hotreload.events import (
     EVENT_MODELS,
     AppLog,
-    AssetChanged,
     AppServing,
+    AssetChanged,
     BaseEvent,
     ContractViolationEvent,
     EventLog,
@@ -120,7 +120,11 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "message": "Exception in ASGI application",
         "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
     },
-    AssetChanged: {"path": "/srv/app/static/site.css", "kind": "stylesheet", "url": "/static/site.css"},
+    AssetChanged: {
+        "path": "/srv/app/static/site.css",
+        "kind": "stylesheet",
+        "url": "/static/site.css",
+    },
 }
 
 NAMES_IN_DESIGN = {
