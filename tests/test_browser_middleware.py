@@ -47,7 +47,9 @@ def middleware(app: App, state: PageState | None = None) -> BrowserReload:
     return BrowserReload(app, EventHub(events), state or PageState())
 
 
-def request(app: Any, path: str = "/", method: str = "GET") -> list[Message]:
+def request(
+    app: Any, path: str = "/", method: str = "GET", headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> list[Message]:
     """One request with an empty body, as uvicorn sends it; every message the app sent."""
     sent: list[Message] = []
     incoming = [{"type": "http.request", "body": b"", "more_body": False}]
@@ -68,7 +70,7 @@ def request(app: Any, path: str = "/", method: str = "GET") -> list[Message]:
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "server": ("127.0.0.1", 8000),
         "client": ("127.0.0.1", 50000),
     }
@@ -140,10 +142,14 @@ def test_a_streamed_page_passes_chunk_by_chunk_and_gets_the_script_after_the_las
     [
         pytest.param(
             [
-                start(content_type="text/html", content_encoding="gzip", content_length="31"),
-                body(gzip.compress(PAGE)),
+                start(content_type="text/html", content_encoding="br", content_length="31"),
+                body(b"\x1b\x2a\x00brotli-bytes"),
             ],
-            id="compressed-html",
+            id="brotli-html",
+        ),
+        pytest.param(
+            [start(content_type="text/html", content_encoding="gzip"), body(gzip.compress(PAGE))],
+            id="gzip-html-stream",
         ),
         pytest.param(
             [start(content_type="application/json", content_length="2"), body(b"{}")],
@@ -165,6 +171,19 @@ def test_a_streamed_page_passes_chunk_by_chunk_and_gets_the_script_after_the_las
 )
 def test_every_other_response_passes_byte_for_byte(messages: list[Message]) -> None:
     assert request(middleware(responding(*messages))) == messages
+
+
+def test_a_gzip_page_of_the_apps_gzip_middleware_is_opened_given_the_script_and_closed() -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    page = b"<html><body>" + b"<p>compressible</p>" * 100 + b"</body></html>"
+    html = responding(start(content_type="text/html", content_length=str(len(page))), body(page))
+    app = middleware(GZipMiddleware(html, minimum_size=10))
+    sent = request(app, headers=((b"accept-encoding", b"gzip"),))
+    headers = headers_of(sent[0])
+    assert headers[b"content-encoding"] == b"gzip"
+    assert headers[b"content-length"] == str(len(whole_body(sent))).encode()
+    assert gzip.decompress(whole_body(sent)) == page.replace(b"</body>", app.tag("") + b"</body>")
 
 
 def test_head_gets_the_length_a_get_would_have_and_no_body() -> None:

@@ -9,9 +9,11 @@ that a2wsgi makes of it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import secrets
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from importlib.resources import files
 from pathlib import Path
@@ -164,8 +166,9 @@ class Injection:
 
     With a Content-Length the body is held until complete, the script goes before ``</body>``
     (else at the end) and the length is corrected; without one (a streamed page) the chunks go
-    on as they come and the script follows the last (a parser puts it in the body). A compressed
-    body, a HEAD response (its length is corrected), and every other response pass unchanged.
+    on as they come and the script follows the last (a parser puts it in the body). A gzip body
+    with a length is decompressed and compressed again around it; any other compressed body,
+    and every response that is not HTML, passes unchanged. HEAD gets the corrected length.
     """
 
     def __init__(self, send: Send, tag: bytes, *, head: bool) -> None:
@@ -173,6 +176,7 @@ class Injection:
         self.tag = tag
         self.head = head
         self.mode = "pass"  # or "hold" (a length to correct) or "append" (a stream)
+        self.gzip = False  # a held body is gzip-compressed (an app's GZipMiddleware)
         self._start: Message | None = None
         self._body: list[bytes] = []
 
@@ -203,10 +207,16 @@ class Injection:
             return "pass"
         headers = {name.lower(): value for name, value in start.get("headers", [])}
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        if not content_type.startswith("text/html") or b"content-encoding" in headers:
+        if not content_type.startswith("text/html"):
             return "pass"
         if any(charset in content_type for charset in _UNSAFE_CHARSETS):
             return "pass"  # the tag is ASCII: only ASCII-compatible encodings take it as is
+        coding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if coding != b"identity":
+            # gzip with a length (Starlette's and Flask-Compress's pages) is opened, given the
+            # script and compressed again; any other coding, or a compressed stream, is left.
+            self.gzip = coding == b"gzip" and b"content-length" in headers and not self.head
+            return "hold" if self.gzip else "pass"
         if b"content-length" in headers:
             return "hold"
         return "pass" if self.head else "append"
@@ -216,6 +226,9 @@ class Injection:
         body = b"".join(self._body)
         if self.head:  # no body, but the length a GET would have
             length = int(_header(self._start, b"content-length") or b"0") + len(self.tag)
+        elif self.gzip:
+            body = _gzip_insert(body, self.tag)
+            length = len(body)
         else:
             body = insert(body, self.tag)
             length = len(body)
@@ -234,6 +247,15 @@ def _header(message: Message, name: bytes) -> bytes | None:
         if key.lower() == name:
             return bytes(value)
     return None
+
+
+def _gzip_insert(body: bytes, tag: bytes) -> bytes:
+    """A gzip body with ``tag`` inserted; one that does not decompress goes as it came."""
+    try:
+        page = gzip.decompress(body)
+    except (OSError, EOFError, zlib.error):
+        return body
+    return gzip.compress(insert(page, tag), compresslevel=6, mtime=0)
 
 
 def insert(body: bytes, tag: bytes) -> bytes:
