@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -63,7 +63,14 @@ class Child:
     JSON are the events. Tests wait for a line with a bounded timeout; nothing sleeps.
     """
 
-    def __init__(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        python: Sequence[str] = (),
+    ) -> None:
+        """``python``: interpreter arguments before ``-m hotreload`` (``-m debugpy ...``)."""
         self.args = args
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -71,7 +78,7 @@ class Child:
         self.bad_lines: list[tuple[str, str]] = []  # stderr lines that are not strict JSON
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hotreload", *args],
+            [sys.executable, *python, "-m", "hotreload", *args],
             cwd=cwd,
             env=child_env(env),
             stdin=subprocess.DEVNULL,
