@@ -347,4 +347,3 @@ def run() -> None:
     code = main()
     gc.freeze()
     raise SystemExit(code)
-
