@@ -276,7 +276,7 @@ class AssetChanged(BaseEvent):
     `browser_reload`): open pages swap the stylesheet in place, or reload."""
 
     event: Literal["asset.changed"] = _name("asset.changed")
-    path: str = Field(description="Absolute path of the file.")
+    file: str = Field(description="Absolute path of the saved file.")
     kind: AssetKind = Field(
         description="`stylesheet` (a .css file: pages swap it without reloading), `template` "
         "(a file of a template folder) or `static` (any other file the app serves)."

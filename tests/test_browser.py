@@ -140,7 +140,7 @@ def test_the_page_reloads_itself_after_a_handler_edit_and_after_a_template_edit(
         mark = child.mark()
         edit(webapp / "templates" / "index.html", ("<h1 ", '<h2 id="new">Fresh</h2>\n  <h1 '))
         changed = child.wait_for("asset.changed", after=mark, kind="template")
-        assert changed["path"] == str((webapp / "templates" / "index.html").resolve())
+        assert changed["file"] == str((webapp / "templates" / "index.html").resolve())
         reloaded(page)
         assert page.inner_text("#new") == "Fresh"
         assert child.stop() == 0

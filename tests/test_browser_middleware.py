@@ -263,7 +263,7 @@ def test_the_event_stream_carries_what_pages_need_and_ends_when_closed() -> None
         while not sent:  # subscribed once the response started
             await asyncio.sleep(0.001)
         events.emit(AppLog, logger="uvicorn.access", message="GET / 200", exception=None)
-        events.emit(AssetChanged, path="/p/site.css", kind="stylesheet", url="/static/site.css")
+        events.emit(AssetChanged, file="/p/site.css", kind="stylesheet", url="/static/site.css")
         events.emit(
             ReloadAccepted,
             module="handlers",

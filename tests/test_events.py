@@ -121,7 +121,7 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
     },
     AssetChanged: {
-        "path": "/srv/app/static/site.css",
+        "file": "/srv/app/static/site.css",
         "kind": "stylesheet",
         "url": "/static/site.css",
     },

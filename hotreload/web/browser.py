@@ -293,7 +293,7 @@ class BrowserReloading:
         self.assets.stop()
 
     def _changed(self, change: AssetChange) -> None:
-        self.events.emit(AssetChanged, path=str(change.path), kind=change.kind, url=change.url)
+        self.events.emit(AssetChanged, file=str(change.path), kind=change.kind, url=change.url)
 
     def _failed(self, error: BaseException) -> None:
         self.events.emit(

@@ -110,7 +110,7 @@
     const links = [...document.querySelectorAll('link[rel~="stylesheet"][href]')].filter(
       (link) => new URL(link.href, location.href).origin === location.origin,
     );
-    const name = "/" + event.path.split(/[\\/]/).pop();
+    const name = "/" + event.file.split(/[\\/]/).pop();
     let matched = links.filter((link) => {
       const path = new URL(link.href, location.href).pathname;
       return event.url ? path === event.url : path.endsWith(name);
