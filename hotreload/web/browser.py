@@ -3,13 +3,14 @@ and answers the script under ``/__hotreload/`` (the script, the event stream, th
 
 The script reloads a page after an accepted save, a template edit or a restart, swaps a changed
 stylesheet in place, and shows why a save was rejected. Everything the app sends that is not an
-uncompressed ``text/html`` body goes through byte for byte; a WSGI app is wrapped as the ASGI app
-that a2wsgi makes of it.
+HTML page (plain, or gzip with a length) goes through byte for byte; a WSGI app is wrapped as the
+ASGI app that a2wsgi makes of it.
 """
 
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import secrets
 import threading
@@ -49,12 +50,12 @@ PAGE_EVENTS = frozenset(
 )
 # Outcomes a page shows in its overlay until the same module's next accepted (or unchanged) save.
 PROBLEMS = frozenset({"reload.rejected", "reload.restart_needed", "server.failed"})
-# Saves after which a page is out of date (it reloads); a stylesheet is swapped in place instead.
-_NO_INJECTION_STATUS = frozenset({204, 205, 304})
+_NO_INJECTION_STATUS = frozenset({204, 205, 304})  # no body to add to
 _UNSAFE_CHARSETS = ("utf-16", "utf-32", "utf16", "utf32")
 
 
 def _reloads_page(record: dict[str, Any]) -> bool:
+    """A save after which a page is out of date (it reloads); a stylesheet is swapped in place."""
     if record["event"] == "reload.accepted":
         return True
     return record["event"] == "asset.changed" and record.get("kind") != "stylesheet"
@@ -123,8 +124,9 @@ class BrowserReload:
 
     def tag(self, root: str) -> bytes:
         """The script element for one page; it says which run and generation built the page."""
+        source = html.escape(root + PREFIX + SCRIPT)
         return (
-            f'<script src="{root}{PREFIX}{SCRIPT}" data-hotreload-run="{self.state.run}" '
+            f'<script src="{source}" data-hotreload-run="{self.state.run}" '
             f'data-hotreload-generation="{self.state.generation}" defer></script>'
         ).encode("ascii")
 
@@ -162,7 +164,7 @@ async def _respond(
 
 
 class Injection:
-    """Wraps one request's ``send``: adds the script to an uncompressed HTML body.
+    """Wraps one request's ``send``: adds the script to an HTML page.
 
     With a Content-Length the body is held until complete, the script goes before ``</body>``
     (else at the end) and the length is corrected; without one (a streamed page) the chunks go
