@@ -226,6 +226,28 @@ def test_a_contract_breaking_save_shows_its_reason_code(webapp: Path, context: A
         assert child.stop() == 0
 
 
+VISIBILITY = """state => {
+    Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_tab_holds_no_stream_and_catches_up_when_shown(webapp: Path, context: Any) -> None:
+    """A browser opens at most 6 connections to one server: hidden tabs must not hold them."""
+    with up(webapp, free_port()) as child:
+        page = open_page(context, child.wait_for("app.serving")["url"])
+        page.evaluate(VISIBILITY, "hidden")
+        assert page.evaluate("window.__hotreload.connected") is False
+        mark = child.mark()
+        edit(webapp / "handlers.py", ('f"Hello, {name}!"', 'f"Seen later, {name}!"'))
+        child.wait_for("reload.accepted", after=mark, module="handlers")
+        assert page.evaluate("window.marker") == "this navigation"  # nothing heard while hidden
+        page.evaluate(VISIBILITY, "visible")
+        reloaded(page)  # shown: it connects, sees the save it missed, and reloads
+        assert greeting(page) == "Seen later, you!"
+        assert child.stop() == 0
+
+
 def test_a_restart_reloads_the_page_once_the_server_answers(webapp: Path, context: Any) -> None:
     """A restart as a browser sees it: the server goes away, then one answers on the same port."""
     port = free_port()

@@ -14,6 +14,7 @@
   };
   const hr = (window.__hotreload = { connected: false, problems: new Map(), swaps: 0 });
   let source = null;
+  let polling = false; // the stream was lost: asking the server until it answers
   let leaving = false;
   let lostAt = 0;
   addEventListener("pagehide", () => {
@@ -44,10 +45,14 @@
   }
 
   // Subscribe first, then read the state: an event in between is seen twice, never missed.
+  // A hidden tab holds no stream (a browser opens at most 6 connections to one server, and
+  // each stream keeps one): it connects, and catches up, once it is shown again.
   function connect() {
-    source = new EventSource(base + "events");
+    if (leaving || source || document.visibilityState === "hidden") return;
+    const mine = (source = new EventSource(base + "events"));
     source.onopen = async () => {
       const now = await state(5000);
+      if (source !== mine) return; // closed meanwhile (hidden, lost)
       if (now === null) return lost();
       if (now.run !== page.run || now.generation !== page.generation) return reload();
       hr.connected = true;
@@ -65,20 +70,35 @@
   // a new run (a restart) or a missed page-changing save reloads the page, else reconnect.
   async function lost() {
     if (leaving || !source) return;
-    source.close();
-    source = null;
-    hr.connected = false;
+    disconnect();
+    polling = true;
     lostAt = lostAt || Date.now();
-    for (let pause = 100; !leaving; pause = Math.min(pause * 2, 1000)) {
-      const now = await state(2000);
-      if (now !== null) {
-        if (now.run !== page.run || now.generation !== page.generation) return reload();
-        return connect();
+    try {
+      for (let pause = 100; !leaving; pause = Math.min(pause * 2, 1000)) {
+        const now = await state(2000);
+        if (now !== null) {
+          if (now.run !== page.run || now.generation !== page.generation) return reload();
+          return;
+        }
+        if (Date.now() - lostAt > 1500) status("waiting for the server to answer…");
+        await wait(pause);
       }
-      if (Date.now() - lostAt > 1500) status("waiting for the server to answer…");
-      await wait(pause);
+    } finally {
+      polling = false;
+      connect();
     }
   }
+
+  function disconnect() {
+    if (source) source.close();
+    source = null;
+    hr.connected = false;
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") disconnect();
+    else if (!polling) connect();
+  });
 
   function handle(event) {
     switch (event.event) {
