@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -14,6 +14,8 @@ from hotreload.verdicts import (
     CheckCode,
     FailReason,
     RejectReason,
+    RestartPolicy,
+    RestartReason,
     StopReason,
     ViolationCode,
     WarningCode,
@@ -119,6 +121,19 @@ class ServerStarted(BaseEvent):
     duration_ms: float = Field(description="Start-up time in milliseconds.")
 
 
+class ServerRestarting(BaseEvent):
+    """The server restarts itself into the new code (profile `restart = "auto"`): same command
+    and process id, the listening socket kept, so no connection is refused. The new run numbers
+    its events from 1 again and says `server.started` once it serves."""
+
+    default_level: ClassVar[Level] = "warning"
+    event: Literal["server.restarting"] = _name("server.restarting")
+    module: str | None = Field(description="The module whose save caused it, where one did.")
+    path: str | None = Field(description="That module's file, where one did.")
+    reason: RestartReason = Field(description="The `reload.restart_needed` reason that caused it.")
+    message: str = Field(description="What caused it, for a person.")
+
+
 class ServerStopped(BaseEvent):
     """The server stopped; no reload starts after this event."""
 
@@ -189,6 +204,36 @@ class ReloadRejected(SourceEvent):
     line: int | None = Field(default=None, description="1-based line of the error, where known.")
     column: int | None = Field(
         default=None, description="1-based column of the error, where known."
+    )
+    duration_ms: float = Field(description="Time from reading the file to the decision.")
+
+
+class RestartCauseRecord(BaseModel):
+    """One reason a save cannot apply in place."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    code: RestartReason = Field(description="What kind of reason this is.")
+    statement: str | None = Field(
+        description="The top-level statement concerned, as `line: first line`, where known."
+    )
+    line: int | None = Field(description="1-based line of that statement, where known.")
+    name: str | None = Field(description="The name concerned, where known.")
+    detail: str = Field(description="What happens there, for a person.")
+
+
+class ReloadRestartNeeded(SourceEvent):
+    """A valid change that cannot apply in place: nothing of it was kept, the previous version
+    keeps running, and a restart applies it (the server restarts itself when `restart` is
+    `auto`)."""
+
+    default_level: ClassVar[Level] = "warning"
+    event: Literal["reload.restart_needed"] = _name("reload.restart_needed")
+    reason: RestartReason = Field(description="One code for why the change needs a restart.")
+    message: str = Field(description="What, why, and what applies it, for a person.")
+    causes: list[RestartCauseRecord] = Field(description="Every reason found, with where.")
+    restart: RestartPolicy = Field(
+        description="What the server does next: `auto`, it restarts itself now "
+        "(`server.restarting` follows); `never`, the previous version keeps serving."
     )
     duration_ms: float = Field(description="Time from reading the file to the decision.")
 
@@ -290,11 +335,13 @@ class AssetChanged(BaseEvent):
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
+    ServerRestarting,
     ServerFailed,
     ModuleLoaded,
     ReloadAccepted,
     ReloadRejected,
     ReloadUnchanged,
+    ReloadRestartNeeded,
     ContractViolationEvent,
     ManifestChanged,
     WatcherError,
@@ -304,24 +351,11 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     AssetChanged,
 )
 
-AnyEvent = Annotated[
-    ServerStarted
-    | ServerStopped
-    | ServerFailed
-    | ModuleLoaded
-    | ReloadAccepted
-    | ReloadRejected
-    | ReloadUnchanged
-    | ContractViolationEvent
-    | ManifestChanged
-    | WatcherError
-    | ListenerError
-    | AppServing
-    | AppLog
-    | AssetChanged,
-    Field(discriminator="event"),
-]
-EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+# One list of the event models: the union that validates a record is built from it.
+# (A runtime union: the list is data, so no type checker reads it as a type.)
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(
+    Annotated[Union[EVENT_MODELS], Field(discriminator="event")]  # type: ignore[arg-type]  # noqa: UP007
+)
 
 
 def event_json_schema() -> dict[str, Any]:

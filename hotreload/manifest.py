@@ -27,6 +27,7 @@ from hotreload.contract.signatures import Signature, parse_signature
 from hotreload.contract.typeshapes import TypeShape, is_public_member, parse_field, parse_shape
 from hotreload.errors import ManifestError, SignatureSyntaxError
 from hotreload.manifesterrors import describe, key_path
+from hotreload.verdicts import RestartPolicy
 from hotreload.words import (
     DEFAULT_DEBOUNCE_MS,
     DEFAULT_EXEC_TIMEOUT_MS,
@@ -111,9 +112,16 @@ def _check_members(names: list[str]) -> list[str]:
     return names
 
 
+def split_target(text: str) -> tuple[str, str]:
+    """``"module:attribute"`` (an entry, an app) as its two parts; the attribute is empty when
+    the text has no colon (the manifest's validation refuses that)."""
+    module, _, attribute = text.partition(":")
+    return module, attribute
+
+
 def _check_entry(text: str) -> str:
-    module, colon, function = text.partition(":")
-    if not (colon and _is_dotted_identifier(module) and _is_identifier(function)):
+    module, function = split_target(text)
+    if not (":" in text and _is_dotted_identifier(module) and _is_identifier(function)):
         raise _invalid(
             f'{text!r} is not a valid entry point: expected "module:function", e.g. "app:main"'
         )
@@ -121,8 +129,8 @@ def _check_entry(text: str) -> str:
 
 
 def _check_web_app(text: str) -> str:
-    module, colon, attribute = text.partition(":")
-    if not (colon and _is_dotted_identifier(module) and _is_identifier(attribute)):
+    module, attribute = split_target(text)
+    if not (":" in text and _is_dotted_identifier(module) and _is_identifier(attribute)):
         raise _invalid(
             f'{text!r} is not a valid app path: expected "module:attribute", e.g. "webapp:app"'
         )
@@ -291,6 +299,13 @@ class EnvProfile(_Model):
         default=False,
         description="Write one app.log event per HTTP request the served app answers.",
     )
+    restart: RestartPolicy | None = Field(
+        default=None,
+        description='What a save that cannot apply in place does (reload.restart_needed): "auto" '
+        "restarts the server into the new code (same command and process, the listening socket "
+        'kept), "never" keeps the previous version serving. Unset: "auto" for an [app] asgi or '
+        'wsgi app, "never" for an entry host and hotreload.up().',
+    )
     browser_reload: bool = Field(
         default=True,
         description="For an [app] asgi or wsgi app in a profile with reload = true: add a small "
@@ -432,6 +447,12 @@ class LoadedManifest:
             known = ", ".join(self.manifest.env)
             raise self._error(f"unknown environment {chosen!r}{source}; known: {known}")
         return chosen, profile
+
+    def restart_policy(self, profile: EnvProfile, *, serving: bool) -> RestartPolicy:
+        """The profile's `restart`, else ``auto`` for a served app and ``never`` otherwise."""
+        if profile.restart is not None:
+            return profile.restart
+        return "auto" if serving else "never"
 
     def log_file(self, profile: EnvProfile) -> Path | None:
         """Where the profile's events go: relative paths start at the manifest, not the cwd."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from hotreload.errors import WorkersRefused
 
-# -- interrupts --------------------------------------------------------------------------------
+# -- signals stop it ---------------------------------------------------------------------------
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -105,7 +105,7 @@ class Interrupts:
         return None if arrived is None else f"{signal.Signals(arrived).name} received"
 
 
-# -- oneprocess --------------------------------------------------------------------------------
+# -- one process: no workers -------------------------------------------------------------------
 
 _refusal: str | None = None  # the message while a reloading `hotreload up` runs
 _hook_installed = False

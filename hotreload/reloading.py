@@ -1,5 +1,5 @@
 """The server's reloading side: the watcher, the manifest under watch, the project modules the
-process imports (adopted without a contract), and the one event each decision makes."""
+process imports (rehomed without a contract), and the one event each decision makes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from hotreload.engine.batch import LiveModules, Reloader
+from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.source import digest, read_source
@@ -22,19 +22,21 @@ from hotreload.events import (
     ModuleLoaded,
     ReloadAccepted,
     ReloadRejected,
+    ReloadRestartNeeded,
     ReloadUnchanged,
     WatcherError,
 )
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
+from hotreload.verdicts import RestartPolicy
 from hotreload.watcher import Watcher
 
-# -- watching ----------------------------------------------------------------------------------
+# -- the reloading side: saves to reloads ---------------------------------------------------
 
 STOP_GRACE_S = 5.0  # beyond a reload's deadline, how long `stop` waits for it
 
 
-class Reloading:
+class ReloadingSide:
     """Turns saves into reloads for a server: one at a time, each outcome one event.
 
     In a profile with ``reload = false`` nothing here runs: no thread, no import hook.
@@ -45,6 +47,7 @@ class Reloading:
         manifest: LoadedManifest,
         profile: EnvProfile,
         *,
+        modules: LiveModules,
         events: EventLog,
         gate: VersionGate,
         exec_timeout: float,
@@ -55,8 +58,8 @@ class Reloading:
         self.events = events
         self.watchdog = watchdog = Watchdog()
         self.stopped = stopped
-        self.reloader = reloader = Reloader(
-            LiveModules(),
+        self.batches = batches = Batches(
+            modules,
             gate=gate,
             watchdog=watchdog,
             exec_timeout=exec_timeout,
@@ -70,7 +73,7 @@ class Reloading:
         if profile.reload and profile.reload_scope == "imported":
             self.imports = ImportedModules(
                 manifest.root,
-                reloader=reloader,
+                batches=batches,
                 events=events,
                 manifest_modules=manifest.manifest.modules.keys(),
             )
@@ -86,7 +89,7 @@ class Reloading:
             self.reload([p for p in paths if p != self.manifest.path], resync=resync)
 
         self.watcher = watcher = Watcher(
-            [*self.reloader.modules.paths(), self.manifest.path],
+            [*self.batches.modules.paths(), self.manifest.path],
             on_batch,
             debounce_ms=self.profile.debounce_ms,
             on_error=self._on_watch_error,
@@ -107,7 +110,7 @@ class Reloading:
             if self.stopped.is_set():
                 return []
             try:
-                decided = self.reloader.reload(paths, resync=resync)
+                decided = self.batches.apply(paths, resync=resync)
             finally:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()
@@ -143,7 +146,7 @@ class Reloading:
         """
         moved = [
             live.spec.path
-            for live in self.reloader.modules
+            for live in self.batches.modules
             if read_source(live.spec.path, root=self.manifest.root) != live.source
         ]
         if moved:
@@ -154,7 +157,7 @@ class Reloading:
         self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
 
 
-# -- adoption ----------------------------------------------------------------------------------
+# -- project modules the process imports --------------------------------------------------
 
 
 class ImportedModules:
@@ -166,12 +169,12 @@ class ImportedModules:
         self,
         root: Path,
         *,
-        reloader: Reloader,
+        batches: Batches,
         events: EventLog,
         manifest_modules: Collection[str],
     ) -> None:
         self.root = root
-        self.reloader = reloader
+        self.batches = batches
         self.events = events
         self.manifest_modules = manifest_modules
         self.on_tracked: Callable[[Path], None] = lambda _path: None
@@ -188,7 +191,7 @@ class ImportedModules:
     def adopt_already_imported(self) -> None:
         """Project modules the host imported before the server started reload too; their file
         as it is now is taken as the source they run."""
-        skip = [*self.manifest_modules, *self.reloader.modules.names()]
+        skip = [*self.manifest_modules, *self.batches.modules.names()]
         for name, path, module in imported_project_modules(self.recorder.files, skip):
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
@@ -197,17 +200,17 @@ class ImportedModules:
     def _imported(
         self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
     ) -> None:
-        if name in self.reloader.modules or name in self.manifest_modules:
+        if name in self.batches.modules or name in self.manifest_modules:
             return
         spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
         live = adopt(spec, module, source)
-        if not self.reloader.track(live):
+        if not self.batches.track(live):
             return
         report_loaded(self.events, live, digest(source), took_ms)
         self.on_tracked(path)
 
 
-# -- manifestwatch -----------------------------------------------------------------------------
+# -- the manifest under watch ---------------------------------------------------------------
 
 
 class ManifestWatch:
@@ -248,7 +251,7 @@ class ManifestWatch:
         self.events.emit(ManifestChanged, manifest=str(self.path), valid=valid, message=message)
 
 
-# -- report ------------------------------------------------------------------------------------
+# -- one event per decision -----------------------------------------------------------------
 
 
 def module_fields(live: LiveModule) -> dict[str, Any]:
@@ -264,7 +267,7 @@ def module_fields(live: LiveModule) -> dict[str, Any]:
 def report_loaded(
     events: EventLog, live: LiveModule, source_digest: str, duration_ms: float
 ) -> None:
-    """`module.loaded`: a module runs its first version (imported now, or adopted)."""
+    """`module.loaded`: a module runs its first version (imported now, or rehomed)."""
     events.emit(
         ModuleLoaded,
         **module_fields(live),
@@ -274,7 +277,15 @@ def report_loaded(
     )
 
 
-def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None) -> None:
+_WAITING = " (tried again when another module of the project changes)"
+
+
+def report_outcome(
+    events: EventLog,
+    outcome: Outcome,
+    source_digest: str | None,
+    policy: RestartPolicy = "never",
+) -> None:
     """Exactly one event for one decision about one module."""
     fields = module_fields(outcome.live) | {"digest": source_digest}
     if outcome.kind == "unchanged":
@@ -294,6 +305,18 @@ def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None
             # A field added to a frozen type is accepted, but says what a restart is for.
             **({"level": "warning"} if outcome.warnings else {}),
         )
+    elif outcome.kind == "restart_needed":
+        restart = outcome.restart
+        assert restart is not None, "a restart_needed outcome always says why"
+        events.emit(
+            ReloadRestartNeeded,
+            **fields,
+            reason=restart.reason,
+            message=restart.message,
+            causes=[c.as_dict() for c in restart.causes],
+            restart=policy,
+            duration_ms=outcome.duration_ms,
+        )
     else:
         failure = outcome.failure
         assert failure is not None, "a rejection always says why"
@@ -301,7 +324,7 @@ def report_outcome(events: EventLog, outcome: Outcome, source_digest: str | None
             ReloadRejected,
             **fields,
             reason=failure.reason,
-            message=failure.message,
+            message=failure.message + (_WAITING if outcome.waiting else ""),
             violations=[v.as_dict() for v in failure.violations],
             line=failure.line,
             column=failure.column,

@@ -14,6 +14,7 @@ from typing import Any
 
 from hotreload.bindings import Binding, Bindings
 from hotreload.checking import failures_of, module_specs, prepare_modules, require_contract
+from hotreload.engine.batch import LiveModules
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.source import digest
 from hotreload.engine.transaction import Outcome, load
@@ -32,9 +33,9 @@ from hotreload.events import (
     ServerStopped,
 )
 from hotreload.listeners import EventListener
-from hotreload.manifest import LoadedManifest, load_manifest
+from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
-from hotreload.reloading import STOP_GRACE_S, Reloading, report_loaded
+from hotreload.reloading import STOP_GRACE_S, ReloadingSide, report_loaded
 from hotreload.verdicts import FailReason, StopReason
 from hotreload.words import LogFormat
 
@@ -80,15 +81,17 @@ class Server:
         )
         self.gate = VersionGate()
         self._stopped = threading.Event()
-        self._reloading = Reloading(
+        # The live modules are the server's: bindings and `version` read them, reloads or not.
+        self._modules = LiveModules()
+        self._reloading = ReloadingSide(
             manifest,
             self.profile,
+            modules=self._modules,
             events=self.events,
             gate=self.gate,
             exec_timeout=self.exec_timeout,
             stopped=self._stopped,
         )
-        self._modules = self._reloading.reloader.modules
         self._bindings = Bindings(manifest.path.name, self.gate if self.profile.reload else None)
         self._stop_lock = threading.Lock()  # one `stop` does the work; others wait for it
         self._stop_done = threading.Event()
@@ -146,7 +149,7 @@ class Server:
         for spec, candidate in prepared:
             loaded_at = time.perf_counter()
             live = load(spec, candidate)
-            self._reloading.reloader.track(live)
+            self._reloading.batches.track(live)
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
         if imports is not None:
             imports.adopt_already_imported()
@@ -270,7 +273,7 @@ def _ms_since(began: float) -> float:
 
 def import_entry(entry: str, root: Path) -> Callable[..., Any]:
     """The function ``[app] entry`` names ("module:function"), imported."""
-    module_name, _, function_name = entry.partition(":")
+    module_name, function_name = split_target(entry)
     try:
         function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError) as e:

@@ -3,7 +3,7 @@
 A module is reloaded by comparing its new source with the source it runs, so that source must
 be known from the moment the module is imported: directories under the project root get a
 finder (through `sys.path_hooks`) whose loader records the bytes of each module it imports.
-Modules imported before the server started are adopted with their file as it is then.
+Modules imported before the server started are rehomed with their file as it is then.
 
 Installed code is never tracked, even under the root: virtual environments, `site-packages`,
 hidden folders, build outputs, and hotreload itself.

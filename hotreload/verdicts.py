@@ -107,10 +107,69 @@ ExecReason = Literal["exec_error", "exec_timeout"]
 """A module's top-level code that raised or ran past its deadline at a reload."""
 
 RejectReason = Literal[FileReason, "outside_root", ExecReason, ViolationCode]
-"""The one code of a `reload.rejected` event, and of every `source.Failure`."""
+"""The one code of a `reload.rejected` event, and of every `Failure`."""
 
 CheckCode = Literal[ViolationCode, FileReason]
 """The code of a `contract.violation` event: a broken export, or a file that cannot be read."""
+
+# -- why a save needs a restart --------------------------------------------------------------
+
+RestartReason = Literal[
+    "import_state_changed",
+    "side_effect",
+    "identity_lost",
+    "exec_error_in_place",
+    "app_factory_changed",
+    "not_applicable",
+]
+"""The one code of a `reload.restart_needed` event: the save is valid (syntax and contract hold)
+but the running process cannot be made equal to a fresh start on the new files in place.
+
+- ``import_state_changed``: a value computed at import from what changed cannot be recomputed
+  in place;
+- ``side_effect``: a statement to run again made a side effect that cannot be undone (a
+  framework's route table, a registry that refuses duplicates, SQLAlchemy's MetaData);
+- ``identity_lost``: objects would stay instances of, or refer to, a discarded class or function;
+- ``exec_error_in_place``: a statement run again in place raised, where a fresh start may not;
+- ``app_factory_changed``: the served app's factory changed and its new app cannot be swapped in;
+- ``not_applicable``: anything else; the message says what.
+"""
+
+
+@dataclass(frozen=True)
+class RestartCause:
+    """One reason a save cannot apply in place: the statement (``"12: app.include_router(r)"``)
+    and name concerned where known, and what happens there."""
+
+    code: RestartReason
+    detail: str
+    statement: str | None = None
+    line: int | None = None
+    name: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The event form of a cause (`reload.restart_needed` ``causes``)."""
+        return {
+            "code": self.code,
+            "statement": self.statement,
+            "line": self.line,
+            "name": self.name,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class RestartNeeded:
+    """Why a valid save cannot apply in place; nothing of it was kept."""
+
+    reason: RestartReason
+    message: str
+    causes: tuple[RestartCause, ...] = ()
+
+
+RestartPolicy = Literal["auto", "never"]
+"""A profile's `restart`: what a save that cannot apply in place does (`auto`: the server
+restarts itself into the new code; `never`: the old version keeps serving)."""
 
 # -- how a server run ends ----------------------------------------------------------------------
 

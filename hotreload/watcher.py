@@ -63,6 +63,7 @@ class Watcher:
         on_error: ErrorHandler | None = None,
     ) -> None:
         self.files: list[Path] = []
+        self._known: set[Path] = set()
         self._wanted: set[str] = set()
         self._by_path: dict[str, Path] = {}
         self._directories: list[str] = []
@@ -83,19 +84,23 @@ class Watcher:
         decides every file once (a resync) for what changed meanwhile.
         """
         with self._lock:
-            new = [Path(os.path.abspath(f)) for f in files]
-            new = [f for f in new if f not in self._by_path.values()]
+            # Linear in the files added, not in those watched: a start-up that imports 1,000
+            # project modules adds them one at a time.
+            new = list(dict.fromkeys(Path(os.path.abspath(f)) for f in files))
+            new = [f for f in new if f not in self._known]
             if not new:
                 return
-            self.files = [*self.files, *new]
+            self.files.extend(new)
+            self._known.update(new)
+            directories = set(self._directory_set)
             for f in new:
                 for spelling in (os.path.normpath(f), os.path.realpath(f)):
                     self._wanted.add(spelling)
                     self._by_path[spelling] = f
-            directories = sorted({os.path.dirname(f) for f in self._wanted})
-            if directories != self._directories:
-                self._directories = directories
-                self._directory_set = set(directories)
+                    directories.add(os.path.dirname(spelling))
+            if directories != self._directory_set:
+                self._directories = sorted(directories)
+                self._directory_set = directories
                 if self._thread is not None:
                     self._signal.restart = True
 

@@ -12,8 +12,8 @@ import pytest
 from child import EVENT_SCHEMA, REPO, Child, run, strict_json
 from conftest import Project
 from jsonschema import Draft202012Validator
-from test_typecompare import BASE, COUNTER_INC
-from test_typecompare import edit as edit_base
+from test_typerules import BASE, COUNTER_INC
+from test_typerules import edit as edit_base
 
 from hotreload.cli import exit_code, main
 from hotreload.errors import (
@@ -170,7 +170,7 @@ def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
     assert capsys.readouterr().err == (
         "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
         "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope, "
-        "host, port, access_log, browser_reload; did you mean 'reload'?\n"
+        "host, port, access_log, restart, browser_reload; did you mean 'reload'?\n"
     )
 
 

@@ -27,8 +27,10 @@ from hotreload.events import (
     RejectReason,
     ReloadAccepted,
     ReloadRejected,
+    ReloadRestartNeeded,
     ReloadUnchanged,
     ServerFailed,
+    ServerRestarting,
     ServerStarted,
     ServerStopped,
     WatcherError,
@@ -93,6 +95,29 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "duration_ms": 0.2,
     },
     ReloadUnchanged: {**MODULE, "digest": "0123456789abcdef"},
+    ReloadRestartNeeded: {
+        **MODULE,
+        "digest": "0123456789abcdef",
+        "reason": "side_effect",
+        "message": "line 12 registers a route again; restarting",
+        "causes": [
+            {
+                "code": "side_effect",
+                "statement": "12: @app.get('/items')",
+                "line": 12,
+                "name": "list_items",
+                "detail": "a route registration cannot be undone in place",
+            }
+        ],
+        "restart": "auto",
+        "duration_ms": 1.5,
+    },
+    ServerRestarting: {
+        "module": "calc",
+        "path": "/project/calc.py",
+        "reason": "side_effect",
+        "message": "calc: line 12 registers a route again",
+    },
     ContractViolationEvent: {**MODULE, "version": None, **VIOLATION},
     ManifestChanged: {
         "manifest": "/project/hotreload.toml",

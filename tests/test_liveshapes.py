@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from support import dedent
-from test_typecompare import BASE
+from test_typerules import BASE
 
 from hotreload.contract.liveshapes import annotation_text, loose_annotation, verify_class
 from hotreload.contract.signatures import parse_signature

@@ -21,7 +21,7 @@ from typing import Any
 
 from hotreload.contract.signatures import Parameter, ParameterKind, Signature, normalise_annotation
 from hotreload.contract.typerules import compare_shape
-from hotreload.contract.typeshapes import FieldShape, TypeShape
+from hotreload.contract.typeshapes import FIELD_CALLS, FieldShape, TypeShape
 from hotreload.verdicts import Violation
 
 _KINDS: dict[inspect._ParameterKind, ParameterKind] = {
@@ -31,7 +31,6 @@ _KINDS: dict[inspect._ParameterKind, ParameterKind] = {
     inspect.Parameter.KEYWORD_ONLY: "keyword_only",
     inspect.Parameter.VAR_KEYWORD: "var_keyword",
 }
-_FIELD_CALLS = frozenset({"field", "dataclasses.field", "Field", "pydantic.Field"})
 _FORWARD_REF = re.compile(r"ForwardRef\('([^']*)'(?:, [^)]*)?\)")
 _UNKNOWN = "..."  # a default that is not a literal: only its presence is compared
 
@@ -210,7 +209,7 @@ def _loose_default(text: str | None) -> str | None:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         return _UNKNOWN
-    if isinstance(node, ast.Call) and ast.unparse(node.func) in _FIELD_CALLS:
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in FIELD_CALLS:
         keywords = {k.arg: k.value for k in node.keywords}
         if "default" in keywords:
             node = keywords["default"]

@@ -246,17 +246,18 @@ def _forward_reference(node: ast.Constant) -> ast.expr:
     return node if quoted is None else _normalise(quoted)
 
 
-def _dotted_name(node: ast.expr) -> str | None:
+def dotted_name(node: ast.expr) -> str | None:
+    """``a.b.c`` for a name or attribute chain, else None."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        prefix = _dotted_name(node.value)
+        prefix = dotted_name(node.value)
         return None if prefix is None else f"{prefix}.{node.attr}"
     return None
 
 
 def _normalise_name(node: ast.Name | ast.Attribute) -> ast.expr:
-    dotted = _dotted_name(node)
+    dotted = dotted_name(node)
     if dotted is None:
         return node
     module, _, name = dotted.rpartition(".")
@@ -359,11 +360,11 @@ def _parameter_type_violations(
 
 def _shape(signature: Signature) -> tuple[tuple[str, ParameterKind, str | None], ...]:
     """What `parameters_changed` is about: names, kinds, order and defaults, not annotations."""
-    return tuple((p.name, p.kind, _canonical_expression(p.default)) for p in signature.parameters)
+    return tuple((p.name, p.kind, canonical_expression(p.default)) for p in signature.parameters)
 
 
 @lru_cache(maxsize=4096)
-def _canonical_expression(text: str | None) -> str | None:
+def canonical_expression(text: str | None) -> str | None:
     """`1.00` -> `1.0`, `"a"` -> `'a'`: defaults compare as Python reads them, not as typed."""
     if text is None:
         return None

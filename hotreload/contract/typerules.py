@@ -9,7 +9,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from hotreload.contract.signatures import FoundFunction, Signature, compare, normalise_annotation
+from hotreload.contract.signatures import (
+    FoundFunction,
+    Signature,
+    canonical_expression,
+    compare,
+    normalise_annotation,
+)
 from hotreload.contract.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
 from hotreload.verdicts import RESTART_REASON, TypeViolationCode, TypeWarning, Violation
 
@@ -252,16 +258,7 @@ def _moved_fields(
 def _same_field(want: FieldShape, got: FieldShape) -> bool:
     return normalise_annotation(want.annotation) == normalise_annotation(
         got.annotation
-    ) and _canonical(want.default) == _canonical(got.default)
-
-
-def _canonical(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return ast.unparse(ast.parse(text.strip(), mode="eval"))
-    except SyntaxError:
-        return text.strip()
+    ) and canonical_expression(want.default) == canonical_expression(got.default)
 
 
 def _field_list(fields: Iterable[FieldShape]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hotreload.contract.signatures import Signature, parse_signature, signature_of
+from hotreload.contract.signatures import Signature, dotted_name, parse_signature, signature_of
 from hotreload.errors import SignatureSyntaxError
 
 TypeKind = Literal["class", "dataclass", "pydantic", "typeddict", "namedtuple", "enum"]
@@ -25,7 +25,7 @@ _TYPED_DICT = frozenset(prefix + "TypedDict" for prefix in _TYPING)
 _NAMED_TUPLE = frozenset(prefix + "NamedTuple" for prefix in _TYPING)
 _BASE_MODEL = frozenset({"BaseModel", "pydantic.BaseModel", "pydantic.main.BaseModel"})
 _DATACLASS = frozenset({"dataclass", "dataclasses.dataclass", "pydantic.dataclasses.dataclass"})
-_FIELD_CALLS = frozenset({"field", "dataclasses.field", "Field", "pydantic.Field"})
+FIELD_CALLS = frozenset({"field", "dataclasses.field", "Field", "pydantic.Field"})
 _PROPERTY = frozenset({"property", "cached_property", "functools.cached_property"})
 _OVERLOAD = frozenset({"overload", "typing.overload", "typing_extensions.overload"})
 # Methods pydantic calls itself, never the host: their signatures are pydantic's business.
@@ -158,14 +158,7 @@ def parse_shape(
 
 def _dotted(node: ast.expr) -> str | None:
     """``a.b.c`` for a name or attribute chain; a call's function (``@dataclass(...)``)."""
-    if isinstance(node, ast.Call):
-        return _dotted(node.func)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        prefix = _dotted(node.value)
-        return None if prefix is None else f"{prefix}.{node.attr}"
-    return None
+    return dotted_name(node.func if isinstance(node, ast.Call) else node)
 
 
 def _last(name: str | None) -> str:
@@ -410,7 +403,7 @@ def _required(value: ast.expr | None) -> bool:
     """Whether a field with this right-hand side must be passed to build an object."""
     if value is None:
         return True
-    if isinstance(value, ast.Call) and _dotted(value.func) in _FIELD_CALLS:
+    if isinstance(value, ast.Call) and _dotted(value.func) in FIELD_CALLS:
         if any(k.arg in ("default", "default_factory") for k in value.keywords):
             return False
         first = value.args[0] if value.args else None  # pydantic's Field(default, ...)

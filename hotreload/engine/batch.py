@@ -4,7 +4,6 @@ modules that took names from one that changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.source import digest, file_mark, read_settled
-from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply, prepare
+from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
@@ -23,15 +22,6 @@ SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is de
 # What module code raises when it needs a name that another file of the batch brings
 # (`from util import new_name`): such a version is tried again once another was applied.
 _CURABLE = frozenset({"ImportError", "ModuleNotFoundError", "AttributeError", "NameError"})
-
-
-def _tried_again(failure: Failure | None) -> Failure | None:
-    if failure is None or failure.message.endswith(_AGAIN):
-        return failure
-    return dataclasses.replace(failure, message=failure.message + _AGAIN)
-
-
-_AGAIN = " (tried again when another module of the project changes)"
 
 
 class LiveModules:
@@ -82,7 +72,7 @@ class Decided:
     digest: str | None
 
 
-class Reloader:
+class Batches:
     """Decides and applies batches of changed module files for a set of live modules."""
 
     def __init__(
@@ -119,7 +109,7 @@ class Reloader:
             self._inodes[live.spec.path] = mark[0]
         return True
 
-    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
+    def apply(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
         """Decide every changed module (no code runs), then apply the good ones under the gate."""
         targets = [live for path in paths if (live := self.modules.at(path)) is not None]
         if not targets:
@@ -161,7 +151,7 @@ class Reloader:
         order = [n for group in import_order(names, imports) for n in group]
         if candidates:
             with self.gate.exclusive():
-                said = self._apply(order, candidates, decided, started)
+                said = self._apply_in_order(order, candidates, decided, started)
         else:
             said = [decided[n] for n in order]
             self._waiting = waiting
@@ -169,12 +159,12 @@ class Reloader:
             name = item.outcome.live.spec.name
             if name in candidates and self._retriable(item.outcome, 2):
                 self._waiting[name] = candidates[name]
-                item.outcome.failure = _tried_again(item.outcome.failure)
+                item.outcome.waiting = True
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
 
-    def _apply(
+    def _apply_in_order(
         self,
         order: list[str],
         candidates: dict[str, tuple[LiveModule, Candidate, str]],
@@ -217,7 +207,7 @@ class Reloader:
         started: float,
         also_run: frozenset[str] = frozenset(),
     ) -> Outcome:
-        return apply(
+        return apply_version(
             live,
             candidate,
             started,
@@ -241,7 +231,7 @@ class Reloader:
             return []
         followed: list[Decided] = []
         # A module whose text does not name the changed one cannot import from it: it is not
-        # analysed for that (an adopted module is analysed only when a reload needs it).
+        # analysed for that (an rehomed module is analysed only when a reload needs it).
         last_part = changed.spec.name.rpartition(".")[2].encode()
         for live in self.modules:
             if last_part not in live.source:

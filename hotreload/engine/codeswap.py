@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotreload.engine.patching import is_cache_wrapper
+
 CodeKey = tuple[str, int]  # (co_qualname, n-th code object of that name in the module)
 
 _MAX_ATTRIBUTES = 64  # an object's attributes are looked into only when there are few
@@ -129,12 +131,12 @@ class _Finder:
                 content = cell.cell_contents
             except ValueError:
                 continue  # an empty cell
-            if isinstance(content, types.FunctionType) or _is_cache_wrapper(content):
+            if isinstance(content, types.FunctionType) or is_cache_wrapper(content):
                 self.visit(content, root, depth + 1)
 
 
 def _attributes(value: Any) -> list[Any]:
-    wrapped = getattr(value, "__wrapped__", None) if _is_cache_wrapper(value) else None
+    wrapped = getattr(value, "__wrapped__", None) if is_cache_wrapper(value) else None
     try:
         attributes = vars(value)
     except TypeError:
@@ -142,11 +144,6 @@ def _attributes(value: Any) -> list[Any]:
     if len(attributes) > _MAX_ATTRIBUTES:
         return []
     return [*attributes.values(), *([wrapped] if wrapped is not None else [])]
-
-
-def _is_cache_wrapper(obj: object) -> bool:
-    """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
-    return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
 
 
 @dataclass
@@ -260,8 +257,8 @@ def cache_wrappers(namespace: dict[str, Any]) -> list[Any]:
     old code is ever served."""
     found: list[Any] = []
     for value in list(namespace.values()):
-        if _is_cache_wrapper(value):
+        if is_cache_wrapper(value):
             found.append(value)
         elif isinstance(value, type):
-            found.extend(v for v in vars(value).values() if _is_cache_wrapper(v))
+            found.extend(v for v in vars(value).values() if is_cache_wrapper(v))
     return found

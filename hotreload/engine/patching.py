@@ -35,7 +35,7 @@ def _enum_members(cls: type) -> list[tuple[str, Any]] | None:
     return None
 
 
-def _is_cache_wrapper(obj: object) -> bool:
+def is_cache_wrapper(obj: object) -> bool:
     """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
     return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
 
@@ -43,7 +43,7 @@ def _is_cache_wrapper(obj: object) -> bool:
 def _has_identity(obj: object) -> bool:
     """Objects that references elsewhere hold on to: replacing one must be reported as rebound."""
     return isinstance(obj, types.FunctionType | type | staticmethod | classmethod | property) or (
-        _is_cache_wrapper(obj)
+        is_cache_wrapper(obj)
     )
 
 
@@ -106,7 +106,7 @@ def keeps_identity(old: Any, new: Any) -> bool:
         return classes_compatible(old, new)
     if isinstance(old, staticmethod | classmethod):
         return keeps_identity(old.__func__, new.__func__)
-    if _is_cache_wrapper(old):
+    if is_cache_wrapper(old):
         return keeps_identity(old.__wrapped__, new.__wrapped__)
     if isinstance(old, _PLAIN_VALUES):
         return bool(old == new)
@@ -151,10 +151,10 @@ class Patcher:
             if _same_definition(old, new) and self._patch_function(old, new):
                 return old
             self._rebound(name)
-            return adopt(new, owner)
-        if _is_cache_wrapper(old):
+            return rehome(new, owner)
+        if is_cache_wrapper(old):
             old.cache_clear()  # never serve a result computed by the old code
-        if _is_cache_wrapper(old) and type(old) is type(new):
+        if is_cache_wrapper(old) and type(old) is type(new):
             inner = self.patch(old.__wrapped__, new.__wrapped__, name, owner=owner)
             if inner is old.__wrapped__:
                 return old
@@ -166,7 +166,7 @@ class Patcher:
             inner = self.patch(old.__func__, new.__func__, name, owner=owner)
             if inner is old.__func__:
                 return old
-            # Wrap what patch() returned: it may be an adopted copy whose super() names the live
+            # Wrap what patch() returned: it may be an rehomed copy whose super() names the live
             # class; the new wrapper's own function names the discarded one.
             return type(new)(inner)
         if isinstance(old, property) and isinstance(new, property):
@@ -178,7 +178,7 @@ class Patcher:
             # new object replaces it here, but references held elsewhere keep the old one.
             self._rebound(name)
         if isinstance(new, types.FunctionType):
-            return adopt(new, owner)
+            return rehome(new, owner)
         return new
 
     def _patch_function(self, old: types.FunctionType, new: types.FunctionType) -> bool:
@@ -226,11 +226,11 @@ class Patcher:
             if old_fn is not None and new_fn is not None:
                 kept.append(self.patch(old_fn, new_fn, name, owner=owner))
             else:  # a setter or deleter came or went
-                kept.append(adopt(new_fn, owner))
+                kept.append(rehome(new_fn, owner))
         if all(k is getattr(old, a) for k, a in zip(kept, accessors, strict=True)):
             return old
         if type(new) is property:
-            # Built from the patched or adopted accessors, so super() in them names the live class.
+            # Built from the patched or rehomed accessors, so super() in them names the live class.
             return property(kept[0], kept[1], kept[2], new.__doc__)
         return new
 
@@ -250,7 +250,7 @@ class Patcher:
             ):
                 continue  # a __slots__ slot: the new class's descriptor refuses live instances
             if old_value is _MISSING:
-                value = adopt(new_value, old)
+                value = rehome(new_value, old)
             else:
                 value = self.patch(old_value, new_value, f"{old.__qualname__}.{attr}", owner=old)
             if value is not old_value:
@@ -264,7 +264,7 @@ class Patcher:
             old.__doc__ = new.__doc__
         return old
 
-    def adopt_instances(self, namespace: dict[str, Any]) -> None:
+    def retarget_instances(self, namespace: dict[str, Any]) -> None:
         """Objects the new code built from classes patched in place join the live classes.
 
         Module-level names, default argument values and class attributes are visited (not the
@@ -276,20 +276,20 @@ class Patcher:
             return
         module = namespace.get("__name__")
         for name, value in list(namespace.items()):
-            namespace[name] = self._adopt_instance(value, name)
+            namespace[name] = self._retarget_instance(value, name)
         for value in list(namespace.values()):
             if isinstance(value, type) and value.__module__ == module:
                 for attr, member in list(vars(value).items()):
-                    adopted = self._adopt_instance(member, None)
-                    if adopted is not member and not isinstance(value, enum.EnumMeta):
-                        setattr(value, attr, adopted)
+                    rehomed = self._retarget_instance(member, None)
+                    if rehomed is not member and not isinstance(value, enum.EnumMeta):
+                        setattr(value, attr, rehomed)
                     for function in _functions_in(member):
-                        self._adopt_defaults(function)
+                        self._retarget_defaults(function)
             elif isinstance(value, types.FunctionType) and value.__globals__ is namespace:
                 for function in _functions_in(value):
-                    self._adopt_defaults(function)
+                    self._retarget_defaults(function)
 
-    def _adopt_instance(self, value: Any, name: str | None) -> Any:
+    def _retarget_instance(self, value: Any, name: str | None) -> Any:
         live = self.class_map.get(type(value))
         if live is None:
             return value
@@ -301,14 +301,14 @@ class Patcher:
             self._rebound(name)
         return value
 
-    def _adopt_defaults(self, function: types.FunctionType) -> None:
+    def _retarget_defaults(self, function: types.FunctionType) -> None:
         if function.__defaults__:
-            defaults = tuple(self._adopt_instance(v, None) for v in function.__defaults__)
+            defaults = tuple(self._retarget_instance(v, None) for v in function.__defaults__)
             if any(a is not b for a, b in zip(defaults, function.__defaults__, strict=True)):
                 function.__defaults__ = defaults
         if function.__kwdefaults__:
             for key, value in function.__kwdefaults__.items():
-                function.__kwdefaults__[key] = self._adopt_instance(value, None)
+                function.__kwdefaults__[key] = self._retarget_instance(value, None)
 
 
 def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
@@ -320,11 +320,11 @@ def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
     if isinstance(obj, property):
         return [f for a in (obj.fget, obj.fset, obj.fdel) for f in _functions_in(a, depth + 1)]
     found = [obj] if isinstance(obj, types.FunctionType) else []
-    wrapped = getattr(obj, "__wrapped__", None) if found or _is_cache_wrapper(obj) else None
+    wrapped = getattr(obj, "__wrapped__", None) if found or is_cache_wrapper(obj) else None
     return found + (_functions_in(wrapped, depth + 1) if wrapped is not None else [])
 
 
-def adopt(function: Any, owner: type | None) -> Any:
+def rehome(function: Any, owner: type | None) -> Any:
     """A new method's zero-argument ``super()`` must name the live class, not the discarded one."""
     if owner is None or not isinstance(function, types.FunctionType):
         return function
@@ -335,13 +335,13 @@ def adopt(function: Any, owner: type | None) -> Any:
         types.CellType(owner) if var == "__class__" else cell
         for var, cell in zip(freevars, function.__closure__, strict=True)
     )
-    adopted = types.FunctionType(
+    rehomed = types.FunctionType(
         function.__code__, function.__globals__, function.__name__, function.__defaults__, closure
     )
-    adopted.__kwdefaults__ = function.__kwdefaults__
-    adopted.__annotations__ = function.__annotations__
-    adopted.__doc__ = function.__doc__
-    adopted.__qualname__ = function.__qualname__
-    adopted.__module__ = function.__module__
-    adopted.__dict__.update(function.__dict__)
-    return adopted
+    rehomed.__kwdefaults__ = function.__kwdefaults__
+    rehomed.__annotations__ = function.__annotations__
+    rehomed.__doc__ = function.__doc__
+    rehomed.__qualname__ = function.__qualname__
+    rehomed.__module__ = function.__module__
+    rehomed.__dict__.update(function.__dict__)
+    return rehomed

@@ -5,19 +5,21 @@ did not change keeps its value; one that changed only inside function bodies nee
 its functions take the new code in place; a new or otherwise changed statement runs again,
 and so does every statement that calls at import time a function whose body changed
 (`MODEL = _load()` after an edit of `_load`). Later statements that read a name whose value
-then changes run too: that is decided while running (see `reload.py`), since only running tells
-whether a re-run `def` kept its function's identity.
+then changes run too: that is decided while running (`execute.Run.run_statements`), since only
+running tells whether a re-run `def` kept its function's identity. `decide` is the one entry.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
+from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.scope import FunctionNode, body_reads
 from hotreload.engine.statements import Analysis
 
@@ -255,3 +257,44 @@ def _missing_inputs(new: Analysis, run: set[int], live_names: Collection[str]) -
                 added.add(earlier[-1])
                 pending.append(earlier[-1])
     return added
+
+
+def decide(
+    old: tuple[Analysis, CodeIndex],
+    new: tuple[Analysis, CodeIndex],
+    *,
+    live_names: Collection[str],
+    keep: Collection[str],
+    force: set[str],
+    reached: set[tuple[str, int]],
+) -> Plan:
+    """What a save runs, decided once, here: the statement plan (`plan`), widened by the
+    definitions whose live functions the code swap could not reach (``reached`` holds the code
+    keys it found). ``force`` names statements to run whatever their text (closures the swap
+    cannot update, names another module replaced)."""
+    decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force)
+    unreached = _unreached(old[1], new, decided, reached)
+    if unreached and decided.kind != "module":
+        decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force | unreached)
+    return decided
+
+
+def _unreached(
+    old: CodeIndex, new: tuple[Analysis, CodeIndex], decided: Plan, reached: set[tuple[str, int]]
+) -> set[str]:
+    """Definitions edited inside their bodies whose live functions were not found.
+
+    A decorator may keep the function where the search does not look (a registry of its own):
+    then the `def` runs again rather than leaving the edit unapplied.
+    """
+    analysis, codes = new
+    edited = {analysis.statements[i].definition for i in decided.edited} - {None}
+    return {
+        root
+        for key, code in codes.by_key.items()
+        if key not in reached
+        and "<" not in key[0]  # made when called (closures, lambdas): none live from import
+        and (root := key[0].partition(".")[0]) in edited
+        and code.co_flags & inspect.CO_OPTIMIZED  # a function's code, not a class body's
+        and old.by_key.get(key) != code
+    }

@@ -4,7 +4,7 @@ The steps, each in a part of its own:
 
 1. `prepare` (no code runs): decode, parse, compare with the contract (`signatures`, and
    `exports` for statically visible replacements), compile, analyse (`plan.analyse`).
-2. plan: what the version must run (`plan.plan`): nothing but a code swap, some statements, or
+2. plan: what the version must run (`plan.decide`): nothing but a code swap, some statements, or
    the whole module; and which live functions take which new code (`codeswap`).
 3. run (`execute.Run`): swap code, run the statements or the module under the deadline.
 4. verify: the exports are still the functions the contract checked (`exports`).
@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
-import inspect
 import linecache
 import sys
 import time
@@ -45,11 +44,11 @@ from hotreload.engine.execute import Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
-from hotreload.engine.plan import Plan, PlanKind, plan
+from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, analyse
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, TypeWarning, Violation
+from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -86,7 +85,7 @@ class Candidate:
 class LiveModule:
     """A loaded module and the facts about the version that runs now.
 
-    A module the process imported is adopted with its source only: the version is analysed
+    A module the process imported is rehomed with its source only: the version is analysed
     (parsed, compiled statement by statement) the first time a reload needs it, so a project of
     hundreds of modules does not pay for it at start-up.
     """
@@ -126,10 +125,11 @@ class LiveModule:
 class Outcome:
     """What a reload did; the server turns it into exactly one event."""
 
-    kind: Literal["accepted", "rejected", "unchanged"]
+    kind: Literal["accepted", "rejected", "unchanged", "restart_needed"]
     live: LiveModule
     started: float
     failure: Failure | None = None
+    restart: RestartNeeded | None = None  # for `restart_needed`: why, and what
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     rebound: list[str] = field(default_factory=list)
@@ -138,6 +138,9 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     warnings: list[TypeWarning] = field(default_factory=list)
+    # Rejected for want of a name another file of the project brings: tried again with the
+    # next batch (the batch decides this, so its event can say so).
+    waiting: bool = False
 
     finished: float = field(default_factory=time.perf_counter)
 
@@ -219,7 +222,7 @@ def _remember_source(path: Path, text: str) -> None:
 # -- applying a candidate ----------------------------------------------------------------------
 
 
-def apply(
+def apply_version(
     live: LiveModule,
     candidate: Candidate,
     started: float,
@@ -239,10 +242,14 @@ def apply(
     extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
     functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
     swaps = plan_swaps(functions, live.current.code_index, candidate.code_index)
-    decided = _plan(live, candidate, set(also_run) | swaps.blocked)
-    unreached = _unreached(live, candidate, decided, swaps.reached)
-    if unreached and decided.kind != "module":
-        decided = _plan(live, candidate, set(also_run) | swaps.blocked | unreached)
+    decided = decide(
+        (live.current.analysis, live.current.code_index),
+        (candidate.analysis, candidate.code_index),
+        live_names=live.namespace.keys(),
+        keep=spec.keep,
+        force=set(also_run) | swaps.blocked,
+        reached=swaps.reached,
+    )
 
     run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
@@ -274,37 +281,6 @@ def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Viol
     return violations
 
 
-def _plan(live: LiveModule, candidate: Candidate, force: set[str]) -> Plan:
-    return plan(
-        live.current.analysis,
-        candidate.analysis,
-        live_names=live.namespace.keys(),
-        keep=live.spec.keep,
-        force=force,
-    )
-
-
-def _unreached(
-    live: LiveModule, candidate: Candidate, decided: Plan, reached: set[tuple[str, int]]
-) -> set[str]:
-    """Definitions edited inside their bodies whose live functions were not found.
-
-    A decorator may keep the function where the search does not look (a registry of its own):
-    then the `def` runs again rather than leaving the edit unapplied.
-    """
-    old, new = live.current.code_index, candidate.code_index
-    edited = {candidate.analysis.statements[i].definition for i in decided.edited} - {None}
-    return {
-        root
-        for key, code in new.by_key.items()
-        if key not in reached
-        and "<" not in key[0]  # made when called (closures, lambdas): none live from import
-        and (root := key[0].partition(".")[0]) in edited
-        and code.co_flags & inspect.CO_OPTIMIZED  # a function's code, not a class body's
-        and old.by_key.get(key) != code
-    }
-
-
 def _commit(
     live: LiveModule, candidate: Candidate, decided: Plan, run: Run, started: float
 ) -> Outcome:
@@ -334,7 +310,7 @@ def _commit(
     for name in removed:
         namespace.pop(name, None)
     replaced.update(removed)
-    patcher.adopt_instances(namespace)
+    patcher.retarget_instances(namespace)
     for wrapper in cache_wrappers(namespace):
         wrapper.cache_clear()  # never serve a result computed by the old code
     _remember_source(spec.path, candidate.text)
@@ -448,7 +424,7 @@ def _unknown(source: bytes) -> Candidate:
 
 
 def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:
-    """A module the host imported before hotreload started is adopted, not imported twice."""
+    """A module the host imported before hotreload started is rehomed, not imported twice."""
     module = sys.modules.get(spec.name)
     if module is not None and getattr(module, "__file__", None):
         if Path(module.__file__ or "").resolve() == spec.path.resolve():

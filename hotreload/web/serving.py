@@ -19,7 +19,7 @@ from typing import Any
 
 from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
-from hotreload.manifest import EnvProfile, LoadedManifest
+from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
 from hotreload.words import AppKind, Level
 
@@ -105,7 +105,7 @@ def load_app(app: WebApp, root: Path) -> Any:
     A bad path or a wrong object is an AppError (configuration); the app module's own code
     raising is a ServerError, like a module of the manifest failing to import.
     """
-    module_name, _, attribute = app.path.partition(":")
+    module_name, attribute = split_target(app.path)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:

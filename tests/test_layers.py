@@ -1,0 +1,128 @@
+"""The package's layers (docs/architecture.md): no module imports a layer above its own, the
+leaves import nothing of ours, and no imports go round in a circle.
+
+Read from the source with `ast`, so a new module is held to the rules the day it is added.
+Imports under `if TYPE_CHECKING:` are left out: they never run.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
+
+# Bottom to top: a module may import its own layer and the layers below it.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("verdicts", ("errors", "verdicts", "words")),
+    ("contract", ("contract",)),
+    ("engine", ("engine",)),
+    (
+        "models and process-facing leaves",
+        (
+            "manifest",
+            "manifesterrors",
+            "freeze",
+            "schema",
+            "events",
+            "output",
+            "listeners",
+            "watcher",
+            "tracking",
+        ),
+    ),
+    ("server", ("bindings", "checking", "reloading", "server", "process")),
+    ("web", ("web",)),
+    ("command line", ("cli", "__main__", "__init__")),
+]
+# Modules that import nothing of ours: each owns one concern that needs no other part.
+LEAVES = {"errors", "verdicts", "words", "watcher", "listeners", "tracking"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts)
+
+
+def _layer_of(name: str) -> int:
+    head = name.split(".")[0]
+    for index, (_, members) in enumerate(LAYERS):
+        if head in members:
+            return index
+    raise AssertionError(f"hotreload.{name} is in no layer: add it to LAYERS in {__file__}")
+
+
+def _runtime_imports(tree: ast.Module) -> set[str]:
+    """The hotreload modules a module imports when it runs (TYPE_CHECKING blocks left out)."""
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.startswith("hotreload."):
+                    found.add(node.module.removeprefix("hotreload."))
+            elif isinstance(node, ast.Import):
+                found.update(
+                    a.name.removeprefix("hotreload.")
+                    for a in node.names
+                    if a.name.startswith("hotreload.")
+                )
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+
+    visit(tree.body)
+    return found
+
+
+GRAPH = {
+    _module_name(path): _runtime_imports(ast.parse(path.read_text()))
+    for path in sorted(PACKAGE.rglob("*.py"))
+}
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_imports_only_its_own_layer_and_below(module: str) -> None:
+    """A part never imports a part above it: the engine knows nothing of events or the server,
+    the contract nothing of the engine."""
+    own = _layer_of(module)
+    upward = {name for name in GRAPH[module] if _layer_of(name) > own}
+    assert not upward, (
+        f"hotreload.{module} ({LAYERS[own][0]}) imports a layer above it: {sorted(upward)}"
+    )
+
+
+@pytest.mark.parametrize("module", sorted(LEAVES))
+def test_leaves_import_nothing_of_ours(module: str) -> None:
+    assert GRAPH[module] == set(), f"hotreload.{module} imports {sorted(GRAPH[module])}"
+
+
+def test_no_import_goes_round_in_a_circle() -> None:
+    """Within a layer too: a circle would make import order matter and hide a missing split."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(GRAPH.get(name, ())):
+            target = target if target in GRAPH else target.rpartition(".")[0]
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target] if target in path else [target]
+                raise AssertionError("import circle: " + " -> ".join(cycle))
+            if state.get(target) is None and target in GRAPH:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in GRAPH:
+        if name not in state:
+            visit(name, [name])
+
+
+def test_only_the_command_line_imports_the_web_layer() -> None:
+    """The web extra is optional: nothing below the command line may need it."""
+    users = {m for m, imports in GRAPH.items() if any(i.startswith("web") for i in imports)}
+    assert users <= {"cli"} | {m for m in GRAPH if m.startswith("web")}, sorted(users)
