@@ -31,6 +31,8 @@ FLAGS = [
     "--disable-sync",
 ]
 PAGE_WAIT_MS = 20_000  # one awaited page condition on a loaded 2-core machine; a pass is at once
+# docs/overlay.png is this test's screenshot; it is written there only when asked, so a test run
+# leaves the working tree as it was: HOTRELOAD_UPDATE_SCREENSHOTS=1 pytest tests/test_browser.py
 OVERLAY_PNG = REPO / "docs" / "overlay.png"
 
 
@@ -199,7 +201,10 @@ def test_a_breaking_save_shows_the_overlay_and_the_next_good_save_removes_it(
         assert where == f"{handlers.resolve()}:{rejected['line']}", where
         assert "invalid literal for int()" in item.locator(".message").inner_text()
         assert page.evaluate("window.marker") == "this navigation"  # shown, not reloaded
-        page.screenshot(path=str(OVERLAY_PNG))
+        update = os.environ.get("HOTRELOAD_UPDATE_SCREENSHOTS") == "1"
+        shot = OVERLAY_PNG if update else webapp.parent / "overlay.png"
+        page.screenshot(path=str(shot))
+        assert shot.read_bytes().startswith(b"\x89PNG")
 
         # A page opened (or reloaded) while the save stays rejected shows it at once.
         other = open_page(context, url)
