@@ -20,7 +20,7 @@ from hotreload.verdicts import (
     ViolationCode,
     WarningCode,
 )
-from hotreload.words import LEVEL_ORDER, AppKind, Level
+from hotreload.words import LEVEL_ORDER, AppKind, AssetKind, Level
 
 
 def _name(event: str) -> Any:
@@ -358,6 +358,22 @@ class AppLog(BaseEvent):
     )
 
 
+class AssetChanged(BaseEvent):
+    """A file of a served app's static or template folders was saved (in a profile with
+    `browser_reload`): open pages swap the stylesheet in place, or reload."""
+
+    event: Literal["asset.changed"] = _name("asset.changed")
+    file: str = Field(description="Absolute path of the saved file.")
+    kind: AssetKind = Field(
+        description="`stylesheet` (a .css file: pages swap it without reloading), `template` "
+        "(a file of a template folder) or `static` (any other file the app serves)."
+    )
+    url: str | None = Field(
+        description="The path the app serves it at (`/static/site.css`), where the app says so "
+        "(a static mount); null for a template."
+    )
+
+
 EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     ServerStarted,
     ServerStopped,
@@ -375,6 +391,7 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     AppServing,
     ExportsServing,
     AppLog,
+    AssetChanged,
 )
 
 # One list of the event models: the union that validates a record is built from it.

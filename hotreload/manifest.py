@@ -330,6 +330,13 @@ class EnvProfile(_Model):
         'kept), "never" keeps the previous version serving. Unset: "auto" for an [app] asgi or '
         'wsgi app, "never" for an entry host and hotreload.up().',
     )
+    browser_reload: bool = Field(
+        default=True,
+        description="For an [app] asgi or wsgi app in a profile with reload = true: add a small "
+        "script to its HTML pages that reloads them after an accepted save, a template edit or "
+        "a restart, swaps a changed stylesheet in place, and shows why a save was rejected; "
+        "its endpoints live under /__hotreload/. Ignored when reload is false (production).",
+    )
 
 
 class AppConfig(_Model):

@@ -23,6 +23,10 @@ LEVEL_ORDER: dict[Level, int] = {"debug": 10, "info": 20, "warning": 30, "error"
 AppKind = Literal["asgi", "wsgi"]
 """How `[app]` is served: an ASGI app, or a WSGI app through an adapter."""
 
+AssetKind = Literal["stylesheet", "template", "static"]
+"""What a changed file of a served app's static or template folders is, for the browser: a
+stylesheet (swapped in place), a template, or another static file (the page reloads)."""
+
 # -- what reloads ------------------------------------------------------------------------------
 
 ReloadScope = Literal["imported", "manifest"]

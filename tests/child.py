@@ -69,7 +69,9 @@ class Child:
         cwd: Path,
         env: Mapping[str, str] | None = None,
         program: Sequence[str] = (sys.executable, "-m", "hotreload"),
+        python: Sequence[str] = (),
     ) -> None:
+        """``python``: interpreter arguments before ``-m hotreload`` (``-m debugpy ...``)."""
         self.args = args
         self.program = program
         self.stdout: list[str] = []
@@ -78,7 +80,9 @@ class Child:
         self.bad_lines: list[tuple[str, str]] = []  # stderr lines that are not strict JSON
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [*program, *args],
+            [*program, *args]
+            if not python
+            else [sys.executable, *python, "-m", "hotreload", *args],
             cwd=cwd,
             env=child_env(env),
             stdin=subprocess.DEVNULL,

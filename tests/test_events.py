@@ -17,6 +17,7 @@ from hotreload.events import (
     EVENT_MODELS,
     AppLog,
     AppServing,
+    AssetChanged,
     BaseEvent,
     ContractViolationEvent,
     EventLog,
@@ -155,6 +156,11 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "logger": "uvicorn.error",
         "message": "Exception in ASGI application",
         "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
+    },
+    AssetChanged: {
+        "file": "/srv/app/static/site.css",
+        "kind": "stylesheet",
+        "url": "/static/site.css",
     },
 }
 

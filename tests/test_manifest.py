@@ -170,7 +170,7 @@ ERRORS = [
         MINIMAL + "[env.development]\nrelaod = true\n",
         "hotreload.toml: env.development.relaod: unknown key; known keys: reload, debounce_ms, "
         "log_format, log_file, log_level, exec_timeout_ms, reload_scope, host, port, access_log, "
-        "token_env, max_body_bytes, restart; did you mean 'reload'?",
+        "token_env, max_body_bytes, restart, browser_reload; did you mean 'reload'?",
         id="typo-suggests-key",
     ),
     pytest.param(

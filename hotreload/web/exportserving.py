@@ -163,7 +163,9 @@ class ExportsService:
             interface="asgi3",
             timeout_graceful_shutdown=int(GRACEFUL_S),
         )
-        self._runner = _uvicorn_server(config, lambda: self._serving(api), lambda _signum: None)
+        self._runner = _uvicorn_server(
+            config, lambda: self._serving(api), lambda _signum: None, self._end_streams
+        )
         self._thread = threading.Thread(target=self._serve, name="hotreload-exports", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -176,10 +178,13 @@ class ExportsService:
             when = f" within {START_TIMEOUT_S:g} s" if alive else ""
             raise ServerError(f"{WHAT} did not start{when}{why}")
 
-    def stop(self) -> None:
-        """End the event streams, then uvicorn (calls in flight get `GRACEFUL_S`)."""
+    def _end_streams(self) -> None:
         if self.app is not None:
             self.app.close()
+
+    def stop(self) -> None:
+        """End the event streams, then uvicorn (calls in flight get `GRACEFUL_S`)."""
+        self._end_streams()
         if self._runner is not None:
             self._runner.should_exit = True
         if self._thread is not None and self._thread is not threading.current_thread():

@@ -283,6 +283,12 @@ def serve(
         from a2wsgi import WSGIMiddleware
 
         asgi = WSGIMiddleware(target)
+    browser = None
+    if server.profile.reload and server.profile.browser_reload:
+        from hotreload.web.browser import BrowserReloading
+
+        browser = BrowserReloading(server.events, target, server.manifest.root)
+        asgi = browser.wrap(asgi)
     config = uvicorn.Config(
         asgi,
         host=app.host,
@@ -306,8 +312,11 @@ def serve(
             reload=server.profile.reload,
         )
 
+    closing = browser.close if browser is not None else lambda: None
     with uvicorn_logs(server.events, server.profile):
-        runner = _uvicorn_server(config, started, on_signal)
+        runner = _uvicorn_server(config, started, on_signal, closing)
+        if browser is not None:
+            browser.start()
         try:
             runner.run(sockets=[sock])
         except SystemExit as e:  # uvicorn exits when the app's lifespan start-up fails
@@ -315,16 +324,23 @@ def serve(
                 f"{app.key} failed to start (uvicorn exited with code {e.code}); "
                 "its app.log events above say why"
             ) from e
+        finally:
+            closing()
     if not runner.started:
         raise ServerError(f"{app.key} did not start; its app.log events above say why")
 
 
 def _uvicorn_server(
-    config: Any, on_started: Callable[[], None], on_signal: Callable[[int], None]
+    config: Any,
+    on_started: Callable[[], None],
+    on_signal: Callable[[int], None],
+    on_shutdown: Callable[[], None],
 ) -> Any:
-    """uvicorn.Server with two changes: it reports when it serves, and it handles SIGINT and
-    SIGTERM without raising them again once stopped (what uvicorn does there differs between
-    versions), telling ``on_signal`` instead."""
+    """uvicorn.Server with three changes: it reports when it serves; ``on_shutdown`` runs as
+    shutdown begins (it ends the browser's event streams, which uvicorn would otherwise wait
+    for: they never end by themselves); and it handles SIGINT and SIGTERM without raising them
+    again once stopped (what uvicorn does there differs between versions), telling
+    ``on_signal`` instead."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -332,6 +348,10 @@ def _uvicorn_server(
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
                 on_started()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            on_shutdown()
+            await super().shutdown(sockets=sockets)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
