@@ -56,7 +56,8 @@ def test_an_in_place_write_waits_out_the_quiet_period(tmp_path: Path) -> None:
         wait=lambda s: waits.append(s) or False,
         inodes=inodes,
     )
-    assert waits and all(0 < s <= quiet_ns / 1e9 for s in waits)
+    # At most one quiet period from now (the file system may stamp a few ms ahead of the clock).
+    assert waits and all(0 < s <= quiet_ns / 1e9 + 0.02 for s in waits)
 
 
 def test_a_file_replaced_then_written_without_pause_ends_within_the_limit(tmp_path: Path) -> None:
