@@ -3,6 +3,7 @@ process imports (rehomed without a contract), and the one event each decision ma
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import types
@@ -13,7 +14,7 @@ from typing import Any
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
-from hotreload.engine.source import digest, read_source
+from hotreload.engine.source import digest, mark_of, read_source
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
 from hotreload.errors import HotreloadError
 from hotreload.events import (
@@ -195,16 +196,22 @@ class ImportedModules:
         for name, path, module in imported_project_modules(self.recorder.files, skip):
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
-                self._imported(name, path, source, module, 0.0)
+                self._imported(name, path, source, module, 0.0, None)
 
     def _imported(
-        self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
+        self,
+        name: str,
+        path: Path,
+        source: bytes,
+        module: types.ModuleType,
+        took_ms: float,
+        stat: os.stat_result | None,
     ) -> None:
         if name in self.batches.modules or name in self.manifest_modules:
             return
         spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
         live = adopt(spec, module, source)
-        if not self.batches.track(live):
+        if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
             return
         report_loaded(self.events, live, digest(source), took_ms)
         self.on_tracked(path)
