@@ -171,10 +171,10 @@ class BatchClock:
         if watcher is None or inner is None:
             return False
 
-        def timed(paths: list[Path], resync: bool) -> None:
+        def timed(paths: list[Path], *rest: Any) -> None:
             began = time.monotonic_ns()
             try:
-                inner(paths, resync)
+                inner(paths, *rest)
             finally:
                 ended = time.monotonic_ns()
                 with self._lock:

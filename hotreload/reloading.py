@@ -84,10 +84,11 @@ class ReloadingSide:
         read is decided."""
         manifest_watch = ManifestWatch(self.manifest.path, self.events)
 
-        def on_batch(paths: list[Path], resync: bool) -> None:
+        def on_batch(paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
             if self.manifest.path in paths:
                 manifest_watch.touched()
-            self.reload([p for p in paths if p != self.manifest.path], resync=resync)
+            modules = [p for p in paths if p != self.manifest.path]
+            self.reload(modules, resync=resync, whole=whole)
 
         self.watcher = watcher = Watcher(
             [*self.batches.modules.paths(), self.manifest.path],
@@ -104,14 +105,17 @@ class ReloadingSide:
     def watching(self) -> bool:
         return self.watcher is not None and self.watcher.alive
 
-    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
-        """Decide and apply changes to these module files now, and say each outcome."""
+    def reload(
+        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+    ) -> list[Outcome]:
+        """Decide and apply changes to these module files now, and say each outcome; the files
+        in ``whole`` were closed after writing (or renamed into place): no quiet period."""
         # Listeners hear of this reload once the lock is let go: one may call back into us.
         with self.events.deferred(), self.lock:
             if self.stopped.is_set():
                 return []
             try:
-                decided = self.batches.apply(paths, resync=resync)
+                decided = self.batches.apply(paths, resync=resync, whole=whole)
             finally:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()

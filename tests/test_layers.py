@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "output",
             "listeners",
             "watcher",
+            "kernelwatch",
             "tracking",
         ),
     ),
@@ -38,7 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("command line", ("cli", "__main__", "__init__")),
 ]
 # Modules that import nothing of ours: each owns one concern that needs no other part.
-LEAVES = {"errors", "verdicts", "words", "watcher", "listeners", "tracking"}
+LEAVES = {"errors", "verdicts", "words", "kernelwatch", "listeners", "tracking"}
 
 
 def _module_name(path: Path) -> str:

@@ -116,11 +116,15 @@ class Batches:
             self._seen[live.spec.path] = (mark, seen_ns)
         return True
 
-    def apply(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
+    def apply(
+        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+    ) -> list[Decided]:
         """Decide every changed module (no code runs), then apply the good ones under the gate.
 
         A resync (the watcher started afresh: any file may have changed unseen) decides only
-        the files whose stat says they may have moved since they were last read."""
+        the files whose stat says they may have moved since they were last read. The files in
+        ``whole`` were closed after writing or renamed into place (the kernel said so): they
+        are read at once, with no quiet period."""
         if resync:
             paths = [path for path in paths if self._may_have_moved(path)]
         targets = [live for path in paths if (live := self.modules.at(path)) is not None]
@@ -137,6 +141,7 @@ class Batches:
             wait=self.stopping.wait,
             inodes=self._inodes,
             marks=marks,
+            whole=whole,
         )
         for path, mark in marks.items():
             self._seen[path] = (mark, read_ns)

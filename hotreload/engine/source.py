@@ -182,6 +182,7 @@ def read_settled(
     wait: Callable[[float], bool],
     inodes: dict[Path, int] | None = None,
     marks: dict[Path, FileMark] | None = None,
+    whole: frozenset[Path] = frozenset(),
 ) -> dict[Path, bytes | Failure]:
     """Each file's bytes, once it has stayed as read for one quiet period.
 
@@ -198,7 +199,9 @@ def read_settled(
     replaced whole: an editor's atomic save renames a finished file over the module, and a
     checkout creates the file and writes it at once. It is read without waiting.
 
-    ``marks``, if given, gets each file's mark as it was read.
+    ``marks``, if given, gets each file's mark as it was read. A file in ``whole`` was closed
+    after writing (the kernel said so): it is read without waiting too, unless it is empty (an
+    editor that truncates, closes, then writes shows an empty file first).
     """
     deadline = time.monotonic() + limit_s
     sources: dict[Path, bytes | Failure] = {}
@@ -207,6 +210,7 @@ def read_settled(
     # A replaced file is taken at once only at the first read: one that moves after it is being
     # written after all, and waits like any other.
     known = dict(inodes) if inodes is not None else {}
+    closed = set(whole)  # likewise: a file closed after writing, at the first read only
     while pending:
         for path in pending:
             read_marks[path] = file_mark(path)
@@ -219,6 +223,7 @@ def read_settled(
         wait_ns = max(
             0
             if _replaced(read_marks[path], known.pop(path, None))
+            or _closed(read_marks[path], _first(closed, path))
             else settle_left_ns(read_marks[path], now, quiet_ns)
             for path in pending
         )
@@ -232,6 +237,19 @@ def read_settled(
     if marks is not None:
         marks.update(read_marks)
     return sources
+
+
+def _first(paths: set[Path], path: Path) -> bool:
+    """Whether ``path`` is in ``paths``, taking it out: true at most once."""
+    if path in paths:
+        paths.discard(path)
+        return True
+    return False
+
+
+def _closed(mark: FileMark, whole: bool) -> bool:
+    """Whether the file was closed after writing, and is not empty (see `read_settled`)."""
+    return whole and mark is not None and mark[1] > 0
 
 
 def _replaced(mark: FileMark, inode: int | None) -> bool:
