@@ -99,7 +99,7 @@ class Watcher:
         with self._lock:
             # Linear in the files added, not in those watched: a start-up that imports 1,000
             # project modules adds them one at a time.
-            new = list(dict.fromkeys(Path(os.path.abspath(f)) for f in files))
+            new = list(dict.fromkeys(_absolute(f) for f in files))
             new = [f for f in new if f not in self._known]
             if not new:
                 return
@@ -320,3 +320,10 @@ def _kernel_watch() -> Any:
         return KernelWatch()
     except (ImportError, OSError, AttributeError):
         return None
+
+
+def _absolute(file: Path) -> Path:
+    """The file as an absolute, normalised path (a Path that is one already is kept as is)."""
+    if isinstance(file, Path) and file.is_absolute() and ".." not in file.parts:
+        return file
+    return Path(os.path.abspath(file))
