@@ -119,10 +119,11 @@ def issue19_verdicts(results: dict[str, Any]) -> list[dict[str, str]]:
                     None if ratio is None else ratio <= STARTUP_RATIO,
                 )
             )
-        imported = runs["import_hotreload"]["wall_s"] * 1000
+        # The package's own import: the process's wall time less a bare interpreter's.
+        imported = (runs["import_hotreload"]["wall_s"] - runs["bare_python"]["wall_s"]) * 1000
         found.append(
             _verdict(
-                f"`import hotreload` under {IMPORT_MS} ms",
+                f"`import hotreload` under {IMPORT_MS} ms (over a bare interpreter's start)",
                 f"{imported:.0f} ms",
                 imported < IMPORT_MS,
             )
