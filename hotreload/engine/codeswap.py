@@ -197,6 +197,7 @@ def plan_swaps(
     """
     result = SwapPlan([], set(), set(), [])
     taken: set[int] = set()
+    unchanged: set[int] = set()  # their nested definitions are unchanged too (code equality)
     for function, root in functions:
         taken.add(id(function))
         key = old.key_of(function.__code__)
@@ -207,12 +208,14 @@ def plan_swaps(
             continue  # its definition is gone: the function keeps its code until released
         result.reached.add(key)
         if new_code is function.__code__ or new_code == function.__code__:
+            unchanged.add(id(function))
             continue
         if new_code.co_freevars != function.__code__.co_freevars:
             result.blocked.add(root)
             continue
         result.swaps.append(Swap(function, function.__code__, new_code, function.__doc__, root))
-    _plan_closure_swaps(functions, old, new, taken, result, namespace or {})
+    changed = [(f, root) for f, root in functions if id(f) not in unchanged]
+    _plan_closure_swaps(functions, changed, old, new, taken, result, namespace or {})
     return result
 
 
@@ -234,6 +237,7 @@ def _changed_nested(
 
 def _plan_closure_swaps(
     functions: list[tuple[types.FunctionType, str]],
+    changed: list[tuple[types.FunctionType, str]],
     old: CodeIndex,
     new: CodeIndex,
     taken: set[int],
@@ -246,9 +250,10 @@ def _plan_closure_swaps(
     They are found through the code objects they were made from, which are constants of the
     live functions' code (`closures.closures_of`: where closures live first, the collector
     only for what that cannot account for); looked for only when such a nested definition
-    changed.
+    changed, in the ``changed`` functions only (code equal to the new version's holds equal
+    nested code).
     """
-    targets = _changed_nested(functions, old, new)
+    targets = _changed_nested(changed, old, new)
     if not targets:
         return
     known = [function for function, _ in functions]
