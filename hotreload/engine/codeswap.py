@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +55,22 @@ def index_code(module_codes: Iterable[types.CodeType]) -> CodeIndex:
     return CodeIndex(by_position, by_key)
 
 
-def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield const
-            yield from _nested(const)
+def _nested(code: types.CodeType) -> list[types.CodeType]:
+    """The code objects nested in ``code``, depth first, in source order. A list made with a
+    stack: a chain of nested generators costs more than the walk at every save, and a recursive
+    inner function would be a reference cycle keeping the list (and its code objects) alive
+    until the collector runs."""
+    found: list[types.CodeType] = []
+    stack = [iter(code.co_consts)]
+    while stack:
+        for const in stack[-1]:
+            if type(const) is types.CodeType:
+                found.append(const)
+                stack.append(iter(const.co_consts))
+                break
+        else:
+            stack.pop()
+    return found
 
 
 def live_functions(
