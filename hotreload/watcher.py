@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import watchfiles
+if TYPE_CHECKING:  # imported when it runs: on Linux the kernel's events need none of it
+    import watchfiles
+
 
 # The changed files; True for a resync; the files the kernel said are whole (closed after
 # writing, or renamed into place), which need no quiet period.
@@ -153,7 +155,7 @@ class Watcher:
 
     def _accept(self, change: watchfiles.Change, path: str) -> bool:
         path = os.path.normpath(path)
-        if change == watchfiles.Change.deleted and path in self._directory_set:
+        if change == _deleted() and path in self._directory_set:
             self._signal.restart = True  # a watched directory went: watch afresh
         return path in self._wanted
 
@@ -188,6 +190,8 @@ class Watcher:
             self._resync = True
             self._signal.stop.wait(DIRECTORY_POLL_S)
             return
+        import watchfiles
+
         for changes in watchfiles.watch(
             *directories,
             watch_filter=self._accept,
@@ -327,3 +331,9 @@ def _absolute(file: Path) -> Path:
     if isinstance(file, Path) and file.is_absolute() and ".." not in file.parts:
         return file
     return Path(os.path.abspath(file))
+
+
+def _deleted() -> Any:
+    import watchfiles
+
+    return watchfiles.Change.deleted
