@@ -119,3 +119,24 @@ def test_an_empty_file_closed_is_not_taken_as_whole(tmp_path: Path) -> None:
         whole=frozenset({path}),
     )
     assert waits == []
+
+
+def test_without_the_kernel_s_events_watchfiles_delivers_saves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where inotify cannot be had, watchfiles watches as before (and nothing is said whole)."""
+    import hotreload.watcher
+
+    monkeypatch.setattr(hotreload.watcher, "_kernel_watch", lambda: None)
+    module = tmp_path / "m.py"
+    module.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    watcher = Watcher([module], batches, debounce_ms=3)
+    watcher.start()
+    try:
+        assert watcher.backend == "watchfiles"
+        module.write_text("X = 1\n", encoding="utf-8")
+        wait_until(lambda: batches.of(module) != [])
+        assert batches.of(module)[0][2] == frozenset()
+    finally:
+        watcher.stop()
