@@ -238,18 +238,21 @@ def apply_version(
     is left exactly as it was.
     """
     spec = live.spec
-    live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
-    extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
-    functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
-    swaps = plan_swaps(functions, live.current.code_index, candidate.code_index)
-    decided = decide(
-        (live.current.analysis, live.current.code_index),
-        (candidate.analysis, candidate.code_index),
-        live_names=live.namespace.keys(),
-        keep=spec.keep,
-        force=set(also_run) | swaps.blocked,
-        reached=swaps.reached,
-    )
+    try:
+        live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
+        extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
+        functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
+        swaps = plan_swaps(functions, live.current.code_index, candidate.code_index)
+        decided = decide(
+            (live.current.analysis, live.current.code_index),
+            (candidate.analysis, candidate.code_index),
+            live_names=live.namespace.keys(),
+            keep=spec.keep,
+            force=set(also_run) | swaps.blocked,
+            reached=swaps.reached,
+        )
+    except Exception as error:  # nothing ran yet: the module is as it was
+        return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
 
     run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
@@ -269,7 +272,23 @@ def apply_version(
             message = "; ".join(v.message for v in violations)
             failure = Failure(violations[0].code, message, tuple(violations))
             return Outcome("rejected", live, started, failure=failure)
-    return _commit(live, candidate, decided, run, started)
+    try:
+        return _commit(live, candidate, decided, run, started)
+    except Exception as error:
+        run.rollback()
+        return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
+
+
+def _planning_failed(error: Exception, spec: ModuleSpec) -> Failure:
+    """A reload that broke outside the module's own code (a live object that raised when looked
+    at, a bug of ours): the module's own rejection, with its file, never a nameless error."""
+    return Failure(
+        "exec_error",
+        f"{spec.path.name}: reloading module {spec.name!r} failed with {type(error).__name__}: "
+        f"{error} (while planning or keeping the new version, not in the module's code); "
+        "the previous version keeps running; please report this with the module's source",
+        exception=type(error).__name__,
+    )
 
 
 def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Violation]:
