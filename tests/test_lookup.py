@@ -4,11 +4,12 @@ an object with a slow `__getattr__`) reloads, and none of those objects is ever 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import pytest
 from conftest import EventRecorder, Project
-from support import run
+from support import Running, run
 
 from hotreload.server import Server
 
@@ -68,14 +69,14 @@ def where() -> str:
 
 
 @pytest.fixture
-def running(project: Project, start: Start):  # type: ignore[no-untyped-def]
+def running(project: Project, start: Start) -> Running:
     project.write("traps", TRAPS)
     return run(project, start, {"app": APP.format(word="one")}, {"app": {"where": "() -> str"}})
 
 
-def test_a_module_holding_proxies_and_lazy_objects_reloads_and_touches_none(running) -> None:  # type: ignore[no-untyped-def]
-    import sys
-
+def test_a_module_holding_proxies_and_lazy_objects_reloads_and_touches_none(
+    running: Running,
+) -> None:
     traps = sys.modules["traps"]
     assert traps.touched == []
     registry_before = sys.modules["app"].Session.registry.has()
@@ -90,7 +91,9 @@ def test_a_module_holding_proxies_and_lazy_objects_reloads_and_touches_none(runn
     assert "watcher.error" not in running.events.names()
 
 
-def test_a_module_whose_run_breaks_on_a_proxy_is_its_own_rejection(running) -> None:  # type: ignore[no-untyped-def]
+def test_a_module_whose_run_breaks_on_a_proxy_is_its_own_rejection(
+    running: Running,
+) -> None:
     """The user's code touching a proxy (at import time, outside a request) is the module's
     failed reload, with its file and line, never a nameless watcher error."""
     bad = APP.format(word="four") + "\nMETHOD = request.method\n"
