@@ -32,6 +32,13 @@ from hotreload.process import Interrupts, refuse_workers
 from hotreload.schema import stale_schemas, write_schemas
 from hotreload.server import Server, set_current
 from hotreload.verdicts import StopReason
+from hotreload.web.restart import (
+    Restarter,
+    SaveWatch,
+    exec_again,
+    inherited_socket,
+    is_restart,
+)
 from hotreload.web.serving import WebApp, bind, load_app, require_extra, serve, web_app
 from hotreload.words import LogFormat
 
@@ -92,21 +99,54 @@ def cmd_up(args: argparse.Namespace) -> int:
         _manifest_failed(args, e)
         raise
     log_format = choose_log_format(args.log_format, profile, sys.stderr)
+    app = manifest.manifest.app
+    serving = app is not None and (app.asgi is not None or app.wsgi is not None)
+    restarted = serving and is_restart()
     # The server owns its output: the CLI only hands it the choices (format, file).
-    server = Server(manifest, env=env, log_format=log_format, log_file=args.log_file)
+    server = Server(
+        manifest,
+        env=env,
+        log_format=log_format,
+        log_file=args.log_file,
+        serving=serving,
+        restarted=restarted,
+    )
     try:
         web = web_app(manifest, profile, host=args.host, port=args.port)
     except AppError as e:
         server.fail(e)
         raise
+    listening = inherited_socket() if serving else None
+    # A restart's start-up may fail: saves from now on are what it waits for then.
+    saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
     with Interrupts() as interrupts, _one_process(server):
         # A signal during start-up stops it; the server says which one stopped it.
         server.interrupt_cause = interrupts.describe
         set_current(server)
         try:
-            return _run(server, interrupts, web)
+            return _run(server, interrupts, web, listening, args.argv, saves)
+        except (ServerError, ContractViolation, AppError):
+            if saves is None or listening is None or listening.fileno() == -1:
+                raise
+            # A restart into code that cannot start: keep the address, wait for the next save.
+            return _wait_then_restart(saves, listening, args.argv)
         finally:
             set_current(None)
+            if saves is not None:
+                saves.close()
+
+
+def _wait_then_restart(saves: SaveWatch, listening: socket.socket, argv: list[str]) -> int:
+    """After a restart's failed start-up (`server.failed` said so, with ``waiting``): the
+    process keeps the listening socket (connections wait in its backlog) and runs its command
+    again at the next save of a project file; a signal ends it."""
+    try:
+        saves.wait()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    saves.close()
+    exec_again(argv, listening)
+    return EXIT_OK
 
 
 def _one_process(server: Server) -> AbstractContextManager[None]:
@@ -114,16 +154,19 @@ def _one_process(server: Server) -> AbstractContextManager[None]:
     return refuse_workers(server.env) if server.profile.reload else nullcontext()
 
 
-def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | None]:
+def _start(
+    server: Server, web: WebApp | None, listening: socket.socket | None
+) -> tuple[Any, socket.socket | None]:
     """Start the server (a failed start has written `server.failed` and stopped); for a web
-    app, check the extra and bind first, and import the app before the watcher starts.
-    Returns the app object and its socket (None, None without one)."""
+    app, check the extra and bind first (or take the socket a restart handed over), and import
+    the app before the watcher starts. Returns the app object and its socket (None, None
+    without one)."""
     if web is None:
         server.start()
         return None, None
     try:
         require_extra(web)
-        sock = bind(web)
+        sock = listening if listening is not None else bind(web)
     except (AppError, PortInUse) as e:
         server.fail(e)
         raise
@@ -131,19 +174,36 @@ def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | Non
     try:
         server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
     except BaseException:
-        sock.close()
+        if sock is not listening:
+            sock.close()  # a handed-over socket stays open: a failed restart waits on it
         raise
     return loaded[0], sock
 
 
-def _run(server: Server, interrupts: Interrupts, web: WebApp | None) -> int:
+def _run(
+    server: Server,
+    interrupts: Interrupts,
+    web: WebApp | None,
+    listening: socket.socket | None = None,
+    argv: Sequence[str] = (),
+    saves: SaveWatch | None = None,
+) -> int:
     """Start, then serve the app, run the entry, or wait, until a signal or the end."""
-    target, sock = _start(server, web)
+    target, sock = _start(server, web, listening)
+    if saves is not None:
+        saves.close()  # started: saves are the reloader's again
     failed: StopReason = "entry_failed" if web is None else "app_failed"
+    restarter = Restarter(server.events)
     try:
         if web is not None:
             assert sock is not None
-            serve(server, web, target, sock, on_signal=interrupts.note)
+            server.on_restart_needed(restarter.request)
+            kept = sock.dup()  # uvicorn closes the socket it served on; a restart needs it
+            serve(server, web, target, sock, on_signal=interrupts.note, on_serving=restarter.attach)
+            if restarter.cause is not None and interrupts.arrived is None:
+                server.stop(say=False)  # `server.restarting` said why; the log is flushed
+                exec_again(argv, kept)
+            kept.close()
         elif server.manifest.manifest.app is None:
             _say_watching(server)
             while not server.wait(timeout=3600):
@@ -319,10 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit code (0 ok, 1 contract violated, 2 bad input)."""
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as e:  # argparse exits on --help (0) and on bad usage (2)
         return int(e.code or 0)
+    args.argv = arguments  # a restart runs the very same command
     try:
         code: int = args.run(args)
         return code

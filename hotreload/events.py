@@ -119,6 +119,11 @@ class ServerStarted(BaseEvent):
     reload: bool = Field(description="Whether the profile watches and reloads.")
     debounce_ms: int = Field(description="The watcher's quiet time in milliseconds.")
     duration_ms: float = Field(description="Start-up time in milliseconds.")
+    restarted: bool = Field(
+        default=False,
+        description="Whether this run is a restart of the server into new code "
+        "(`server.restarting` ended the previous run in this same process).",
+    )
 
 
 class ServerRestarting(BaseEvent):
@@ -149,6 +154,11 @@ class ServerFailed(BaseEvent):
     event: Literal["server.failed"] = _name("server.failed")
     reason: FailReason = Field(description="What went wrong.")
     message: str = Field(description="What went wrong and what to do, for a person.")
+    waiting: bool = Field(
+        default=False,
+        description="A restart's start-up failed: the process keeps the listening socket and "
+        "starts again at the next save of a project file, instead of exiting.",
+    )
 
 
 class ModuleLoaded(SourceEvent):

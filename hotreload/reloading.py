@@ -52,8 +52,12 @@ class ReloadingSide:
         gate: VersionGate,
         exec_timeout: float,
         stopped: threading.Event,
+        policy: RestartPolicy = "never",
     ) -> None:
         self.manifest = manifest
+        self.policy = policy
+        # Told of a restart_needed outcome when the policy is auto (`hotreload up` restarts).
+        self.on_restart: Callable[[Outcome], None] | None = None
         self.profile = profile
         self.events = events
         self.watchdog = watchdog = Watchdog()
@@ -66,6 +70,7 @@ class ReloadingSide:
             quiet_ms=profile.debounce_ms,
             root=manifest.root,
             stopping=stopped,
+            restarts=policy == "auto",
         )
         self.lock = threading.Lock()  # one reload at a time
         self.watcher: Watcher | None = None
@@ -115,7 +120,10 @@ class ReloadingSide:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()
             for item in decided:
-                report_outcome(self.events, item.outcome, item.digest)
+                report_outcome(self.events, item.outcome, item.digest, self.policy)
+            restart = next((d.outcome for d in decided if d.outcome.kind == "restart_needed"), None)
+            if restart is not None and self.policy == "auto" and self.on_restart is not None:
+                self.on_restart(restart)
         return [item.outcome for item in decided]
 
     def stop(self, exec_timeout: float) -> bool:

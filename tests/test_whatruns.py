@@ -513,12 +513,21 @@ def test_a_fastapi_route_body_edit_applies_without_registering_it_again(
         # A handler of the manifest, called by a route, reloads under its contract.
         r.save("def add(a: int, b: int) -> int:\n    return a + b + 1000\n", module="handlers")
         assert client.get("/total", params={"a": 1, "b": 2}).json() == {"total": 1003}
-        # A new route is a new statement: it runs, and only it.
+        # A new route registers with the app: a fresh start would have it in its route table,
+        # /openapi.json and /docs; in place it cannot be, so the save asks for a restart, and
+        # in-process (restart = "never") nothing of it is applied.
         extra = '\n\n@app.get("/new")\ndef new() -> dict[str, bool]:\n    return {"new": True}\n'
-        event = r.save(FASTAPI_APP.format(message="hot", extra=extra), module="app", version=3)
-        assert event["ran"] == "statements"
-        assert len(app.routes) == routes + 1
-        assert client.get("/new").json() == {"new": True}
+        event = r.save(
+            FASTAPI_APP.format(message="hot2", extra=extra),
+            module="app",
+            expect="reload.restart_needed",
+        )
+        assert (event["reason"], event["restart"], event["version"]) == ("side_effect", "never", 2)
+        [cause] = event["causes"]
+        assert cause["statement"].endswith('@app.get("/new")') and cause["name"] == "new"
+        assert len(app.routes) == routes
+        assert client.get("/new").status_code == 404
+        assert client.get("/hello").json() == {"message": "hot"}  # the module is as it was
 
 
 def test_a_closure_made_at_run_time_takes_the_new_body(project: Project, start: Start) -> None:

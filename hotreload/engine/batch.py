@@ -85,8 +85,12 @@ class Batches:
         quiet_ms: int,
         root: Path,
         stopping: threading.Event,
+        restarts: bool = False,
     ) -> None:
         self.modules = modules
+        # The server restarts itself when a save cannot apply in place: where unsure (a statement
+        # run again raised, a class a library's metaclass built), a restart, not an approximation.
+        self.restarts = restarts
         self.gate = gate
         self.watchdog = watchdog
         self.exec_timeout = exec_timeout
@@ -214,6 +218,7 @@ class Batches:
             watchdog=self.watchdog,
             timeout=self.exec_timeout,
             also_run=also_run,
+            restarts=self.restarts,
         )
 
     @staticmethod

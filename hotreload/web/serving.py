@@ -24,6 +24,7 @@ from hotreload.server import Server
 from hotreload.words import AppKind, Level
 
 EXTRA = 'pip install "hotreload[web]"'
+GRACEFUL_S = 5.0  # a restart gives requests in flight this long to finish
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
 
@@ -256,11 +257,13 @@ def serve(
     sock: socket.socket,
     *,
     on_signal: Callable[[int], None] = lambda _signum: None,
+    on_serving: Callable[[Callable[[], None]], None] = lambda _stop: None,
 ) -> None:
     """Serve ``target`` with uvicorn on ``sock`` until a signal stops it (main thread).
 
-    ``on_signal`` hears of each SIGINT or SIGTERM that stops it. Raises ServerError when the
-    app's own start-up fails (its lifespan handler raised).
+    ``on_signal`` hears of each SIGINT or SIGTERM that stops it; ``on_serving`` gets, before
+    serving starts, a function that any thread may call to end serving gracefully (a restart).
+    Raises ServerError when the app's own start-up fails (its lifespan handler raised).
     """
     import uvicorn
 
@@ -295,6 +298,12 @@ def serve(
 
     with uvicorn_logs(server.events, server.profile):
         runner = _uvicorn_server(config, started, on_signal)
+
+        def stop() -> None:
+            runner.config.timeout_graceful_shutdown = GRACEFUL_S
+            runner.should_exit = True
+
+        on_serving(stop)
         try:
             runner.run(sockets=[sock])
         except SystemExit as e:  # uvicorn exits when the app's lifespan start-up fails

@@ -1,0 +1,176 @@
+"""Which statements cannot run again in place: the one place that decides `restart_needed`
+for what a plan will run.
+
+Running a statement again is how a save applies a new binding. For some statements, running
+again is not what a fresh start would do, because the first run told someone else: a decorated
+`def` whose decorator is a method of a live object (`@app.get("/todos")`, `@bp.route(...)`,
+`@app.before_request`) registered the function in that object's table; a method call statement
+(`app.include_router(router)`, `app.register_blueprint(bp)`, `app.add_middleware(...)`) added
+to one; a class built by a library's metaclass (a SQLAlchemy model adds its table to a shared
+MetaData, a pydantic model is compiled into validators that routes keep: counted only where the
+server can restart itself, as patching such a class in place serves a host well). A second run
+adds a duplicate, or raises, or leaves the old entry first in line. A fresh process does it once.
+
+This module knows no framework: it reads the statement's syntax and looks up, statically (see
+`hotreload.lookup`), what its names are bound to in the live module. A method of a module
+(`@functools.cache`), of a class, of a function (`@handler.register`) or of an instance of a
+standard library type (`logger.info(...)`, `sys.path.append(...)`) is not a registration.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import types
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hotreload.engine.statements import Analysis, Statement
+from hotreload.lookup import MISSING, class_qualname, is_a, is_class, static_attr, type_module
+from hotreload.verdicts import RestartCause, RestartNeeded
+
+_STANDARD = frozenset(sys.stdlib_module_names) | {"builtins"}
+
+
+def restart_causes(
+    analysis: Analysis, indices: Iterable[int], namespace: Mapping[str, Any], *, strict: bool
+) -> list[RestartCause]:
+    """Why running these statements of ``analysis`` again, in ``namespace``, is not what a
+    fresh start does; empty when they may run in place. ``strict`` (the server can restart
+    itself) counts classes built by a library's metaclass too: in place they are patched,
+    which serves a host well, but a framework that compiled them (routes) keeps the old."""
+    causes: list[RestartCause] = []
+    for index in sorted(indices):
+        cause = statement_cause(analysis, index, namespace, strict=strict)
+        if cause is not None:
+            causes.append(cause)
+    return causes
+
+
+def statement_cause(
+    analysis: Analysis, index: int, namespace: Mapping[str, Any], *, strict: bool
+) -> RestartCause | None:
+    """Why this one statement cannot run again in place, or None."""
+    statement = analysis.statements[index]
+    node = analysis.node(index)
+    if node is None:
+        return None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            owner = _registry(target, namespace, analysis)
+            if owner is not None:
+                return _cause(
+                    statement,
+                    node.name,
+                    f"`@{ast.unparse(target)}` registered {node.name!r} with {owner} when the "
+                    "module first ran; running it again would register it a second time",
+                )
+    if strict and isinstance(node, ast.ClassDef):
+        metaclass = _library_metaclass(node, namespace)
+        if metaclass is not None:
+            return _cause(
+                statement,
+                node.name,
+                f"class {node.name!r} is built by {metaclass}, which records it outside the "
+                "class (a table in a shared MetaData, validators and schemas that routes keep); "
+                "a class statement run again cannot replace those records",
+            )
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        owner = _registry(node.value.func, namespace, analysis)
+        if owner is not None:
+            call = ast.unparse(node.value.func)
+            return _cause(
+                statement,
+                None,
+                f"`{call}(...)` changed {owner} when the module first ran; running it again "
+                "would do it twice",
+            )
+    return None
+
+
+def restart_needed(causes: list[RestartCause], module: str) -> RestartNeeded:
+    """The outcome's reason and message for these causes (all ``side_effect`` here)."""
+    first = causes[0]
+    where = first.statement or module
+    more = f" (and {len(causes) - 1} more)" if len(causes) > 1 else ""
+    message = (
+        f"{module}: {where}{more}: {first.detail}; a restart applies this save "
+        "(a handler's body alone applies in place)"
+    )
+    return RestartNeeded(first.code, message, tuple(causes))
+
+
+def _cause(statement: Statement, name: str | None, detail: str) -> RestartCause:
+    return RestartCause("side_effect", detail, statement.summary(), statement.line, name)
+
+
+def _registry(target: ast.expr, namespace: Mapping[str, Any], analysis: Analysis) -> str | None:
+    """What ``target`` (`app.get`, `bp.route`, `app.include_router`) registers with, when it
+    is a method of a live object that keeps registrations; else None."""
+    if not isinstance(target, ast.Attribute):
+        return None
+    base = target.value
+    chain: list[str] = []
+    while isinstance(base, ast.Attribute):
+        chain.append(base.attr)
+        base = base.value
+    if not isinstance(base, ast.Name):
+        return None
+    value = namespace.get(base.id, MISSING)
+    if value is MISSING:
+        # Bound by this very save: `import x` binds a module, anything else may be an app.
+        binders = analysis.binders(base.id)
+        node = analysis.node(binders[-1]) if binders else None
+        return None if isinstance(node, ast.Import) else f"`{ast.unparse(target.value)}`"
+    for attribute in reversed(chain):
+        value = static_attr(value, attribute, MISSING)
+        if value is MISSING or static_attr(type(value), "__get__", None) is not None:
+            return None  # a property or something only running would show: not ours to call
+    if not _plain_instance(value):
+        return None
+    return f"`{ast.unparse(target.value)}` (a {type(value).__qualname__})"
+
+
+def _plain_instance(value: object) -> bool:
+    """An object of a type defined outside the standard library, that is neither a module, a
+    class, a routine nor a descriptor: something that may keep a table of registrations."""
+    if is_class(value) or is_a(
+        value,
+        types.ModuleType,
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.MethodType,
+        staticmethod,
+        classmethod,
+        property,
+    ):
+        return False
+    return type_module(value).partition(".")[0] not in _STANDARD
+
+
+def _library_metaclass(node: ast.ClassDef, namespace: Mapping[str, Any]) -> str | None:
+    """The metaclass, defined outside the standard library, that builds this class (read from
+    its live bases), if any: `DeclarativeAttributeIntercept`, `ModelMetaclass`."""
+    for base in node.bases:
+        if not isinstance(base, ast.Name | ast.Attribute):
+            continue
+        value = _resolve(base, namespace)
+        if value is MISSING or not is_class(value):
+            continue
+        meta = type(value)
+        if meta is type:
+            continue
+        module = type_module(value)
+        if module.partition(".")[0] not in _STANDARD:
+            return f"{module}.{class_qualname(meta)}"
+    return None
+
+
+def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id, MISSING)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return MISSING if owner is MISSING else static_attr(owner, node.attr, MISSING)
+    return MISSING

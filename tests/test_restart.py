@@ -1,0 +1,191 @@
+"""`hotreload up` restarts itself into a save that cannot apply in place: same process, same
+socket (no connection refused), and a restart whose start-up fails waits for the next save."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from child import WAIT, Child
+from test_cli import edit, validate_events
+from test_web import free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+APP = '''
+"""A FastAPI app as its users write it."""
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/a")
+def a() -> dict[str, str]:
+    return {"route": "a"}
+'''
+
+ROUTE_B = """
+
+@app.get("/b")
+def b() -> dict[str, str]:
+    return {"route": "b"}
+"""
+
+
+def manifest(restart: str | None = None) -> str:
+    policy = f'restart = "{restart}"\n' if restart else ""
+    return (
+        '[project]\nname = "restarts"\n\n[modules]\n\n'
+        f"[env.development]\nreload = true\ndebounce_ms = 3\n{policy}\n"
+        '[app]\nasgi = "main:app"\n'
+    )
+
+
+def project(tmp_path: Path, restart: str | None = None) -> Path:
+    (tmp_path / "main.py").write_text(APP.lstrip(), encoding="utf-8")
+    (tmp_path / "hotreload.toml").write_text(manifest(restart), encoding="utf-8")
+    return tmp_path
+
+
+def up(directory: Path) -> Child:
+    port = str(free_port())
+    return Child("up", "--log-format", "json", "--port", port, cwd=directory)
+
+
+class Hammer:
+    """New connections, one after another, against the server while it restarts: each refused
+    connection counts."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.refused = 0
+        self.answered = 0
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(WAIT)
+
+    def wait_answers(self, count: int) -> None:
+        deadline = time.monotonic() + WAIT
+        while self.answered < count:
+            assert time.monotonic() < deadline, f"{self.answered} answers, {self.errors}"
+            self._stop.wait(0.01)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with httpx.Client(timeout=WAIT) as http:  # a new connection each time
+                    response = http.get(f"{self.url}/a")
+                assert response.status_code == 200, response.text
+                self.answered += 1
+            except httpx.ConnectError as e:
+                self.refused += 1
+                self.errors.append(repr(e))
+            except (httpx.HTTPError, AssertionError) as e:
+                self.errors.append(repr(e))
+
+
+def test_a_new_route_restarts_the_server_in_the_same_process_and_refuses_no_connection(
+    tmp_path: Path,
+) -> None:
+    directory = project(tmp_path)
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        pid = child.proc.pid
+        with Hammer(url) as hammer:
+            hammer.wait_answers(3)  # it runs before the save
+            mark = child.mark()
+            edit(
+                directory / "main.py",
+                ('    return {"route": "a"}\n', '    return {"route": "a"}\n' + ROUTE_B),
+            )
+            needed = child.wait_for("reload.restart_needed", after=mark, module="main")
+            assert (needed["reason"], needed["restart"]) == ("side_effect", "auto")
+            assert needed["causes"][0]["statement"] == '13: @app.get("/b")'
+            restarting = child.wait_for("server.restarting", after=mark)
+            assert (restarting["module"], restarting["reason"]) == ("main", "side_effect")
+            started = child.wait_for("server.started", after=mark, restarted=True)
+            assert started["duration_ms"] > 0
+            child.wait_for("app.serving", after=mark)
+            hammer.wait_answers(hammer.answered + 3)  # and after the restart
+        assert hammer.refused == 0, hammer.errors
+        assert hammer.errors == []
+        assert child.proc.pid == pid and child.proc.poll() is None  # the same process serves
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/b").json() == {"route": "b"}
+            # A handler's body edit applies in place: no restart.
+            mark = child.mark()
+            edit(directory / "main.py", ('{"route": "b"}', '{"route": "B"}'))
+            accepted = child.wait_for("reload.accepted", after=mark, module="main")
+            assert accepted["ran"] == "code"
+            assert http.get(f"{url}/b").json() == {"route": "B"}
+            # A syntax error never restarts.
+            mark = child.mark()
+            edit(directory / "main.py", ('{"route": "B"}', '{"route": "B"'))
+            child.wait_for("reload.rejected", after=mark, module="main", reason="syntax_error")
+            assert http.get(f"{url}/b").json() == {"route": "B"}
+        assert child.stop() == 0
+        names = [e["event"] for e in child.events]
+        assert names.count("server.restarting") == 1
+        assert names.count("server.stopped") == 1  # the restart is not a stop
+        validate_events(child.events)
+    finally:
+        child.kill()
+
+
+def test_a_restart_whose_start_up_fails_waits_for_the_next_save(tmp_path: Path) -> None:
+    directory = project(tmp_path)
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        mark = child.mark()
+        edit(
+            directory / "main.py",
+            ("app = FastAPI()\n", "app = FastAPI()\n" + ROUTE_B + "\n1 / 0\n"),
+        )
+        child.wait_for("server.restarting", after=mark)
+        failed = child.wait_for("server.failed", after=mark)
+        assert failed["waiting"] is True and "ZeroDivisionError" in failed["message"]
+        assert child.proc.poll() is None  # it waits, it does not exit
+        mark = child.mark()
+        edit(directory / "main.py", ("\n1 / 0\n", "\n"))
+        child.wait_for("server.started", after=mark, restarted=True)
+        child.wait_for("app.serving", after=mark)
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/b").json() == {"route": "b"}
+        assert child.stop() == 0
+    finally:
+        child.kill()
+
+
+def test_with_restart_never_the_event_says_so_and_the_old_version_serves(tmp_path: Path) -> None:
+    directory = project(tmp_path, restart="never")
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        mark = child.mark()
+        edit(
+            directory / "main.py",
+            ('    return {"route": "a"}\n', '    return {"route": "A"}\n' + ROUTE_B),
+        )
+        needed = child.wait_for("reload.restart_needed", after=mark, module="main")
+        assert needed["restart"] == "never" and "restart" in needed["message"]
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/b").status_code == 404
+            assert http.get(f"{url}/a").json() == {"route": "a"}  # nothing of the save applied
+        assert child.stop() == 0
+        assert "server.restarting" not in [e["event"] for e in child.events]
+    finally:
+        child.kill()
