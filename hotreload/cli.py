@@ -39,7 +39,15 @@ from hotreload.web.restart import (
     inherited_socket,
     is_restart,
 )
-from hotreload.web.serving import WebApp, bind, load_app, require_extra, serve, web_app
+from hotreload.web.serving import (
+    WebApp,
+    bind,
+    factory_restart,
+    load_app,
+    require_extra,
+    serve,
+    web_app,
+)
 from hotreload.words import LogFormat
 
 EXIT_OK = 0
@@ -171,6 +179,8 @@ def _start(
         server.fail(e)
         raise
     loaded: list[Any] = []
+    if web.factory:
+        server.restart_when_changed(*factory_restart(web))
     try:
         server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
     except BaseException:

@@ -57,6 +57,12 @@ def type_module(value: object) -> str:
     return module if isinstance(module, str) else ""
 
 
+def type_modules(value: object) -> list[str]:
+    """The modules of the value's type and of every class it derives from, in MRO order."""
+    modules = (class_module(klass) for klass in _TYPE_MRO.__get__(type(value), type))
+    return [module for module in modules if isinstance(module, str)]
+
+
 def instance_dict(value: object) -> dict[str, Any] | None:
     """An object's instance `__dict__`, when it has the ordinary one; None otherwise (a proxy
     that forwards `__dict__` to what it stands for has no ordinary one)."""

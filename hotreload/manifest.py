@@ -330,6 +330,12 @@ class AppConfig(_Model):
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
     )
 
+    factory: bool = Field(
+        default=False,
+        description="asgi/wsgi name a zero-argument callable that returns the app "
+        "(uvicorn's --factory, Flask's create_app)",
+    )
+
     @model_validator(mode="after")
     def _exactly_one(self) -> AppConfig:
         given = [key for key in ("entry", "asgi", "wsgi") if getattr(self, key) is not None]
@@ -338,6 +344,11 @@ class AppConfig(_Model):
             raise _invalid(
                 f"set exactly one of entry (a function to call), asgi or wsgi (an app to serve); "
                 f"found {found}"
+            )
+        if self.factory and self.entry is not None:
+            raise _invalid(
+                "factory = true applies to asgi or wsgi (a function that returns the app); "
+                "an entry is called as it is: remove factory"
             )
         return self
 

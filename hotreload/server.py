@@ -36,7 +36,7 @@ from hotreload.listeners import EventListener
 from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
 from hotreload.reloading import STOP_GRACE_S, ReloadingSide, report_loaded
-from hotreload.verdicts import FailReason, RestartPolicy, StopReason
+from hotreload.verdicts import FailReason, RestartNeeded, RestartPolicy, StopReason
 from hotreload.words import LogFormat
 
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
@@ -216,6 +216,11 @@ class Server:
         (`hotreload up` restarts itself then), once its event is written; called on the
         reloading thread."""
         self._reloading.on_restart = listener
+
+    def restart_when_changed(self, module: str, restart: RestartNeeded) -> None:
+        """Every valid save of ``module`` is ``restart`` (`hotreload up`: the module of an app
+        factory, whose app was built once at start and cannot be rebuilt in place)."""
+        self._reloading.batches.restart_always[module] = restart
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""

@@ -15,7 +15,7 @@ from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.source import digest, file_mark, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
-from hotreload.verdicts import Failure
+from hotreload.verdicts import Failure, RestartNeeded
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
@@ -91,6 +91,8 @@ class Batches:
         # The server restarts itself when a save cannot apply in place: where unsure (a statement
         # run again raised, a class a library's metaclass built), a restart, not an approximation.
         self.restarts = restarts
+        # Modules any valid save of which needs a restart (the served app's factory module).
+        self.restart_always: dict[str, RestartNeeded] = {}
         self.gate = gate
         self.watchdog = watchdog
         self.exec_timeout = exec_timeout
@@ -211,6 +213,9 @@ class Batches:
         started: float,
         also_run: frozenset[str] = frozenset(),
     ) -> Outcome:
+        always = self.restart_always.get(live.spec.name)
+        if always is not None:  # decided before anything runs: the module stays as it is
+            return Outcome("restart_needed", live, started, restart=always)
         return apply_version(
             live,
             candidate,

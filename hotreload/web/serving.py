@@ -9,6 +9,7 @@ import inspect
 import logging
 import signal
 import socket
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
+from hotreload.verdicts import RestartCause, RestartNeeded
+from hotreload.web.frameworks import ErrorStream, adapt, with_error_stream
 from hotreload.words import AppKind, Level
 
 EXTRA = 'pip install "hotreload[web]"'
@@ -37,6 +40,7 @@ class WebApp:
     path: str  # "module:attribute"
     host: str
     port: int
+    factory: bool = False  # the attribute is a zero-argument callable that returns the app
 
     @property
     def key(self) -> str:
@@ -59,6 +63,7 @@ def web_app(
         path,
         host if host is not None else profile.host,
         port if port is not None else profile.port,
+        factory=app.factory,
     )
 
 
@@ -122,9 +127,64 @@ def load_app(app: WebApp, root: Path) -> Any:
         target = getattr(module, attribute)
     except AttributeError as e:
         raise AppError(_no_attribute(app, module, attribute, root)) from e
+    if app.factory:
+        return _from_factory(app, target)
     if not _is_app(app.kind, target):
         raise AppError(_not_an_app(app, target))
     return target
+
+
+def _from_factory(app: WebApp, factory: Any) -> Any:
+    """Call the factory once (``[app] factory = true``) and check what it returns."""
+    if inspect.isclass(factory) or not callable(factory) or not _accepts(factory, 0):
+        raise AppError(
+            f"cannot serve {app.key} with factory = true: it is {_what(factory)}, not a "
+            "function that takes no arguments and returns the app; name such a function "
+            "(Flask's create_app), or remove factory = true to serve the object itself"
+        )
+    try:
+        made = factory()
+    except Exception as e:
+        raise ServerError(f"cannot serve {app.key}: the factory raised: {_raised(e)}") from e
+    if not _is_app(app.kind, made):
+        raise AppError(_not_an_app(app, made, returned=True))
+    return made
+
+
+def factory_restart(app: WebApp) -> tuple[str, RestartNeeded]:
+    """The factory's module, and what every valid save of it is: a restart, as the app the
+    factory built at start cannot be rebuilt in place (its module's statements, its routes,
+    its configuration, are all part of what the factory made)."""
+    module, attribute = split_target(app.path)
+    detail = (
+        f"{module}.{attribute} built the served app once, at start ([app] factory = true); "
+        "a change to its module is applied by building the app again in a fresh process"
+    )
+    cause = RestartCause("app_factory_changed", detail, None, None, attribute)
+    message = f"{module}: {detail}"
+    return module, RestartNeeded("app_factory_changed", message, (cause,))
+
+
+def _accepts(value: Any, count: int) -> bool:
+    """Whether ``value`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(value).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a C callable): give it the benefit of the doubt
+        return True
+    return True
+
+
+def _what(value: Any) -> str:
+    if inspect.isclass(value):
+        return f"the class {value!r}"
+    if inspect.isroutine(value):
+        try:
+            return f"the function {value.__name__}{inspect.signature(value)}"
+        except (TypeError, ValueError):
+            return f"the function {value.__name__}"
+    return f"a {type(value).__name__}"
 
 
 def _no_attribute(app: WebApp, module: Any, attribute: str, root: Path) -> str:
@@ -159,21 +219,25 @@ def _looks_wsgi(value: Any) -> bool:
     """A Flask app, or a plain callable of two parameters (environ, start_response)."""
     if hasattr(value, "wsgi_app"):
         return True
-    try:
-        parameters = inspect.signature(value).parameters
-    except (TypeError, ValueError):
-        return False
-    return callable(value) and not _is_async_callable(value) and len(parameters) == 2
+    return _is_app("wsgi", value)
 
 
 def _is_app(kind: AppKind, value: Any) -> bool:
+    """ASGI: an async callable of (scope, receive, send); WSGI: a callable of (environ,
+    start_response) that is not async."""
     if inspect.isclass(value) or inspect.ismodule(value) or not callable(value):
         return False
-    return _is_async_callable(value) == (kind == "asgi")
+    if _is_async_callable(value) != (kind == "asgi"):
+        return False
+    return _accepts(value, 3 if kind == "asgi" else 2)
 
 
-def _not_an_app(app: WebApp, value: Any) -> str:
-    what = f"a {type(value).__name__}" if not inspect.isclass(value) else f"the class {value!r}"
+def _looks_like_a_factory(value: Any) -> bool:
+    return inspect.isroutine(value) and not _is_async_callable(value) and _accepts(value, 0)
+
+
+def _not_an_app(app: WebApp, value: Any, *, returned: bool = False) -> str:
+    what = _what(value)
     if app.kind == "asgi":
         expected = "an async callable app(scope, receive, send), such as a FastAPI app"
         other = "wsgi" if _looks_wsgi(value) else None
@@ -181,8 +245,14 @@ def _not_an_app(app: WebApp, value: Any) -> str:
         expected = "a callable app(environ, start_response), such as a Flask app"
         other = "asgi" if _is_async_callable(value) else None
     hint = f"; it looks like {_an(other)} app: use [app] {other}" if other else ""
+    if not returned and not other and _looks_like_a_factory(value):
+        hint = (
+            "; it looks like an app factory (a function that returns the app): add "
+            "factory = true under [app]"
+        )
+    it = "its factory returned" if returned else "it is"
     return (
-        f"cannot serve {app.key}: it is {what}, not {_an(app.kind)} app: expected {expected}{hint}"
+        f"cannot serve {app.key}: {it} {what}, not {_an(app.kind)} app: expected {expected}{hint}"
     )
 
 
@@ -267,12 +337,19 @@ def serve(
     """
     import uvicorn
 
+    project = [sys.modules[name] for name in server.modules if name in sys.modules]
+    adapt(
+        target,
+        reload=server.profile.reload,
+        log_handler=EventHandler(server.events),
+        modules=project,
+    )
     asgi = target
     if app.kind == "wsgi":
         # uvicorn's own WSGI middleware is deprecated (it warns and points to a2wsgi).
         from a2wsgi import WSGIMiddleware
 
-        asgi = WSGIMiddleware(target)
+        asgi = WSGIMiddleware(with_error_stream(target, ErrorStream(server.events)))
     config = uvicorn.Config(
         asgi,
         host=app.host,
