@@ -189,3 +189,44 @@ def test_with_restart_never_the_event_says_so_and_the_old_version_serves(tmp_pat
         assert "server.restarting" not in [e["event"] for e in child.events]
     finally:
         child.kill()
+
+
+TABLE_APP = """
+from fastapi import FastAPI
+from sqlalchemy import Column, Integer, MetaData, String, Table
+
+metadata = MetaData()
+todos = Table("todos", metadata, Column("id", Integer, primary_key=True))
+app = FastAPI()
+
+
+@app.get("/columns")
+def columns() -> list[str]:
+    return [c.name for c in todos.columns]
+"""
+
+
+def test_a_statement_that_raises_when_run_again_in_place_restarts(tmp_path: Path) -> None:
+    """`Table("todos", metadata, ...)` run again raises (the MetaData has that table): a fresh
+    start does not, so the save restarts into it (exec_error_in_place)."""
+    directory = project(tmp_path)
+    (directory / "main.py").write_text(TABLE_APP.lstrip(), encoding="utf-8")
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/columns").json() == ["id"]
+            mark = child.mark()
+            edit(
+                directory / "main.py",
+                ("primary_key=True))", 'primary_key=True), Column("title", String))'),
+            )
+            needed = child.wait_for("reload.restart_needed", after=mark, module="main")
+            assert needed["reason"] == "exec_error_in_place"
+            assert "already defined" in needed["message"]
+            assert needed["causes"][0]["statement"].startswith("5: todos = Table(")
+            child.wait_for("app.serving", after=mark)
+            assert http.get(f"{url}/columns").json() == ["id", "title"]
+        assert child.stop() == 0
+    finally:
+        child.kill()
