@@ -107,3 +107,12 @@ def test_a_body_edit_and_decorators_of_modules_and_the_standard_library_apply_in
     assert event["ran"] == "statements"
     assert sys.modules["web"].a() == "A"
     sys.path.remove("/nowhere")
+
+
+def test_a_route_removed_is_restart_needed(running: Running) -> None:
+    """Deleting the statement cannot take the route out of the app's table."""
+    without = BASE.replace('@app.get("/a")\ndef a():\n    return "a"\n', "")
+    event = running.save(without, module="web", expect="reload.restart_needed")
+    [cause] = event["causes"]
+    assert cause["name"] == "a" and cause["detail"].startswith("removed: `@app.get`")
+    assert sys.modules["web"].a() == "a"  # nothing of the save applied

@@ -89,6 +89,20 @@ def statement_cause(
     return None
 
 
+def removal_causes(
+    old: Analysis, removed: Iterable[int], namespace: Mapping[str, Any]
+) -> list[RestartCause]:
+    """Statements of the running version that the save removes and that registered something
+    when they ran (a route deleted): removing the statement cannot undo the registration."""
+    causes: list[RestartCause] = []
+    for index in sorted(removed):
+        cause = statement_cause(old, index, namespace, strict=False)
+        if cause is not None:
+            what = f"removed: {cause.detail.split('; ')[0]}; a fresh start would not have it"
+            causes.append(RestartCause(cause.code, what, cause.statement, cause.line, cause.name))
+    return causes
+
+
 def restart_needed(causes: list[RestartCause], module: str) -> RestartNeeded:
     """The outcome's reason and message for these causes (all ``side_effect`` here)."""
     first = causes[0]

@@ -45,7 +45,12 @@ from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
 from hotreload.engine.plan import Plan, PlanKind, decide
-from hotreload.engine.restarts import restart_causes, restart_needed, statement_cause
+from hotreload.engine.restarts import (
+    removal_causes,
+    restart_causes,
+    restart_needed,
+    statement_cause,
+)
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, analyse
 from hotreload.errors import ContractViolation, ServerError
@@ -262,7 +267,8 @@ def apply_version(
     # Decided before anything runs, where the source shows it: nothing of the save is applied.
     analysis, namespace = candidate.analysis, live.namespace
     to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
-    causes = restart_causes(analysis, set(to_run) - decided.never, namespace, strict=restarts)
+    causes = removal_causes(live.current.analysis, decided.removed, namespace)
+    causes += restart_causes(analysis, set(to_run) - decided.never, namespace, strict=restarts)
     if causes:
         restart = restart_needed(causes, spec.name)
         return Outcome("restart_needed", live, started, restart=restart)
