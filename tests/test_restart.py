@@ -3,6 +3,7 @@ socket (no connection refused), and a restart whose start-up fails waits for the
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -51,9 +52,9 @@ def project(tmp_path: Path, restart: str | None = None) -> Path:
     return tmp_path
 
 
-def up(directory: Path) -> Child:
+def up(directory: Path, *args: str) -> Child:
     port = str(free_port())
-    return Child("up", "--log-format", "json", "--port", port, cwd=directory)
+    return Child("up", "--log-format", "json", "--port", port, *args, cwd=directory)
 
 
 class Hammer:
@@ -147,7 +148,8 @@ def test_a_new_route_restarts_the_server_in_the_same_process_and_refuses_no_conn
 
 def test_a_restart_whose_start_up_fails_waits_for_the_next_save(tmp_path: Path) -> None:
     directory = project(tmp_path)
-    child = up(directory)
+    log = tmp_path / "events.jsonl"
+    child = up(directory, "--log-file", str(log))
     try:
         url = child.wait_for("app.serving")["url"]
         mark = child.mark()
@@ -166,6 +168,10 @@ def test_a_restart_whose_start_up_fails_waits_for_the_next_save(tmp_path: Path) 
         with httpx.Client(timeout=WAIT) as http:
             assert http.get(f"{url}/b").json() == {"route": "b"}
         assert child.stop() == 0
+        # The log file has every run's events, each run's written out before the next began.
+        logged = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+        assert logged == [e["event"] for e in child.events]
+        assert logged.count("server.started") == 2 and "server.restarting" in logged
     finally:
         child.kill()
 
