@@ -208,12 +208,18 @@ def _run(
         if web is not None:
             assert sock is not None
             server.on_restart_needed(restarter.request)
-            kept = sock.dup()  # uvicorn closes the socket it served on; a restart needs it
-            serve(server, web, target, sock, on_signal=interrupts.note, on_serving=restarter.attach)
-            if restarter.cause is not None and interrupts.arrived is None:
-                server.stop(say=False)  # `server.restarting` said why; the log is flushed
-                exec_again(argv, kept)
-            kept.close()
+            with sock.dup() as kept:  # uvicorn closes the socket it served on; a restart needs it
+                serve(
+                    server,
+                    web,
+                    target,
+                    sock,
+                    on_signal=interrupts.note,
+                    on_serving=restarter.attach,
+                )
+                if restarter.cause is not None and interrupts.arrived is None:
+                    server.stop(say=False)  # `server.restarting` said why; the log is flushed
+                    exec_again(argv, kept)
         elif server.manifest.manifest.app is None:
             _say_watching(server)
             while not server.wait(timeout=3600):
