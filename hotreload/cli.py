@@ -46,6 +46,7 @@ from hotreload.web.serving import (
     load_app,
     require_extra,
     serve,
+    served_app,
     web_app,
 )
 from hotreload.words import LogFormat
@@ -181,6 +182,8 @@ def _start(
     loaded: list[Any] = []
     if web.factory:
         server.restart_when_changed(*factory_restart(web))
+    else:
+        server.pin(*served_app(web))
     try:
         server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
     except BaseException:

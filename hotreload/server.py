@@ -36,7 +36,13 @@ from hotreload.listeners import EventListener
 from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
 from hotreload.reloading import STOP_GRACE_S, ReloadingSide, report_loaded
-from hotreload.verdicts import FailReason, RestartNeeded, RestartPolicy, StopReason
+from hotreload.verdicts import (
+    FailReason,
+    RestartCause,
+    RestartNeeded,
+    RestartPolicy,
+    StopReason,
+)
 from hotreload.words import LogFormat
 
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
@@ -221,6 +227,11 @@ class Server:
         """Every valid save of ``module`` is ``restart`` (`hotreload up`: the module of an app
         factory, whose app was built once at start and cannot be rebuilt in place)."""
         self._reloading.batches.restart_always[module] = restart
+
+    def pin(self, module: str, name: str, cause: RestartCause) -> None:
+        """A save that would bind ``module.name`` again in place is ``restart_needed`` with
+        ``cause`` (`hotreload up`: the served app, which uvicorn holds as it was at start)."""
+        self._reloading.batches.pinned.setdefault(module, {})[name] = cause
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""

@@ -236,3 +236,24 @@ def test_a_statement_that_raises_when_run_again_in_place_restarts(tmp_path: Path
         assert child.stop() == 0
     finally:
         child.kill()
+
+
+def test_the_served_app_made_anew_restarts_into_it(tmp_path: Path) -> None:
+    """uvicorn holds the app object it started with: `app = FastAPI(title=...)` run again in
+    place would make an app that never answers, so the save restarts (identity_lost)."""
+    directory = project(tmp_path)
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        mark = child.mark()
+        edit(directory / "main.py", ("app = FastAPI()", 'app = FastAPI(title="Todos")'))
+        needed = child.wait_for("reload.restart_needed", after=mark, module="main")
+        assert needed["reason"] == "identity_lost"
+        assert needed["causes"][0]["name"] == "app"
+        child.wait_for("app.serving", after=mark)
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/openapi.json").json()["info"]["title"] == "Todos"
+            assert http.get(f"{url}/a").json() == {"route": "a"}
+        assert child.stop() == 0
+    finally:
+        child.kill()

@@ -15,7 +15,7 @@ from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.source import digest, file_mark, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
-from hotreload.verdicts import Failure, RestartNeeded
+from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
@@ -93,6 +93,8 @@ class Batches:
         self.restarts = restarts
         # Modules any valid save of which needs a restart (the served app's factory module).
         self.restart_always: dict[str, RestartNeeded] = {}
+        # Per module, names that must not be bound again in place (the served app object).
+        self.pinned: dict[str, dict[str, RestartCause]] = {}
         self.gate = gate
         self.watchdog = watchdog
         self.exec_timeout = exec_timeout
@@ -224,6 +226,7 @@ class Batches:
             timeout=self.exec_timeout,
             also_run=also_run,
             restarts=self.restarts,
+            pinned=self.pinned.get(live.spec.name, {}),
         )
 
     @staticmethod

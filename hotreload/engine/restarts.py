@@ -33,32 +33,47 @@ _STANDARD = frozenset(sys.stdlib_module_names) | {"builtins"}
 
 
 def restart_causes(
-    analysis: Analysis, indices: Iterable[int], namespace: Mapping[str, Any], *, strict: bool
+    analysis: Analysis,
+    indices: Iterable[int],
+    namespace: Mapping[str, Any],
+    *,
+    strict: bool,
+    pinned: Mapping[str, RestartCause] = {},
 ) -> list[RestartCause]:
     """Why running these statements of ``analysis`` again, in ``namespace``, is not what a
     fresh start does; empty when they may run in place. ``strict`` (the server can restart
     itself) counts classes built by a library's metaclass too: in place they are patched,
-    which serves a host well, but a framework that compiled them (routes) keeps the old."""
+    which serves a host well, but a framework that compiled them (routes) keeps the old.
+    ``pinned`` names the module's names that must never be bound again in place (the served
+    app: the server holds the object it started with), each with its cause."""
     causes: list[RestartCause] = []
     for index in sorted(indices):
-        cause = statement_cause(analysis, index, namespace, strict=strict)
+        cause = statement_cause(analysis, index, namespace, strict=strict, pinned=pinned)
         if cause is not None:
             causes.append(cause)
     return causes
 
 
 def statement_cause(
-    analysis: Analysis, index: int, namespace: Mapping[str, Any], *, strict: bool
+    analysis: Analysis,
+    index: int,
+    namespace: Mapping[str, Any],
+    *,
+    strict: bool,
+    pinned: Mapping[str, RestartCause] = {},
 ) -> RestartCause | None:
     """Why this one statement cannot run again in place, or None."""
     statement = analysis.statements[index]
+    for name in sorted(statement.scope.binds & pinned.keys()):
+        held = pinned[name]
+        return RestartCause(held.code, held.detail, statement.summary(), statement.line, name)
     node = analysis.node(index)
     if node is None:
         return None
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            owner = _registry(target, namespace, analysis)
+            owner = _registry(target, namespace)
             if owner is not None:
                 return _cause(
                     statement,
@@ -77,7 +92,7 @@ def statement_cause(
                 "a class statement run again cannot replace those records",
             )
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        owner = _registry(node.value.func, namespace, analysis)
+        owner = _registry(node.value.func, namespace)
         if owner is not None:
             call = ast.unparse(node.value.func)
             return _cause(
@@ -119,7 +134,7 @@ def _cause(statement: Statement, name: str | None, detail: str) -> RestartCause:
     return RestartCause("side_effect", detail, statement.summary(), statement.line, name)
 
 
-def _registry(target: ast.expr, namespace: Mapping[str, Any], analysis: Analysis) -> str | None:
+def _registry(target: ast.expr, namespace: Mapping[str, Any]) -> str | None:
     """What ``target`` (`app.get`, `bp.route`, `app.include_router`) registers with, when it
     is a method of a live object that keeps registrations; else None."""
     if not isinstance(target, ast.Attribute):
@@ -133,10 +148,9 @@ def _registry(target: ast.expr, namespace: Mapping[str, Any], analysis: Analysis
         return None
     value = namespace.get(base.id, MISSING)
     if value is MISSING:
-        # Bound by this very save: `import x` binds a module, anything else may be an app.
-        binders = analysis.binders(base.id)
-        node = analysis.node(binders[-1]) if binders else None
-        return None if isinstance(node, ast.Import) else f"`{ast.unparse(target.value)}`"
+        # An object this save makes: registering with it is what a fresh start does too (a
+        # live object that takes it in, `app.include_router(router)`, is a cause of its own).
+        return None
     for attribute in reversed(chain):
         value = static_attr(value, attribute, MISSING)
         if value is MISSING or static_attr(type(value), "__get__", None) is not None:

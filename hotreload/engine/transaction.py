@@ -58,6 +58,7 @@ from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
+_GONE = object()
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def apply_version(
     timeout: float = DEFAULT_EXEC_TIMEOUT,
     also_run: frozenset[str] = frozenset(),
     restarts: bool = False,
+    pinned: Mapping[str, RestartCause] = {},
 ) -> Outcome:
     """Apply a prepared version to the live module; the caller holds the version gate.
 
@@ -268,7 +270,8 @@ def apply_version(
     analysis, namespace = candidate.analysis, live.namespace
     to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
     causes = removal_causes(live.current.analysis, decided.removed, namespace)
-    causes += restart_causes(analysis, set(to_run) - decided.never, namespace, strict=restarts)
+    to_check = set(to_run) - decided.never
+    causes += restart_causes(analysis, to_check, namespace, strict=restarts, pinned=pinned)
     if causes:
         restart = restart_needed(causes, spec.name)
         return Outcome("restart_needed", live, started, restart=restart)
@@ -277,8 +280,13 @@ def apply_version(
     try:
         run.swap_code()
         if decided.kind == "statements":
-            # Statements that run because a name they read changed are known only while running.
-            guard = lambda index: statement_cause(analysis, index, namespace, strict=restarts)  # noqa: E731
+            # Statements that run because a name they read changed are known only while running;
+            # they are judged on the objects this run has not made anew.
+            def guard(index: int) -> RestartCause | None:
+                before = run.snapshot or {}
+                kept = {k: v for k, v in before.items() if namespace.get(k, _GONE) is v}
+                return statement_cause(analysis, index, kept, strict=restarts, pinned=pinned)
+
             run.run_statements(analysis, decided, spec.path, watchdog, timeout, guard=guard)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)

@@ -165,6 +165,17 @@ def factory_restart(app: WebApp) -> tuple[str, RestartNeeded]:
     return module, RestartNeeded("app_factory_changed", message, (cause,))
 
 
+def served_app(app: WebApp) -> tuple[str, str, RestartCause]:
+    """The app's module and name, and why binding that name again needs a restart: uvicorn
+    serves the object it was given at start, so a new one would never answer."""
+    module, attribute = split_target(app.path)
+    detail = (
+        f"{attribute!r} is the served app ({app.key}): the server keeps serving the object it "
+        "started with, so a new one made in place would never answer"
+    )
+    return module, attribute, RestartCause("identity_lost", detail, None, None, attribute)
+
+
 def _accepts(value: Any, count: int) -> bool:
     """Whether ``value`` can be called with ``count`` positional arguments."""
     try:
