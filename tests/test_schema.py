@@ -18,11 +18,6 @@ from hotreload.schema import EVENT_SCHEMA, MANIFEST_SCHEMA, generated_schemas, r
 
 SCHEMAS = REPO / "schemas"
 MANIFESTS = sorted([REPO / "hotreload.toml", *(REPO / "examples").glob("*/hotreload.toml")])
-# examples/flaskr names its app factory with `[app] factory = true`, the key issue 16 adds.
-FACTORY_MANIFEST = REPO / "examples" / "flaskr" / "hotreload.toml"
-NO_FACTORY_KEY = pytest.mark.xfail(
-    strict=True, reason="issue 16: [app] factory is not a key of the manifest yet"
-)
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -72,11 +67,7 @@ def test_every_event_field_is_required() -> None:
         assert definition["additionalProperties"] is False
 
 
-@pytest.mark.parametrize(
-    "manifest",
-    [pytest.param(m, marks=NO_FACTORY_KEY) if m == FACTORY_MANIFEST else m for m in MANIFESTS],
-    ids=lambda p: str(p.relative_to(REPO)),
-)
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_example_manifest_validates_against_the_manifest_schema(manifest: Path) -> None:
     data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     Draft202012Validator(load_schema(MANIFEST_SCHEMA)).validate(data)
