@@ -138,6 +138,22 @@ def test_flaskr_edits_apply_in_place_or_restart_into_the_new_code(
         child.wait_for("app.serving", after=mark)
         assert http.get(f"{url}/new").text == "new"
         assert http.get(f"{url}/").text == "Hello there, someone."
+        # A blueprint made anew would not be the one the app registered: a restart.
+        mark = child.mark()
+        edit(
+            flaskr / "flaskr/blog.py",
+            ('Blueprint("blog", __name__)', 'Blueprint("blog", __name__, url_prefix="/blog")'),
+        )
+        needed = child.wait_for("reload.restart_needed", after=mark, module="flaskr.blog")
+        assert (needed["reason"], needed["causes"][0]["name"]) == ("identity_lost", "bp")
+        child.wait_for("app.serving", after=mark)
+        assert http.get(f"{url}/blog/new").text == "new"
+        assert http.get(f"{url}/new").status_code == 404
+        mark = child.mark()
+        edit(flaskr / "flaskr/blog.py", (', url_prefix="/blog")', ")"))
+        child.wait_for("app.serving", after=mark)
+        assert http.get(f"{url}/new").text == "new"
+        mark = child.mark()
         # The factory's module changed: the app it built is built again, in a restart.
         mark = child.mark()
         edit(flaskr / "flaskr/__init__.py", ('GREETING="Hello"', 'GREETING="Howdy"'))

@@ -202,19 +202,26 @@ from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 metadata = MetaData()
-todos = Table("todos", metadata, Column("id", Integer, primary_key=True))
+
+
+def define(md: MetaData) -> list[str]:
+    table = Table("todos", md, Column("id", Integer, primary_key=True))
+    return [c.name for c in table.columns]
+
+
+COLUMNS = define(metadata)
 app = FastAPI()
 
 
 @app.get("/columns")
 def columns() -> list[str]:
-    return [c.name for c in todos.columns]
+    return COLUMNS
 """
 
 
 def test_a_statement_that_raises_when_run_again_in_place_restarts(tmp_path: Path) -> None:
-    """`Table("todos", metadata, ...)` run again raises (the MetaData has that table): a fresh
-    start does not, so the save restarts into it (exec_error_in_place)."""
+    """`COLUMNS = define(metadata)` runs again when `define` changed, and raises there (the
+    MetaData has that table already): a fresh start does not, so the save restarts into it."""
     directory = project(tmp_path)
     (directory / "main.py").write_text(TABLE_APP.lstrip(), encoding="utf-8")
     child = up(directory)
@@ -230,7 +237,7 @@ def test_a_statement_that_raises_when_run_again_in_place_restarts(tmp_path: Path
             needed = child.wait_for("reload.restart_needed", after=mark, module="main")
             assert needed["reason"] == "exec_error_in_place"
             assert "already defined" in needed["message"]
-            assert needed["causes"][0]["statement"].startswith("5: todos = Table(")
+            assert needed["causes"][0]["statement"] == "12: COLUMNS = define(metadata)"
             child.wait_for("app.serving", after=mark)
             assert http.get(f"{url}/columns").json() == ["id", "title"]
         assert child.stop() == 0

@@ -8,7 +8,9 @@ again is not what a fresh start would do, because the first run told someone els
 (`app.include_router(router)`, `app.register_blueprint(bp)`, `app.add_middleware(...)`) added
 to one; a class built by a library's metaclass (a SQLAlchemy model adds its table to a shared
 MetaData, a pydantic model is compiled into validators that routes keep: counted only where the
-server can restart itself, as patching such a class in place serves a host well). A second run
+server can restart itself, as patching such a class in place serves a host well); and, there too,
+an assignment that would replace a library object the first run made (`bp = Blueprint(...)`
+edited: the app holds the old blueprint). A second run
 adds a duplicate, or raises, or leaves the old entry first in line. A fresh process does it once.
 
 This module knows no framework: it reads the statement's syntax and looks up, statically (see
@@ -91,6 +93,19 @@ def statement_cause(
                 "class (a table in a shared MetaData, validators and schemas that routes keep); "
                 "a class statement run again cannot replace those records",
             )
+    if strict and isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+        for name in sorted(statement.scope.binds):
+            old = namespace.get(name, MISSING)
+            if old is not MISSING and _plain_instance(old):
+                return RestartCause(
+                    "identity_lost",
+                    f"{name!r} is a {type(old).__qualname__} made when the module first ran, "
+                    "which other objects may hold (an app it was registered with, a router "
+                    "included); a new one made in place would not be where they look",
+                    statement.summary(),
+                    statement.line,
+                    name,
+                )
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         owner = _registry(node.value.func, namespace)
         if owner is not None:
