@@ -116,3 +116,16 @@ def test_a_route_removed_is_restart_needed(running: Running) -> None:
     [cause] = event["causes"]
     assert cause["name"] == "a" and cause["detail"].startswith("removed: `@app.get`")
     assert sys.modules["web"].a() == "a"  # nothing of the save applied
+
+
+def test_a_registered_function_s_docstring_is_restart_needed_its_body_is_not(
+    running: Running,
+) -> None:
+    """The framework read the docstring at registration (a route's description)."""
+    documented = BASE.replace(
+        'def a():\n    return "a"', 'def a():\n    """The a."""\n    return "a"'
+    )
+    event = running.save(documented, module="web", expect="reload.restart_needed")
+    assert "docstring of 'a'" in event["causes"][0]["detail"]
+    running.save(BASE.replace('return "a"', 'return "A"'), module="web")
+    assert sys.modules["web"].a() == "A"

@@ -556,3 +556,35 @@ def test_a_closure_made_at_run_time_takes_the_new_body(project: Project, start: 
     assert event["ran"] == "code"
     assert r.module("app").ROUTES["health"] is health
     assert r.binding("app").call("health") == "very ok"
+
+
+def test_closures_a_decorator_made_follow_its_code_across_saves(
+    project: Project, start: Start
+) -> None:
+    """`login_required`'s inner function, made once per view at import, takes a later edit of
+    its body even after an earlier save swapped the decorator's code (flaskr's auth.py)."""
+    deco = """
+        import functools
+
+
+        def required(view):
+            @functools.wraps(view)
+            def wrapped(**kwargs):
+                return "{word}"
+
+            return wrapped
+
+
+        def other():
+            return "{other}"
+        """
+    project.write("deco", deco.format(word="one", other="x"))
+    views = "from deco import required\n\n\n@required\ndef create():\n    return 'create'\n"
+    r = run(project, start, {"views": views}, {"views": {}})
+    import importlib
+
+    create = importlib.import_module("views").create
+    assert create() == "one"
+    r.save(dedent(deco.format(word="one", other="y")), module="deco")
+    r.save(dedent(deco.format(word="two", other="y")), module="deco")
+    assert create() == "two"

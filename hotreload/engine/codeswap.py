@@ -235,6 +235,10 @@ def _plan_closure_swaps(
     live functions' code, with one pass of the garbage collector over every object; that pass
     is made only when such a nested definition changed.
     """
+    # A function that takes new code carries new nested code objects, even where they are
+    # equal to the old ones (compiled apart, or alone): the closures it made follow, so that
+    # the next save still finds them through the code objects it holds.
+    swapped = {id(swap.function) for swap in result.swaps}
     targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
     for function, root in functions:
         for code in _nested(function.__code__):
@@ -242,7 +246,9 @@ def _plan_closure_swaps(
                 continue
             key = old.key_of(code)
             new_code = new.by_key.get(key) if key is not None else None
-            if new_code is not None and new_code != code:
+            if new_code is None or new_code is code:
+                continue
+            if new_code != code or id(function) in swapped:
                 targets[id(code)] = (code, new_code, root)
     if not targets:
         return

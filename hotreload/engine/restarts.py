@@ -119,6 +119,45 @@ def statement_cause(
     return None
 
 
+def docstring_causes(
+    old: Analysis, new: Analysis, edited: Iterable[int], namespace: Mapping[str, Any]
+) -> list[RestartCause]:
+    """Registered definitions whose docstring changed: a framework read it when it registered
+    the function (FastAPI's route description in /openapi.json), so the body's new code alone
+    does not apply it."""
+    causes: list[RestartCause] = []
+    for index in sorted(edited):
+        node = new.node(index)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        owner = next(
+            (
+                found
+                for decorator in node.decorator_list
+                if (found := _registry(_called(decorator), namespace)) is not None
+            ),
+            None,
+        )
+        if owner is None:
+            continue
+        before = [old.node(i) for i in old.binders(node.name)]
+        previous = next((n for n in reversed(before) if isinstance(n, type(node))), None)
+        if previous is not None and ast.get_docstring(previous) != ast.get_docstring(node):
+            causes.append(
+                _cause(
+                    new.statements[index],
+                    node.name,
+                    f"the docstring of {node.name!r} changed, and {owner} read it when "
+                    "the function was registered (a route's description)",
+                )
+            )
+    return causes
+
+
+def _called(decorator: ast.expr) -> ast.expr:
+    return decorator.func if isinstance(decorator, ast.Call) else decorator
+
+
 def removal_causes(
     old: Analysis, removed: Iterable[int], namespace: Mapping[str, Any]
 ) -> list[RestartCause]:

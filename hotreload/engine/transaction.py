@@ -46,6 +46,7 @@ from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
 from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.restarts import (
+    docstring_causes,
     removal_causes,
     restart_causes,
     restart_needed,
@@ -270,6 +271,7 @@ def apply_version(
     analysis, namespace = candidate.analysis, live.namespace
     to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
     causes = removal_causes(live.current.analysis, decided.removed, namespace)
+    causes += docstring_causes(live.current.analysis, analysis, decided.edited, namespace)
     to_check = set(to_run) - decided.never
     causes += restart_causes(analysis, to_check, namespace, strict=restarts, pinned=pinned)
     if causes:
