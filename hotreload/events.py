@@ -313,6 +313,11 @@ class AppServing(BaseEvent):
     port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
     url: str = Field(description="Where to send requests.")
     reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+    restart_files: list[str] = Field(
+        default_factory=list,
+        description="Files that are not modules but that the app read at start (a Flask "
+        'instance config): a save of one restarts the server (restart = "auto").',
+    )
 
 
 class AppLog(BaseEvent):

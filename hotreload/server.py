@@ -35,7 +35,7 @@ from hotreload.events import (
 from hotreload.listeners import EventListener
 from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
-from hotreload.reloading import STOP_GRACE_S, ReloadingSide, report_loaded
+from hotreload.reloading import STOP_GRACE_S, ReloadingSide, RestartListener, report_loaded
 from hotreload.verdicts import (
     FailReason,
     RestartCause,
@@ -217,11 +217,16 @@ class Server:
         if say and (self._started or reason == "interrupted"):
             self.events.emit(ServerStopped, reason=reason, message=message)
 
-    def on_restart_needed(self, listener: Callable[[Outcome], None]) -> None:
+    def on_restart_needed(self, listener: RestartListener) -> None:
         """Hear of each save whose outcome is `restart_needed` while the policy is ``auto``
-        (`hotreload up` restarts itself then), once its event is written; called on the
-        reloading thread."""
+        (`hotreload up` restarts itself then), once its event is written, with the module, its
+        file and why; called on the reloading thread."""
         self._reloading.on_restart = listener
+
+    def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
+        """Files that are not modules whose save restarts the server (a config file the app
+        read at start), each with why; only where the policy is ``auto``."""
+        self._reloading.restart_on_save(files)
 
     def restart_when_changed(self, module: str, restart: RestartNeeded) -> None:
         """Every valid save of ``module`` is ``restart`` (`hotreload up`: the module of an app

@@ -14,8 +14,10 @@ framework is imported here at module level, so the core never depends on one. Wh
 from __future__ import annotations
 
 import logging
+import os
 import types
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from hotreload.events import AppLog, EventLog
@@ -52,6 +54,24 @@ def adapt(
         for templates in _starlette_templates(modules):
             _auto_reload(templates)
     return framework
+
+
+CONFIG_SUFFIXES = (".py", ".cfg", ".toml", ".json", ".ini")
+
+
+def config_files(app: object) -> list[Path]:
+    """Files the app reads its configuration from at start, whose save a reload cannot apply:
+    for Flask, the instance folder's config files (`config.py`, the tutorial's, even before it
+    exists, and any other with a config suffix); nothing for other apps."""
+    if framework_of(app) != "flask":
+        return []
+    instance = getattr(app, "instance_path", None)
+    if not isinstance(instance, str) or not os.path.isdir(instance):
+        return []
+    folder = Path(instance)
+    found = {folder / "config.py"}
+    found.update(p for p in folder.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file())
+    return sorted(found)
 
 
 def _flask_templates(app: Any) -> None:

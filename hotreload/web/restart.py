@@ -20,9 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotreload.engine.transaction import Outcome
 from hotreload.events import EventLog, ServerRestarting
-from hotreload.verdicts import RestartReason
+from hotreload.verdicts import RestartNeeded, RestartReason
 
 LISTEN_FD = "HOTRELOAD_LISTEN_FD"  # the inherited listening socket's descriptor
 RESTARTED = "HOTRELOAD_RESTARTED"  # set in a run that a restart began
@@ -58,14 +57,12 @@ class Restarter:
             if self.cause is not None:
                 stop()
 
-    def request(self, outcome: Outcome) -> None:
-        restart = outcome.restart
-        assert restart is not None, "a restart_needed outcome always says why"
+    def request(self, module: str | None, path: Path, restart: RestartNeeded) -> None:
+        """Restart for this cause (the first one asked wins); any thread."""
         with self._lock:
             if self.cause is not None:
                 return
-            spec = outcome.live.spec
-            self.cause = Cause(spec.name, str(spec.path), restart.reason, restart.message)
+            self.cause = Cause(module, str(path), restart.reason, restart.message)
             self.events.emit(ServerRestarting, **vars(self.cause))
             self._stop()
 

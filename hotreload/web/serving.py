@@ -23,7 +23,7 @@ from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
 from hotreload.verdicts import RestartCause, RestartNeeded
-from hotreload.web.frameworks import ErrorStream, adapt, with_error_stream
+from hotreload.web.frameworks import ErrorStream, adapt, config_files, with_error_stream
 from hotreload.words import AppKind, Level
 
 EXTRA = 'pip install "hotreload[web]"'
@@ -174,6 +174,14 @@ def served_app(app: WebApp) -> tuple[str, str, RestartCause]:
         "started with, so a new one made in place would never answer"
     )
     return module, attribute, RestartCause("identity_lost", detail, None, None, attribute)
+
+
+def _read_at_start(app: WebApp, path: Path) -> RestartNeeded:
+    detail = (
+        f"{path.name} is configuration the app read at start ({app.key}); a restart reads it again"
+    )
+    cause = RestartCause("import_state_changed", detail, None, None, None)
+    return RestartNeeded("import_state_changed", f"{path}: {detail}", (cause,))
 
 
 def _accepts(value: Any, count: int) -> bool:
@@ -348,6 +356,9 @@ def serve(
     """
     import uvicorn
 
+    restart_files = config_files(target) if server.restart_policy == "auto" else []
+    if server.profile.reload:
+        server.restart_on_save({path: _read_at_start(app, path) for path in restart_files})
     project = [sys.modules[name] for name in server.modules if name in sys.modules]
     adapt(
         target,
@@ -382,6 +393,7 @@ def serve(
             port=port,
             url=f"http://{url_host}:{port}",
             reload=server.profile.reload,
+            restart_files=[str(p) for p in restart_files] if server.profile.reload else [],
         )
 
     with uvicorn_logs(server.events, server.profile):
