@@ -73,8 +73,10 @@ class Server:
     ) -> None:
         self.manifest = manifest
         self.env, self.profile = manifest.profile(env)
-        # `hotreload up` serving [app] asgi/wsgi restarts itself by default; a host never does.
-        self.restart_policy: RestartPolicy = manifest.restart_policy(self.profile, serving=serving)
+        # `hotreload up` serving [app] asgi/wsgi restarts itself by default; a host never does
+        # (only a served app can restart itself: an entry or `hotreload.up()` says "never").
+        policy = manifest.restart_policy(self.profile, serving=serving)
+        self.restart_policy: RestartPolicy = policy if serving else "never"
         self.restarted = restarted  # this run is a restart: a failed start-up waits, not exits
         # Explicit arguments beat the profile's settings (exec_timeout too, below).
         log_path = Path(log_file) if log_file is not None else manifest.log_file(self.profile)
