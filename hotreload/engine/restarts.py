@@ -1,22 +1,27 @@
 """Which statements cannot run again in place: the one place that decides `restart_needed`
-for what a plan will run.
+for what a save would run (or remove).
 
-Running a statement again is how a save applies a new binding. For some statements, running
-again is not what a fresh start would do, because the first run told someone else: a decorated
-`def` whose decorator is a method of a live object (`@app.get("/todos")`, `@bp.route(...)`,
-`@app.before_request`) registered the function in that object's table; a method call statement
-(`app.include_router(router)`, `app.register_blueprint(bp)`, `app.add_middleware(...)`) added
-to one; a class built by a library's metaclass (a SQLAlchemy model adds its table to a shared
-MetaData, a pydantic model is compiled into validators that routes keep: counted only where the
-server can restart itself, as patching such a class in place serves a host well); and, there too,
-an assignment that would replace a library object the first run made (`bp = Blueprint(...)`
-edited: the app holds the old blueprint). A second run
-adds a duplicate, or raises, or leaves the old entry first in line. A fresh process does it once.
+Running a statement again is how a save applies a new binding. Some statements told someone
+else when they first ran, and a second run is not what a fresh start does:
 
-This module knows no framework: it reads the statement's syntax and looks up, statically (see
-`hotreload.lookup`), what its names are bound to in the live module. A method of a module
-(`@functools.cache`), of a class, of a function (`@handler.register`) or of an instance of a
-standard library type (`logger.info(...)`, `sys.path.append(...)`) is not a registration.
+- a `def`/`class` decorated by a method of a live library object (`@app.get("/todos")`,
+  `@bp.route(...)`, `@app.before_request`): registered in that object's table (and deleting the
+  statement does not take it out; a docstring edit does not reach a route's description);
+- a method call statement (`app.include_router(router)`, `app.register_blueprint(bp)`);
+- a name the server pinned (the served app: uvicorn serves the object it started with).
+
+Where the server can restart itself (``strict``), also what in place would only approximate
+(patching serves a host well there):
+
+- a class built by a library's metaclass (a SQLAlchemy model's table is in a shared MetaData, a
+  pydantic model is compiled into the validators routes keep);
+- an assignment that would replace a library object the first run made (`bp = Blueprint(...)`
+  edited: the app holds the old blueprint).
+
+No framework is named here: the statement's syntax is read, and what its names are bound to is
+looked up statically (`hotreload.lookup`). Methods of modules (`@functools.cache`), classes,
+functions (`@handler.register`) and standard library objects (`logger.info(...)`) are not
+registrations, nor are objects this save itself makes.
 """
 
 from __future__ import annotations
