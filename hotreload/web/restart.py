@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotreload.errors import ServerError
 from hotreload.events import EventLog, ServerRestarting
 from hotreload.verdicts import RestartNeeded, RestartReason
 
@@ -87,15 +88,22 @@ def inherited_socket() -> socket.socket | None:
 
 
 def exec_again(argv: Sequence[str], sock: socket.socket) -> None:
-    """Run ``python -m hotreload *argv`` in this process, handing ``sock`` over. Returns only
-    if the exec itself failed (raises OSError)."""
+    """Run ``python -m hotreload *argv`` in this process, handing ``sock`` over. Never returns:
+    raises ServerError if the exec itself failed."""
     descriptor = sock.fileno()
     os.set_inheritable(descriptor, True)
     os.environ[LISTEN_FD] = str(descriptor)
     os.environ[RESTARTED] = "1"
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "hotreload", *argv])
+    command = [sys.executable, "-m", "hotreload", *argv]
+    try:
+        os.execv(sys.executable, command)
+    except OSError as e:
+        raise ServerError(
+            f"cannot restart: running {' '.join(command)} failed: {e.strerror or e}; "
+            "start `hotreload up` again by hand"
+        ) from e
 
 
 class SaveWatch:
