@@ -73,7 +73,8 @@ def write(root: Path, files: dict[str, str]) -> Path:
 def manifest(app: str) -> str:
     return (
         '[project]\nname = "frameworks"\n\n[modules]\n\n'
-        "[env.development]\nreload = true\ndebounce_ms = 3\n\n"
+        # The pages are compared as the app renders them: no browser reload script added.
+        "[env.development]\nreload = true\ndebounce_ms = 3\nbrowser_reload = false\n\n"
         "[env.production]\nreload = false\n\n"
         f"[app]\n{app}\n"
     )

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import EventRecorder, Project
 
-import hotreload
 from hotreload.manifest import load_manifest
 from hotreload.server import Server
 
@@ -105,23 +104,6 @@ def rss() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
-HOTRELOAD = os.path.dirname(os.path.abspath(hotreload.__file__))
-
-
-def _ours(snapshot: tracemalloc.Snapshot) -> int:
-    """Bytes allocated by the module's code or by hotreload, and still live.
-
-    Only those: the interpreter's own tables (the interned strings' dict, resized once when a
-    process that imported many libraries crosses a size) would otherwise count as a leak."""
-    mine = snapshot.filter_traces(
-        [
-            tracemalloc.Filter(True, "*/calc.py", all_frames=True),
-            tracemalloc.Filter(True, os.path.join(HOTRELOAD, "*"), all_frames=True),
-        ]
-    )
-    return sum(stat.size for stat in mine.statistics("filename"))
-
-
 def module() -> types.ModuleType:
     return sys.modules["calc"]
 
@@ -153,17 +135,24 @@ def test_two_hundred_reloads_do_not_grow_memory(
         # are counted before and after alike.
         for version in range(1, 21):
             reload(version)
-        gc.collect()
-        before = _ours(tracemalloc.take_snapshot())
-        for version in range(21, 221):
-            reload(version)
-            server.module("calc").add(version, 1)
-        gc.collect()
-        grown = _ours(tracemalloc.take_snapshot()) - before
+        grown = []
+        # Two windows of 100 reloads, and the smaller growth counts: a leak grows both. One
+        # window may hold a one-off that is no leak: a table the interpreter rebuilds now and
+        # then (`object`'s dict of subclasses, which each new class enters: its size depends on
+        # every library the process imported), whose old copy predates tracing and so never
+        # counts as freed. Rebuilds are thousands of classes apart, never in both windows.
+        for window in (range(21, 121), range(121, 221)):
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            for version in window:
+                reload(version)
+                server.module("calc").add(version, 1)
+            gc.collect()
+            grown.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    # Each version allocates ~150 kB; keeping even one in ten would add ~3 MB here.
-    assert grown < 100 * 1024, f"{grown / 1024:.0f} kB kept after 200 reloads"
+    # Each version allocates ~150 kB; keeping even one in ten would add ~1.5 MB a window.
+    assert min(grown) < 100 * 1024, f"{[g // 1024 for g in grown]} kB kept by 100 reloads"
     assert server.version("calc") == 221
     assert module().MARKER.tag == 220
 

@@ -114,7 +114,7 @@ def test_a_new_route_restarts_the_server_in_the_same_process_and_refuses_no_conn
             )
             needed = child.wait_for("reload.restart_needed", after=mark, module="main")
             assert (needed["reason"], needed["restart"]) == ("side_effect", "auto")
-            assert needed["causes"][0]["statement"] == '13: @app.get("/b")'
+            assert needed["causes"][0]["statement"] == "13: def b"
             restarting = child.wait_for("server.restarting", after=mark)
             assert (restarting["module"], restarting["reason"]) == ("main", "side_effect")
             started = child.wait_for("server.started", after=mark, restarted=True)

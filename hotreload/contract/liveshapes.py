@@ -24,6 +24,7 @@ from hotreload.contract.typerules import compare_shape
 from hotreload.contract.typeshapes import FIELD_CALLS, FieldShape, TypeShape
 from hotreload.lookup import is_class
 from hotreload.verdicts import Violation
+from hotreload.words import article
 
 _KINDS: dict[inspect._ParameterKind, ParameterKind] = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",
@@ -43,7 +44,7 @@ def verify_class(name: str, obj: object, expected: TypeShape) -> list[Violation]
     frozen members are looked at: a new method or field is as free here as in the source.
     """
     if not is_class(obj):  # type(obj) alone: a proxy's __class__ is the user's code
-        what = f"a {type(obj).__name__}"
+        what = article(type(obj).__name__)
         message = (
             f"{name}: type replaced: expected a class, found {what} once the module ran "
             "(a class decorator that returns something else?); return the class itself"

@@ -16,9 +16,12 @@ Then the app's request script runs against the live server and against a FRESH `
 started on the same files after the save, and the answers are compared: status, the
 Content-Type, Location and Allow headers and the app's own X- headers, and the body (JSON is
 pretty-printed for the diff; `/openapi.json` and `/docs` are requests of the FastAPI script).
-One thing is normalised, the order of the methods in Allow: werkzeug joins a set, whose order
-follows the process's hash seed. Every request carries the same Host header, so absolute URLs
-are equal; nothing else these apps answer depends on the process.
+Two things are normalised: the order of the methods in Allow (werkzeug joins a set, whose order
+follows the process's hash seed), and in an HTML page the values of the browser reload script's
+`data-hotreload-run` and `data-hotreload-generation` (which server run built the page, after how
+many saves: the live and the fresh server differ there by design). Every request carries the
+same Host header, so absolute URLs are equal; nothing else these apps answer depends on the
+process.
 
 The database
 ------------
@@ -58,6 +61,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -276,12 +280,18 @@ class Answer:
     text: str  # status, headers compared, body: what the diff shows
 
 
+# The browser reload script's tag in a page: its run and generation differ between servers.
+_BROWSER_TAG = re.compile(r'(data-hotreload-(?:run|generation))="[^"]*"')
+
+
 def _body(response: httpx.Response) -> str:
     if response.headers.get("content-type", "").startswith("application/json"):
         try:
             return json.dumps(response.json(), indent=1, ensure_ascii=False)
         except ValueError:
             pass
+    if response.headers.get("content-type", "").startswith("text/html"):
+        return _BROWSER_TAG.sub(r'\1="..."', response.text)
     return response.text
 
 
