@@ -536,6 +536,7 @@ def render(results: dict[str, Any]) -> str:
 
 _WEB_LABELS = {
     "hotreload": "`hotreload up` (reload in place)",
+    "hotreload_restart": "`hotreload up`, a new route (restarts the app)",
     "uvicorn_reload": "`uvicorn --reload` (restarts the app)",
     "uvicorn_hmr": "`uvicorn-hmr`",
 }

@@ -431,6 +431,7 @@ def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     python = hmr_python()
     runs = [
         ("hotreload", plan.web_edits, ACCEPT_TIMEOUT_S),
+        ("hotreload_restart", plan.web_restart_edits, 30.0),
         ("uvicorn_reload", plan.web_restart_edits, 30.0),
         ("uvicorn_hmr", plan.web_restart_edits, 30.0),
     ]

@@ -88,7 +88,7 @@ def hmr_python() -> str | None:
 
 
 def command(contender: str, app_dir: Path, port: int, python: str | None) -> list[str]:
-    if contender == "hotreload":
+    if contender in ("hotreload", "hotreload_restart"):
         manifest = str(app_dir / "hotreload.toml")
         return [sys.executable, "-m", "hotreload", "up", "-m", manifest, "--port", str(port)]
     if contender == "uvicorn_reload":
@@ -142,15 +142,28 @@ class Poller:
             self._conn.close()
 
 
+def _route(value: int, message: str) -> str:
+    """A new route for webapp.py: registering it needs a restart."""
+    return (
+        f'\n\n@app.get("/route{value}")\n'
+        f"async def route{value}() -> dict[str, str]:\n"
+        f'    return {{"message": "{message}"}}\n'
+    )
+
+
 def web_run(args: dict[str, Any]) -> dict[str, Any]:
     """One contender: start it, save handlers.py ``edits`` times, time each new response.
 
-    args: contender ("hotreload", "uvicorn_reload", "uvicorn_hmr"), root, edits, timeout,
-    model_seconds, seed, python (uvicorn-hmr's interpreter).
+    args: contender ("hotreload", "hotreload_restart", "uvicorn_reload", "uvicorn_hmr"), root,
+    edits, timeout, model_seconds, seed, python (uvicorn-hmr's interpreter).
+
+    ``hotreload_restart`` saves a new route into webapp.py instead: a save that cannot apply in
+    place, so `hotreload up` restarts into it (and pays the app's start-up, as restarters do).
     """
     contender = args["contender"]
     app_dir = copy_example(Path(args["root"]))
-    handlers = app_dir / "handlers.py"
+    restarts = contender == "hotreload_restart"
+    handlers = app_dir / ("webapp.py" if restarts else "handlers.py")
     original = handlers.read_text(encoding="utf-8")
     port = free_port()
     rng = random.Random(args["seed"])
@@ -177,12 +190,18 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"{contender} did not answer within {READY_TIMEOUT_S:g} s:\n{tail}")
         start_up_s = time.monotonic() - began
         loaded_at = ready[1]["model_loaded_at"]
+        routes = ""
         for value in range(1, int(args["edits"]) + 1):
-            text = original.replace(GREETING, f'f"Hello {value}, {{name}}!"')
-            saved = writer.save(handlers, text, "atomic")
             expected = f"Hello {value}, bench!"
+            if restarts:
+                routes += _route(value, expected)
+                text, path = original + routes, f"/route{value}"
+            else:
+                text = original.replace(GREETING, f'f"Hello {value}, {{name}}!"')
+                path = "/greet/bench"
+            saved = writer.save(handlers, text, "atomic")
             seen = poller.wait_for(
-                "/greet/bench", lambda v, e=expected: v.get("message") == e, float(args["timeout"])
+                path, lambda v, e=expected: v.get("message") == e, float(args["timeout"])
             )
             if seen is None:
                 missed += 1

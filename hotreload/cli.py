@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hotreload.server import Server
     from hotreload.verdicts import StopReason
     from hotreload.web.exportserving import ExportsPlan, ExportsService
+    from hotreload.web.restart import SaveWatch
     from hotreload.web.serving import WebApp
 
 EXIT_OK = 0
@@ -93,6 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from hotreload.manifest import load_manifest
     from hotreload.process import Interrupts
     from hotreload.server import Server, set_current
+    from hotreload.web.restart import SaveWatch, inherited_socket, is_restart
 
     try:
         manifest = load_manifest(args.manifest)
@@ -102,22 +105,67 @@ def cmd_up(args: argparse.Namespace) -> int:
         _manifest_failed(args, e)
         raise
     log_format = choose_log_format(args.log_format, profile, sys.stderr)
+    app = manifest.manifest.app
+    serving = app is not None and (app.asgi is not None or app.wsgi is not None)
+    restarted = serving and is_restart()
     # The server owns its output: the CLI only hands it the choices (format, file).
-    server = Server(manifest, env=env, log_format=log_format, log_file=args.log_file)
+    server = Server(
+        manifest,
+        env=env,
+        log_format=log_format,
+        log_file=args.log_file,
+        serving=serving,
+        restarted=restarted,
+    )
     try:
         web = _web_app(manifest, profile, host=args.host, port=args.port)
         exports = _exports_plan(server, host=args.host, port=args.port)
     except AppError as e:
         server.fail(e)
         raise
+    listening = inherited_socket() if serving else None
+    # A restart's start-up may fail: saves from now on are what it waits for then.
+    saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
     with Interrupts() as interrupts, _one_process(server):
         # A signal during start-up stops it; the server says which one stopped it.
         server.interrupt_cause = interrupts.describe
         set_current(server)
         try:
-            return _run(server, interrupts, web, exports)
+            return _run(server, interrupts, web, exports, Restart(listening, args.argv, saves))
+        except (ServerError, ContractViolation, AppError):
+            if saves is None or listening is None or listening.fileno() == -1:
+                raise
+            # A restart into code that cannot start: keep the address, wait for the next save.
+            return _wait_then_restart(saves, listening, args.argv)
         finally:
             set_current(None)
+            if saves is not None:
+                saves.close()
+
+
+@dataclass(frozen=True)
+class Restart:
+    """What a served app's run needs to restart itself: the socket a restart handed over (or
+    None), the command's arguments, and, in a restarted run, the saves it waits for."""
+
+    listening: socket.socket | None = None
+    argv: Sequence[str] = ()
+    saves: SaveWatch | None = None
+
+
+def _wait_then_restart(saves: SaveWatch, listening: socket.socket, argv: list[str]) -> int:
+    """After a restart's failed start-up (`server.failed` said so, with ``waiting``): the
+    process keeps the listening socket (connections wait in its backlog) and runs its command
+    again at the next save of a project file; a signal ends it."""
+    from hotreload.web.restart import exec_again
+
+    try:
+        saves.wait()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    saves.close()
+    exec_again(argv, listening)
+    return EXIT_OK
 
 
 def _require_something_to_run(manifest: LoadedManifest) -> None:
@@ -161,26 +209,34 @@ def _one_process(server: Server) -> AbstractContextManager[None]:
     return refuse_workers(server.env) if server.profile.reload else nullcontext()
 
 
-def _start(server: Server, web: WebApp | None) -> tuple[Any, socket.socket | None]:
+def _start(
+    server: Server, web: WebApp | None, listening: socket.socket | None
+) -> tuple[Any, socket.socket | None]:
     """Start the server (a failed start has written `server.failed` and stopped); for a web
-    app, check the extra and bind first, and import the app before the watcher starts.
-    Returns the app object and its socket (None, None without one)."""
+    app, check the extra and bind first (or take the socket a restart handed over), and import
+    the app before the watcher starts. Returns the app object and its socket (None, None
+    without one)."""
     if web is None:
         server.start()
         return None, None
-    from hotreload.web.serving import bind, load_app, require_extra
+    from hotreload.web.serving import bind, factory_restart, load_app, require_extra, served_app
 
     try:
         require_extra(web)
-        sock = bind(web)
+        sock = listening if listening is not None else bind(web)
     except (AppError, PortInUse) as e:
         server.fail(e)
         raise
     loaded: list[Any] = []
+    if web.factory:
+        server.restart_when_changed(*factory_restart(web))
+    else:
+        server.pin(*served_app(web))
     try:
         server.start(before_watch=lambda: loaded.append(load_app(web, server.manifest.root)))
     except BaseException:
-        sock.close()
+        if sock is not listening:
+            sock.close()  # a handed-over socket stays open: a failed restart waits on it
         raise
     return loaded[0], sock
 
@@ -201,12 +257,18 @@ def _start_exports(server: Server, plan: ExportsPlan | None) -> ExportsService |
 
 
 def _run(
-    server: Server, interrupts: Interrupts, web: WebApp | None, exports: ExportsPlan | None
+    server: Server,
+    interrupts: Interrupts,
+    web: WebApp | None,
+    exports: ExportsPlan | None,
+    restart: Restart,
 ) -> int:
     """Start, then serve the app, run the entry, or wait, until a signal or the end."""
     service = _start_exports(server, exports)
     try:
-        target, sock = _start(server, web)
+        target, sock = _start(server, web, restart.listening)
+        if restart.saves is not None:
+            restart.saves.close()  # started: saves are the reloader's again
         if service is not None:
             service.start()
     except BaseException as e:
@@ -226,7 +288,7 @@ def _run(
         server.stop(reason, message)
 
     try:
-        return _serve_or_run(server, interrupts, web, target, sock, stop)
+        return _serve_or_run(server, interrupts, web, target, sock, stop, restart.argv)
     finally:
         if service is not None:
             service.stop()
@@ -242,14 +304,31 @@ def _serve_or_run(
     target: Any,
     sock: socket.socket | None,
     stop: Stop,
+    argv: Sequence[str] = (),
 ) -> int:
+    from hotreload.web.restart import Restarter, exec_again
+
     failed: StopReason = "entry_failed" if web is None else "app_failed"
+    restarter = Restarter(server.events)
     try:
         if web is not None:
             from hotreload.web.serving import serve
 
             assert sock is not None
-            serve(server, web, target, sock, on_signal=interrupts.note)
+            server.on_restart_needed(restarter.request)
+            with sock.dup() as kept:  # uvicorn closes the socket it served on; a restart needs it
+                serve(
+                    server,
+                    web,
+                    target,
+                    sock,
+                    on_signal=interrupts.note,
+                    on_serving=restarter.attach,
+                )
+                if restarter.cause is not None and interrupts.arrived is None:
+                    # `server.restarting` said why; no exports serve beside an app ([serve]).
+                    server.stop(say=False)  # the log file is flushed and closed
+                    exec_again(argv, kept)
         elif server.manifest.manifest.app is None:
             _say_watching(server)
             while not server.wait(timeout=3600):
@@ -479,10 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit code (0 ok, 1 contract violated, 2 bad input)."""
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as e:  # argparse exits on --help (0) and on bad usage (2)
         return int(e.code or 0)
+    args.argv = arguments  # a restart runs the very same command
     try:
         code: int = args.run(args)
         return code

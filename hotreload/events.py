@@ -119,6 +119,11 @@ class ServerStarted(BaseEvent):
     reload: bool = Field(description="Whether the profile watches and reloads.")
     debounce_ms: int = Field(description="The watcher's quiet time in milliseconds.")
     duration_ms: float = Field(description="Start-up time in milliseconds.")
+    restarted: bool = Field(
+        default=False,
+        description="Whether this run is a restart of the server into new code "
+        "(`server.restarting` ended the previous run in this same process).",
+    )
 
 
 class ServerRestarting(BaseEvent):
@@ -149,6 +154,11 @@ class ServerFailed(BaseEvent):
     event: Literal["server.failed"] = _name("server.failed")
     reason: FailReason = Field(description="What went wrong.")
     message: str = Field(description="What went wrong and what to do, for a person.")
+    waiting: bool = Field(
+        default=False,
+        description="A restart's start-up failed: the process keeps the listening socket and "
+        "starts again at the next save of a project file, instead of exiting.",
+    )
 
 
 class ModuleLoaded(SourceEvent):
@@ -315,6 +325,11 @@ class AppServing(BaseEvent):
     port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
     url: str = Field(description="Where to send requests.")
     reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+    restart_files: list[str] = Field(
+        default_factory=list,
+        description="Files that are not modules but that the app read at start (a Flask "
+        'instance config): a save of one restarts the server (restart = "auto").',
+    )
 
 
 class SkippedExport(BaseModel):

@@ -362,7 +362,8 @@ class AppConfig(_Model):
     )
     factory: bool = Field(
         default=False,
-        description="asgi/wsgi name a zero-argument factory (uvicorn's --factory)",
+        description="asgi/wsgi name a zero-argument callable that returns the app "
+        "(uvicorn's --factory, Flask's create_app)",
     )
 
     @model_validator(mode="after")

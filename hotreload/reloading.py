@@ -29,8 +29,12 @@ from hotreload.events import (
 )
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
-from hotreload.verdicts import RestartPolicy
+from hotreload.verdicts import RestartNeeded, RestartPolicy
 from hotreload.watcher import Watcher
+
+# Told that the server should restart: the module (None for a file that is not one), the file,
+# and why.
+RestartListener = Callable[[str | None, Path, RestartNeeded], None]
 
 # -- the reloading side: saves to reloads ---------------------------------------------------
 
@@ -53,8 +57,15 @@ class ReloadingSide:
         gate: VersionGate,
         exec_timeout: float,
         stopped: threading.Event,
+        policy: RestartPolicy = "never",
     ) -> None:
         self.manifest = manifest
+        self.policy = policy
+        # Told of a restart_needed outcome when the policy is auto (`hotreload up` restarts).
+        self.on_restart: RestartListener | None = None
+        # Files that are not modules but that the app read at start (a Flask instance config):
+        # a save of one is a restart.
+        self.restart_files: dict[Path, RestartNeeded] = {}
         self.profile = profile
         self.events = events
         self.watchdog = watchdog = Watchdog()
@@ -67,6 +78,7 @@ class ReloadingSide:
             quiet_ms=profile.debounce_ms,
             root=manifest.root,
             stopping=stopped,
+            restarts=policy == "auto",
         )
         self.lock = threading.Lock()  # one reload at a time
         self.watcher: Watcher | None = None
@@ -87,11 +99,13 @@ class ReloadingSide:
         def on_batch(paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
             if self.manifest.path in paths:
                 manifest_watch.touched()
+            if not resync:  # a fresh watch decides every file: not a save of these
+                self._files_saved(paths)
             modules = [p for p in paths if p != self.manifest.path]
             self.reload(modules, resync=resync, whole=whole)
 
         self.watcher = watcher = Watcher(
-            [*self.batches.modules.paths(), self.manifest.path],
+            [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
             on_batch,
             debounce_ms=self.profile.debounce_ms,
             on_error=self._on_watch_error,
@@ -120,8 +134,24 @@ class ReloadingSide:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()
             for item in decided:
-                report_outcome(self.events, item.outcome, item.digest)
+                report_outcome(self.events, item.outcome, item.digest, self.policy)
+            restart = next((d.outcome for d in decided if d.outcome.kind == "restart_needed"), None)
+            if restart is not None and self.policy == "auto" and self.on_restart is not None:
+                assert restart.restart is not None, "a restart_needed outcome always says why"
+                spec = restart.live.spec
+                self.on_restart(spec.name, spec.path, restart.restart)
         return [item.outcome for item in decided]
+
+    def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
+        """A save of any of these files (not modules) restarts the server (policy auto)."""
+        self.restart_files.update(files)
+        if self.watcher is not None:
+            self.watcher.add(files)
+
+    def _files_saved(self, paths: list[Path]) -> None:
+        saved = [p for p in paths if p in self.restart_files]
+        if saved and self.policy == "auto" and self.on_restart is not None:
+            self.on_restart(None, saved[0], self.restart_files[saved[0]])
 
     def stop(self, exec_timeout: float) -> bool:
         """Stop watching and recording imports; True once no reload runs any more.

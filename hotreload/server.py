@@ -35,8 +35,14 @@ from hotreload.events import (
 from hotreload.listeners import EventListener
 from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
-from hotreload.reloading import STOP_GRACE_S, ReloadingSide, report_loaded
-from hotreload.verdicts import FailReason, StopReason
+from hotreload.reloading import STOP_GRACE_S, ReloadingSide, RestartListener, report_loaded
+from hotreload.verdicts import (
+    FailReason,
+    RestartCause,
+    RestartNeeded,
+    RestartPolicy,
+    StopReason,
+)
 from hotreload.words import LogFormat
 
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
@@ -62,9 +68,16 @@ class Server:
         log_format: LogFormat | None = None,
         log_file: str | Path | None = None,
         stderr: bool = True,
+        serving: bool = False,
+        restarted: bool = False,
     ) -> None:
         self.manifest = manifest
         self.env, self.profile = manifest.profile(env)
+        # `hotreload up` serving [app] asgi/wsgi restarts itself by default; a host never does
+        # (only a served app can restart itself: an entry or `hotreload.up()` says "never").
+        policy = manifest.restart_policy(self.profile, serving=serving)
+        self.restart_policy: RestartPolicy = policy if serving else "never"
+        self.restarted = restarted  # this run is a restart: a failed start-up waits, not exits
         # Explicit arguments beat the profile's settings (exec_timeout too, below).
         log_path = Path(log_file) if log_file is not None else manifest.log_file(self.profile)
         self.output = EventOutput(
@@ -91,6 +104,7 @@ class Server:
             gate=self.gate,
             exec_timeout=self.exec_timeout,
             stopped=self._stopped,
+            policy=self.restart_policy,
         )
         self._bindings = Bindings(manifest.path.name, self.gate if self.profile.reload else None)
         self._stop_lock = threading.Lock()  # one `stop` does the work; others wait for it
@@ -133,7 +147,13 @@ class Server:
         what was started (a watcher already running, the log file): nothing is left behind."""
         reason = failure_reason(error)
         if reason is not None:
-            self.events.emit(ServerFailed, reason=reason, message=str(error))
+            message, waiting = str(error), self.restarted and reason != "port_in_use"
+            if waiting:
+                message += (
+                    f"; the server keeps its address and starts again at the next save of a "
+                    f"file under {self.manifest.root}"
+                )
+            self.events.emit(ServerFailed, reason=reason, message=message, waiting=waiting)
         self.stop()
 
     def _start(self, before_watch: Callable[[], object] | None) -> None:
@@ -165,11 +185,15 @@ class Server:
             reload=self.profile.reload,
             debounce_ms=self.profile.debounce_ms,
             duration_ms=_ms_since(began),
+            restarted=self.restarted,
         )
 
-    def stop(self, reason: StopReason = "stopped", message: str | None = None) -> None:
-        """Stop watching (a reload in progress finishes first), write `server.stopped` and close
-        the output. A second call waits for the first to finish (a listener's call returns)."""
+    def stop(
+        self, reason: StopReason = "stopped", message: str | None = None, *, say: bool = True
+    ) -> None:
+        """Stop watching (a reload in progress finishes first), write `server.stopped` (unless
+        ``say`` is False: a restart said `server.restarting` instead) and close the output. A
+        second call waits for the first to finish (a listener's call returns)."""
         with self._stop_lock:
             first = not self._stopped.is_set()
             self._stopped.set()
@@ -181,19 +205,40 @@ class Server:
             return
         try:
             with self.events.deferred():  # a listener that calls back runs once we let go
-                self._stop(reason, message)
+                self._stop(reason, message, say)
         finally:
             self.output.close()
             self._stop_done.set()
         self.events.flush(LISTENER_GRACE_S)
 
-    def _stop(self, reason: StopReason, message: str | None) -> None:
+    def _stop(self, reason: StopReason, message: str | None, say: bool) -> None:
         if not self._reloading.stop(self.exec_timeout):
             message = (message + "; " if message else "") + (
                 "a reload was still running module code (blocked in a C call?)"
             )
-        if self._started or reason == "interrupted":
+        if say and (self._started or reason == "interrupted"):
             self.events.emit(ServerStopped, reason=reason, message=message)
+
+    def on_restart_needed(self, listener: RestartListener) -> None:
+        """Hear of each save whose outcome is `restart_needed` while the policy is ``auto``
+        (`hotreload up` restarts itself then), once its event is written, with the module, its
+        file and why; called on the reloading thread."""
+        self._reloading.on_restart = listener
+
+    def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
+        """Files that are not modules whose save restarts the server (a config file the app
+        read at start), each with why; only where the policy is ``auto``."""
+        self._reloading.restart_on_save(files)
+
+    def restart_when_changed(self, module: str, restart: RestartNeeded) -> None:
+        """Every valid save of ``module`` is ``restart`` (`hotreload up`: the module of an app
+        factory, whose app was built once at start and cannot be rebuilt in place)."""
+        self._reloading.batches.restart_always[module] = restart
+
+    def pin(self, module: str, name: str, cause: RestartCause) -> None:
+        """A save that would bind ``module.name`` again in place is ``restart_needed`` with
+        ``cause`` (`hotreload up`: the served app, which uvicorn holds as it was at start)."""
+        self._reloading.batches.pinned.setdefault(module, {})[name] = cause
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server is stopped (or the timeout passes); True if it stopped."""

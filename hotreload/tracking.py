@@ -184,12 +184,24 @@ def imported_project_modules(
     main = sys.modules.get("__main__")
     found = []
     for name, module in list(sys.modules.items()):
-        filename = getattr(module, "__file__", None)
-        if name in skipped or not isinstance(filename, str):
+        namespace = _namespace(module)  # never getattr: a lazy module would load itself
+        filename = namespace.get("__file__")
+        if name in skipped or type(filename) is not str:
             continue
-        if module is main or getattr(module, "__name__", name) != name:
+        if module is main or namespace.get("__name__", name) != name:
             continue  # another name for a module (`__mp_main__` is the script run as __main__)
         path = Path(filename)
         if files.contains(path):
             found.append((name, Path(os.path.realpath(path)), module))
     return found
+
+
+_MODULE_DICT: Any = vars(types.ModuleType)["__dict__"]
+
+
+def _namespace(module: object) -> dict[str, object]:
+    """A module's namespace as `ModuleType` keeps it; empty for anything else in sys.modules."""
+    if not issubclass(type(module), types.ModuleType):
+        return {}
+    namespace = _MODULE_DICT.__get__(module, type(module))
+    return namespace if type(namespace) is dict else {}

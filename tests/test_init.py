@@ -331,9 +331,7 @@ def test_init_keeps_the_schema_beside_the_manifest_out_of_a_schemas_package(
     assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "item.py"]
 
 
-def test_init_writes_a_factory_and_up_says_serving_one_is_not_supported_yet(
-    tmp_path: Path,
-) -> None:
+def test_init_writes_a_factory_and_up_serves_the_app_it_builds(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "__init__.py").write_text(
         dedent(
@@ -343,6 +341,11 @@ def test_init_writes_a_factory_and_up_says_serving_one_is_not_supported_yet(
 
             def create_app():
                 app = Flask(__name__)
+
+                @app.route("/")
+                def index():
+                    return {"shop": True}
+
                 return app
             """
         )
@@ -355,13 +358,9 @@ def test_init_writes_a_factory_and_up_says_serving_one_is_not_supported_yet(
     ) in result.stdout.splitlines()
     assert manifest_of(tmp_path)["app"] == {"wsgi": "shop:create_app", "factory": True}
     with Child("up", "--log-format", "json", "--port", str(free_port()), cwd=tmp_path) as child:
-        assert child.wait() == 2
-        assert [(e["event"], e["reason"]) for e in child.events] == [("server.failed", "app_error")]
-        assert child.stderr[-1] == (
-            'hotreload: error: [app] wsgi = "shop:create_app" with factory = true: serving an '
-            "app factory is not supported yet; add `app = create_app()` at the top of module "
-            'shop and serve that object: wsgi = "shop:app", without factory'
-        )
+        url = child.wait_for("app.serving", kind="wsgi")["url"]
+        assert httpx.get(f"{url}/", timeout=WAIT).json() == {"shop": True}
+        assert child.stop() == 0
 
 
 def test_init_finds_a_main_entry_and_up_runs_it_reloading_what_it_imports(

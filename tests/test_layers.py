@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("verdicts", ("errors", "verdicts", "words")),
+    ("verdicts", ("errors", "verdicts", "words", "lookup")),
     ("contract", ("contract",)),
     ("engine", ("engine",)),
     (
@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("command line", ("cli", "__main__", "__init__")),
 ]
 # Modules that import nothing of ours: each owns one concern that needs no other part.
-LEAVES = {"errors", "verdicts", "words", "kernelwatch", "listeners", "tracking"}
+LEAVES = {"errors", "verdicts", "words", "lookup", "kernelwatch", "listeners", "tracking"}
 
 
 def _module_name(path: Path) -> str:

@@ -300,6 +300,14 @@ async def app(scope, receive, send):
 
 def plain(name):
     return name
+
+
+def create_app():
+    return app
+
+
+def make_nothing():
+    return 42
 """
 
 
@@ -347,16 +355,40 @@ def up_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, 
             'asgi = "tiny:plain"',
             2,
             "app_error",
-            'cannot serve [app] asgi = "tiny:plain": it is a function, not an ASGI app: expected '
-            "an async callable app(scope, receive, send), such as a FastAPI app",
+            'cannot serve [app] asgi = "tiny:plain": it is the function plain(name), not an ASGI '
+            "app: expected an async callable app(scope, receive, send), such as a FastAPI app",
+        ),
+        (
+            'asgi = "tiny:create_app"',
+            2,
+            "app_error",
+            'cannot serve [app] asgi = "tiny:create_app": it is the function create_app(), not an '
+            "ASGI app: expected an async callable app(scope, receive, send), such as a FastAPI "
+            "app; it looks like an app factory (a function that returns the app): add "
+            "factory = true under [app]",
+        ),
+        (
+            'asgi = "tiny:plain"\nfactory = true',
+            2,
+            "app_error",
+            'cannot serve [app] asgi = "tiny:plain" with factory = true: it is the function '
+            "plain(name), not a function that takes no arguments and returns the app; name such "
+            "a function (Flask's create_app), or remove factory = true to serve the object itself",
+        ),
+        (
+            'wsgi = "tiny:make_nothing"\nfactory = true',
+            2,
+            "app_error",
+            'cannot serve [app] wsgi = "tiny:make_nothing": its factory returned an int, not a '
+            "WSGI app: expected a callable app(environ, start_response), such as a Flask app",
         ),
         (
             'wsgi = "tiny:app"',
             2,
             "app_error",
-            'cannot serve [app] wsgi = "tiny:app": it is a function, not a WSGI app: expected '
-            "a callable app(environ, start_response), such as a Flask app; it looks like an "
-            "ASGI app: use [app] asgi",
+            'cannot serve [app] wsgi = "tiny:app": it is the function app(scope, receive, send), '
+            "not a WSGI app: expected a callable app(environ, start_response), such as a Flask "
+            "app; it looks like an ASGI app: use [app] asgi",
         ),
     ],
 )

@@ -513,12 +513,21 @@ def test_a_fastapi_route_body_edit_applies_without_registering_it_again(
         # A handler of the manifest, called by a route, reloads under its contract.
         r.save("def add(a: int, b: int) -> int:\n    return a + b + 1000\n", module="handlers")
         assert client.get("/total", params={"a": 1, "b": 2}).json() == {"total": 1003}
-        # A new route is a new statement: it runs, and only it.
+        # A new route registers with the app: a fresh start would have it in its route table,
+        # /openapi.json and /docs; in place it cannot be, so the save asks for a restart, and
+        # in-process (restart = "never") nothing of it is applied.
         extra = '\n\n@app.get("/new")\ndef new() -> dict[str, bool]:\n    return {"new": True}\n'
-        event = r.save(FASTAPI_APP.format(message="hot", extra=extra), module="app", version=3)
-        assert event["ran"] == "statements"
-        assert len(app.routes) == routes + 1
-        assert client.get("/new").json() == {"new": True}
+        event = r.save(
+            FASTAPI_APP.format(message="hot2", extra=extra),
+            module="app",
+            expect="reload.restart_needed",
+        )
+        assert (event["reason"], event["restart"], event["version"]) == ("side_effect", "never", 2)
+        [cause] = event["causes"]
+        assert cause["statement"].endswith("def new") and cause["name"] == "new"
+        assert len(app.routes) == routes
+        assert client.get("/new").status_code == 404
+        assert client.get("/hello").json() == {"message": "hot"}  # the module is as it was
 
 
 def test_a_closure_made_at_run_time_takes_the_new_body(project: Project, start: Start) -> None:
@@ -547,3 +556,35 @@ def test_a_closure_made_at_run_time_takes_the_new_body(project: Project, start: 
     assert event["ran"] == "code"
     assert r.module("app").ROUTES["health"] is health
     assert r.binding("app").call("health") == "very ok"
+
+
+def test_closures_a_decorator_made_follow_its_code_across_saves(
+    project: Project, start: Start
+) -> None:
+    """`login_required`'s inner function, made once per view at import, takes a later edit of
+    its body even after an earlier save swapped the decorator's code (flaskr's auth.py)."""
+    deco = """
+        import functools
+
+
+        def required(view):
+            @functools.wraps(view)
+            def wrapped(**kwargs):
+                return "{word}"
+
+            return wrapped
+
+
+        def other():
+            return "{other}"
+        """
+    project.write("deco", deco.format(word="one", other="x"))
+    views = "from deco import required\n\n\n@required\ndef create():\n    return 'create'\n"
+    r = run(project, start, {"views": views}, {"views": {}})
+    import importlib
+
+    create = importlib.import_module("views").create
+    assert create() == "one"
+    r.save(dedent(deco.format(word="one", other="y")), module="deco")
+    r.save(dedent(deco.format(word="two", other="y")), module="deco")
+    assert create() == "two"

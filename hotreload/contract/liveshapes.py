@@ -22,6 +22,7 @@ from typing import Any
 from hotreload.contract.signatures import Parameter, ParameterKind, Signature, normalise_annotation
 from hotreload.contract.typerules import compare_shape
 from hotreload.contract.typeshapes import FIELD_CALLS, FieldShape, TypeShape
+from hotreload.lookup import is_class
 from hotreload.verdicts import Violation
 from hotreload.words import article
 
@@ -42,7 +43,7 @@ def verify_class(name: str, obj: object, expected: TypeShape) -> list[Violation]
     ``obj`` is what the module's namespace holds under ``name`` after its code ran. Only the
     frozen members are looked at: a new method or field is as free here as in the source.
     """
-    if not isinstance(obj, type):
+    if not is_class(obj):  # type(obj) alone: a proxy's __class__ is the user's code
         what = article(type(obj).__name__)
         message = (
             f"{name}: type replaced: expected a class, found {what} once the module ran "

@@ -15,7 +15,7 @@ from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
-from hotreload.verdicts import Failure
+from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
@@ -85,8 +85,16 @@ class Batches:
         quiet_ms: int,
         root: Path,
         stopping: threading.Event,
+        restarts: bool = False,
     ) -> None:
         self.modules = modules
+        # The server restarts itself when a save cannot apply in place: where unsure (a statement
+        # run again raised, a class a library's metaclass built), a restart, not an approximation.
+        self.restarts = restarts
+        # Modules any valid save of which needs a restart (the served app's factory module).
+        self.restart_always: dict[str, RestartNeeded] = {}
+        # Per module, names that must not be bound again in place (the served app object).
+        self.pinned: dict[str, dict[str, RestartCause]] = {}
         self.gate = gate
         self.watchdog = watchdog
         self.exec_timeout = exec_timeout
@@ -229,6 +237,9 @@ class Batches:
         started: float,
         also_run: frozenset[str] = frozenset(),
     ) -> Outcome:
+        always = self.restart_always.get(live.spec.name)
+        if always is not None:  # decided before anything runs: the module stays as it is
+            return Outcome("restart_needed", live, started, restart=always)
         return apply_version(
             live,
             candidate,
@@ -236,6 +247,8 @@ class Batches:
             watchdog=self.watchdog,
             timeout=self.exec_timeout,
             also_run=also_run,
+            restarts=self.restarts,
+            pinned=self.pinned.get(live.spec.name, {}),
         )
 
     def _may_have_moved(self, path: Path) -> bool:

@@ -9,14 +9,24 @@ order of appearance among those of the same name, so a definition that moved kee
 
 from __future__ import annotations
 
-import functools
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hotreload.engine.closures import closures_of
-from hotreload.engine.patching import is_cache_wrapper
+from hotreload.lookup import (
+    MISSING,
+    accessors,
+    class_dict,
+    class_module,
+    inner_function,
+    instance_dict,
+    is_a,
+    is_cache_wrapper,
+    is_class,
+    wrapped_of,
+)
 
 CodeKey = tuple[str, int]  # (co_qualname, n-th code object of that name in the module)
 
@@ -103,32 +113,31 @@ class _Finder:
         self._seen: set[int] = set()
 
     def visit(self, value: Any, root: str, depth: int) -> None:
+        """Look into ``value`` with static lookups only (see `hotreload.lookup`): a proxy or a
+        lazy object in the module's globals must never run, nor raise, because it was seen."""
         if id(value) in self._seen or depth > 12:
             return
-        if isinstance(value, types.FunctionType):
+        if is_a(value, types.FunctionType):
             self._seen.add(id(value))
             self._function(value, root, depth)
-        elif isinstance(value, type):
+        elif is_class(value):
             self._seen.add(id(value))
-            if value.__module__ == self.module_name:
-                for member in list(vars(value).values()):
+            if class_module(value) == self.module_name:
+                for member in list(class_dict(value).values()):
                     self.visit(member, root, depth + 1)
-        elif isinstance(value, staticmethod | classmethod | types.MethodType):
+        elif (inner := inner_function(value)) is not MISSING:
             self._seen.add(id(value))
-            self.visit(value.__func__, root, depth + 1)
-        elif isinstance(value, property):
+            self.visit(inner, root, depth + 1)
+        elif is_a(value, property):
             self._seen.add(id(value))
-            for accessor in (value.fget, value.fset, value.fdel):
+            for accessor in accessors(value):
                 self.visit(accessor, root, depth + 1)
-        elif isinstance(value, functools.partial):
-            self._seen.add(id(value))
-            self.visit(value.func, root, depth + 1)
-        elif not isinstance(value, types.ModuleType) and depth <= 1:
+        elif not is_a(value, types.ModuleType) and depth <= 1:
             # An object a decorator returned (a command, a task, an lru_cache wrapper, a
             # cached_property) keeps the function in an attribute.
             self._seen.add(id(value))
             for member in _attributes(value):
-                if isinstance(member, types.FunctionType | staticmethod | classmethod | property):
+                if is_a(member, types.FunctionType, staticmethod, classmethod, property):
                     self.visit(member, root, depth + 1)
 
     def _function(self, function: types.FunctionType, root: str, depth: int) -> None:
@@ -142,15 +151,15 @@ class _Finder:
                 content = cell.cell_contents
             except ValueError:
                 continue  # an empty cell
-            if isinstance(content, types.FunctionType) or is_cache_wrapper(content):
+            if is_a(content, types.FunctionType) or is_cache_wrapper(content):
                 self.visit(content, root, depth + 1)
 
 
 def _attributes(value: Any) -> list[Any]:
-    wrapped = getattr(value, "__wrapped__", None) if is_cache_wrapper(value) else None
-    try:
-        attributes = vars(value)
-    except TypeError:
+    """The values in an object's ordinary instance dict (none for a proxy that forwards it)."""
+    wrapped = wrapped_of(value) if is_cache_wrapper(value) else None
+    attributes = instance_dict(value)
+    if attributes is None:
         return [wrapped] if wrapped is not None else []
     if len(attributes) > _MAX_ATTRIBUTES:
         return []
@@ -231,9 +240,16 @@ def plan_swaps(
 
 
 def _changed_nested(
-    functions: list[tuple[types.FunctionType, str]], old: CodeIndex, new: CodeIndex
+    functions: list[tuple[types.FunctionType, str]],
+    old: CodeIndex,
+    new: CodeIndex,
+    swapped: set[int],
 ) -> dict[int, tuple[types.CodeType, types.CodeType, str]]:
-    """The nested definitions whose code changed: old code, new code, top-level name."""
+    """The nested definitions whose code changed: old code, new code, top-level name.
+
+    A function that takes new code (``swapped``) carries new nested code objects, even where
+    they are equal to the old ones (compiled apart, or alone): the closures it made follow, so
+    that the next save still finds them through the code objects it holds."""
     targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
     for function, root in functions:
         for code in _nested(function.__code__):
@@ -241,7 +257,9 @@ def _changed_nested(
                 continue
             key = old.key_of(code)
             new_code = new.by_key.get(key) if key is not None else None
-            if new_code is not None and new_code != code:
+            if new_code is None or new_code is code:
+                continue
+            if new_code != code or id(function) in swapped:
                 targets[id(code)] = (code, new_code, root)
     return targets
 
@@ -264,7 +282,8 @@ def _plan_closure_swaps(
     changed, in the ``changed`` functions only (code equal to the new version's holds equal
     nested code).
     """
-    targets = _changed_nested(changed, old, new)
+    swapped = {id(swap.function) for swap in result.swaps}
+    targets = _changed_nested(changed, old, new, swapped)
     if not targets:
         return
     known = [function for function, _ in functions]
@@ -292,6 +311,6 @@ def cache_wrappers(namespace: dict[str, Any]) -> list[Any]:
     for value in list(namespace.values()):
         if is_cache_wrapper(value):
             found.append(value)
-        elif isinstance(value, type):
-            found.extend(v for v in vars(value).values() if is_cache_wrapper(v))
+        elif is_class(value):
+            found.extend(v for v in class_dict(value).values() if is_cache_wrapper(v))
     return found

@@ -9,6 +9,7 @@ swap is undone.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,18 @@ from hotreload.engine.deadline import ExecTimeout, Watchdog
 from hotreload.engine.patching import keeps_identity
 from hotreload.engine.plan import Plan
 from hotreload.engine.statements import Analysis
-from hotreload.verdicts import Failure
+from hotreload.verdicts import Failure, RestartCause
 
 _MISSING = object()
+
+
+class NeedsRestart(Exception):
+    """A statement about to run again cannot run in place (see `restarts`): the run stops
+    before it, and is undone."""
+
+    def __init__(self, cause: RestartCause) -> None:
+        super().__init__(cause.detail)
+        self.cause = cause
 
 
 @dataclass
@@ -56,10 +66,18 @@ class Run:
             swap.undo()
 
     def run_statements(
-        self, new: Analysis, plan: Plan, path: Path, watchdog: Watchdog, timeout: float
+        self,
+        new: Analysis,
+        plan: Plan,
+        path: Path,
+        watchdog: Watchdog,
+        timeout: float,
+        *,
+        guard: Callable[[int], RestartCause | None] = lambda _index: None,
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
-        changed, in source order, with one deadline for all. Raises what the code raises."""
+        changed, in source order, with one deadline for all. Raises what the code raises, and
+        NeedsRestart before a statement that ``guard`` says cannot run again in place."""
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
@@ -70,6 +88,8 @@ class Run:
                     continue
                 if index not in plan.run and not statement.scope.reads & changed:
                     continue
+                if index not in plan.run and (cause := guard(index)) is not None:
+                    raise NeedsRestart(cause)
                 self.ran.append(index)
                 exec(statement.runnable(path, new.future_flags), namespace)
                 for name in statement.scope.binds:

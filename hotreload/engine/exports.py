@@ -18,6 +18,7 @@ from typing import Any
 
 from hotreload.contract.signatures import Signature
 from hotreload.engine.statements import Analysis
+from hotreload.lookup import is_a, is_class, wrapped_of
 from hotreload.verdicts import Violation
 
 _MISSING = object()
@@ -138,7 +139,7 @@ def _run_time_problem(value: Any, name: str, signature: Signature, filename: str
         return "is no longer defined"
     if _reaches_definition(value, name, filename):
         return None  # the checked def, or a wrapper that says it wraps it (functools.wraps)
-    if isinstance(value, type):
+    if is_class(value):
         return f"is a class ({value.__qualname__})"
     if not callable(value):
         return f"is {type(value).__name__} {_short(value)}, not a function"
@@ -154,11 +155,11 @@ def _run_time_problem(value: Any, name: str, signature: Signature, filename: str
 def _reaches_definition(value: Any, name: str, filename: str) -> bool:
     seen = 0
     while value is not None and seen < 32:
-        if isinstance(value, types.FunctionType):
+        if is_a(value, types.FunctionType):
             code = value.__code__
             if code.co_qualname == name and code.co_filename == filename:
                 return True
-        value = getattr(value, "__wrapped__", None)
+        value = wrapped_of(value)
         seen += 1
     return False
 

@@ -7,6 +7,18 @@ import functools
 import types
 from typing import Any
 
+from hotreload.lookup import (
+    accessors,
+    class_dict,
+    class_module,
+    class_qualname,
+    inner_function,
+    is_a,
+    is_cache_wrapper,
+    is_class,
+    wrapped_of,
+)
+
 _MISSING = object()
 
 # Class attributes that belong to the class object itself, not to its version of the code.
@@ -25,24 +37,19 @@ _CLASS_SKIP = frozenset(
 
 
 def _name_of(cls: type) -> tuple[str, str]:
-    return (cls.__module__, cls.__qualname__)
+    return (class_module(cls), class_qualname(cls))
 
 
 def _enum_members(cls: type) -> list[tuple[str, Any]] | None:
-    if isinstance(cls, enum.EnumMeta):
-        members: dict[str, Any] = dict(cls.__members__)
+    if is_a(cls, enum.EnumMeta):
+        members: dict[str, Any] = dict(cls.__members__)  # type: ignore[attr-defined]
         return [(name, member.value) for name, member in members.items()]
     return None
 
 
-def is_cache_wrapper(obj: object) -> bool:
-    """`functools.lru_cache` / `cache` wrappers: not functions, but hold one in `__wrapped__`."""
-    return callable(getattr(obj, "cache_clear", None)) and hasattr(obj, "__wrapped__")
-
-
 def _has_identity(obj: object) -> bool:
     """Objects that references elsewhere hold on to: replacing one must be reported as rebound."""
-    return isinstance(obj, types.FunctionType | type | staticmethod | classmethod | property) or (
+    return is_a(obj, types.FunctionType, type, staticmethod, classmethod, property) or (
         is_cache_wrapper(obj)
     )
 
@@ -55,12 +62,14 @@ def _same_definition(old: Any, new: Any) -> bool:
     rewrite `_json`, or a library's function, everywhere. Code objects name their definition
     even through `functools.wraps`, which copies `__qualname__` onto a wrapper.
     """
-    if isinstance(old, types.FunctionType):
-        return (old.__code__.co_filename, old.__code__.co_qualname) == (
-            new.__code__.co_filename,
-            new.__code__.co_qualname,
-        )
-    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+    if is_a(old, types.FunctionType):
+        return is_a(new, types.FunctionType) and (
+            old.__code__.co_filename,
+            old.__code__.co_qualname,
+        ) == (new.__code__.co_filename, new.__code__.co_qualname)
+    if is_class(old) and is_class(new):
+        return _name_of(old) == _name_of(new)
+    return False
 
 
 def _is_enum_internal(cls: type, attr: str, value: object) -> bool:
@@ -70,11 +79,11 @@ def _is_enum_internal(cls: type, attr: str, value: object) -> bool:
     iteration return the members of the discarded class, not the live ones.
     """
     return (
-        isinstance(cls, enum.EnumMeta)
+        is_a(cls, enum.EnumMeta)
         and len(attr) > 2
         and attr[0] == attr[-1] == "_"
         and attr[1] != "_"
-        and not isinstance(value, types.FunctionType | staticmethod | classmethod | property)
+        and not is_a(value, types.FunctionType, staticmethod, classmethod, property)
     )
 
 
@@ -84,10 +93,15 @@ def classes_compatible(old: type, new: type) -> bool:
         _same_definition(old, new)
         and _name_of(type(old)) == _name_of(type(new))
         and [_name_of(b) for b in old.__bases__] == [_name_of(b) for b in new.__bases__]
-        and old.__dict__.get("__slots__") == new.__dict__.get("__slots__")
+        and class_dict(old).get("__slots__") == class_dict(new).get("__slots__")
         and _enum_members(old) == _enum_members(new)
-        and getattr(old, "_fields", None) == getattr(new, "_fields", None)
+        and _namedtuple_fields(old) == _namedtuple_fields(new)
     )
+
+
+def _namedtuple_fields(cls: type) -> Any:
+    fields = next((class_dict(k).get("_fields") for k in cls.__mro__ if k is not object), None)
+    return fields if type(fields) is tuple else None
 
 
 _PLAIN_VALUES = (int, float, complex, str, bytes, bool, type(None))
@@ -100,15 +114,15 @@ def keeps_identity(old: Any, new: Any) -> bool:
         return True
     if type(old) is not type(new):
         return False
-    if isinstance(old, types.FunctionType):
+    if is_a(old, types.FunctionType):
         return _same_definition(old, new) and old.__code__.co_freevars == new.__code__.co_freevars
-    if isinstance(old, type):
+    if is_class(old):
         return classes_compatible(old, new)
-    if isinstance(old, staticmethod | classmethod):
-        return keeps_identity(old.__func__, new.__func__)
+    if is_a(old, staticmethod, classmethod):
+        return keeps_identity(inner_function(old), inner_function(new))
     if is_cache_wrapper(old):
-        return keeps_identity(old.__wrapped__, new.__wrapped__)
-    if isinstance(old, _PLAIN_VALUES):
+        return keeps_identity(wrapped_of(old), wrapped_of(new))
+    if type(old) in _PLAIN_VALUES:  # exactly: a subclass's __eq__ is the user's code
         return bool(old == new)
     return False
 
@@ -124,7 +138,8 @@ class Patcher:
         self.rebound: list[str] = []
         self._done: dict[tuple[int, int], Any] = {}
         self._keepalive: list[Any] = []  # ids in _done stay valid while this patcher lives
-        self.class_map: dict[type, type] = {}
+        # new class id -> live class (by id: a metaclass's __hash__ or __eq__ is user code)
+        self.class_map: dict[int, type] = {}
 
     def patch(self, old: Any, new: Any, name: str | None, *, owner: type | None = None) -> Any:
         """Return the object to keep under ``name``: ``old`` patched in place, or ``new``.
@@ -147,7 +162,7 @@ class Patcher:
             self.rebound.append(name)
 
     def _patch(self, old: Any, new: Any, name: str | None, owner: type | None) -> Any:
-        if isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType):
+        if is_a(old, types.FunctionType) and is_a(new, types.FunctionType):
             if _same_definition(old, new) and self._patch_function(old, new):
                 return old
             self._rebound(name)
@@ -155,29 +170,31 @@ class Patcher:
         if is_cache_wrapper(old):
             old.cache_clear()  # never serve a result computed by the old code
         if is_cache_wrapper(old) and type(old) is type(new):
-            inner = self.patch(old.__wrapped__, new.__wrapped__, name, owner=owner)
-            if inner is old.__wrapped__:
+            old_inner, new_inner = wrapped_of(old), wrapped_of(new)
+            inner = self.patch(old_inner, new_inner, name, owner=owner)
+            if inner is old_inner:
                 return old
-            if inner is not new.__wrapped__ and callable(getattr(new, "cache_parameters", None)):
-                # adopt() copied the method for zero-argument super(): cache the copy instead.
+            if inner is not new_inner and type(new) is type(functools.lru_cache()(len)):
+                # rehome() copied the method for zero-argument super(): cache the copy instead.
                 return functools.lru_cache(**new.cache_parameters())(inner)
             return new
-        if isinstance(old, staticmethod | classmethod) and type(old) is type(new):
-            inner = self.patch(old.__func__, new.__func__, name, owner=owner)
-            if inner is old.__func__:
+        if is_a(old, staticmethod, classmethod) and type(old) is type(new):
+            old_inner = inner_function(old)
+            inner = self.patch(old_inner, inner_function(new), name, owner=owner)
+            if inner is old_inner:
                 return old
             # Wrap what patch() returned: it may be an rehomed copy whose super() names the live
             # class; the new wrapper's own function names the discarded one.
             return type(new)(inner)
-        if isinstance(old, property) and isinstance(new, property):
+        if is_a(old, property) and is_a(new, property):
             return self._patch_property(old, new, name, owner)
-        if isinstance(old, type) and isinstance(new, type):
+        if is_class(old) and is_class(new):
             return self._patch_class(old, new, name)
         if _has_identity(old):
             # A function became a cache wrapper, a class became a function, and so on: the
             # new object replaces it here, but references held elsewhere keep the old one.
             self._rebound(name)
-        if isinstance(new, types.FunctionType):
+        if is_a(new, types.FunctionType):
             return rehome(new, owner)
         return new
 
@@ -219,15 +236,13 @@ class Patcher:
     def _patch_property(
         self, old: property, new: property, name: str | None, owner: type | None
     ) -> Any:
-        accessors = ("fget", "fset", "fdel")
         kept: list[Any] = []
-        for accessor in accessors:
-            old_fn, new_fn = getattr(old, accessor), getattr(new, accessor)
+        for old_fn, new_fn in zip(accessors(old), accessors(new), strict=True):
             if old_fn is not None and new_fn is not None:
                 kept.append(self.patch(old_fn, new_fn, name, owner=owner))
             else:  # a setter or deleter came or went
                 kept.append(rehome(new_fn, owner))
-        if all(k is getattr(old, a) for k, a in zip(kept, accessors, strict=True)):
+        if all(k is a for k, a in zip(kept, accessors(old), strict=True)):
             return old
         if type(new) is property:
             # Built from the patched or rehomed accessors, so super() in them names the live class.
@@ -239,26 +254,27 @@ class Patcher:
         if not classes_compatible(old, new):
             self._rebound(name)
             return new
-        self.class_map[new] = old
+        self.class_map[id(new)] = old
         members = {m for m, _ in _enum_members(old) or ()}
-        for attr, new_value in new.__dict__.items():
+        new_dict = class_dict(new)
+        for attr, new_value in new_dict.items():
             if attr in _CLASS_SKIP or attr in members or _is_enum_internal(old, attr, new_value):
                 continue
-            old_value = old.__dict__.get(attr, _MISSING)
-            if isinstance(old_value, types.MemberDescriptorType) and type(new_value) is type(
-                old_value
-            ):
+            old_value = class_dict(old).get(attr, _MISSING)
+            if is_a(old_value, types.MemberDescriptorType) and type(new_value) is type(old_value):
                 continue  # a __slots__ slot: the new class's descriptor refuses live instances
             if old_value is _MISSING:
                 value = rehome(new_value, old)
             else:
-                value = self.patch(old_value, new_value, f"{old.__qualname__}.{attr}", owner=old)
+                where = f"{class_qualname(old)}.{attr}"
+                value = self.patch(old_value, new_value, where, owner=old)
             if value is not old_value:
                 setattr(old, attr, value)
-        for attr in [a for a in old.__dict__ if a not in new.__dict__]:
+        old_dict = class_dict(old)
+        for attr in [a for a in old_dict if a not in new_dict]:
             if attr in _CLASS_SKIP or attr in members:
                 continue
-            if not _is_enum_internal(old, attr, old.__dict__[attr]):
+            if not _is_enum_internal(old, attr, old_dict[attr]):
                 delattr(old, attr)
         if new.__doc__ != old.__doc__:
             old.__doc__ = new.__doc__
@@ -278,22 +294,22 @@ class Patcher:
         for name, value in list(namespace.items()):
             namespace[name] = self._retarget_instance(value, name)
         for value in list(namespace.values()):
-            if isinstance(value, type) and value.__module__ == module:
-                for attr, member in list(vars(value).items()):
+            if is_class(value) and class_module(value) == module:
+                for attr, member in list(class_dict(value).items()):
                     rehomed = self._retarget_instance(member, None)
-                    if rehomed is not member and not isinstance(value, enum.EnumMeta):
+                    if rehomed is not member and not is_a(value, enum.EnumMeta):
                         setattr(value, attr, rehomed)
                     for function in _functions_in(member):
                         self._retarget_defaults(function)
-            elif isinstance(value, types.FunctionType) and value.__globals__ is namespace:
+            elif is_a(value, types.FunctionType) and value.__globals__ is namespace:
                 for function in _functions_in(value):
                     self._retarget_defaults(function)
 
     def _retarget_instance(self, value: Any, name: str | None) -> Any:
-        live = self.class_map.get(type(value))
+        live = self.class_map.get(id(type(value)))
         if live is None:
             return value
-        if isinstance(value, enum.Enum):
+        if is_a(value, enum.Enum):
             return live.__members__.get(value.name, value)  # type: ignore[attr-defined]
         try:
             value.__class__ = live
@@ -315,18 +331,18 @@ def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
     """The plain functions inside a class attribute: methods, accessors, wrapped functions."""
     if depth > 8:  # a __wrapped__ chain that loops
         return []
-    if isinstance(obj, staticmethod | classmethod):
-        return _functions_in(obj.__func__, depth + 1)
-    if isinstance(obj, property):
-        return [f for a in (obj.fget, obj.fset, obj.fdel) for f in _functions_in(a, depth + 1)]
-    found = [obj] if isinstance(obj, types.FunctionType) else []
-    wrapped = getattr(obj, "__wrapped__", None) if found or is_cache_wrapper(obj) else None
+    if is_a(obj, staticmethod, classmethod):
+        return _functions_in(inner_function(obj), depth + 1)
+    if is_a(obj, property):
+        return [f for a in accessors(obj) for f in _functions_in(a, depth + 1)]
+    found = [obj] if is_a(obj, types.FunctionType) else []
+    wrapped = wrapped_of(obj) if found or is_cache_wrapper(obj) else None
     return found + (_functions_in(wrapped, depth + 1) if wrapped is not None else [])
 
 
 def rehome(function: Any, owner: type | None) -> Any:
     """A new method's zero-argument ``super()`` must name the live class, not the discarded one."""
-    if owner is None or not isinstance(function, types.FunctionType):
+    if owner is None or not is_a(function, types.FunctionType):
         return function
     freevars = function.__code__.co_freevars
     if "__class__" not in freevars or function.__closure__ is None:

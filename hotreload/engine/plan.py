@@ -37,6 +37,7 @@ class Plan:
     never: frozenset[int] = frozenset()  # statements that only bind `keep` names: never run
     edited: frozenset[int] = frozenset()  # new def/class statements changed inside bodies only
     why: str | None = None  # why the whole module runs
+    removed: frozenset[int] = frozenset()  # old statements with no counterpart in the new version
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def plan(
     if old.future_flags != new.future_flags:
         return Plan("module", why="its `from __future__` imports changed")
     matching = match(old, new)
+    removed = frozenset(matching.removed)
     run = set(matching.added)
     # A name an old statement bound that a remaining statement still binds must take that
     # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed.
@@ -151,9 +153,10 @@ def plan(
             "module",
             why=f"line {statement.line} binds names the source does not show "
             "(`globals()`, `exec`, `import *`)",
+            removed=removed,
         )
     kind: PlanKind = "statements" if run else "code"
-    return Plan(kind, frozenset(run), frozenset(never), frozenset(edited - run))
+    return Plan(kind, frozenset(run), frozenset(never), frozenset(edited - run), removed=removed)
 
 
 def _import_time_callers(

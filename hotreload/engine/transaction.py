@@ -40,18 +40,26 @@ from hotreload.engine.codeswap import (
     plan_swaps,
 )
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.execute import Run, exec_failure
+from hotreload.engine.execute import NeedsRestart, Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
 from hotreload.engine.plan import Plan, PlanKind, decide
+from hotreload.engine.restarts import (
+    docstring_causes,
+    removal_causes,
+    restart_causes,
+    restart_needed,
+    statement_cause,
+)
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, analyse
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
+from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
+_GONE = object()
 
 
 @dataclass(frozen=True)
@@ -230,40 +238,74 @@ def apply_version(
     watchdog: Watchdog,
     timeout: float = DEFAULT_EXEC_TIMEOUT,
     also_run: frozenset[str] = frozenset(),
+    restarts: bool = False,
+    pinned: Mapping[str, RestartCause] = {},
 ) -> Outcome:
     """Apply a prepared version to the live module; the caller holds the version gate.
 
     ``also_run`` names top-level names whose statements must run even if their text did not
-    change (a module they import from gave those names new objects). On any failure the module
-    is left exactly as it was.
+    change (a module they import from gave those names new objects). On any failure, and when
+    a statement to run cannot run again in place (`restarts`: ``restart_needed``), the module
+    is left exactly as it was. ``restarts`` (the server restarts itself): where in place is
+    only an approximation, ask for a restart: a class built by a library's metaclass run again,
+    a statement run again that raised (``exec_error_in_place``, not a rejection: a fresh start
+    may well not raise there).
     """
     spec = live.spec
-    live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
-    extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
-    functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
-    swaps = plan_swaps(
-        functions, live.current.code_index, candidate.code_index, namespace=live.namespace
-    )
-    decided = decide(
-        (live.current.analysis, live.current.code_index),
-        (candidate.analysis, candidate.code_index),
-        live_names=live.namespace.keys(),
-        keep=spec.keep,
-        force=set(also_run) | swaps.blocked,
-        reached=swaps.reached,
-    )
+    try:
+        live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
+        extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
+        functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
+        swaps = plan_swaps(
+            functions, live.current.code_index, candidate.code_index, namespace=live.namespace
+        )
+        decided = decide(
+            (live.current.analysis, live.current.code_index),
+            (candidate.analysis, candidate.code_index),
+            live_names=live.namespace.keys(),
+            keep=spec.keep,
+            force=set(also_run) | swaps.blocked,
+            reached=swaps.reached,
+        )
+    except Exception as error:  # nothing ran yet: the module is as it was
+        return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
+    # Decided before anything runs, where the source shows it: nothing of the save is applied.
+    analysis, namespace = candidate.analysis, live.namespace
+    to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
+    causes = removal_causes(live.current.analysis, decided.removed, namespace)
+    causes += docstring_causes(live.current.analysis, analysis, decided.edited, namespace)
+    to_check = set(to_run) - decided.never
+    causes += restart_causes(analysis, to_check, namespace, strict=restarts, pinned=pinned)
+    if causes:
+        restart = restart_needed(causes, spec.name)
+        return Outcome("restart_needed", live, started, restart=restart)
 
     run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
         run.swap_code()
         if decided.kind == "statements":
-            run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout)
+            # Statements that run because a name they read changed are known only while running;
+            # they are judged on the objects this run has not made anew.
+            def guard(index: int) -> RestartCause | None:
+                before = run.snapshot or {}
+                kept = {k: v for k, v in before.items() if namespace.get(k, _GONE) is v}
+                return statement_cause(analysis, index, kept, strict=restarts, pinned=pinned)
+
+            run.run_statements(analysis, decided, spec.path, watchdog, timeout, guard=guard)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)
+    except NeedsRestart as needed:
+        run.rollback()
+        restart = restart_needed([needed.cause], spec.name)
+        return Outcome("restart_needed", live, started, restart=restart)
     except BaseException as error:
         # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
-        return Outcome("rejected", live, started, failure=exec_failure(error, spec.path, timeout))
+        failure = exec_failure(error, spec.path, timeout)
+        if restarts and decided.kind == "statements" and failure.reason == "exec_error":
+            restart = _error_in_place(failure, analysis, run)
+            return Outcome("restart_needed", live, started, restart=restart)
+        return Outcome("rejected", live, started, failure=failure)
     if decided.kind != "code":
         violations = _replaced_once_run(spec, live.namespace)
         if violations:
@@ -271,7 +313,40 @@ def apply_version(
             message = "; ".join(v.message for v in violations)
             failure = Failure(violations[0].code, message, tuple(violations))
             return Outcome("rejected", live, started, failure=failure)
-    return _commit(live, candidate, decided, run, started)
+    try:
+        return _commit(live, candidate, decided, run, started)
+    except Exception as error:
+        run.rollback()
+        return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
+
+
+def _error_in_place(failure: Failure, analysis: Analysis, run: Run) -> RestartNeeded:
+    """A statement run again in place raised: a fresh start runs every statement once, in
+    order, and may well not (`Table 'todos' is already defined`)."""
+    statement = analysis.statements[run.ran[-1]] if run.ran else None
+    cause = RestartCause(
+        "exec_error_in_place",
+        failure.message,
+        statement.summary() if statement is not None else None,
+        failure.line if failure.line is not None else (statement.line if statement else None),
+    )
+    message = (
+        f"{failure.message.removesuffix('; the previous version keeps running')}; "
+        "it ran again in place, where a fresh start runs it once: a restart applies this save"
+    )
+    return RestartNeeded("exec_error_in_place", message, (cause,))
+
+
+def _planning_failed(error: Exception, spec: ModuleSpec) -> Failure:
+    """A reload that broke outside the module's own code (a live object that raised when looked
+    at, a bug of ours): the module's own rejection, with its file, never a nameless error."""
+    return Failure(
+        "exec_error",
+        f"{spec.path.name}: reloading module {spec.name!r} failed with {type(error).__name__}: "
+        f"{error} (while planning or keeping the new version, not in the module's code); "
+        "the previous version keeps running; please report this with the module's source",
+        exception=type(error).__name__,
+    )
 
 
 def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Violation]:

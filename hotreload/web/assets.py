@@ -18,6 +18,7 @@ from typing import Any
 
 import watchfiles
 
+from hotreload.lookup import instance_dict, is_a, own_attr
 from hotreload.tracking import ProjectFiles
 from hotreload.words import AssetKind
 
@@ -168,12 +169,15 @@ def _jinja_folders(root: Path) -> Iterator[AssetFolder]:
         return
     files = ProjectFiles(root)
     for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None)
-        if not filename or not files.contains(Path(filename)):
+        # Static lookups only (hotreload.lookup): module globals hold werkzeug's proxies
+        # (`from flask import current_app`), lazy objects, sessions, that must not run here.
+        namespace = instance_dict(module) or {}
+        filename = namespace.get("__file__")
+        if type(filename) is not str or not files.contains(Path(filename)):
             continue
-        for value in list(vars(module).values()):
-            environment = getattr(value, "env", value)  # Jinja2Templates keeps it as .env
-            if isinstance(environment, jinja2.Environment):
+        for value in list(namespace.values()):
+            environment = own_attr(value, "env", value)  # Jinja2Templates keeps it as .env
+            if is_a(environment, jinja2.Environment):
                 for path in _loader_paths(environment.loader, jinja2):
                     yield AssetFolder(Path(path), templates=True)
 

@@ -9,6 +9,7 @@ import inspect
 import logging
 import signal
 import socket
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -21,8 +22,11 @@ from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
+from hotreload.verdicts import RestartCause, RestartNeeded
+from hotreload.web.frameworks import ErrorStream, adapt, config_files, with_error_stream
 from hotreload.words import AppKind, Level, article
 
+GRACEFUL_S = 5.0  # a restart gives requests in flight this long to finish
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
 
@@ -35,6 +39,7 @@ class WebApp:
     path: str  # "module:attribute"
     host: str
     port: int
+    factory: bool = False  # the attribute is a zero-argument callable that returns the app
 
     @property
     def key(self) -> str:
@@ -52,18 +57,12 @@ def web_app(
     kind: AppKind = "asgi" if app.asgi is not None else "wsgi"
     path = app.asgi or app.wsgi
     assert path is not None
-    if app.factory:
-        module, _, factory = path.partition(":")
-        raise AppError(
-            f'[app] {kind} = "{path}" with factory = true: serving an app factory is not '
-            f"supported yet; add `app = {factory}()` at the top of module {module} and serve "
-            f'that object: {kind} = "{module}:app", without factory'
-        )
     return WebApp(
         kind,
         path,
         host if host is not None else profile.host,
         port if port is not None else profile.port,
+        factory=app.factory,
     )
 
 
@@ -134,9 +133,83 @@ def load_app(app: WebApp, root: Path) -> Any:
         target = getattr(module, attribute)
     except AttributeError as e:
         raise AppError(_no_attribute(app, module, attribute, root)) from e
+    if app.factory:
+        return _from_factory(app, target)
     if not _is_app(app.kind, target):
         raise AppError(_not_an_app(app, target))
     return target
+
+
+def _from_factory(app: WebApp, factory: Any) -> Any:
+    """Call the factory once (``[app] factory = true``) and check what it returns."""
+    if inspect.isclass(factory) or not callable(factory) or not _accepts(factory, 0):
+        raise AppError(
+            f"cannot serve {app.key} with factory = true: it is {_what(factory)}, not a "
+            "function that takes no arguments and returns the app; name such a function "
+            "(Flask's create_app), or remove factory = true to serve the object itself"
+        )
+    try:
+        made = factory()
+    except Exception as e:
+        raise ServerError(f"cannot serve {app.key}: the factory raised: {_raised(e)}") from e
+    if not _is_app(app.kind, made):
+        raise AppError(_not_an_app(app, made, returned=True))
+    return made
+
+
+def factory_restart(app: WebApp) -> tuple[str, RestartNeeded]:
+    """The factory's module, and what every valid save of it is: a restart, as the app the
+    factory built at start cannot be rebuilt in place (its module's statements, its routes,
+    its configuration, are all part of what the factory made)."""
+    module, attribute = split_target(app.path)
+    detail = (
+        f"{module}.{attribute} built the served app once, at start ([app] factory = true); "
+        "a change to its module is applied by building the app again in a fresh process"
+    )
+    cause = RestartCause("app_factory_changed", detail, None, None, attribute)
+    message = f"{module}: {detail}"
+    return module, RestartNeeded("app_factory_changed", message, (cause,))
+
+
+def served_app(app: WebApp) -> tuple[str, str, RestartCause]:
+    """The app's module and name, and why binding that name again needs a restart: uvicorn
+    serves the object it was given at start, so a new one would never answer."""
+    module, attribute = split_target(app.path)
+    detail = (
+        f"{attribute!r} is the served app ({app.key}): the server keeps serving the object it "
+        "started with, so a new one made in place would never answer"
+    )
+    return module, attribute, RestartCause("identity_lost", detail, None, None, attribute)
+
+
+def _read_at_start(app: WebApp, path: Path) -> RestartNeeded:
+    detail = (
+        f"{path.name} is configuration the app read at start ({app.key}); a restart reads it again"
+    )
+    cause = RestartCause("import_state_changed", detail, None, None, None)
+    return RestartNeeded("import_state_changed", f"{path}: {detail}", (cause,))
+
+
+def _accepts(value: Any, count: int) -> bool:
+    """Whether ``value`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(value).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a C callable): give it the benefit of the doubt
+        return True
+    return True
+
+
+def _what(value: Any) -> str:
+    if inspect.isclass(value):
+        return f"the class {value!r}"
+    if inspect.isroutine(value):
+        try:
+            return f"the function {value.__name__}{inspect.signature(value)}"
+        except (TypeError, ValueError):
+            return f"the function {value.__name__}"
+    return article(type(value).__name__)
 
 
 def _no_attribute(app: WebApp, module: Any, attribute: str, root: Path) -> str:
@@ -171,21 +244,25 @@ def _looks_wsgi(value: Any) -> bool:
     """A Flask app, or a plain callable of two parameters (environ, start_response)."""
     if hasattr(value, "wsgi_app"):
         return True
-    try:
-        parameters = inspect.signature(value).parameters
-    except (TypeError, ValueError):
-        return False
-    return callable(value) and not _is_async_callable(value) and len(parameters) == 2
+    return _is_app("wsgi", value)
 
 
 def _is_app(kind: AppKind, value: Any) -> bool:
+    """ASGI: an async callable of (scope, receive, send); WSGI: a callable of (environ,
+    start_response) that is not async."""
     if inspect.isclass(value) or inspect.ismodule(value) or not callable(value):
         return False
-    return _is_async_callable(value) == (kind == "asgi")
+    if _is_async_callable(value) != (kind == "asgi"):
+        return False
+    return _accepts(value, 3 if kind == "asgi" else 2)
 
 
-def _not_an_app(app: WebApp, value: Any) -> str:
-    what = article(type(value).__name__) if not inspect.isclass(value) else f"the class {value!r}"
+def _looks_like_a_factory(value: Any) -> bool:
+    return inspect.isroutine(value) and not _is_async_callable(value) and _accepts(value, 0)
+
+
+def _not_an_app(app: WebApp, value: Any, *, returned: bool = False) -> str:
+    what = _what(value)
     if app.kind == "asgi":
         expected = "an async callable app(scope, receive, send), such as a FastAPI app"
         other = "wsgi" if _looks_wsgi(value) else None
@@ -193,8 +270,14 @@ def _not_an_app(app: WebApp, value: Any) -> str:
         expected = "a callable app(environ, start_response), such as a Flask app"
         other = "asgi" if _is_async_callable(value) else None
     hint = f"; it looks like {_an(other)} app: use [app] {other}" if other else ""
+    if not returned and not other and _looks_like_a_factory(value):
+        hint = (
+            "; it looks like an app factory (a function that returns the app): add "
+            "factory = true under [app]"
+        )
+    it = "its factory returned" if returned else "it is"
     return (
-        f"cannot serve {app.key}: it is {what}, not {_an(app.kind)} app: expected {expected}{hint}"
+        f"cannot serve {app.key}: {it} {what}, not {_an(app.kind)} app: expected {expected}{hint}"
     )
 
 
@@ -269,20 +352,32 @@ def serve(
     sock: socket.socket,
     *,
     on_signal: Callable[[int], None] = lambda _signum: None,
+    on_serving: Callable[[Callable[[], None]], None] = lambda _stop: None,
 ) -> None:
     """Serve ``target`` with uvicorn on ``sock`` until a signal stops it (main thread).
 
-    ``on_signal`` hears of each SIGINT or SIGTERM that stops it. Raises ServerError when the
-    app's own start-up fails (its lifespan handler raised).
+    ``on_signal`` hears of each SIGINT or SIGTERM that stops it; ``on_serving`` gets, before
+    serving starts, a function that any thread may call to end serving gracefully (a restart).
+    Raises ServerError when the app's own start-up fails (its lifespan handler raised).
     """
     import uvicorn
 
+    restart_files = config_files(target) if server.restart_policy == "auto" else []
+    if server.profile.reload:
+        server.restart_on_save({path: _read_at_start(app, path) for path in restart_files})
+    project = [sys.modules[name] for name in server.modules if name in sys.modules]
+    adapt(
+        target,
+        reload=server.profile.reload,
+        log_handler=EventHandler(server.events),
+        modules=project,
+    )
     asgi = target
     if app.kind == "wsgi":
         # uvicorn's own WSGI middleware is deprecated (it warns and points to a2wsgi).
         from a2wsgi import WSGIMiddleware
 
-        asgi = WSGIMiddleware(target)
+        asgi = WSGIMiddleware(with_error_stream(target, ErrorStream(server.events)))
     browser = None
     if server.profile.reload and server.profile.browser_reload:
         from hotreload.web.browser import BrowserReloading
@@ -310,11 +405,18 @@ def serve(
             port=port,
             url=f"http://{url_host}:{port}",
             reload=server.profile.reload,
+            restart_files=[str(p) for p in restart_files] if server.profile.reload else [],
         )
 
     closing = browser.close if browser is not None else lambda: None
     with uvicorn_logs(server.events, server.profile):
         runner = _uvicorn_server(config, started, on_signal, closing)
+
+        def stop() -> None:
+            runner.config.timeout_graceful_shutdown = GRACEFUL_S
+            runner.should_exit = True
+
+        on_serving(stop)
         if browser is not None:
             browser.start()
         try:

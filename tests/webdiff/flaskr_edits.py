@@ -589,82 +589,9 @@ EDITS = [
 
 
 # -- what fails today --------------------------------------------------------------------------
-# Measured with the shim (WEBDIFF_FLASK_APP=shim) on the code of this commit; each line is the
+# Measured on the code of this commit (the factory served with `factory = true`); each line is the
 # edit's xfail reason. Remove an edit's line when a fix makes it pass (its strict XPASS says so).
 
-
-def _proxy(where: str) -> str:
-    return (
-        f"watcher.error, no outcome for {where}: the code swap walks the module's `from flask "
-        "import g/request/session/current_app`, werkzeug LocalProxies, and getattr/vars() on "
-        "one raises 'Working outside of application context' (codeswap._is_cache_wrapper, "
-        "_attributes); live"
-    )
-
-
-_INIT, _BLOG, _AUTH, _DB = (
-    _proxy("flaskr/__init__.py"),
-    _proxy("blog.py"),
-    _proxy("auth.py"),
-    _proxy("db.py"),
-)
-_TEMPLATE = "no event, and Flask outside debug never reloads a template (jinja_env.auto_reload)"
-
-TODAY = {
-    "factory-route-body": f"{_INIT} GET /hello 'Hello, World!', fresh 'Hello, hotreload!'",
-    "factory-route-request-args": f"{_INIT} GET /hello?name=Ada 'Hello, hotreload!', "
-    "fresh 'Hello, Ada!'",
-    "factory-config-value": f"{_INIT} titles 'Flaskr', fresh 'Hotblog'",
-    "factory-before-request": f"{_INIT} titles 'Hotblog', fresh 'HOTBLOG'",
-    "factory-new-route": f"{_INIT} GET /about 404, fresh 200",
-    "factory-error-handler": f"{_INIT} every 404 werkzeug's HTML page, fresh the handler's JSON",
-    "factory-context-processor": f"{_INIT} pages without the footer (base.html not reloaded "
-    "either), fresh 'Served by Hotblog'",
-    "new-blueprint": f"{_INIT} GET /api/posts 404, fresh 200",
-    "blueprint-url-prefix": "accepted (statements) but the blueprint's routes stay where the "
-    "first registration put them: GET /api/posts live 200, fresh 404; /api/v1/posts live 404, "
-    "fresh 200",
-    "blueprint-unregistered": f"{_INIT} GET /api/v1/posts 200, fresh 404",
-    "factory-config-page-size": f"{_INIT} (and blog.py) GET / every post, fresh the first 3",
-    "instance-config-file": "no event: instance/config.py is read by create_app (from_pyfile), "
-    "never imported; live titles 'HOTBLOG', fresh 'INSTANCE BLOG'",
-    "blog-handler-body": f"{_BLOG} GET / newest first, fresh oldest first",
-    "blog-flash-message": f"{_BLOG} POST /create without a title 'Title is required.', "
-    "fresh 'A title is required.'",
-    "blog-validation-rule": f"{_BLOG} POST /create 'Hi' 302 (created), fresh 200 'The title "
-    "is too short.'",
-    "blog-new-route": f"{_BLOG} GET /posts/1.json 404, fresh 200",
-    "blog-new-route-body": f"{_BLOG} GET /posts/1.json without 'author'",
-    "blog-helper-body": f"{_BLOG} GET /99/update \"doesn't exist.\", fresh 'does not exist.'",
-    "blog-route-removed": f"{_BLOG} GET /posts/1.json 200, fresh 404",
-    "blog-new-route-search": f"{_BLOG} GET /search 404, fresh 200 (POST: 404, fresh 405)",
-    "blog-query-parameter": f"{_BLOG} GET /search?q=Hot every match, fresh the first 10",
-    "blog-route-methods": f"{_BLOG} POST /search 405, fresh 200",
-    "blog-route-moved": f"{_BLOG} GET /1/update 200, fresh 404; GET /post/1/edit 404, fresh 200",
-    "blog-g-usage": f"{_BLOG} GET /?mine=1 logged out 200, fresh 302 to the login",
-    "blog-session-usage": f"{_BLOG} GET / without 'Last: Empty' (nor the template's change)",
-    "blog-decorator-added": f"{_BLOG} GET / logged out 200, fresh 302 to the login",
-    "blog-decorator-removed": f"{_BLOG} GET / logged out 302, fresh 200",
-    "blog-syntax-fixed": f"{_BLOG} answers equal (the .strip() is not seen by the script)",
-    "auth-message": f"{_AUTH} POST /auth/login of an unknown user 'Incorrect username.', "
-    "fresh 'No such user, register first.'",
-    "auth-redirect-target": f"{_AUTH} POST /auth/login Location /, fresh /create",
-    "auth-decorator-body": f"{_AUTH} GET /create logged out Location /auth/login, fresh "
-    "/auth/login?next=%2Fcreate",
-    "auth-before-app-request": f"{_AUTH} pages without '(admin)' (base.html not reloaded either)",
-    "auth-new-route": f"{_AUTH} GET /auth/whoami 404, fresh 200",
-    "auth-register-rule": f"{_AUTH} POST /auth/register 'al' 'User al is already registered.', "
-    "fresh 'Username is too short.'",
-    "auth-logout-flash": f"{_AUTH} GET / after logging out without 'You are logged out.'",
-    "db-new-helper-and-route": f"{_DB} (and blog.py) GET /stats 404, fresh 200",
-    "db-helper-body": f"{_DB} GET /stats counts every post, fresh those with a body",
-    "db-refactor-index-query": f"{_DB} (and blog.py) answers equal",
-    "db-helper-order": f"{_DB} GET / oldest first, fresh newest first",
-    "template-list-text": f"{_TEMPLATE}: GET / 'Posts', fresh 'All posts'",
-    "template-base-nav": f"{_TEMPLATE}: pages without the Search link",
-    "template-update-form": f"{_TEMPLATE}: GET /post/1/edit label 'Body', fresh 'Text'",
-    "template-login-page": f"{_TEMPLATE}: the login page 'Log In', fresh 'Sign in'",
-    "template-flash-markup": f"{_TEMPLATE}: flashed messages in <div>, fresh <p>",
-}
+TODAY: dict[str, str] = {}
 
 EDITS = [dataclasses.replace(item, fails_today=TODAY.get(item.id)) for item in EDITS]

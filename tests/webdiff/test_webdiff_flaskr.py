@@ -2,7 +2,7 @@
 
 The harness is webdiff.py. `WEBDIFF_FLASK_APP=shim` serves the app through a shim module,
 `wsgi.py: app = create_app()` with `wsgi = "wsgi:app"`, which today's manifest accepts; the default
-serves the factory as the example's manifest names it (`factory = true`), which is refused today.
+serves the factory as the example's manifest names it (`factory = true`).
 """
 
 from __future__ import annotations

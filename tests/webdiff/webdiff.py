@@ -214,9 +214,16 @@ class Server(Child):
         return self.url
 
     def watched(self) -> set[str]:
-        """The files of the modules the process imported (the ones whose saves get an event)."""
+        """The files of the modules the process imported, and those whose save restarts it
+        (`app.serving` names them): the ones whose saves get an event."""
         with self._cond:
-            return {e["path"] for e in self.events if e.get("event") == "module.loaded"}
+            modules = {e["path"] for e in self.events if e.get("event") == "module.loaded"}
+            return modules | {
+                path
+                for e in self.events
+                if e.get("event") == "app.serving"
+                for path in e.get("restart_files", [])
+            }
 
     def wait_outcome(self, after: tuple[int, int], paths: set[str]) -> tuple[list[dict], bool]:
         """The events of a save, once each of ``paths`` has its outcome (or a watcher.error, or
