@@ -10,9 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
+from hotreload.engine.execute import public_names
+from hotreload.engine.follow import dependents
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
+from hotreload.engine.plan import Reach
 from hotreload.engine.source import digest, file_mark, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure
@@ -200,20 +204,9 @@ class Batches:
             pending = retry
         return said
 
-    def _apply_one(
-        self,
-        live: LiveModule,
-        candidate: Candidate,
-        started: float,
-        also_run: frozenset[str] = frozenset(),
-    ) -> Outcome:
+    def _apply_one(self, live: LiveModule, candidate: Candidate, started: float) -> Outcome:
         return apply_version(
-            live,
-            candidate,
-            started,
-            watchdog=self.watchdog,
-            timeout=self.exec_timeout,
-            also_run=also_run,
+            live, candidate, started, watchdog=self.watchdog, timeout=self.exec_timeout
         )
 
     @staticmethod
@@ -224,29 +217,60 @@ class Batches:
     def _follow(
         self, changed: LiveModule, outcome: Outcome, started: float, seen: set[str]
     ) -> list[Decided]:
-        """Modules that took a name from ``changed`` (`from changed import TIMEOUT`) that is
-        now another object run that import again, and what depends on it; each module once
-        a batch (``seen``), so imports that go round in a circle end."""
-        if not outcome.replaced:
+        """Modules that read at import what changed in ``changed`` run those statements again
+        (`follow.dependents`), and what depends on them; each module once a batch (``seen``),
+        so imports that go round in a circle end. Their `lru_cache`s are cleared: they may
+        hold results of the old code."""
+        if not outcome.replaced and not outcome.altered:
             return []
         followed: list[Decided] = []
+        name = changed.spec.name
+        public = public_names(changed.module)
+        reach: Reach | None = None
+
+        def altered(attribute: str) -> bool:
+            nonlocal reach
+            if not outcome.altered:
+                return False
+            if reach is None:
+                reach = Reach(changed.current.analysis, outcome.altered)
+            return reach.reaches(attribute)
+
         # A module whose text does not name the changed one cannot import from it: it is not
-        # analysed for that (an rehomed module is analysed only when a reload needs it).
-        last_part = changed.spec.name.rpartition(".")[2].encode()
+        # analysed for that (an adopted module is analysed only when a reload needs it).
+        last_part = name.rpartition(".")[2].encode()
         for live in self.modules:
-            if last_part not in live.source:
+            if live is changed or last_part not in live.source:
                 continue
-            taken = live.current.imports.names.get(changed.spec.name, frozenset())
-            names = taken & outcome.replaced
-            if not names or live.spec.name in seen:
+            for wrapper in cache_wrappers(live.namespace):
+                wrapper.cache_clear()
+            if live.spec.name in seen:
+                continue
+            package = live.spec.name if live.spec.path.name == "__init__.py" else ""
+            package = package or live.spec.name.rpartition(".")[0]
+            found = dependents(
+                live.current.analysis,
+                package,
+                name,
+                replaced=outcome.replaced,
+                public=public,
+                altered=altered,
+            )
+            if not found.statements:
                 continue
             seen.add(live.spec.name)
             again = prepare(live.spec, live.source, live.current)
             if isinstance(again, Failure):
                 continue  # it runs this very source: it cannot fail to prepare
-            statements = again.analysis.statements
-            bound = {n for s in statements if s.scope.binds & names for n in s.scope.binds}
-            result = self._apply_one(live, again, started, also_run=frozenset(bound))
+            result = apply_version(
+                live,
+                again,
+                started,
+                watchdog=self.watchdog,
+                timeout=self.exec_timeout,
+                also_statements=frozenset(found.statements),
+                gone=frozenset(found.gone),
+            )
             followed.append(Decided(result, digest(live.source)))
             if result.kind == "accepted":
                 followed += self._follow(live, result, started, seen)

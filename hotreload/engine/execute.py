@@ -8,7 +8,11 @@ swap is undone.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import traceback
+import types
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,10 @@ class Run:
     snapshot: dict[str, Any] | None = None  # taken before any module code runs
     ran: list[int] = field(default_factory=list)  # statements run, in order
     bound: set[str] = field(default_factory=set)  # names the run bound or deleted
+    # Names an import statement bound: they take the imported object as it is (patching it
+    # would rewrite another module's object, or one it discarded).
+    imported: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
 
     def swap_code(self) -> None:
         """Give live functions the new code (first: a re-run statement may call them)."""
@@ -56,10 +64,19 @@ class Run:
             swap.undo()
 
     def run_statements(
-        self, new: Analysis, plan: Plan, path: Path, watchdog: Watchdog, timeout: float
+        self,
+        new: Analysis,
+        plan: Plan,
+        path: Path,
+        watchdog: Watchdog,
+        timeout: float,
+        gone: Collection[str] = (),
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
-        changed, in source order, with one deadline for all. Raises what the code raises."""
+        changed, in source order, with one deadline for all. Raises what the code raises.
+
+        ``gone`` names what a module this one star-imports no longer has: a re-run star
+        import drops it, as a fresh import would not bind it."""
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
@@ -71,14 +88,51 @@ class Run:
                 if index not in plan.run and not statement.scope.reads & changed:
                     continue
                 self.ran.append(index)
+                before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
-                for name in statement.scope.binds:
+                names = set(statement.scope.binds)
+                if before is not None:
+                    names |= {n for n, v in namespace.items() if before.get(n, _MISSING) is not v}
+                    names |= self._drop_gone(new, gone)
+                    self.imported |= names
+                elif statement.imports.modules:
+                    self.imported |= names
+                for name in names:
                     self.bound.add(name)
                     old = snapshot.get(name, _MISSING)
                     if not keeps_identity(old, namespace.get(name, _MISSING)):
                         changed.add(name)
+            for raw in plan.unstarred:  # a star import removed: what it brought goes
+                module = star_module(raw, namespace.get("__package__") or "")
+                if module is not None:
+                    names = {
+                        n
+                        for n in public_names(module)
+                        if namespace.get(n, _MISSING) is getattr(module, n, None)
+                    }
+                    dropped = self._drop_gone(new, names)
+                    self.bound |= dropped
 
         watchdog.call(work, timeout)
+
+    def _drop_gone(self, new: Analysis, gone: Collection[str]) -> set[str]:
+        """Drop names that came from a star import and that no star-imported module still
+        brings, nor any statement of this version binds."""
+        namespace = self.namespace
+        package = namespace.get("__package__") or ""
+        sources = [star_module(raw, package) for s in new.statements for raw in s.scope.star]
+        dropped = set()
+        for name in gone:
+            if name not in namespace or new.binders(name) or name.startswith("__"):
+                continue
+            if isinstance(namespace[name], types.ModuleType):
+                continue  # a submodule the import system set on its package
+            if any(name in public_names(module) for module in sources if module is not None):
+                continue
+            del namespace[name]
+            dropped.add(name)
+        self.dropped |= dropped
+        return dropped
 
     def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
         """Run the whole new version in the namespace. Raises what the code raises."""
@@ -91,6 +145,26 @@ class Run:
 
         watchdog.call(work, timeout)
         self.bound = set(namespace)
+
+
+def star_module(raw: str, package: str) -> types.ModuleType | None:
+    """The module a `from M import *` (``raw``, dots kept) names, if it is imported."""
+    try:
+        name = importlib.util.resolve_name(raw, package) if raw.startswith(".") else raw
+    except (ImportError, ValueError):
+        return None
+    return sys.modules.get(name)
+
+
+def public_names(module: types.ModuleType) -> set[str]:
+    """What `from module import *` binds: `__all__`, or every name without a leading `_`."""
+    names = getattr(module, "__all__", None)
+    if names is not None:
+        try:
+            return {str(n) for n in names}
+        except TypeError:
+            return set()
+    return {n for n in vars(module) if not n.startswith("_")}
 
 
 def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:

@@ -32,7 +32,7 @@ def statement_imports(node: ast.stmt, package: str) -> Imports:
             for alias in found.names:
                 modules |= _prefixes(alias.name)
         elif isinstance(found, ast.ImportFrom):
-            base = _resolve(found.module, found.level, package)
+            base = resolve_module(found.module, found.level, package)
             if base is None:
                 continue
             modules |= _prefixes(base)
@@ -79,7 +79,8 @@ def _prefixes(dotted: str) -> set[str]:
     return {".".join(parts[: i + 1]) for i in range(len(parts))}
 
 
-def _resolve(module: str | None, level: int, package: str) -> str | None:
+def resolve_module(module: str | None, level: int, package: str) -> str | None:
+    """The dotted name `from <level dots><module> import ...` imports, in ``package``."""
     if level == 0:
         return module
     parts = package.split(".") if package else []

@@ -142,6 +142,13 @@ class Patcher:
         self._done[key] = result
         return result
 
+    def take(self, old: Any, new: Any, name: str) -> Any:
+        """An imported name: ``new`` (another module's object) as it is, never rewritten; a
+        function or class it replaces is reported as rebound."""
+        if old is not new and _has_identity(old):
+            self._rebound(name)
+        return new
+
     def _rebound(self, name: str | None) -> None:
         if name is not None:
             self.rebound.append(name)

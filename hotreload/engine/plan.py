@@ -21,7 +21,7 @@ from typing import Literal
 
 from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.scope import FunctionNode, body_reads
-from hotreload.engine.statements import Analysis
+from hotreload.engine.statements import Analysis, Statement
 
 PlanKind = Literal["code", "statements", "module"]
 
@@ -37,6 +37,10 @@ class Plan:
     never: frozenset[int] = frozenset()  # statements that only bind `keep` names: never run
     edited: frozenset[int] = frozenset()  # new def/class statements changed inside bodies only
     why: str | None = None  # why the whole module runs
+    unstarred: tuple[str, ...] = ()  # `from M import *` statements removed: M, as written
+    # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
+    # calls one at import, or passes it to what it computes, runs that statement again.
+    altered: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -118,16 +122,19 @@ def plan(
     live_names: Collection[str],
     keep: Collection[str] = (),
     force: Collection[str] = (),
+    force_statements: Collection[int] = (),
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
 
     ``force`` names top-level names whose statements must run in any case (the code swap found
-    live functions it cannot give the new code).
+    live functions it cannot give the new code); ``force_statements`` are statements (by index
+    in ``new``) that must run: what they read of another module changed.
     """
     if old.future_flags != new.future_flags:
         return Plan("module", why="its `from __future__` imports changed")
     matching = match(old, new)
-    run = set(matching.added)
+    run = set(matching.added) | set(force_statements)
+    unstarred = tuple(raw for i in matching.removed for raw in old.statements[i].scope.star)
     # A name an old statement bound that a remaining statement still binds must take that
     # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed.
     for i in matching.removed:
@@ -136,7 +143,8 @@ def plan(
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
-    run |= _import_time_callers(old, new, matching, run)
+    callers, altered = _import_time_callers(old, new, matching, run)
+    run |= callers
     run |= _missing_inputs(new, run, live_names)
     never = {
         j
@@ -150,54 +158,88 @@ def plan(
         return Plan(
             "module",
             why=f"line {statement.line} binds names the source does not show "
-            "(`globals()`, `exec`, `import *`)",
+            "(`globals()`, `exec`, `eval`)",
         )
-    kind: PlanKind = "statements" if run else "code"
-    return Plan(kind, frozenset(run), frozenset(never), frozenset(edited - run))
+    kind: PlanKind = "statements" if run or unstarred else "code"
+    return Plan(
+        kind,
+        frozenset(run),
+        frozenset(never),
+        frozenset(edited - run),
+        unstarred=unstarred,
+        altered=frozenset(altered),
+    )
+
+
+def import_time_uses(statement: Statement) -> frozenset[str]:
+    """The names a statement may call while it runs: those it calls, and, for one that binds
+    a value, every name it reads (`TABLE = sorted(ROWS, key=_by_stock)` calls `_by_stock`
+    inside `sorted`). A bare expression statement that passes a function on (`app.add(view)`)
+    registers the live object, which takes new code in place: it need not run again."""
+    scope = statement.scope
+    return scope.calls | scope.reads if scope.binds else scope.calls
 
 
 def _import_time_callers(
     old: Analysis, new: Analysis, matching: Matching, run: set[int]
-) -> set[int]:
-    """Statements that call, while the module runs, a function whose behaviour changed.
+) -> tuple[set[int], set[str]]:
+    """Statements that call, while the module runs, a function whose behaviour changed, and
+    the functions whose behaviour changed.
 
     `MODEL = _load()` must run again when `_load`'s body changed (or a function `_load` calls
     did); `@log_calls` need not be applied again when only the wrapper it returns changed, as
     the live wrappers take the new code.
     """
-    functions = {s.definition: j for j, s in enumerate(new.statements) if s.is_function}
-    called = {
-        j: s.scope.calls & functions.keys()
-        for j, s in enumerate(new.statements)
-        if s.scope.calls & functions.keys()
-    }
-    if not called:
-        return set()
     changed = {new.statements[j].definition for j in run} | {
         new.statements[j].definition
         for i, j in matching.edited
         if new.statements[j].is_function and _behaviour_changed(old.node(i), new.node(j))
     }
     changed.discard(None)
-    if not changed:
-        return set()
-    reaches: dict[str, bool] = {}
+    altered = {name for name in changed if name is not None}
+    if not altered:
+        return set(), altered
+    functions = {s.definition: j for j, s in enumerate(new.statements) if s.is_function}
+    called = {
+        j: uses & functions.keys()
+        for j, s in enumerate(new.statements)
+        if (uses := import_time_uses(s)) & functions.keys() and j not in run
+    }
+    if not called:
+        return set(), altered
+    reach = Reach(new, altered)
+    callers = {j for j, names in called.items() if any(reach.reaches(n) for n in names)}
+    return callers - run, altered
 
-    def reaches_changed(name: str, seen: set[str]) -> bool:
-        if name in reaches:
-            return reaches[name]
-        if name in changed:
+
+class Reach:
+    """Which functions of a version reach, by calls in their bodies, one whose behaviour
+    changed (``altered``); each body is parsed once, only when asked about."""
+
+    def __init__(self, analysis: Analysis, altered: Collection[str]) -> None:
+        self.analysis = analysis
+        self.altered = set(altered)
+        self.functions = {
+            s.definition: j for j, s in enumerate(analysis.statements) if s.is_function
+        }
+        self._known: dict[str, bool] = {}
+
+    def reaches(self, name: str, seen: set[str] | None = None) -> bool:
+        if name in self.altered:
             return True
+        if name not in self.functions:
+            return False
+        if name in self._known:
+            return self._known[name]
+        seen = set() if seen is None else seen
         seen.add(name)
-        node = new.node(functions[name])
+        node = self.analysis.node(self.functions[name])
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             return True  # cannot tell: run the caller
-        callees = (body_reads(node) & functions.keys()) - seen
-        result = any(reaches_changed(callee, seen) for callee in callees)
-        reaches[name] = result
+        callees = (body_reads(node) & self.functions.keys()) - seen
+        result = any(self.reaches(callee, seen) for callee in callees)
+        self._known[name] = result
         return result
-
-    return {j for j, names in called.items() if any(reaches_changed(n, set()) for n in names)} - run
 
 
 def _behaviour_changed(old: ast.stmt | None, new: ast.stmt | None) -> bool:
@@ -267,15 +309,30 @@ def decide(
     keep: Collection[str],
     force: set[str],
     reached: set[tuple[str, int]],
+    force_statements: Collection[int] = (),
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
     keys it found). ``force`` names statements to run whatever their text (closures the swap
     cannot update, names another module replaced)."""
-    decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force)
+    decided = plan(
+        old[0],
+        new[0],
+        live_names=live_names,
+        keep=keep,
+        force=force,
+        force_statements=force_statements,
+    )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
-        decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force | unreached)
+        decided = plan(
+            old[0],
+            new[0],
+            live_names=live_names,
+            keep=keep,
+            force=force | unreached,
+            force_statements=force_statements,
+        )
     return decided
 
 

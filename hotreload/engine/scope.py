@@ -29,7 +29,12 @@ class StatementScope:
     deleted: frozenset[str]  # names it deletes (`del X`)
     reads: frozenset[str]  # names it reads while it runs (not inside function bodies)
     calls: frozenset[str]  # names it calls while it runs: `f(...)`, `@f`, `@f(...)`
-    dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `import *`)
+    dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `eval`)
+    # Dotted reads rooted at a name (`cfg.TIMEOUT`, `pkg.sub.X`): what it reads of another
+    # module through a plain import, so a save of that module can run it again.
+    attributes: frozenset[str] = frozenset()
+    attribute_calls: frozenset[str] = frozenset()  # those of them it calls: `m.f(...)`, `@m.f`
+    star: tuple[str, ...] = ()  # `from M import *`: the names it binds are M's public names
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -42,6 +47,9 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         frozenset(visitor.reads),
         frozenset(visitor.calls),
         visitor.dynamic,
+        frozenset(visitor.attributes),
+        frozenset(visitor.attribute_calls),
+        tuple(visitor.star),
     )
 
 
@@ -53,6 +61,18 @@ def body_reads(function: FunctionNode) -> frozenset[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 names.add(node.id)
     return frozenset(names)
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for an attribute chain rooted at a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 class _ImportTimeVisitor(ast.NodeVisitor):
@@ -69,6 +89,9 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.reads: set[str] = set()
         self.calls: set[str] = set()
         self.dynamic = False
+        self.attributes: set[str] = set()
+        self.attribute_calls: set[str] = set()
+        self.star: list[str] = []
         self._class_depth = 0
 
     def _bind(self, name: str) -> None:
@@ -96,6 +119,13 @@ class _ImportTimeVisitor(ast.NodeVisitor):
             self.calls.add(node.func.id)
             if node.func.id in DYNAMIC_CALLS:
                 self.dynamic = True
+        elif (dotted := dotted_name(node.func)) is not None:
+            self.attribute_calls.add(dotted)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load) and (dotted := dotted_name(node)) is not None:
+            self.attributes.add(dotted)
         self.generic_visit(node)
 
     def _decorators(self, decorators: list[ast.expr]) -> None:
@@ -103,6 +133,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if isinstance(target, ast.Name):
                 self.calls.add(target.id)  # `@f` and `@f(...)` both call f now
+            elif (dotted := dotted_name(target)) is not None:
+                self.attribute_calls.add(dotted)
             self.visit(decorator)
 
     def _arguments(self, args: ast.arguments) -> None:
@@ -130,6 +162,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         self.reads |= body.reads - {a.arg for a in parameters if a is not None}
         self.calls |= body.calls
+        self.attributes |= body.attributes
+        self.attribute_calls |= body.attribute_calls
         self.dynamic = self.dynamic or body.dynamic
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -154,6 +188,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         }
         self.reads |= inner.reads - local
         self.calls |= inner.calls
+        self.attributes |= inner.attributes
+        self.attribute_calls |= inner.attribute_calls
         self.dynamic = self.dynamic or inner.dynamic
         # Only an assignment expression in a comprehension binds in the enclosing scope.
         for child in ast.walk(node):
@@ -169,7 +205,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             if alias.name == "*":
-                self.dynamic = True
+                self.star.append("." * node.level + (node.module or ""))
             else:
                 self._bind(alias.asname or alias.name)
 

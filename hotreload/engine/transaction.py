@@ -137,6 +137,7 @@ class Outcome:
     ran: PlanKind | None = None
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
+    altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
     warnings: list[TypeWarning] = field(default_factory=list)
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
@@ -230,12 +231,15 @@ def apply_version(
     watchdog: Watchdog,
     timeout: float = DEFAULT_EXEC_TIMEOUT,
     also_run: frozenset[str] = frozenset(),
+    also_statements: frozenset[int] = frozenset(),
+    gone: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Apply a prepared version to the live module; the caller holds the version gate.
 
     ``also_run`` names top-level names whose statements must run even if their text did not
-    change (a module they import from gave those names new objects). On any failure the module
-    is left exactly as it was.
+    change (a module they import from gave those names new objects), ``also_statements`` such
+    statements by index; ``gone`` names what a star-imported module no longer has. On any
+    failure the module is left exactly as it was.
     """
     spec = live.spec
     live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
@@ -249,13 +253,14 @@ def apply_version(
         keep=spec.keep,
         force=set(also_run) | swaps.blocked,
         reached=swaps.reached,
+        force_statements=also_statements,
     )
 
     run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
         run.swap_code()
         if decided.kind == "statements":
-            run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout)
+            run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout, gone)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)
     except BaseException as error:
@@ -295,6 +300,11 @@ def _commit(
         if name in spec.keep:
             namespace[name] = old
             continue
+        if name in run.imported:  # another module's object: taken as it is, never rewritten
+            namespace[name] = patcher.take(old, new, name)
+            if not keeps_identity(old, new):
+                replaced.add(name)
+            continue
         try:
             kept = patcher.patch(old, new, name)
         except Exception:  # a class that refuses an attribute: serve the new object instead
@@ -306,7 +316,9 @@ def _commit(
         if kept is not old and not keeps_identity(old, kept):
             replaced.add(name)
     run.keep_old_code(set(patcher.rebound))
-    removed = sorted(live.current.defined - candidate.defined - set(spec.keep))
+    removed = sorted(
+        (live.current.defined - candidate.defined - set(spec.keep)) | (run.dropped - set(spec.keep))
+    )
     for name in removed:
         namespace.pop(name, None)
     replaced.update(removed)
@@ -324,6 +336,7 @@ def _commit(
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],
         replaced=frozenset(replaced),
+        altered=decided.altered,
     )
     _say_what_changed(outcome, live.current, candidate)
     live.current = candidate

@@ -1,0 +1,134 @@
+"""What a module must run again because another module it imports changed.
+
+A fresh start runs every statement on the other module's new values. So after a module
+changed, the statements of its importers that read what changed run again:
+
+- `from M import x` (and `from M import *`) where M's `x` is now another object, or gone;
+- `import M` then `DEADLINE = M.TIMEOUT * 2`: an attribute of M read at import;
+- a statement that calls at import (or passes to what it computes) a function of M whose
+  behaviour changed, though that function kept its identity (`X = compute()` after an edit of
+  `M.compute`'s body).
+
+Found from the importer's source: its import statements say which local names stand for M
+and its attributes, each statement's scope what it reads and calls.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from hotreload.engine.importorder import resolve_module
+from hotreload.engine.plan import import_time_uses
+from hotreload.engine.statements import Analysis
+
+
+@dataclass
+class Dependents:
+    """The statements of one importer to run again, and the names a star import drops."""
+
+    statements: set[int] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
+
+
+def dependents(
+    analysis: Analysis,
+    package: str,
+    module: str,
+    *,
+    replaced: Collection[str],
+    public: Collection[str],
+    altered: Callable[[str], bool],
+) -> Dependents:
+    """The statements of an importer (``analysis``, in ``package``) that read what changed in
+    ``module``: ``replaced`` names bound to other objects (or gone), ``public`` the names a
+    star import takes from it now, ``altered`` whether a name is a function whose behaviour
+    changed."""
+    found = Dependents()
+    aliases: dict[str, str] = {}  # local name -> the dotted module it stands for
+    taken: dict[str, str] = {}  # local name -> the name of `module` it was imported as
+    for index, statement in enumerate(analysis.statements):
+        if not statement.imports.modules:
+            continue
+        node = analysis.node(index)
+        for imported in _imports_in(node):
+            if isinstance(imported, ast.Import):
+                for alias in imported.names:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:
+                        root = alias.name.split(".")[0]
+                        aliases[root] = root
+                continue
+            base = resolve_module(imported.module, imported.level, package)
+            if base is None:
+                continue
+            for alias in imported.names:
+                local = alias.asname or alias.name
+                if alias.name == "*":
+                    if base == module:
+                        found.statements.add(index)  # run it again only if it must (below)
+                        star = {n: n for n in public} | {n: n for n in replaced}
+                        taken |= {n: n for n in star if not analysis.binders(n)}
+                        found.gone |= {n for n in replaced if n not in public}
+                    continue
+                aliases[local] = f"{base}.{alias.name}"
+                if base == module:
+                    taken[local] = alias.name
+    runs = _statements_reading(analysis, module, aliases, taken, replaced, altered)
+    stars = {i for i in found.statements if analysis.statements[i].scope.star}
+    if not (set(replaced) & set(taken.values())):
+        found.statements -= stars  # nothing it brings changed
+    found.statements |= runs
+    return found
+
+
+def _statements_reading(
+    analysis: Analysis,
+    module: str,
+    aliases: dict[str, str],
+    taken: dict[str, str],
+    replaced: Collection[str],
+    altered: Callable[[str], bool],
+) -> set[int]:
+    replaced = set(replaced)
+    runs: set[int] = set()
+    for index, statement in enumerate(analysis.statements):
+        scope = statement.scope
+        if statement.imports.modules:
+            # `from module import x` where x changed: the import itself runs again.
+            names = {taken[n] for n in scope.binds if n in taken}
+            if names & replaced:
+                runs.add(index)
+            continue
+        uses = import_time_uses(statement)
+        for name in scope.reads & taken.keys():
+            if name in uses and altered(taken[name]):
+                runs.add(index)
+        for dotted in scope.attributes:
+            attribute = _attribute_of(dotted, module, aliases)
+            if attribute is None:
+                continue
+            called = dotted in scope.attribute_calls or bool(scope.binds)
+            if attribute in replaced or (called and altered(attribute)):
+                runs.add(index)
+    return runs
+
+
+def _attribute_of(dotted: str, module: str, aliases: dict[str, str]) -> str | None:
+    """The attribute of ``module`` that a dotted read (`cfg.TIMEOUT`, `pkg.cfg.X`) reaches."""
+    root, _, rest = dotted.partition(".")
+    base = aliases.get(root)
+    if base is None or not rest:
+        return None
+    full = f"{base}.{rest}"
+    if not full.startswith(module + "."):
+        return None
+    return full[len(module) + 1 :].split(".")[0]
+
+
+def _imports_in(node: ast.stmt | None) -> list[ast.Import | ast.ImportFrom]:
+    if node is None:
+        return []
+    return [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]

@@ -1,0 +1,202 @@
+"""After a save the live process computes what a fresh start on the new files computes (issue 21).
+
+Each test starts a real server on a small project, saves an edit, waits for the event, and
+compares a probe evaluated in the live process with the same probe in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from conftest import EventRecorder, Project
+from support import Running, run
+
+from hotreload.server import Server
+
+Start = Callable[..., tuple[Server, EventRecorder]]
+
+
+def fresh(root: Path, imports: Sequence[str], probe: Sequence[str]) -> list[str]:
+    """The probe's values (as `repr`) in a new interpreter that imports the files as they are."""
+    script = (
+        "import importlib, json, sys\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        f"mods = {{n: importlib.import_module(n) for n in {list(imports)!r}}}\n"
+        f"m = mods[{imports[0]!r}]\n"
+        f"print(json.dumps([repr(eval(e, dict(mods, m=m))) for e in {list(probe)!r}]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    values: list[str] = json.loads(out.stdout)
+    return values
+
+
+def live(imports: Sequence[str], probe: Sequence[str]) -> list[str]:
+    mods = {n: sys.modules[n] for n in imports}
+    scope: dict[str, Any] = dict(mods, m=mods[imports[0]])
+    return [repr(eval(e, scope)) for e in probe]
+
+
+def started(project: Project, start: Start, files: Mapping[str, str], main: str) -> Running:
+    for name, text in files.items():
+        project.write(name, text)
+    return run(project, start, {}, {main: {}})
+
+
+def test_a_plain_import_read_by_attribute_follows_its_module(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "cfg": "TIMEOUT = 30\n",
+        "app": """
+            import cfg
+
+            DEADLINE = cfg.TIMEOUT * 2
+
+
+            def deadline():
+                return DEADLINE
+            """,
+    }
+    r = started(project, start, files, "app")
+    mark = r.events.mark()
+    r.save("TIMEOUT = 45\n", module="cfg")
+    event = r.events.wait_for("reload.accepted", after=mark, module="app")
+    assert [s.split(": ", 1)[1] for s in event["statements"]] == ["DEADLINE = cfg.TIMEOUT * 2"]
+    probe = ["m.DEADLINE", "m.deadline()"]
+    assert live(["app"], probe) == fresh(project.root, ["app"], probe) == ["90", "90"]
+
+
+PACKAGE = {
+    "pkg.more": """
+        def one():
+            return 1
+
+
+        class Base:
+            pass
+        """,
+    "pkg.__init__": """
+        from .more import *
+
+        BASES = Base.__bases__
+        """,
+}
+
+
+def test_a_star_re_export_takes_added_rebound_and_removed_names(
+    project: Project, start: Start
+) -> None:
+    r = started(project, start, PACKAGE, "pkg")
+    probe = ["m.BASES", "hasattr(m, 'two')", "hasattr(m, 'one')", "m.Base.__bases__"]
+    imports = ["pkg", "pkg.more"]
+    mark = r.events.mark()
+    r.save(
+        """
+        def two():
+            return 2
+
+
+        class Mixin:
+            pass
+
+
+        class Base(Mixin):
+            pass
+        """,
+        module="pkg.more",
+    )
+    r.events.wait_for("reload.accepted", after=mark, module="pkg")
+    assert live(imports, probe) == fresh(project.root, imports, probe)
+    assert sys.modules["pkg"].Base is sys.modules["pkg.more"].Base
+    assert sys.modules["pkg"].two() == 2
+
+
+def test_an_import_time_call_into_an_edited_function_of_another_module_runs_again(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "helpers": """
+            def compute():
+                return 1
+            """,
+        "app": """
+            from helpers import compute
+            import helpers
+
+            VALUE = compute()
+            OTHER = helpers.compute() + 1
+            """,
+    }
+    r = started(project, start, files, "app")
+    mark = r.events.mark()
+    r.save("def compute():\n    return 10\n", module="helpers")
+    r.events.wait_for("reload.accepted", after=mark, module="app")
+    probe = ["m.VALUE", "m.OTHER"]
+    assert live(["app"], probe) == fresh(project.root, ["app"], probe) == ["10", "11"]
+
+
+def test_a_function_passed_at_import_runs_its_statement_again(
+    project: Project, start: Start
+) -> None:
+    source = """
+        ROWS = [("a", 3), ("b", 1), ("c", 2)]
+
+
+        def _by_stock(row):
+            return row[1]
+
+
+        TABLE = sorted(ROWS, key=_by_stock)
+        """
+    r = started(project, start, {"shop": source}, "shop")
+    event = r.save(source.replace("return row[1]", "return -row[1]"), module="shop")
+    assert event["ran"] == "statements"
+    probe = ["m.TABLE"]
+    assert live(["shop"], probe) == fresh(project.root, ["shop"], probe)
+
+
+def test_a_body_edit_of_a_function_only_registered_at_import_runs_nothing(
+    project: Project, start: Start
+) -> None:
+    source = """
+        HANDLERS = []
+
+
+        def handle():
+            return 1
+
+
+        HANDLERS.append(handle)
+        """
+    r = started(project, start, {"reg": source}, "reg")
+    event = r.save(source.replace("return 1", "return 2"), module="reg")
+    assert event["ran"] == "code"
+    probe = ["len(m.HANDLERS)", "m.HANDLERS[0]()"]
+    assert live(["reg"], probe) == fresh(project.root, ["reg"], probe)
+
+
+def test_an_lru_cache_of_another_module_is_cleared(project: Project, start: Start) -> None:
+    files = {
+        "rates": "def rate():\n    return 2\n",
+        "prices": """
+            import functools
+
+            from rates import rate
+
+
+            @functools.lru_cache
+            def price(x):
+                return x * rate()
+            """,
+    }
+    r = started(project, start, files, "prices")
+    assert sys.modules["prices"].price(3) == 6
+    r.save("def rate():\n    return 5\n", module="rates")
+    assert sys.modules["prices"].price(3) == 15
