@@ -200,3 +200,50 @@ def test_an_lru_cache_of_another_module_is_cleared(project: Project, start: Star
     assert sys.modules["prices"].price(3) == 6
     r.save("def rate():\n    return 5\n", module="rates")
     assert sys.modules["prices"].price(3) == 15
+
+
+SETTINGS = """
+    SETTINGS = {"page_size": 10, "theme": "light"}
+    SETTINGS["page_size"] = 25
+    SETTINGS.setdefault("lang", "en")
+    """
+
+
+def test_an_edited_mutation_makes_the_value_again(project: Project, start: Start) -> None:
+    r = started(project, start, {"conf": SETTINGS}, "conf")
+    r.save(SETTINGS.replace('"lang", "en"', '"locale", "fr"'), module="conf")
+    probe = ["m.SETTINGS"]
+    assert live(["conf"], probe) == fresh(project.root, ["conf"], probe)
+    r.save(SETTINGS.replace('    SETTINGS["page_size"] = 25\n', ""), module="conf")
+    assert live(["conf"], probe) == fresh(project.root, ["conf"], probe)
+
+
+def test_an_edited_mutation_of_another_modules_value_needs_a_restart(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "base": "REGISTRY = []\n",
+        "plugin": "from base import REGISTRY\n\nREGISTRY.append('a')\n",
+    }
+    r = started(project, start, files, "plugin")
+    event = r.save(
+        "from base import REGISTRY\n\nREGISTRY.append('b')\n",
+        module="plugin",
+        expect="reload.restart_needed",
+    )
+    assert event["reason"] == "import_state_changed"
+    assert event["causes"][0]["name"] == "REGISTRY"
+    assert sys.modules["base"].REGISTRY == ["a"]  # nothing of the save applied
+    assert r.server.version("plugin") == 1
+
+
+def test_removing_a_rebinding_runs_what_read_it(project: Project, start: Start) -> None:
+    source = """
+        str = bytes
+
+        TYPES = frozenset([int, str])
+        """
+    r = started(project, start, {"compat": source}, "compat")
+    r.save(source.replace("str = bytes\n", ""), module="compat")
+    probe = ["sorted(t.__name__ for t in m.TYPES)", "hasattr(m, 'str')"]
+    assert live(["compat"], probe) == fresh(project.root, ["compat"], probe)

@@ -82,6 +82,10 @@ class Run:
         changed: set[str] = set()
 
         def work() -> None:
+            for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
+                if namespace.pop(name, _MISSING) is not _MISSING:
+                    self.bound.add(name)
+                    changed.add(name)
             for index, statement in enumerate(new.statements):
                 if index in plan.never:
                     continue

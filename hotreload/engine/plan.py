@@ -22,6 +22,7 @@ from typing import Literal
 from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.scope import FunctionNode, body_reads
 from hotreload.engine.statements import Analysis, Statement
+from hotreload.verdicts import RestartCause, RestartNeeded
 
 PlanKind = Literal["code", "statements", "module"]
 
@@ -38,6 +39,8 @@ class Plan:
     edited: frozenset[int] = frozenset()  # new def/class statements changed inside bodies only
     why: str | None = None  # why the whole module runs
     unstarred: tuple[str, ...] = ()  # `from M import *` statements removed: M, as written
+    unbind: frozenset[str] = frozenset()  # names no statement binds any more: gone first
+    restart: RestartNeeded | None = None  # the save cannot apply in place: nothing runs
     # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
     # calls one at import, or passes it to what it computes, runs that statement again.
     altered: frozenset[str] = frozenset()
@@ -136,10 +139,23 @@ def plan(
     run = set(matching.added) | set(force_statements)
     unstarred = tuple(raw for i in matching.removed for raw in old.statements[i].scope.star)
     # A name an old statement bound that a remaining statement still binds must take that
-    # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed.
+    # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed,
+    # before anything runs, so what read it reads what a fresh start reads (`str = bytes`).
+    unbind: set[str] = set()
+    causes: list[RestartCause] = []
     for i in matching.removed:
-        for name in old.statements[i].scope.binds:
-            run.update(new.binders(name))
+        scope = old.statements[i].scope
+        for name in scope.binds:
+            binders = new.binders(name)
+            run.update(binders)
+            if not binders and name not in keep:
+                unbind.add(name)
+        for name in sorted(scope.mutates - scope.binds - set(keep)):
+            cause = _remake(old.statements[i], name, new, run)
+            if cause is not None:
+                causes.append(cause)
+    if causes:
+        return Plan("module", restart=restart_needed(causes))
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
@@ -160,7 +176,7 @@ def plan(
             why=f"line {statement.line} binds names the source does not show "
             "(`globals()`, `exec`, `eval`)",
         )
-    kind: PlanKind = "statements" if run or unstarred else "code"
+    kind: PlanKind = "statements" if run or unstarred or unbind else "code"
     return Plan(
         kind,
         frozenset(run),
@@ -168,6 +184,39 @@ def plan(
         frozenset(edited - run),
         unstarred=unstarred,
         altered=frozenset(altered),
+        unbind=frozenset(unbind),
+    )
+
+
+def _remake(removed: Statement, name: str, new: Analysis, run: set[int]) -> RestartCause | None:
+    """A statement that changed ``name``'s value in place (`SETTINGS["size"] = 25`) was
+    removed or edited: the value is made again by the statements that bind it, and every
+    later change to it runs again; where this module did not make it (an import), it cannot
+    be made again here."""
+    binders = new.binders(name)
+    made_here = [k for k in binders if not new.statements[k].imports.modules]
+    if binders and len(made_here) == len(binders):
+        run.update(binders)
+        return None
+    where = "another module made it" if binders else "no statement of the module binds it"
+    return RestartCause(
+        "import_state_changed",
+        f"`{name}` was changed in place by a statement this save removes or edits, and "
+        f"{where}: the change made at import cannot be undone here",
+        statement=removed.summary(),
+        line=removed.line,
+        name=name,
+    )
+
+
+def restart_needed(causes: list[RestartCause]) -> RestartNeeded:
+    """One outcome for the causes found: the first one's code, every cause listed."""
+    first = causes[0]
+    where = f" (line {first.line})" if first.line else ""
+    return RestartNeeded(
+        first.code,
+        f"{first.detail}{where}; a fresh start applies this save",
+        tuple(causes),
     )
 
 

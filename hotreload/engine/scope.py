@@ -35,6 +35,9 @@ class StatementScope:
     attributes: frozenset[str] = frozenset()
     attribute_calls: frozenset[str] = frozenset()  # those of them it calls: `m.f(...)`, `@m.f`
     star: tuple[str, ...] = ()  # `from M import *`: the names it binds are M's public names
+    # Module names whose value it changes in place: `SETTINGS["size"] = 25`, `del X[k]`,
+    # `Foo.x = 1`, a bare `ROWS.append(r)`. Such a statement cannot be undone by itself.
+    mutates: frozenset[str] = frozenset()
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -50,7 +53,19 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         frozenset(visitor.attributes),
         frozenset(visitor.attribute_calls),
         tuple(visitor.star),
+        frozenset(visitor.mutates | _called_on(node)),
     )
+
+
+def _called_on(node: ast.stmt) -> set[str]:
+    """`X.append(r)` (a bare method call on a module name): X is changed in place."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        if isinstance(func, ast.Attribute):
+            root = dotted_name(func)
+            if root is not None:
+                return {root.split(".")[0]}
+    return set()
 
 
 def body_reads(function: FunctionNode) -> frozenset[str]:
@@ -92,6 +107,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.attributes: set[str] = set()
         self.attribute_calls: set[str] = set()
         self.star: list[str] = []
+        self.mutates: set[str] = set()
         self._class_depth = 0
 
     def _bind(self, name: str) -> None:
@@ -126,7 +142,20 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if isinstance(node.ctx, ast.Load) and (dotted := dotted_name(node)) is not None:
             self.attributes.add(dotted)
+        elif not isinstance(node.ctx, ast.Load):
+            self._mutated(node.value)
         self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self._mutated(node.value)
+        self.generic_visit(node)
+
+    def _mutated(self, target: ast.expr) -> None:
+        while isinstance(target, ast.Attribute | ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name) and self._class_depth == 0:
+            self.mutates.add(target.id)
 
     def _decorators(self, decorators: list[ast.expr]) -> None:
         for decorator in decorators:

@@ -255,6 +255,8 @@ def apply_version(
         reached=swaps.reached,
         force_statements=also_statements,
     )
+    if decided.restart is not None:
+        return Outcome("restart_needed", live, started, restart=decided.restart)
 
     run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
     try:
