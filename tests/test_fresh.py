@@ -247,3 +247,30 @@ def test_removing_a_rebinding_runs_what_read_it(project: Project, start: Start) 
     r.save(source.replace("str = bytes\n", ""), module="compat")
     probe = ["sorted(t.__name__ for t in m.TYPES)", "hasattr(m, 'str')"]
     assert live(["compat"], probe) == fresh(project.root, ["compat"], probe)
+
+
+LOADER = """
+    def _load_model():
+        return {"weights": 3}
+
+
+    MODEL = _load_model()
+    """
+
+
+def test_a_version_a_fresh_start_could_not_import_is_rejected_before_it_runs(
+    project: Project, start: Start
+) -> None:
+    r = started(project, start, {"ml": LOADER}, "ml")
+    event = r.save(
+        LOADER.replace("def _load_model", "def _read_model"),
+        module="ml",
+        expect="reload.rejected",
+    )
+    assert event["reason"] == "import_would_fail"
+    assert "_load_model" in event["message"]
+    assert sys.modules["ml"].MODEL == {"weights": 3}
+    moved = "LIMIT = SIZE * 2\nSIZE = 4\n"
+    r.save(moved, module="ml", expect="reload.rejected", reason="import_would_fail")
+    # What a fresh start imports is accepted: conditional and later reads are not judged.
+    r.save("FLAG = 1\nX = FLAG or MISSING\nY = [MISSING for _ in ()]\n", module="ml")

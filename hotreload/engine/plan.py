@@ -151,7 +151,7 @@ def plan(
             if not binders and name not in keep:
                 unbind.add(name)
         for name in sorted(scope.mutates - scope.binds - set(keep)):
-            cause = _remake(old.statements[i], name, new, run)
+            cause = _remake(old.statements[i], name, (old, new), run)
             if cause is not None:
                 causes.append(cause)
     if causes:
@@ -188,12 +188,18 @@ def plan(
     )
 
 
-def _remake(removed: Statement, name: str, new: Analysis, run: set[int]) -> RestartCause | None:
+def _remake(
+    removed: Statement, name: str, versions: tuple[Analysis, Analysis], run: set[int]
+) -> RestartCause | None:
     """A statement that changed ``name``'s value in place (`SETTINGS["size"] = 25`) was
     removed or edited: the value is made again by the statements that bind it, and every
     later change to it runs again; where this module did not make it (an import), it cannot
-    be made again here."""
+    be made again here. A value the module made and no longer binds goes with its name."""
+    old, new = versions
     binders = new.binders(name)
+    made_before = [k for k in old.binders(name) if not old.statements[k].imports.modules]
+    if not binders and made_before and len(made_before) == len(old.binders(name)):
+        return None
     made_here = [k for k in binders if not new.statements[k].imports.modules]
     if binders and len(made_here) == len(binders):
         run.update(binders)

@@ -46,7 +46,8 @@ from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
 from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.source import decode_source, read_source, too_deep
-from hotreload.engine.statements import Analysis, Reading, analyse
+from hotreload.engine.statements import Analysis, Reading, Statement, analyse
+from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
@@ -165,6 +166,8 @@ def prepare(
         analysis = analyse(text, reading, previous.analysis if previous else None)
         if isinstance(analysis, Failure):
             return analysis
+        if previous is not None and (unbound := first_unbound(analysis)) is not None:
+            return _would_fail(spec.path, *unbound)
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
@@ -193,6 +196,17 @@ def prepare(
         defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
         imports=merged(s.imports for s in statements),
         types=types,
+    )
+
+
+def _would_fail(path: Path, statement: Statement, name: str) -> Failure:
+    """The rejection of a version whose import would raise NameError at ``statement``."""
+    return Failure(
+        "import_would_fail",
+        f"{path.name}:{statement.line}: `{statement.summary().split(': ', 1)[1]}` reads "
+        f"`{name}` at import, but nothing above it binds that name: a fresh start would raise "
+        f"NameError; define `{name}` above line {statement.line}, or stop reading it there",
+        line=statement.line,
     )
 
 
