@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import EventRecorder, Project
-from support import Running, run
+from support import Running, dedent, run
 
 from hotreload.server import Server
 
@@ -274,3 +274,101 @@ def test_a_version_a_fresh_start_could_not_import_is_rejected_before_it_runs(
     r.save(moved, module="ml", expect="reload.rejected", reason="import_would_fail")
     # What a fresh start imports is accepted: conditional and later reads are not judged.
     r.save("FLAG = 1\nX = FLAG or MISSING\nY = [MISSING for _ in ()]\n", module="ml")
+
+
+ERRORS = """
+    class AppError(Exception):
+        pass
+    """
+
+
+def test_a_rebound_base_takes_its_subclasses_along_in_every_module(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "errors": ERRORS,
+        "handlers": """
+            import errors
+            from errors import AppError
+
+
+            class NotFound(AppError):
+                pass
+
+
+            class Gone(errors.AppError):
+                pass
+
+
+            def catches():
+                try:
+                    raise NotFound()
+                except AppError:
+                    return True
+            """,
+    }
+    r = started(project, start, files, "handlers")
+    mark = r.events.mark()
+    r.save(
+        "class Base(Exception):\n    pass\n\n\nclass AppError(Base):\n    pass\n", module="errors"
+    )
+    r.events.wait_for("reload.accepted", after=mark, module="handlers")
+    probe = [
+        "m.catches()",
+        "issubclass(m.NotFound, errors.AppError)",
+        "issubclass(m.Gone, errors.Base)",
+        "m.AppError is errors.AppError",
+    ]
+    assert live(["handlers", "errors"], probe) == fresh(project.root, ["handlers", "errors"], probe)
+
+
+DISPATCH = dedent("""
+    import functools
+
+
+    @functools.singledispatch
+    def describe(x):
+        return "thing"
+
+
+    @describe.register
+    def _(x: int):
+        return "int"
+
+
+    @describe.register
+    def _(x: float):
+        return "float"
+    """)
+
+
+def test_functions_sharing_a_name_are_paired_by_place(project: Project, start: Start) -> None:
+    r = started(project, start, {"disp": DISPATCH}, "disp")
+    added = DISPATCH.replace(
+        "@describe.register\ndef _(x: float)",
+        '@describe.register\ndef _(x: str):\n    return "str"\n\n\n'
+        "@describe.register\ndef _(x: float)",
+    )
+    r.save(added, module="disp")
+    probe = ["m.describe(1)", "m.describe(1.5)", "m.describe('a')", "m.describe(None)"]
+    assert live(["disp"], probe) == fresh(project.root, ["disp"], probe)
+    event = r.save(DISPATCH, module="disp", expect="reload.restart_needed")
+    assert event["reason"] == "side_effect"
+    assert live(["disp"], probe) == ["'int'", "'float'", "'str'", "'thing'"]  # unchanged
+
+
+def test_a_registration_run_again_on_the_same_registry_needs_a_restart(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "base": "HANDLERS = []\n",
+        "views": "def handler():\n    return 1\n",
+        "wiring": "from base import HANDLERS\nfrom views import handler\n\n"
+        "HANDLERS.append(handler)\n",
+    }
+    r = started(project, start, files, "wiring")
+    mark = r.events.mark()
+    r.save("handler = lambda: 2\n", module="views")
+    event = r.events.wait_for("reload.restart_needed", after=mark, module="wiring")
+    assert event["reason"] == "side_effect"
+    assert len(sys.modules["base"].HANDLERS) == 1

@@ -21,8 +21,17 @@ from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
 from hotreload.engine.patching import keeps_identity
 from hotreload.engine.plan import Plan
-from hotreload.engine.statements import Analysis
-from hotreload.verdicts import Failure
+from hotreload.engine.statements import Analysis, Statement
+from hotreload.verdicts import Failure, RestartCause
+
+
+class NeedsRestart(Exception):
+    """A statement about to run again would change in place a value it changed before."""
+
+    def __init__(self, cause: RestartCause) -> None:
+        super().__init__(cause.detail)
+        self.cause = cause
+
 
 _MISSING = object()
 
@@ -91,6 +100,8 @@ class Run:
                     continue
                 if index not in plan.run and not statement.scope.reads & changed:
                     continue
+                if index not in plan.added:
+                    self._refuse_repeat(statement)
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
@@ -118,6 +129,24 @@ class Run:
                     self.bound |= dropped
 
         watchdog.call(work, timeout)
+
+    def _refuse_repeat(self, statement: Statement) -> None:
+        """A statement that changed a value in place (`REGISTRY.append(handler)`) must not run
+        again on that same value: it would register twice. Where this run made the value
+        afresh, it runs on the new one; otherwise the save needs a restart."""
+        scope = statement.scope
+        for name in sorted(scope.mutates - scope.binds - self.bound):
+            raise NeedsRestart(
+                RestartCause(
+                    "side_effect",
+                    f"`{statement.summary().split(': ', 1)[1]}` would run again on the `{name}` "
+                    "it already changed at import (a second registration, a value changed "
+                    "twice)",
+                    statement=statement.summary(),
+                    line=statement.line,
+                    name=name,
+                )
+            )
 
     def _drop_gone(self, new: Analysis, gone: Collection[str]) -> set[str]:
         """Drop names that came from a star import and that no star-imported module still

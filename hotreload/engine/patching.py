@@ -243,7 +243,7 @@ class Patcher:
 
     def _patch_class(self, old: type, new: type, name: str | None) -> type:
         """Move the new class body onto the live class: existing instances run the new methods."""
-        if not classes_compatible(old, new):
+        if not classes_compatible(old, new) or not self._same_bases(old, new):
             self._rebound(name)
             return new
         self.class_map[new] = old
@@ -270,6 +270,14 @@ class Patcher:
         if new.__doc__ != old.__doc__:
             old.__doc__ = new.__doc__
         return old
+
+    def _same_bases(self, old: type, new: type) -> bool:
+        """Whether the new class derives from the live class's very bases (a base patched in
+        place by this reload counts as itself): one rebound, with a new object, takes its
+        subclasses along, so that `isinstance(Child(), Base)` holds for the live `Base`."""
+        return all(
+            self.class_map.get(b, b) is a for a, b in zip(old.__bases__, new.__bases__, strict=True)
+        )
 
     def retarget_instances(self, namespace: dict[str, Any]) -> None:
         """Objects the new code built from classes patched in place join the live classes.

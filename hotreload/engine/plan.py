@@ -20,7 +20,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from hotreload.engine.codeswap import CodeIndex
-from hotreload.engine.scope import FunctionNode, body_reads
+from hotreload.engine.scope import FunctionNode, body_reads, dotted_name
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import RestartCause, RestartNeeded
 
@@ -40,6 +40,7 @@ class Plan:
     why: str | None = None  # why the whole module runs
     unstarred: tuple[str, ...] = ()  # `from M import *` statements removed: M, as written
     unbind: frozenset[str] = frozenset()  # names no statement binds any more: gone first
+    added: frozenset[int] = frozenset()  # new statements (never run before in this module)
     restart: RestartNeeded | None = None  # the save cannot apply in place: nothing runs
     # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
     # calls one at import, or passes it to what it computes, runs that statement again.
@@ -154,6 +155,18 @@ def plan(
             cause = _remake(old.statements[i], name, (old, new), run)
             if cause is not None:
                 causes.append(cause)
+        registered = _registration(old, i)
+        if registered is not None:
+            causes.append(registered)
+    # Functions that share a name (`@f.register def _`) are paired with their code by order:
+    # where one was added or removed, every one runs again, so each is paired by its place.
+    repeated = _repeated(old) | _repeated(new)
+    for index in matching.added:
+        if new.statements[index].definition in repeated:
+            run.update(new.binders(new.statements[index].definition or ""))
+    for index in matching.removed:
+        if old.statements[index].definition in repeated:
+            run.update(new.binders(old.statements[index].definition or ""))
     if causes:
         return Plan("module", restart=restart_needed(causes))
     for name in force:
@@ -185,6 +198,7 @@ def plan(
         unstarred=unstarred,
         altered=frozenset(altered),
         unbind=frozenset(unbind),
+        added=frozenset(matching.added),
     )
 
 
@@ -213,6 +227,43 @@ def _remake(
         line=removed.line,
         name=name,
     )
+
+
+def _repeated(analysis: Analysis) -> set[str]:
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for statement in analysis.statements:
+        if statement.definition is not None:
+            (repeated if statement.definition in seen else seen).add(statement.definition)
+    return repeated
+
+
+def _registration(old: Analysis, index: int) -> RestartCause | None:
+    """A removed (or re-decorated) definition that a decorator of another object registered
+    (`@app.route(...)`, `@handle.register`): the registry keeps the old one."""
+    statement = old.statements[index]
+    if statement.definition is None or "@" not in statement.text:
+        return None
+    node = old.node(index)
+    for decorator in getattr(node, "decorator_list", ()):
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        dotted = dotted_name(target)
+        if dotted is None or "." not in dotted:
+            continue
+        root = dotted.split(".")[0]
+        binders = old.binders(root)
+        if binders and all(old.statements[k].text.startswith("import ") for k in binders):
+            if root != "atexit":
+                continue  # a module's function (`@functools.cache`): it registers nothing
+        return RestartCause(
+            "side_effect",
+            f"`{statement.definition}` was registered by `@{dotted}` when the module was "
+            "imported; removing or re-decorating it cannot take that registration back",
+            statement=statement.summary(),
+            line=statement.line,
+            name=statement.definition,
+        )
+    return None
 
 
 def restart_needed(causes: list[RestartCause]) -> RestartNeeded:

@@ -40,11 +40,11 @@ from hotreload.engine.codeswap import (
     plan_swaps,
 )
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.execute import Run, exec_failure
+from hotreload.engine.execute import NeedsRestart, Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
-from hotreload.engine.plan import Plan, PlanKind, decide
+from hotreload.engine.plan import Plan, PlanKind, decide, restart_needed
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse
 from hotreload.engine.unbound import first_unbound
@@ -279,6 +279,10 @@ def apply_version(
             run.run_statements(candidate.analysis, decided, spec.path, watchdog, timeout, gone)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)
+    except NeedsRestart as needs:
+        run.rollback()
+        restart = restart_needed([needs.cause])
+        return Outcome("restart_needed", live, started, restart=restart)
     except BaseException as error:
         # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
