@@ -114,8 +114,10 @@ class Run:
                     self.imported |= names
                 for name in names:
                     self.bound.add(name)
-                    old = snapshot.get(name, _MISSING)
-                    if not keeps_identity(old, namespace.get(name, _MISSING)):
+                    old, value = snapshot.get(name, _MISSING), namespace.get(name, _MISSING)
+                    # A class made again is patched into the live one, but what read it at
+                    # import (`dataclasses.fields(Point)`, `Point()`) may read something else.
+                    if isinstance(value, type) or not keeps_identity(old, value):
                         changed.add(name)
             for raw in plan.unstarred:  # a star import removed: what it brought goes
                 module = star_module(raw, namespace.get("__package__") or "")
