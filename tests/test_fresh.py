@@ -372,3 +372,22 @@ def test_a_registration_run_again_on_the_same_registry_needs_a_restart(
     event = r.events.wait_for("reload.restart_needed", after=mark, module="wiring")
     assert event["reason"] == "side_effect"
     assert len(sys.modules["base"].HANDLERS) == 1
+
+
+def test_module_doc_is_what_a_fresh_import_sets(project: Project, start: Start) -> None:
+    source = '"""Tools, v1."""\n\nVALUE = 1\n\n"""A note, not a docstring."""\n'
+    r = started(project, start, {"tools": source}, "tools")
+    probe = ["m.__doc__"]
+    assert live(["tools"], probe) == fresh(project.root, ["tools"], probe)
+    r.save(source.replace("note,", "remark,"), module="tools")
+    assert live(["tools"], probe) == fresh(project.root, ["tools"], probe)
+    r.save(source.replace('"""Tools, v1."""\n', ""), module="tools")
+    assert live(["tools"], probe) == fresh(project.root, ["tools"], probe) == ["None"]
+
+
+def test_a_manifest_module_its_package_imports_runs_once(project: Project, start: Start) -> None:
+    project.write("shop.cart", "RUNS = []\nRUNS.append(1)\n\n\nclass Cart:\n    pass\n")
+    project.write("shop.__init__", "from .cart import Cart\n")
+    run(project, start, {}, {"shop.cart": {}})
+    assert sys.modules["shop"].Cart is sys.modules["shop.cart"].Cart
+    assert sys.modules["shop.cart"].RUNS == [1]

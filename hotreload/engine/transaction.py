@@ -46,7 +46,7 @@ from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.patching import Patcher, keeps_identity
 from hotreload.engine.plan import Plan, PlanKind, decide, restart_needed
 from hotreload.engine.source import decode_source, read_source, too_deep
-from hotreload.engine.statements import Analysis, Reading, Statement, analyse
+from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
@@ -342,6 +342,9 @@ def _commit(
     for name in removed:
         namespace.pop(name, None)
     replaced.update(removed)
+    doc = docstring(candidate.analysis)
+    if namespace.get("__doc__") != doc:
+        namespace["__doc__"] = doc  # what a fresh import sets, the docstring or None
     patcher.retarget_instances(namespace)
     for wrapper in cache_wrappers(namespace):
         wrapper.cache_clear()  # never serve a result computed by the old code
@@ -422,6 +425,9 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
         raise ServerError(f"cannot load module {spec.name!r}: {candidate.message}")
     module = _existing_module(spec)
     if module is None:
+        _import_parent(spec)  # a package that imports this very module imports it now
+        module = _existing_module(spec)
+    if module is None:
         module = _new_module(spec)
         sys.modules[spec.name] = module
         try:
@@ -465,10 +471,13 @@ def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:
     return None
 
 
-def _new_module(spec: ModuleSpec) -> types.ModuleType:
+def _import_parent(spec: ModuleSpec) -> None:
     parent = spec.name.rpartition(".")[0]
     if parent:
         importlib.import_module(parent)
+
+
+def _new_module(spec: ModuleSpec) -> types.ModuleType:
     is_package = spec.path.name == "__init__.py"
     import_spec = importlib.util.spec_from_file_location(
         spec.name,
