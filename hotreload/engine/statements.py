@@ -96,7 +96,11 @@ class Statement:
             return self.code
         if len(body) != 1:
             return self.code  # statements sharing a line: run with the lines it has
-        module = ast.Module(body=[ast.increment_lineno(body[0], self.line - 1)], type_ignores=[])
+        node = ast.increment_lineno(body[0], self.line - 1)
+        nodes: list[ast.stmt] = [node]
+        if _is_string(node) and "__doc__" not in self.code.co_names:
+            nodes.insert(0, ast.Pass(lineno=node.lineno, col_offset=0))  # not the docstring
+        module = ast.Module(body=nodes, type_ignores=[])
         code: types.CodeType = compile(module, str(path), "exec", flags=flags, dont_inherit=True)
         return code
 
@@ -264,10 +268,14 @@ def _is_string(node: ast.stmt | None) -> bool:
     )
 
 
+def _looks_like_string(statement: Statement) -> bool:
+    return statement.text.lstrip()[:1] in tuple("\"'rRuUbBfF")
+
+
 def docstring(analysis: Analysis) -> str | None:
     """The module's docstring, as a fresh import sets `__doc__`: its first statement, if that
     is a bare string."""
-    if not analysis.statements or analysis.statements[0].text.lstrip()[:1] not in "\"'rRuUbBfF":
+    if not analysis.statements or not _looks_like_string(analysis.statements[0]):
         return None
     node = analysis.node(0)
     if not _is_string(node):
@@ -347,6 +355,8 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
         if index not in touched:
             shift = shifts[index]
             assert shift is not None
+            if (index == 0) != (not made) and _looks_like_string(statements[index]):
+                return None  # a docstring no longer first, or a string that now is: compile anew
             made.append(statements[index].moved(shift, positions=reading.keep_nodes))
             index += 1
             continue
