@@ -391,3 +391,34 @@ def test_a_manifest_module_its_package_imports_runs_once(project: Project, start
     run(project, start, {}, {"shop.cart": {}})
     assert sys.modules["shop"].Cart is sys.modules["shop.cart"].Cart
     assert sys.modules["shop.cart"].RUNS == [1]
+
+
+def test_what_a_function_called_at_import_reads_is_an_input(project: Project, start: Start) -> None:
+    source = dedent("""
+        SCALE = 10
+        SQUARE = lambda x: x * x
+
+
+        class Thing:
+            def __init__(self, value):
+                self.value = value
+
+
+        def _load():
+            return {"a": SCALE * 2}
+
+
+        MODEL = _load()
+        NINE = SQUARE(3)
+        THING = Thing(3)
+        """)
+    r = started(project, start, {"model": source}, "model")
+    probe = ["m.MODEL", "m.NINE", "m.THING.value"]
+    for old, new in [
+        ("SCALE = 10", "SCALE = 100"),
+        ("x * x", "x * x + 1"),
+        ("self.value = value", "self.value = value * 2"),
+    ]:
+        source = source.replace(old, new)
+        r.save(source, module="model")
+        assert live(["model"], probe) == fresh(project.root, ["model"], probe)

@@ -20,7 +20,7 @@ from typing import Any
 from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
 from hotreload.engine.patching import keeps_identity
-from hotreload.engine.plan import Plan
+from hotreload.engine.plan import Inputs, Plan
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import Failure, RestartCause
 
@@ -50,6 +50,8 @@ class Run:
     # would rewrite another module's object, or one it discarded).
     imported: set[str] = field(default_factory=set)
     dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
+    _analysis: Analysis | None = None
+    _inputs: Inputs | None = None
 
     def swap_code(self) -> None:
         """Give live functions the new code (first: a re-run statement may call them)."""
@@ -89,6 +91,7 @@ class Run:
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
+        self._analysis = new
 
         def work() -> None:
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
@@ -98,7 +101,7 @@ class Run:
             for index, statement in enumerate(new.statements):
                 if index in plan.never:
                     continue
-                if index not in plan.run and not statement.scope.reads & changed:
+                if index not in plan.run and not self._reads_changed(statement, changed):
                     continue
                 if index not in plan.added:
                     self._refuse_repeat(statement)
@@ -119,6 +122,8 @@ class Run:
                     # import (`dataclasses.fields(Point)`, `Point()`) may read something else.
                     if isinstance(value, type) or not keeps_identity(old, value):
                         changed.add(name)
+                    elif isinstance(value, types.FunctionType) and statement.definition is None:
+                        changed.add(name)  # a lambda made again: who called it reads anew
             for raw in plan.unstarred:  # a star import removed: what it brought goes
                 module = star_module(raw, namespace.get("__package__") or "")
                 if module is not None:
@@ -131,6 +136,18 @@ class Run:
                     self.bound |= dropped
 
         watchdog.call(work, timeout)
+
+    def _reads_changed(self, statement: Statement, changed: set[str]) -> bool:
+        """Whether a statement reads a changed name, itself or in a function it calls."""
+        if not changed:
+            return False
+        if statement.scope.reads & changed:
+            return True
+        if not statement.scope.calls and not statement.scope.binds:
+            return False
+        if self._inputs is None:
+            self._inputs = Inputs(self._analysis) if self._analysis is not None else None
+        return self._inputs is not None and bool(self._inputs.of(statement) & changed)
 
     def _refuse_repeat(self, statement: Statement) -> None:
         """A statement that changed a value in place (`REGISTRY.append(handler)`) must not run

@@ -301,11 +301,20 @@ def _import_time_callers(
         for i, j in matching.edited
         if new.statements[j].is_function and _behaviour_changed(old.node(i), new.node(j))
     }
+    # A class whose construction changed (`__init__`, `__post_init__`...): what built an
+    # instance at import builds it again.
+    changed |= {
+        new.statements[j].definition
+        for i, j in matching.edited
+        if new.statements[j].definition is not None
+        and not new.statements[j].is_function
+        and _construction(old.node(i)) != _construction(new.node(j))
+    }
     changed.discard(None)
     altered = {name for name in changed if name is not None}
     if not altered:
         return set(), altered
-    functions = {s.definition: j for j, s in enumerate(new.statements) if s.is_function}
+    functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
     called = {
         j: uses & functions.keys()
         for j, s in enumerate(new.statements)
@@ -326,7 +335,7 @@ class Reach:
         self.analysis = analysis
         self.altered = set(altered)
         self.functions = {
-            s.definition: j for j, s in enumerate(analysis.statements) if s.is_function
+            s.definition: j for j, s in enumerate(analysis.statements) if s.definition
         }
         self._known: dict[str, bool] = {}
 
@@ -340,10 +349,63 @@ class Reach:
         seen = set() if seen is None else seen
         seen.add(name)
         node = self.analysis.node(self.functions[name])
+        if isinstance(node, ast.ClassDef):
+            return False  # a class whose construction changed is in `altered` itself
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             return True  # cannot tell: run the caller
         callees = (body_reads(node) & self.functions.keys()) - seen
         result = any(self.reaches(callee, seen) for callee in callees)
+        self._known[name] = result
+        return result
+
+
+# What runs when a class is called or subclassed: its instances made at import ran these.
+_CONSTRUCTION = frozenset(
+    {"__init__", "__new__", "__post_init__", "__init_subclass__", "__set_name__", "__call__"}
+)
+
+
+def _construction(node: ast.stmt | None) -> list[str]:
+    """The class's construction methods, as written (compared between versions)."""
+    if not isinstance(node, ast.ClassDef):
+        return []
+    return [
+        ast.dump(item)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in _CONSTRUCTION
+    ]
+
+
+class Inputs:
+    """What a module's functions read when called, transitively through the module's other
+    functions: a statement that calls one at import reads that too (`MODEL = _load()` reads
+    the `SCALE` that `_load` reads). Each body is parsed once, only when asked about."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.functions = {
+            s.definition: j for j, s in enumerate(analysis.statements) if s.is_function
+        }
+        self._known: dict[str, frozenset[str]] = {}
+
+    def of(self, statement: Statement) -> set[str]:
+        """The names a statement reads through the module functions it calls at import."""
+        found: set[str] = set()
+        for name in import_time_uses(statement) & self.functions.keys():
+            found |= self._deep(name, set())
+        return found
+
+    def _deep(self, name: str, seen: set[str]) -> frozenset[str]:
+        if name in self._known:
+            return self._known[name]
+        seen.add(name)
+        node = self.analysis.node(self.functions[name])
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return frozenset()
+        reads = set(body_reads(node))
+        for callee in (reads & self.functions.keys()) - seen:
+            reads |= self._deep(callee, seen)
+        result = frozenset(reads)
         self._known[name] = result
         return result
 
