@@ -422,3 +422,37 @@ def test_what_a_function_called_at_import_reads_is_an_input(project: Project, st
         source = source.replace(old, new)
         r.save(source, module="model")
         assert live(["model"], probe) == fresh(project.root, ["model"], probe)
+
+
+MORE = dedent("""
+    __all__ = ["factorial", "PI"]
+
+    PI = 3.14
+
+
+    def factorial(n):
+        return 1 if n < 2 else n * factorial(n - 1)
+    """)
+
+
+def test_a_star_re_export_follows_all_and_functions_moved_between_submodules(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "mathx.more": MORE,
+        "mathx.other": "def squares(n):\n    return n\n",
+        "mathx.__init__": "from .more import *\nfrom .other import *\n",
+    }
+    r = started(project, start, files, "mathx")
+    probe = ["sorted(n for n in vars(m) if not n.startswith('_'))", "m.factorial(5)"]
+    mark = r.events.mark()
+    r.save(MORE.replace(', "PI"]', "]"), module="mathx.more")
+    r.events.wait_for("reload.accepted", after=mark, module="mathx")
+    assert live(["mathx"], probe) == fresh(project.root, ["mathx"], probe)
+    # Saved together: factorial leaves more for other; the package follows both.
+    mark = r.events.mark()
+    moved = MORE.replace('"factorial", ', "").split("\n\n\ndef")[0] + "\n"
+    project.write("mathx.more", moved)
+    project.write("mathx.other", files["mathx.other"] + "\n\n" + MORE.split("\n\n\n")[1])
+    r.events.wait_for("reload.accepted", after=mark, module="mathx.other")
+    assert live(["mathx"], probe) == fresh(project.root, ["mathx"], probe)

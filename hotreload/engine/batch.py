@@ -178,7 +178,10 @@ class Batches:
         """Apply in import order; retry what failed while others got applied; then run the
         `from M import name` statements of modules whose names from M were replaced."""
         said: list[Decided] = []
-        seen: set[str] = set(order)
+        # (follower, changed module) pairs of this batch: a module follows each changed one
+        # once, so imports that go round in a circle end. One of the batch decided unchanged
+        # is followed like any other.
+        seen: set[tuple[str, str]] = set()
         pending = order
         while pending:
             retry: list[str] = []
@@ -215,7 +218,11 @@ class Batches:
         return batch_size > 1 and failure is not None and failure.exception in _CURABLE
 
     def _follow(
-        self, changed: LiveModule, outcome: Outcome, started: float, seen: set[str]
+        self,
+        changed: LiveModule,
+        outcome: Outcome,
+        started: float,
+        seen: set[tuple[str, str]],
     ) -> list[Decided]:
         """Modules that read at import what changed in ``changed`` run those statements again
         (`follow.dependents`), and what depends on them; each module once a batch (``seen``),
@@ -244,7 +251,7 @@ class Batches:
                 continue
             for wrapper in cache_wrappers(live.namespace):
                 wrapper.cache_clear()
-            if live.spec.name in seen:
+            if (live.spec.name, name) in seen:
                 continue
             package = live.spec.name if live.spec.path.name == "__init__.py" else ""
             package = package or live.spec.name.rpartition(".")[0]
@@ -258,7 +265,7 @@ class Batches:
             )
             if not found.statements:
                 continue
-            seen.add(live.spec.name)
+            seen.add((live.spec.name, name))
             again = prepare(live.spec, live.source, live.current)
             if isinstance(again, Failure):
                 continue  # it runs this very source: it cannot fail to prepare

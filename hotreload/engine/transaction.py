@@ -335,6 +335,7 @@ def _commit(
             _remember_handed_out(live, new, name)
         if kept is not old and not keeps_identity(old, kept):
             replaced.add(name)
+    replaced |= _exported_difference(snapshot, namespace, run.bound)
     run.keep_old_code(set(patcher.rebound))
     removed = sorted(
         (live.current.defined - candidate.defined - set(spec.keep)) | (run.dropped - set(spec.keep))
@@ -365,6 +366,20 @@ def _commit(
     live.current = candidate
     live.version += 1
     return outcome
+
+
+def _exported_difference(
+    snapshot: dict[str, Any], namespace: dict[str, Any], bound: set[str]
+) -> set[str]:
+    """Names that entered or left `__all__`: what `from module import *` takes changed."""
+    if "__all__" not in bound:
+        return set()
+    try:
+        before = {str(n) for n in snapshot.get("__all__", ())}
+        after = {str(n) for n in namespace.get("__all__", ())}
+    except TypeError:
+        return set()
+    return before ^ after
 
 
 def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
