@@ -21,6 +21,7 @@ from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
 from hotreload.engine.patching import keeps_identity
 from hotreload.engine.plan import Inputs, Plan
+from hotreload.engine.registers import registration
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import Failure, RestartCause
 
@@ -95,7 +96,10 @@ class Run:
 
         def work() -> None:
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
-                if namespace.pop(name, _MISSING) is not _MISSING:
+                value = namespace.pop(name, _MISSING)
+                if value is not _MISSING:
+                    if isinstance(value, type) and (why := registration(value, None)):
+                        self._registered(name, why, removed=True)
                     self.bound.add(name)
                     changed.add(name)
             for index, statement in enumerate(new.statements):
@@ -103,7 +107,7 @@ class Run:
                     continue
                 if index not in plan.run and not self._reads_changed(statement, changed):
                     continue
-                if index not in plan.added:
+                if index not in plan.added or statement.scope.mutates & plan.remade:
                     self._refuse_repeat(statement)
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
@@ -115,6 +119,8 @@ class Run:
                     self.imported |= names
                 elif statement.imports.modules:
                     self.imported |= names
+                if statement.definition is not None and statement.definition in snapshot:
+                    self._refuse_reregistration(new, index, statement)
                 for name in names:
                     self.bound.add(name)
                     old, value = snapshot.get(name, _MISSING), namespace.get(name, _MISSING)
@@ -141,7 +147,7 @@ class Run:
         """Whether a statement reads a changed name, itself or in a function it calls."""
         if not changed:
             return False
-        if statement.scope.reads & changed:
+        if statement.scope.reads & changed or statement.scope.introspects:
             return True
         if not statement.scope.calls and not statement.scope.binds:
             return False
@@ -154,7 +160,13 @@ class Run:
         again on that same value: it would register twice. Where this run made the value
         afresh, it runs on the new one; otherwise the save needs a restart."""
         scope = statement.scope
-        for name in sorted(scope.mutates - scope.binds - self.bound):
+        snapshot = self.snapshot or {}
+        same = {
+            n
+            for n in scope.mutates & self.bound
+            if n in snapshot and self.namespace.get(n, _MISSING) is snapshot[n]
+        }  # made again, and it gave back the very object it changed (`logging.getLogger`)
+        for name in sorted((scope.mutates - scope.binds - self.bound) | same):
             raise NeedsRestart(
                 RestartCause(
                     "side_effect",
@@ -166,6 +178,31 @@ class Run:
                     name=name,
                 )
             )
+
+    def _refuse_reregistration(self, new: Analysis, index: int, statement: Statement) -> None:
+        """A class made again that a metaclass, a base's `__init_subclass__` or a decorator
+        may have registered: the registry now holds two."""
+        value = self.namespace.get(statement.definition or "")
+        if isinstance(value, type):
+            why = registration(value, new.node(index))
+            if why is not None:
+                self._registered(statement.definition or "", why, statement=statement)
+
+    @staticmethod
+    def _registered(
+        name: str, why: str, *, statement: Statement | None = None, removed: bool = False
+    ) -> None:
+        done = "removed" if removed else "made again"
+        raise NeedsRestart(
+            RestartCause(
+                "side_effect",
+                f"class `{name}` is {done}, and {why} may have registered it when it was made: "
+                "the registry cannot be set back in place",
+                statement=statement.summary() if statement else None,
+                line=statement.line if statement else None,
+                name=name,
+            )
+        )
 
     def _drop_gone(self, new: Analysis, gone: Collection[str]) -> set[str]:
         """Drop names that came from a star import and that no star-imported module still

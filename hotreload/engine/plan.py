@@ -20,6 +20,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from hotreload.engine.codeswap import CodeIndex
+from hotreload.engine.registers import PLAIN_DECORATORS
 from hotreload.engine.scope import FunctionNode, body_reads, dotted_name
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import RestartCause, RestartNeeded
@@ -41,6 +42,7 @@ class Plan:
     unstarred: tuple[str, ...] = ()  # `from M import *` statements removed: M, as written
     unbind: frozenset[str] = frozenset()  # names no statement binds any more: gone first
     added: frozenset[int] = frozenset()  # new statements (never run before in this module)
+    remade: frozenset[str] = frozenset()  # values made again because a change to them went
     restart: RestartNeeded | None = None  # the save cannot apply in place: nothing runs
     # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
     # calls one at import, or passes it to what it computes, runs that statement again.
@@ -143,6 +145,7 @@ def plan(
     # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed,
     # before anything runs, so what read it reads what a fresh start reads (`str = bytes`).
     unbind: set[str] = set()
+    remade: set[str] = set()
     causes: list[RestartCause] = []
     for i in matching.removed:
         scope = old.statements[i].scope
@@ -155,6 +158,7 @@ def plan(
             cause = _remake(old.statements[i], name, (old, new), run)
             if cause is not None:
                 causes.append(cause)
+            remade.add(name)
         registered = _registration(old, i)
         if registered is not None:
             causes.append(registered)
@@ -199,6 +203,7 @@ def plan(
         altered=frozenset(altered),
         unbind=frozenset(unbind),
         added=frozenset(matching.added),
+        remade=frozenset(remade),
     )
 
 
@@ -248,7 +253,10 @@ def _registration(old: Analysis, index: int) -> RestartCause | None:
     for decorator in getattr(node, "decorator_list", ()):
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         dotted = dotted_name(target)
-        if dotted is None or "." not in dotted:
+        if isinstance(node, ast.ClassDef) and dotted is not None:
+            if dotted.rpartition(".")[2] in PLAIN_DECORATORS:
+                continue
+        elif dotted is None or "." not in dotted:
             continue
         root = dotted.split(".")[0]
         binders = old.binders(root)

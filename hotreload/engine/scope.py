@@ -38,6 +38,9 @@ class StatementScope:
     # Module names whose value it changes in place: `SETTINGS["size"] = 25`, `del X[k]`,
     # `Foo.x = 1`, a bare `ROWS.append(r)`. Such a statement cannot be undone by itself.
     mutates: frozenset[str] = frozenset()
+    # It reads the module's own namespace (`dir()`, `sys.modules[__name__]`): any name the
+    # save binds, rebinds or removes is its input.
+    introspects: bool = False
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -54,6 +57,7 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         frozenset(visitor.attribute_calls),
         tuple(visitor.star),
         frozenset(visitor.mutates | _called_on(node)),
+        visitor.introspects,
     )
 
 
@@ -108,6 +112,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.attribute_calls: set[str] = set()
         self.star: list[str] = []
         self.mutates: set[str] = set()
+        self.introspects = False
         self._class_depth = 0
 
     def _bind(self, name: str) -> None:
@@ -133,6 +138,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, ast.Name):
             self.calls.add(node.func.id)
+            if node.func.id == "dir" and not node.args:
+                self.introspects = True
             if node.func.id in DYNAMIC_CALLS:
                 self.dynamic = True
         elif (dotted := dotted_name(node.func)) is not None:
@@ -149,6 +156,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_Subscript(self, node: ast.Subscript) -> None:
         if not isinstance(node.ctx, ast.Load):
             self._mutated(node.value)
+        elif dotted_name(node.value) == "sys.modules":
+            self.introspects = True
         self.generic_visit(node)
 
     def _mutated(self, target: ast.expr) -> None:
@@ -191,6 +200,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         self.reads |= body.reads - {a.arg for a in parameters if a is not None}
         self.calls |= body.calls
+        self.introspects = self.introspects or body.introspects
         self.attributes |= body.attributes
         self.attribute_calls |= body.attribute_calls
         self.dynamic = self.dynamic or body.dynamic
@@ -217,6 +227,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         }
         self.reads |= inner.reads - local
         self.calls |= inner.calls
+        self.introspects = self.introspects or inner.introspects
         self.attributes |= inner.attributes
         self.attribute_calls |= inner.attribute_calls
         self.dynamic = self.dynamic or inner.dynamic

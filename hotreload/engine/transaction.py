@@ -23,6 +23,7 @@ import sys
 import time
 import types
 import weakref
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, RestartNeeded, TypeWarning, Violation
+from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -286,6 +287,8 @@ def apply_version(
     except BaseException as error:
         # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
+        if isinstance(error, ValueError) and "main thread" in str(error):
+            return Outcome("restart_needed", live, started, restart=_main_thread_only(error))
         return Outcome("rejected", live, started, failure=exec_failure(error, spec.path, timeout))
     if decided.kind != "code":
         violations = _replaced_once_run(spec, live.namespace)
@@ -295,6 +298,20 @@ def apply_version(
             failure = Failure(violations[0].code, message, tuple(violations))
             return Outcome("rejected", live, started, failure=failure)
     return _commit(live, candidate, decided, run, started)
+
+
+def _main_thread_only(error: ValueError) -> RestartNeeded:
+    """A statement that only the main thread may run (`signal.signal`): a reload runs on the
+    watcher's thread, a fresh start on the main one."""
+    return restart_needed(
+        [
+            RestartCause(
+                "exec_error_in_place",
+                f"a statement to run again raised ValueError: {error} (a reload runs off the "
+                "main thread, where a fresh start runs it)",
+            )
+        ]
+    )
 
 
 def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Violation]:
@@ -313,6 +330,8 @@ def _commit(
     spec, namespace, snapshot = live.spec, live.namespace, run.snapshot or {}
     patcher = Patcher()
     replaced = {n for n in run.bound if n in namespace and n not in snapshot}
+    definitions = Counter(s.definition for s in candidate.analysis.statements if s.definition)
+    repeated = {n for n, count in definitions.items() if count > 1}
     for name in [n for n in namespace if n in run.bound]:
         if name not in snapshot or _is_dunder(name):
             continue
@@ -320,7 +339,9 @@ def _commit(
         if name in spec.keep:
             namespace[name] = old
             continue
-        if name in run.imported:  # another module's object: taken as it is, never rewritten
+        if name in run.imported or name in repeated:
+            # Another module's object, or the last of several definitions of one name (`def
+            # _` under `@f.register`), which a registry holds: taken as it is, never rewritten.
             namespace[name] = patcher.take(old, new, name)
             if not keeps_identity(old, new):
                 replaced.add(name)
