@@ -15,7 +15,6 @@ and its attributes, each statement's scope what it reads and calls.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -46,36 +45,22 @@ def dependents(
     star import takes from it now, ``altered`` whether a name is a function whose behaviour
     changed."""
     found = Dependents()
-    aliases: dict[str, str] = {}  # local name -> the dotted module it stands for
+    aliases: dict[str, str] = {}  # local name -> the dotted module (or attribute) it stands for
     taken: dict[str, str] = {}  # local name -> the name of `module` it was imported as
     for index, statement in enumerate(analysis.statements):
         if not statement.imports.modules:
             continue
-        node = analysis.node(index)
-        for imported in _imports_in(node):
-            if isinstance(imported, ast.Import):
-                for alias in imported.names:
-                    if alias.asname:
-                        aliases[alias.asname] = alias.name
-                    else:
-                        root = alias.name.split(".")[0]
-                        aliases[root] = root
-                continue
-            base = resolve_module(imported.module, imported.level, package)
-            if base is None:
-                continue
-            for alias in imported.names:
-                local = alias.asname or alias.name
-                if alias.name == "*":
-                    if base == module:
-                        found.statements.add(index)  # run it again only if it must (below)
-                        star = {n: n for n in public} | {n: n for n in replaced}
-                        taken |= {n: n for n in star if not analysis.binders(n)}
-                        found.gone |= {n for n in replaced if n not in public}
-                    continue
-                aliases[local] = f"{base}.{alias.name}"
-                if base == module:
-                    taken[local] = alias.name
+        for local, dotted in statement.imports.aliases:
+            aliases[local] = dotted
+            base, _, name = dotted.rpartition(".")
+            if base == module:
+                taken[local] = name
+        for raw in statement.scope.star:
+            if _star_base(raw, package) == module:
+                found.statements.add(index)  # run it again only if it must (below)
+                star = set(public) | set(replaced)
+                taken |= {n: n for n in star if not analysis.binders(n)}
+                found.gone |= {n for n in replaced if n not in public}
     runs = _statements_reading(analysis, module, aliases, taken, replaced, altered)
     stars = {i for i in found.statements if analysis.statements[i].scope.star}
     if not (set(replaced) & set(taken.values())):
@@ -128,7 +113,7 @@ def _attribute_of(dotted: str, module: str, aliases: dict[str, str]) -> str | No
     return full[len(module) + 1 :].split(".")[0]
 
 
-def _imports_in(node: ast.stmt | None) -> list[ast.Import | ast.ImportFrom]:
-    if node is None:
-        return []
-    return [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
+def _star_base(raw: str, package: str) -> str | None:
+    """The module `from <raw> import *` names (``raw`` keeps its leading dots)."""
+    module = raw.lstrip(".")
+    return resolve_module(module or None, len(raw) - len(module), package)
