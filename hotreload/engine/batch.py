@@ -13,7 +13,7 @@ from pathlib import Path
 from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.execute import public_names
-from hotreload.engine.follow import dependents
+from hotreload.engine.follow import Dependents, dependents
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
@@ -102,6 +102,8 @@ class Batches:
         self._last: dict[str, tuple[str, str | None, str | None]] = {}
         self._waiting: dict[str, tuple[LiveModule, Candidate, str]] = {}
         self._inodes: dict[Path, int] = {}  # each file's inode when last read
+        self._due: dict[str, Candidate] = {}  # versions of the batch being applied, not yet
+        self._forced: dict[str, Dependents] = {}  # what those must run for modules followed
 
     def track(self, live: LiveModule) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -182,6 +184,10 @@ class Batches:
         # once, so imports that go round in a circle end. One of the batch decided unchanged
         # is followed like any other.
         seen: set[tuple[str, str]] = set()
+        # A module of the batch not applied yet follows with its new version: what it must run
+        # again is kept for when it is applied.
+        self._due = {n: candidates[n][1] for n in order if n in candidates}
+        self._forced = {}
         pending = order
         while pending:
             retry: list[str] = []
@@ -194,6 +200,7 @@ class Batches:
                 outcome = self._apply_one(live, candidate, started)
                 if outcome.kind == "accepted":
                     progressed = True
+                    self._due.pop(name, None)
                     said.append(Decided(outcome, source_digest))
                     said += self._follow(live, outcome, started, seen)
                 elif self._retriable(outcome, len(candidates)) and name not in retry:
@@ -205,11 +212,19 @@ class Batches:
                 said += [decided[n] for n in retry]  # nothing changed: they would fail again
                 break
             pending = retry
+        self._due, self._forced = {}, {}
         return said
 
     def _apply_one(self, live: LiveModule, candidate: Candidate, started: float) -> Outcome:
+        forced = self._forced.get(live.spec.name, Dependents())
         return apply_version(
-            live, candidate, started, watchdog=self.watchdog, timeout=self.exec_timeout
+            live,
+            candidate,
+            started,
+            watchdog=self.watchdog,
+            timeout=self.exec_timeout,
+            also_statements=frozenset(forced.statements),
+            gone=frozenset(forced.gone),
         )
 
     @staticmethod
@@ -255,8 +270,9 @@ class Batches:
                 continue
             package = live.spec.name if live.spec.path.name == "__init__.py" else ""
             package = package or live.spec.name.rpartition(".")[0]
+            due = self._due.get(live.spec.name)
             found = dependents(
-                live.current.analysis,
+                live.current.analysis if due is None else due.analysis,
                 package,
                 name,
                 replaced=outcome.replaced,
@@ -266,6 +282,11 @@ class Batches:
             if not found.statements:
                 continue
             seen.add((live.spec.name, name))
+            if due is not None:  # applied later in this batch, with these statements too
+                forced = self._forced.setdefault(live.spec.name, Dependents())
+                forced.statements |= found.statements
+                forced.gone |= found.gone
+                continue
             again = prepare(live.spec, live.source, live.current)
             if isinstance(again, Failure):
                 continue  # it runs this very source: it cannot fail to prepare
