@@ -456,3 +456,23 @@ def test_a_star_re_export_follows_all_and_functions_moved_between_submodules(
     project.write("mathx.other", files["mathx.other"] + "\n\n" + MORE.split("\n\n\n")[1])
     r.events.wait_for("reload.accepted", after=mark, module="mathx.other")
     assert live(["mathx"], probe) == fresh(project.root, ["mathx"], probe)
+
+
+def test_removing_a_name_another_module_takes_at_import_is_rejected_until_it_follows(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "util": "def clamp(x):\n    return x\n",
+        "app": "import util\nfrom util import clamp\n\nVALUE = util.clamp(3)\n",
+    }
+    r = started(project, start, files, "app")
+    event = r.save("def clip(x):\n    return x\n", module="util", expect="reload.rejected")
+    assert event["reason"] == "import_would_fail"
+    assert "app.py:2" in event["message"]
+    assert hasattr(sys.modules["util"], "clamp")
+    # The caller follows in a later save: both apply then.
+    mark = r.events.mark()
+    project.write("app", "import util\nfrom util import clip\n\nVALUE = util.clip(3)\n")
+    r.events.wait_for("reload.accepted", after=mark, module="util")
+    probe = ["m.VALUE", "hasattr(util, 'clamp')"]
+    assert live(["app", "util"], probe) == fresh(project.root, ["app", "util"], probe)

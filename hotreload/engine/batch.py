@@ -13,7 +13,7 @@ from pathlib import Path
 from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.execute import public_names
-from hotreload.engine.follow import Dependents, dependents
+from hotreload.engine.follow import Dependents, dependents, reader_of
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
@@ -152,6 +152,13 @@ class Batches:
         if candidates:
             candidates |= waiting
             names += list(waiting)
+        held: dict[str, tuple[LiveModule, Candidate, str]] = {}
+        for name, (live, candidate, source_digest) in list(candidates.items()):
+            failure = self._still_read(live, candidate, candidates)
+            if failure is not None:  # tried again when the module that reads it changes
+                held[name] = candidates.pop(name)
+                outcome = Outcome("rejected", live, started, failure=failure, waiting=True)
+                decided[name] = Decided(outcome, source_digest)
         # Said in the order they are applied: import order, then the given order.
         imports = {name: c.imports.modules for name, (_, c, _) in candidates.items()}
         order = [n for group in import_order(names, imports) for n in group]
@@ -166,9 +173,45 @@ class Batches:
             if name in candidates and self._retriable(item.outcome, 2):
                 self._waiting[name] = candidates[name]
                 item.outcome.waiting = True
+        self._waiting |= held
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def _still_read(
+        self,
+        changed: LiveModule,
+        candidate: Candidate,
+        candidates: dict[str, tuple[LiveModule, Candidate, str]],
+    ) -> Failure | None:
+        """A version that removes a name another module takes from it at import (`from util
+        import clamp`, `X = helpers.build()`) is one a fresh start could not import: rejected
+        before anything runs (with the other module's new version where it is saved too)."""
+        removed = changed.current.defined - candidate.defined
+        if not removed or "__getattr__" in candidate.defined:
+            return None
+        name = changed.spec.name
+        last_part = name.rpartition(".")[2].encode()
+        for live in self.modules:
+            if live is changed or last_part not in live.source:
+                continue
+            due = candidates.get(live.spec.name)
+            analysis = live.current.analysis if due is None else due[1].analysis
+            package = live.spec.name if live.spec.path.name == "__init__.py" else ""
+            package = package or live.spec.name.rpartition(".")[0]
+            found = reader_of(analysis, package, name, removed)
+            if found is not None:
+                statement, gone = found
+                return Failure(
+                    "import_would_fail",
+                    f"{changed.spec.path.name}: `{gone}` is removed, but "
+                    f"{live.spec.path.name}:{statement.line} "
+                    f"`{statement.summary().split(': ', 1)[1]}` takes it at import: a fresh "
+                    f"start would fail there; keep `{gone}`, or change "
+                    f"{live.spec.path.name} in the same save",
+                    line=None,
+                )
+        return None
 
     def _apply_in_order(
         self,

@@ -15,12 +15,13 @@ and its attributes, each statement's scope what it reads and calls.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from hotreload.engine.importorder import resolve_module
 from hotreload.engine.plan import import_time_uses
-from hotreload.engine.statements import Analysis
+from hotreload.engine.statements import Analysis, Statement
 
 
 @dataclass
@@ -117,3 +118,28 @@ def _star_base(raw: str, package: str) -> str | None:
     """The module `from <raw> import *` names (``raw`` keeps its leading dots)."""
     module = raw.lstrip(".")
     return resolve_module(module or None, len(raw) - len(module), package)
+
+
+def reader_of(
+    analysis: Analysis, package: str, module: str, removed: Collection[str]
+) -> tuple[Statement, str] | None:
+    """The first statement of an importer that takes at import a name ``module`` no longer
+    binds (`from module import gone`, `X = module.gone()`), and that name; else None."""
+    removed = set(removed)
+    aliases: dict[str, str] = {}
+    for statement in analysis.statements:
+        for local, dotted in statement.imports.aliases:
+            aliases[local] = dotted
+            base, _, name = dotted.rpartition(".")
+            if base == module and name in removed and not _is_module(dotted):
+                return statement, name
+        for dotted in statement.scope.attributes:
+            attribute = _attribute_of(dotted, module, aliases)
+            if attribute in removed:
+                return statement, attribute
+    return None
+
+
+def _is_module(dotted: str) -> bool:
+    """`from pkg import sub` may name a submodule, which no statement of pkg binds."""
+    return dotted in sys.modules
