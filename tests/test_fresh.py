@@ -476,3 +476,33 @@ def test_removing_a_name_another_module_takes_at_import_is_rejected_until_it_fol
     r.events.wait_for("reload.accepted", after=mark, module="util")
     probe = ["m.VALUE", "hasattr(util, 'clamp')"]
     assert live(["app", "util"], probe) == fresh(project.root, ["app", "util"], probe)
+
+
+ROUTES = dedent("""
+    ROUTES = {}
+
+
+    def route(path):
+        def deco(fn):
+            ROUTES[path] = fn
+            return fn
+
+        return deco
+
+
+    @route("/a")
+    def page_a():
+        return "a"
+    """)
+
+
+def test_a_registration_by_a_decorator_of_the_module_cannot_be_taken_back(
+    project: Project, start: Start
+) -> None:
+    r = started(project, start, {"web": ROUTES}, "web")
+    event = r.save(ROUTES.replace('"/a"', '"/aa"'), module="web", expect="reload.restart_needed")
+    assert event["reason"] == "side_effect"
+    assert sorted(sys.modules["web"].ROUTES) == ["/a"]
+    event = r.save(ROUTES.replace('return "a"', 'return "A"'), module="web")
+    assert event["ran"] == "code"  # a body edit registers nothing again
+    assert sys.modules["web"].ROUTES["/a"]() == "A"

@@ -109,6 +109,8 @@ class Run:
                     continue
                 if index not in plan.added or statement.scope.mutates & plan.remade:
                     self._refuse_repeat(statement)
+                if statement.definition is not None and statement.definition in namespace:
+                    self._refuse_reregistration(new, index, statement)
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
@@ -119,8 +121,8 @@ class Run:
                     self.imported |= names
                 elif statement.imports.modules:
                     self.imported |= names
-                if statement.definition is not None and statement.definition in snapshot:
-                    self._refuse_reregistration(new, index, statement)
+                if statement.definition is not None and statement.definition not in snapshot:
+                    changed.update(_bases_of(namespace.get(statement.definition), namespace))
                 for name in names:
                     self.bound.add(name)
                     old, value = snapshot.get(name, _MISSING), namespace.get(name, _MISSING)
@@ -163,10 +165,10 @@ class Run:
         snapshot = self.snapshot or {}
         same = {
             n
-            for n in scope.mutates & self.bound
+            for n in scope.accumulates & self.bound
             if n in snapshot and self.namespace.get(n, _MISSING) is snapshot[n]
         }  # made again, and it gave back the very object it changed (`logging.getLogger`)
-        for name in sorted((scope.mutates - scope.binds - self.bound) | same):
+        for name in sorted((scope.accumulates - scope.binds - self.bound) | same):
             raise NeedsRestart(
                 RestartCause(
                     "side_effect",
@@ -180,8 +182,9 @@ class Run:
             )
 
     def _refuse_reregistration(self, new: Analysis, index: int, statement: Statement) -> None:
-        """A class made again that a metaclass, a base's `__init_subclass__` or a decorator
-        may have registered: the registry now holds two."""
+        """A class about to be made again that a metaclass, a base's `__init_subclass__` or a
+        decorator may register (judged on the live class, before anything runs): the registry
+        would hold two."""
         value = self.namespace.get(statement.definition or "")
         if isinstance(value, type):
             why = registration(value, new.node(index))
@@ -234,6 +237,14 @@ class Run:
 
         watchdog.call(work, timeout)
         self.bound = set(namespace)
+
+
+def _bases_of(value: Any, namespace: dict[str, Any]) -> set[str]:
+    """The module's names for the bases of a new class: their `__subclasses__()` changed."""
+    if not isinstance(value, type):
+        return set()
+    bases = {id(b) for b in value.__bases__}
+    return {n for n, v in namespace.items() if id(v) in bases and isinstance(v, type)}
 
 
 def star_module(raw: str, package: str) -> types.ModuleType | None:

@@ -256,7 +256,10 @@ def _registration(old: Analysis, index: int) -> RestartCause | None:
         if isinstance(node, ast.ClassDef) and dotted is not None:
             if dotted.rpartition(".")[2] in PLAIN_DECORATORS:
                 continue
-        elif dotted is None or "." not in dotted:
+        elif dotted is not None and "." not in dotted:
+            if not _stores_globally(old, dotted):
+                continue  # a decorator of this module that keeps nothing (`@log_calls`)
+        elif dotted is None:
             continue
         root = dotted.split(".")[0]
         binders = old.binders(root)
@@ -272,6 +275,38 @@ def _registration(old: Analysis, index: int) -> RestartCause | None:
             name=statement.definition,
         )
     return None
+
+
+_ADDERS = frozenset({"append", "add", "update", "setdefault", "insert", "extend", "register"})
+
+
+def _stores_globally(analysis: Analysis, name: str) -> bool:
+    """Whether a decorator defined in the module (``name``) stores what it is given in a
+    module-level value (`ROUTES[path] = fn`, `HANDLERS.append(fn)`): a registration."""
+    binders = [k for k in analysis.binders(name) if analysis.statements[k].is_function]
+    if not binders:
+        return False
+    node = analysis.node(binders[-1])
+    if node is None:
+        return False
+    local = {n.arg for n in ast.walk(node) if isinstance(n, ast.arg)} | {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    for found in ast.walk(node):
+        target: ast.expr | None = None
+        if isinstance(found, ast.Subscript | ast.Attribute) and not isinstance(found.ctx, ast.Load):
+            target = found.value
+        elif (
+            isinstance(found, ast.Call)
+            and isinstance(found.func, ast.Attribute)
+            and found.func.attr in _ADDERS
+        ):
+            target = found.func.value
+        while isinstance(target, ast.Attribute | ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id not in local and analysis.binders(target.id):
+            return True
+    return False
 
 
 def restart_needed(causes: list[RestartCause]) -> RestartNeeded:

@@ -41,6 +41,9 @@ class StatementScope:
     # It reads the module's own namespace (`dir()`, `sys.modules[__name__]`): any name the
     # save binds, rebinds or removes is its input.
     introspects: bool = False
+    # Those of `mutates` it changes in a way that adds up when run twice (`ROWS.append(r)`,
+    # `TOTALS["a"] += 1`), unlike an assignment (`SETTINGS["size"] = 25`), which sets again.
+    accumulates: frozenset[str] = frozenset()
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -58,6 +61,13 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         tuple(visitor.star),
         frozenset(visitor.mutates | _called_on(node)),
         visitor.introspects,
+        frozenset(_called_on(node) | (visitor.mutates if _adds_up(node) else set())),
+    )
+
+
+def _adds_up(node: ast.stmt) -> bool:
+    return isinstance(node, ast.AugAssign | ast.Delete) or not isinstance(
+        node, ast.Assign | ast.AnnAssign
     )
 
 
