@@ -506,3 +506,20 @@ def test_a_registration_by_a_decorator_of_the_module_cannot_be_taken_back(
     event = r.save(ROUTES.replace('return "a"', 'return "A"'), module="web")
     assert event["ran"] == "code"  # a body edit registers nothing again
     assert sys.modules["web"].ROUTES["/a"]() == "A"
+
+
+def test_a_method_called_at_import_on_an_instance_is_an_input(
+    project: Project, start: Start
+) -> None:
+    source = dedent("""
+        class Helper:
+            def compute(self):
+                return 1
+
+
+        VALUE = Helper().compute()
+        """)
+    r = started(project, start, {"helper": source}, "helper")
+    r.save(source.replace("return 1", "return 2"), module="helper")
+    probe = ["m.VALUE"]
+    assert live(["helper"], probe) == fresh(project.root, ["helper"], probe) == ["2"]

@@ -355,8 +355,20 @@ def _import_time_callers(
     }
     changed.discard(None)
     altered = {name for name in changed if name is not None}
+    # A method whose code changed, called at import on an instance (`Helper().compute()`).
+    methods = {
+        method
+        for i, j in matching.edited
+        if new.statements[j].definition is not None and not new.statements[j].is_function
+        for method in _changed_methods(old.node(i), new.node(j))
+    }
+    by_method = {
+        j
+        for j, s in enumerate(new.statements)
+        if s.scope.methods & methods and s.scope.binds and not s.definition and j not in run
+    }
     if not altered:
-        return set(), altered
+        return by_method, altered
     functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
     called = {
         j: uses & functions.keys()
@@ -364,10 +376,10 @@ def _import_time_callers(
         if (uses := import_time_uses(s)) & functions.keys() and j not in run
     }
     if not called:
-        return set(), altered
+        return by_method, altered
     reach = Reach(new, altered)
     callers = {j for j, names in called.items() if any(reach.reaches(n) for n in names)}
-    return callers - run, altered
+    return (callers | by_method) - run, altered
 
 
 class Reach:
@@ -417,6 +429,15 @@ def _construction(node: ast.stmt | None) -> list[str]:
         for item in node.body
         if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in _CONSTRUCTION
     ]
+
+
+def _changed_methods(old: ast.stmt | None, new: ast.stmt | None) -> set[str]:
+    """The methods of a class whose definition differs between two versions of it."""
+    if not isinstance(old, ast.ClassDef) or not isinstance(new, ast.ClassDef):
+        return set()
+    kinds = ast.FunctionDef | ast.AsyncFunctionDef
+    before = {f.name: ast.dump(f) for f in old.body if isinstance(f, kinds)}
+    return {f.name for f in new.body if isinstance(f, kinds) and before.get(f.name) != ast.dump(f)}
 
 
 class Inputs:

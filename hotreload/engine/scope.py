@@ -44,6 +44,7 @@ class StatementScope:
     # Those of `mutates` it changes in a way that adds up when run twice (`ROWS.append(r)`,
     # `TOTALS["a"] += 1`), unlike an assignment (`SETTINGS["size"] = 25`), which sets again.
     accumulates: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()  # attribute names it calls: `Helper().compute()`
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -62,6 +63,7 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         frozenset(visitor.mutates | _called_on(node)),
         visitor.introspects,
         frozenset(_called_on(node) | (visitor.mutates if _adds_up(node) else set())),
+        frozenset(visitor.methods),
     )
 
 
@@ -123,6 +125,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.star: list[str] = []
         self.mutates: set[str] = set()
         self.introspects = False
+        self.methods: set[str] = set()
         self._class_depth = 0
 
     def _bind(self, name: str) -> None:
@@ -154,6 +157,8 @@ class _ImportTimeVisitor(ast.NodeVisitor):
                 self.dynamic = True
         elif (dotted := dotted_name(node.func)) is not None:
             self.attribute_calls.add(dotted)
+        if isinstance(node.func, ast.Attribute):
+            self.methods.add(node.func.attr)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -211,6 +216,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.reads |= body.reads - {a.arg for a in parameters if a is not None}
         self.calls |= body.calls
         self.introspects = self.introspects or body.introspects
+        self.methods |= body.methods
         self.attributes |= body.attributes
         self.attribute_calls |= body.attribute_calls
         self.dynamic = self.dynamic or body.dynamic
@@ -238,6 +244,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.reads |= inner.reads - local
         self.calls |= inner.calls
         self.introspects = self.introspects or inner.introspects
+        self.methods |= inner.methods
         self.attributes |= inner.attributes
         self.attribute_calls |= inner.attribute_calls
         self.dynamic = self.dynamic or inner.dynamic
