@@ -170,7 +170,7 @@ def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
     assert capsys.readouterr().err == (
         "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
         "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope, "
-        "host, port, access_log; did you mean 'reload'?\n"
+        "host, port, access_log, restart; did you mean 'reload'?\n"
     )
 
 

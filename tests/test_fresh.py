@@ -523,3 +523,21 @@ def test_a_method_called_at_import_on_an_instance_is_an_input(
     r.save(source.replace("return 1", "return 2"), module="helper")
     probe = ["m.VALUE"]
     assert live(["helper"], probe) == fresh(project.root, ["helper"], probe) == ["2"]
+
+
+def test_an_all_naming_what_the_module_lacks_is_rejected_where_it_is_star_imported(
+    project: Project, start: Start
+) -> None:
+    files = {
+        "lib": '__all__ = ["one"]\n\n\ndef one():\n    return 1\n',
+        "app": "from lib import *\n",
+    }
+    r = started(project, start, files, "app")
+    event = r.save(
+        '__all__ = ["one", "two"]\n\n\ndef one():\n    return 1\n',
+        module="lib",
+        expect="reload.rejected",
+    )
+    assert event["reason"] == "import_would_fail"
+    assert "`two`" in event["message"]
+    assert sys.modules["lib"].__all__ == ["one"]

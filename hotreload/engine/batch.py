@@ -13,7 +13,13 @@ from pathlib import Path
 from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.execute import public_names
-from hotreload.engine.follow import Dependents, dependents, reader_of
+from hotreload.engine.follow import (
+    Dependents,
+    dependents,
+    missing_exports,
+    reader_of,
+    star_importer,
+)
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
@@ -188,7 +194,12 @@ class Batches:
         import clamp`, `X = helpers.build()`) is one a fresh start could not import: rejected
         before anything runs (with the other module's new version where it is saved too)."""
         removed = changed.current.defined - candidate.defined
-        if not removed or "__getattr__" in candidate.defined:
+        missing = (
+            missing_exports(candidate.analysis)
+            if "__all__" in candidate.source.decode("utf-8", "replace")
+            else set()
+        )
+        if (not removed and not missing) or "__getattr__" in candidate.defined:
             return None
         name = changed.spec.name
         last_part = name.rpartition(".")[2].encode()
@@ -200,6 +211,15 @@ class Batches:
             package = live.spec.name if live.spec.path.name == "__init__.py" else ""
             package = package or live.spec.name.rpartition(".")[0]
             found = reader_of(analysis, package, name, removed)
+            star = star_importer(analysis, package, name) if missing else None
+            if star is not None:
+                return Failure(
+                    "import_would_fail",
+                    f"{changed.spec.path.name}: `__all__` lists `{sorted(missing)[0]}`, which "
+                    f"the module does not define, and {live.spec.path.name}:{star.line} "
+                    f"`{star.summary().split(': ', 1)[1]}` imports it: a fresh start would "
+                    "raise AttributeError; define it, or take it out of `__all__`",
+                )
             if found is not None:
                 statement, gone = found
                 return Failure(

@@ -15,6 +15,7 @@ and its attributes, each statement's scope what it reads and calls.
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -143,3 +144,28 @@ def reader_of(
 def _is_module(dotted: str) -> bool:
     """`from pkg import sub` may name a submodule, which no statement of pkg binds."""
     return dotted in sys.modules
+
+
+def missing_exports(analysis: Analysis) -> set[str]:
+    """Names a literal `__all__` lists that no statement binds: `from module import *` fails
+    on them (unless the module binds names the source does not show)."""
+    binders = analysis.binders("__all__")
+    if not binders or any(s.scope.dynamic or s.scope.star for s in analysis.statements):
+        return set()
+    node = analysis.node(binders[-1])
+    value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+    if not isinstance(value, ast.List | ast.Tuple):
+        return set()
+    listed = {e.value for e in value.elts if isinstance(e, ast.Constant)}
+    bound = {n for s in analysis.statements for n in s.scope.binds}
+    return {
+        n for n in listed if isinstance(n, str) and n not in bound and "__getattr__" not in bound
+    }
+
+
+def star_importer(analysis: Analysis, package: str, module: str) -> Statement | None:
+    """The first statement that does `from module import *`, if any."""
+    for statement in analysis.statements:
+        if any(_star_base(raw, package) == module for raw in statement.scope.star):
+            return statement
+    return None
