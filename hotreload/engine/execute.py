@@ -8,6 +8,7 @@ swap is undone.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 import traceback
@@ -110,7 +111,9 @@ class Run:
                 if index not in plan.added or statement.scope.mutates & plan.remade:
                     self._refuse_repeat(statement)
                 if statement.definition is not None and statement.definition in namespace:
-                    self._refuse_reregistration(new, index, statement)
+                    # Decorators of an edited statement are the plan's to judge (on the old one).
+                    node = None if index in plan.added else new.node(index)
+                    self._refuse_reregistration(node, statement)
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
@@ -181,13 +184,13 @@ class Run:
                 )
             )
 
-    def _refuse_reregistration(self, new: Analysis, index: int, statement: Statement) -> None:
+    def _refuse_reregistration(self, node: ast.stmt | None, statement: Statement) -> None:
         """A class about to be made again that a metaclass, a base's `__init_subclass__` or a
         decorator may register (judged on the live class, before anything runs): the registry
         would hold two."""
         value = self.namespace.get(statement.definition or "")
         if isinstance(value, type):
-            why = registration(value, new.node(index))
+            why = registration(value, node)
             if why is not None:
                 self._registered(statement.definition or "", why, statement=statement)
 

@@ -269,6 +269,7 @@ class Patcher:
                 delattr(old, attr)
         if new.__doc__ != old.__doc__:
             old.__doc__ = new.__doc__
+        _rebuild_validator(old)
         return old
 
     def _same_bases(self, old: type, new: type) -> bool:
@@ -337,6 +338,17 @@ def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
     found = [obj] if isinstance(obj, types.FunctionType) else []
     wrapped = getattr(obj, "__wrapped__", None) if found or is_cache_wrapper(obj) else None
     return found + (_functions_in(wrapped, depth + 1) if wrapped is not None else [])
+
+
+def _rebuild_validator(cls: type) -> None:
+    """A pydantic model's validator was built for the class it came with: the patched live
+    class builds its own again, so `model_validate` makes instances of the live class."""
+    rebuild = getattr(cls, "model_rebuild", None)
+    if callable(rebuild) and "__pydantic_validator__" in vars(cls):
+        try:
+            rebuild(force=True)
+        except Exception:  # a model that cannot rebuild keeps the validator it was given
+            return
 
 
 def rehome(function: Any, owner: type | None) -> Any:

@@ -14,7 +14,17 @@ import ast
 
 # Modules whose metaclasses and `__init_subclass__` keep no registry of subclasses.
 _PLAIN_MODULES = frozenset(
-    {"builtins", "abc", "enum", "typing", "typing_extensions", "collections", "_collections_abc"}
+    {
+        "builtins",
+        "abc",
+        "enum",
+        "typing",
+        "typing_extensions",
+        "collections",
+        "_collections_abc",
+        "pydantic._internal._model_construction",  # a model is patched, its validator rebuilt
+        "pydantic.main",
+    }
 )
 # Class decorators that return the class they are given, registered nowhere.
 PLAIN_DECORATORS = frozenset(
