@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from hotreload.bindings import Binding
 from hotreload.contract.signatures import Signature, parse_signature
+from hotreload.engine.dispose import handed_over, on_dispose
 from hotreload.errors import (
     ContractViolation,
     HotreloadError,
@@ -38,7 +39,9 @@ __all__ = [
     "Violation",
     "__version__",
     "current",
+    "handed_over",
     "load_manifest",
+    "on_dispose",
     "parse_signature",
     "up",
 ]

@@ -541,3 +541,39 @@ def test_an_all_naming_what_the_module_lacks_is_rejected_where_it_is_star_import
     assert event["reason"] == "import_would_fail"
     assert "`two`" in event["message"]
     assert sys.modules["lib"].__all__ == ["one"]
+
+
+def test_a_dispose_hook_runs_with_the_old_value_and_hands_data_to_the_new_run(
+    project: Project, start: Start
+) -> None:
+    source = dedent("""
+        import hotreload
+
+        CLOSED = []
+
+
+        class Pool:
+            def __init__(self, size, previous=None):
+                self.size = size
+                self.previous = previous
+
+            def close(self):
+                CLOSED.append(self.size)
+                return self.size
+
+
+        POOL = Pool(2, hotreload.handed_over("POOL"))
+        hotreload.on_dispose("POOL", lambda pool: pool.close())
+        """)
+    r = started(project, start, {"pools": source}, "pools")
+    assert sys.modules["pools"].POOL.previous is None
+    r.save(source.replace("Pool(2,", "Pool(3,"), module="pools")
+    pools = sys.modules["pools"]
+    assert pools.CLOSED == [2]  # the old pool was closed before the new one was made
+    assert (pools.POOL.size, pools.POOL.previous) == (3, 2)
+    event = r.save(
+        source.replace("Pool(2,", "Pool(3,").replace("self.size = size", "self.size = size  # n"),
+        module="pools",
+    )
+    assert event["ran"] == "code"
+    assert pools.CLOSED == [2]  # a body edit disposes of nothing

@@ -20,6 +20,7 @@ from typing import Any
 
 from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
+from hotreload.engine.dispose import dispose, has_callbacks
 from hotreload.engine.patching import keeps_identity
 from hotreload.engine.plan import Inputs, Plan
 from hotreload.engine.registers import registration
@@ -95,10 +96,15 @@ class Run:
         changed: set[str] = set()
         self._analysis = new
 
+        module = str(namespace.get("__name__", ""))
+        disposing = has_callbacks(module)
+
         def work() -> None:
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
                 value = namespace.pop(name, _MISSING)
                 if value is not _MISSING:
+                    if disposing:
+                        dispose(module, name, value)
                     if isinstance(value, type) and (why := registration(value, None)):
                         self._registered(name, why, removed=True)
                     self.bound.add(name)
@@ -114,6 +120,9 @@ class Run:
                     # Decorators of an edited statement are the plan's to judge (on the old one).
                     node = None if index in plan.added else new.node(index)
                     self._refuse_reregistration(node, statement)
+                if disposing:
+                    for name in statement.scope.binds & snapshot.keys():
+                        dispose(module, name, snapshot[name])
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
@@ -136,12 +145,12 @@ class Run:
                     elif isinstance(value, types.FunctionType) and statement.definition is None:
                         changed.add(name)  # a lambda made again: who called it reads anew
             for raw in plan.unstarred:  # a star import removed: what it brought goes
-                module = star_module(raw, namespace.get("__package__") or "")
-                if module is not None:
+                brought = star_module(raw, namespace.get("__package__") or "")
+                if brought is not None:
                     names = {
                         n
-                        for n in public_names(module)
-                        if namespace.get(n, _MISSING) is getattr(module, n, None)
+                        for n in public_names(brought)
+                        if namespace.get(n, _MISSING) is getattr(brought, n, None)
                     }
                     dropped = self._drop_gone(new, names)
                     self.bound |= dropped
@@ -232,9 +241,13 @@ class Run:
     def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
         """Run the whole new version in the namespace. Raises what the code raises."""
         namespace = self.namespace
-        self.snapshot = dict(namespace)
+        snapshot = self.snapshot = dict(namespace)
+        module = str(namespace.get("__name__", ""))
 
         def work() -> None:
+            if has_callbacks(module):
+                for name, value in snapshot.items():
+                    dispose(module, name, value)
             for code in new.runnable(path):
                 exec(code, namespace)
 

@@ -223,6 +223,17 @@ def _remake(
     if binders and len(made_here) == len(binders):
         run.update(binders)
         return None
+    if binders and all(new.statements[k].text.startswith("import ") for k in binders):
+        # A call into a module's own state (`atexit.register(...)`, `sys.path.insert(...)`,
+        # `logging.basicConfig(...)`): a side effect on the process.
+        return RestartCause(
+            "side_effect",
+            f"a statement this save removes or edits changed the state of module `{name}` "
+            "at import (a registration, a setting); it cannot be taken back in place",
+            statement=removed.summary(),
+            line=removed.line,
+            name=name,
+        )
     where = "another module made it" if binders else "no statement of the module binds it"
     return RestartCause(
         "import_state_changed",
