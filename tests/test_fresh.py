@@ -577,3 +577,26 @@ def test_a_dispose_hook_runs_with_the_old_value_and_hands_data_to_the_new_run(
     )
     assert event["ran"] == "code"
     assert pools.CLOSED == [2]  # a body edit disposes of nothing
+
+
+def test_a_call_of_a_module_function_is_no_state_a_stateful_one_is(
+    project: Project, start: Start
+) -> None:
+    source = dedent("""
+        import atexit
+        import time
+
+
+        def _flush(tag):
+            return tag
+
+
+        time.sleep(0)
+        atexit.register(_flush, "v1")
+        """)
+    r = started(project, start, {"flusher": source}, "flusher")
+    event = r.save(source.replace("sleep(0)", "sleep(0.001)"), module="flusher")
+    assert [s.split(": ", 1)[1] for s in event["statements"]] == ["time.sleep(0.001)"]
+    event = r.save(source.replace('"v1"', '"v2"'), module="flusher", expect="reload.restart_needed")
+    assert event["reason"] == "side_effect"
+    assert event["causes"][0]["name"] == "atexit"

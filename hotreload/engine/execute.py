@@ -24,6 +24,7 @@ from hotreload.engine.dispose import dispose, has_callbacks
 from hotreload.engine.patching import keeps_identity
 from hotreload.engine.plan import Inputs, Plan
 from hotreload.engine.registers import registration
+from hotreload.engine.scope import changes_module_state
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import Failure, RestartCause
 
@@ -181,6 +182,9 @@ class Run:
             if n in snapshot and self.namespace.get(n, _MISSING) is snapshot[n]
         }  # made again, and it gave back the very object it changed (`logging.getLogger`)
         for name in sorted((scope.accumulates - scope.binds - self.bound) | same):
+            value = self.namespace.get(name)
+            if isinstance(value, types.ModuleType) and not changes_module_state(scope, name):
+                continue  # a module's function called again (`time.sleep(1)`)
             raise NeedsRestart(
                 RestartCause(
                     "side_effect",

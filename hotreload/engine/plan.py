@@ -21,7 +21,7 @@ from typing import Literal
 
 from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.registers import PLAIN_DECORATORS
-from hotreload.engine.scope import FunctionNode, body_reads, dotted_name
+from hotreload.engine.scope import FunctionNode, body_reads, changes_module_state, dotted_name
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import RestartCause, RestartNeeded
 
@@ -224,6 +224,8 @@ def _remake(
         run.update(binders)
         return None
     if binders and all(new.statements[k].text.startswith("import ") for k in binders):
+        if not changes_module_state(removed.scope, name):
+            return None  # a module's function called (`time.sleep(1)`): nothing to undo
         # A call into a module's own state (`atexit.register(...)`, `sys.path.insert(...)`,
         # `logging.basicConfig(...)`): a side effect on the process.
         return RestartCause(

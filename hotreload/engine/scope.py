@@ -45,6 +45,10 @@ class StatementScope:
     # `TOTALS["a"] += 1`), unlike an assignment (`SETTINGS["size"] = 25`), which sets again.
     accumulates: frozenset[str] = frozenset()
     methods: frozenset[str] = frozenset()  # attribute names it calls: `Helper().compute()`
+    # A bare call statement's callee (`ROWS.append`, `time.sleep`, `sys.path.insert`): which
+    # of `mutates` it changes only by calling a function of a module, not by storing.
+    effect_call: str | None = None
+    stores: frozenset[str] = frozenset()  # those of `mutates` it assigns into or deletes from
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -64,7 +68,62 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         visitor.introspects,
         frozenset(_called_on(node) | (visitor.mutates if _adds_up(node) else set())),
         frozenset(visitor.methods),
+        _effect_call(node),
+        frozenset(visitor.mutates),
     )
+
+
+def _effect_call(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return dotted_name(node.value.func)
+    return None
+
+
+# Functions of standard modules that change the process's state: a call of one at import is a
+# side effect. A call of another module function (`time.sleep(1)`, `logging.info(...)`) is not.
+STATEFUL_CALLS = frozenset(
+    {
+        "atexit.register",
+        "atexit.unregister",
+        "signal.signal",
+        "warnings.filterwarnings",
+        "warnings.simplefilter",
+        "logging.basicConfig",
+        "logging.disable",
+        "logging.setLoggerClass",
+        "logging.captureWarnings",
+        "copyreg.pickle",
+        "sys.setrecursionlimit",
+        "sys.setswitchinterval",
+        "sys.settrace",
+        "sys.setprofile",
+        "os.putenv",
+        "os.unsetenv",
+        "os.chdir",
+        "os.umask",
+        "socket.setdefaulttimeout",
+        "locale.setlocale",
+        "mimetypes.add_type",
+        "codecs.register",
+        "faulthandler.enable",
+        "threading.excepthook",
+        "random.seed",
+        "sqlite3.register_adapter",
+        "sqlite3.register_converter",
+    }
+)
+
+
+def changes_module_state(scope: StatementScope, name: str) -> bool:
+    """Whether a statement that `mutates` ``name``, a module it imported, changes that
+    module's state: it assigns into it (`sys.excepthook = f`, `os.environ["X"] = "1"`), calls a
+    method of one of its values (`sys.path.insert(...)`), or one of `STATEFUL_CALLS`."""
+    if name in scope.stores:
+        return True
+    call = scope.effect_call
+    if call is None or call.split(".")[0] != name:
+        return True  # a mutation the tree shows otherwise: count it
+    return call.count(".") > 1 or call in STATEFUL_CALLS
 
 
 def _adds_up(node: ast.stmt) -> bool:
