@@ -7,7 +7,8 @@ decorators and defaults, a class's bases, an `if`'s test, a loop's iterable), ne
 maybe or later (function and class bodies, lambda bodies, branches of `x if c else y`, the
 right of `and`/`or`, comprehension elements). A name bound anywhere earlier counts as bound,
 even under an `if`; after a statement that binds names the source does not show (`globals()`,
-`exec`, `from M import *`) nothing is checked: a fresh start may well find the name.
+`exec`, `from M import *`, `sys.modules[__name__]`) nothing is checked: a fresh start may well
+find the name.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def first_unbound(analysis: Analysis) -> tuple[Statement, str] | None:
     bound = set(_MODULE_NAMES) | set(dir(builtins))  # what the host installed counts too
     for index, statement in enumerate(analysis.statements):
         scope = statement.scope
-        if scope.dynamic or scope.star:
-            return None
+        if scope.dynamic or scope.star or scope.introspects:
+            return None  # it may bind names the source does not show
         candidates = scope.reads - bound
         if candidates:
             node = analysis.node(index)
