@@ -319,7 +319,7 @@ def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Viol
     a decorator replaced or reshaped."""
     violations = replaced_at_run_time(namespace, spec.exports, spec.path)
     for name, shape in spec.types.items():
-        violations += verify_class(name, namespace.get(name), shape)
+        violations += verify_class(name, namespace.get(name), shape, namespace)
     return violations
 
 
