@@ -600,3 +600,13 @@ def test_a_call_of_a_module_function_is_no_state_a_stateful_one_is(
     event = r.save(source.replace('"v1"', '"v2"'), module="flusher", expect="reload.restart_needed")
     assert event["reason"] == "side_effect"
     assert event["causes"][0]["name"] == "atexit"
+
+
+def test_a_registered_definition_run_again_by_a_changed_input_needs_a_restart(
+    project: Project, start: Start
+) -> None:
+    source = ROUTES.replace('@route("/a")', "PATH = '/a'\n\n\n@route(PATH)")
+    r = started(project, start, {"web": source}, "web")
+    event = r.save(source.replace("'/a'", "'/b'"), module="web", expect="reload.restart_needed")
+    assert event["causes"][0]["name"] == "page_a"
+    assert sorted(sys.modules["web"].ROUTES) == ["/a"]

@@ -22,8 +22,8 @@ from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
 from hotreload.engine.dispose import dispose, has_callbacks
 from hotreload.engine.patching import keeps_identity
-from hotreload.engine.plan import Inputs, Plan
-from hotreload.engine.registers import registration
+from hotreload.engine.plan import Inputs, Plan, registration
+from hotreload.engine.registers import registration as class_registration
 from hotreload.engine.scope import changes_module_state
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import Failure, RestartCause
@@ -106,7 +106,7 @@ class Run:
                 if value is not _MISSING:
                     if disposing:
                         dispose(module, name, value)
-                    if isinstance(value, type) and (why := registration(value, None)):
+                    if isinstance(value, type) and (why := class_registration(value, None)):
                         self._registered(name, why, removed=True)
                     self.bound.add(name)
                     changed.add(name)
@@ -117,6 +117,11 @@ class Run:
                     continue
                 if index not in plan.added or statement.scope.mutates & plan.remade:
                     self._refuse_repeat(statement)
+                if index not in plan.added and "@" in statement.text and statement.definition:
+                    # Its decorator would register it again (unless that replaces the entry).
+                    cause = registration(new, index, namespace)
+                    if cause is not None:
+                        raise NeedsRestart(cause)
                 if statement.definition is not None and statement.definition in namespace:
                     # Decorators of an edited statement are the plan's to judge (on the old one).
                     node = None if index in plan.added else new.node(index)
@@ -203,7 +208,7 @@ class Run:
         would hold two."""
         value = self.namespace.get(statement.definition or "")
         if isinstance(value, type):
-            why = registration(value, node)
+            why = class_registration(value, node)
             if why is not None:
                 self._registered(statement.definition or "", why, statement=statement)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
@@ -159,7 +159,7 @@ def plan(
             if cause is not None:
                 causes.append(cause)
             remade.add(name)
-        registered = _registration(old, i)
+        registered = registration(old, i)
         if registered is not None:
             causes.append(registered)
     # Functions that share a name (`@f.register def _`) are paired with their code by order:
@@ -256,9 +256,11 @@ def _repeated(analysis: Analysis) -> set[str]:
     return repeated
 
 
-def _registration(old: Analysis, index: int) -> RestartCause | None:
-    """A removed (or re-decorated) definition that a decorator of another object registered
-    (`@app.route(...)`, `@handle.register`): the registry keeps the old one."""
+def registration(
+    old: Analysis, index: int, namespace: Mapping[str, object] | None = None
+) -> RestartCause | None:
+    """A definition that a decorator of another object registered (`@app.route(...)`,
+    `@handle.register`): removed, re-decorated or run again, the registry keeps the old one."""
     statement = old.statements[index]
     if statement.definition is None or "@" not in statement.text:
         return None
@@ -275,6 +277,8 @@ def _registration(old: Analysis, index: int) -> RestartCause | None:
         elif dotted is None:
             continue
         root = dotted.split(".")[0]
+        if namespace is not None and _registers_by_key(namespace.get(root)):
+            continue  # run again, it registers the same key again: nothing piles up
         binders = old.binders(root)
         if binders and all(old.statements[k].text.startswith("import ") for k in binders):
             if root != "atexit":
@@ -282,12 +286,19 @@ def _registration(old: Analysis, index: int) -> RestartCause | None:
         return RestartCause(
             "side_effect",
             f"`{statement.definition}` was registered by `@{dotted}` when the module was "
-            "imported; removing or re-decorating it cannot take that registration back",
+            "imported; removing, re-decorating or running it again cannot take that "
+            "registration back",
             statement=statement.summary(),
             line=statement.line,
             name=statement.definition,
         )
     return None
+
+
+def _registers_by_key(value: object) -> bool:
+    """A `functools.singledispatch` function: `@f.register` keys by type, so running the
+    registration again replaces the entry it made."""
+    return callable(getattr(value, "dispatch", None)) and hasattr(value, "registry")
 
 
 _ADDERS = frozenset({"append", "add", "update", "setdefault", "insert", "extend", "register"})
