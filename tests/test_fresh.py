@@ -610,3 +610,16 @@ def test_a_registered_definition_run_again_by_a_changed_input_needs_a_restart(
     event = r.save(source.replace("'/a'", "'/b'"), module="web", expect="reload.restart_needed")
     assert event["causes"][0]["name"] == "page_a"
     assert sorted(sys.modules["web"].ROUTES) == ["/a"]
+
+
+def test_a_guarded_import_of_a_removed_name_is_not_judged(project: Project, start: Start) -> None:
+    files = {
+        "util": "def clamp(x):\n    return x\n",
+        "app": "try:\n    from util import clamp\nexcept ImportError:\n    clamp = None\n",
+    }
+    r = started(project, start, files, "app")
+    mark = r.events.mark()
+    r.save("def clip(x):\n    return x\n", module="util")
+    r.events.wait_for("reload.accepted", after=mark, module="app")
+    probe = ["m.clamp"]
+    assert live(["app"], probe) == fresh(project.root, ["app"], probe) == ["None"]

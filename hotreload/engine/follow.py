@@ -129,16 +129,24 @@ def reader_of(
     removed = set(removed)
     aliases: dict[str, str] = {}
     for statement in analysis.statements:
+        first = statement.text.split(None, 1)[0] if statement.text.strip() else ""
+        guarded = first.rstrip(":") in _GUARDS
         for local, dotted in statement.imports.aliases:
             aliases[local] = dotted
+            if guarded:
+                continue  # `try: from m import x` / `except ImportError:` may well cope
             base, _, name = dotted.rpartition(".")
             if base == module and name in removed and not _is_module(dotted):
                 return statement, name
-        for dotted in statement.scope.attributes:
+        for dotted in () if guarded else statement.scope.attributes:
             attribute = _attribute_of(dotted, module, aliases)
             if attribute in removed:
                 return statement, attribute
     return None
+
+
+# Statements whose reads may not happen, or may be caught: not judged.
+_GUARDS = frozenset({"try", "if", "while", "for", "with", "async", "match"})
 
 
 def _is_module(dotted: str) -> bool:
