@@ -88,6 +88,12 @@ def web(args: dict[str, Any]) -> dict[str, Any]:
     return web_run(args)
 
 
+def exports(args: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.exports import exports_run
+
+    return exports_run(args)
+
+
 def idle_floor(args: dict[str, Any]) -> dict[str, Any] | None:
     """A bare ``watchfiles.watch`` on the given directories, idle until SIGTERM; says READY."""
     import watchfiles
@@ -131,6 +137,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "memory": memory,
     "idle-floor": idle_floor,
     "web": web,
+    "exports": exports,
 }
 
 

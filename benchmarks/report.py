@@ -77,7 +77,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "hotreload": _package_version("hotreload"),
+        "hotreload": _package_version("hotreload-contract"),  # its distribution name
         "watchfiles": _package_version("watchfiles"),
         "revision": _git_revision(),
         "load_average": list(os.getloadavg()),
@@ -511,6 +511,7 @@ def render(results: dict[str, Any]) -> str:
                 )
     lines += field_lines(results)
     lines += _web_lines(results.get("web"), results.get("derived", {}).get("web") or {})
+    lines += _exports_lines(results.get("exports"))
     for issue, key in (("5", "targets"), ("11", "targets_issue11")):
         if key not in results:
             continue  # a results file from before issue 11 has no such list
@@ -564,6 +565,38 @@ def _web_lines(web: dict[str, Any] | None, ratios: dict[str, Any]) -> list[str]:
         if ratio:
             notes.append(f"- {_WEB_LABELS[key]} is {ratio:.0f}x slower than hotreload at p50")
     return lines + (["", *notes] if notes else [])
+
+
+_EXPORTS_LABELS = {
+    "hotreload": "`hotreload up` exports API, development (gated binding)",
+    "hotreload_production": "`hotreload up` exports API, production",
+    "fastapi": "plain FastAPI endpoint (uvicorn), same call",
+}
+
+
+def _exports_lines(exports: dict[str, Any] | None) -> list[str]:
+    """Section 8: the exports API's call round trip over HTTP against FastAPI."""
+    if not exports:
+        return []
+    lines = [
+        "",
+        "## 8. Exports API: call round trip over HTTP (ms)",
+        "",
+        '`POST /call/calc/add` with `{"a": i, "b": 1}` on one keep-alive connection '
+        "(http.client), one call after another, each timed from send to the last byte read; "
+        "both sides validate the JSON with pydantic and run the sync function on a worker "
+        "thread, served by uvicorn.",
+        "",
+        "| server | n | min | p50 | p90 | p99 | max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, label in _EXPORTS_LABELS.items():
+        run = exports.get(key)
+        if not run:
+            continue
+        cells = " | ".join(_fmt(run[k], 2) for k in ("min", "p50", "p90", "p99", "max"))
+        lines.append(f"| {label} | {run['n']} | {cells} |")
+    return lines
 
 
 def verdict_dicts(results: dict[str, Any]) -> list[dict[str, str]]:

@@ -65,6 +65,7 @@ class Plan:
     field_all_settings: bool  # also a tool's second setting (jurigged's default debounce)
     web_edits: int  # hotreload up serving examples/webapp
     web_restart_edits: int  # uvicorn --reload and uvicorn-hmr: each save costs a 2 s start-up
+    export_calls: int  # HTTP round trips per contender of the exports section
 
 
 FULL = Plan(
@@ -89,6 +90,7 @@ FULL = Plan(
     field_all_settings=True,
     web_edits=30,
     web_restart_edits=10,
+    export_calls=5000,
 )
 QUICK = Plan(
     name="quick",
@@ -114,6 +116,7 @@ QUICK = Plan(
     # keeps the quick run under a minute.
     web_edits=5,
     web_restart_edits=1,
+    export_calls=1000,
 )
 
 
@@ -436,12 +439,34 @@ def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
+def exports_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Call round trip over HTTP: `hotreload up`'s exports API (development and production
+    profiles) against a plain FastAPI endpoint making the same call, one child each."""
+    from benchmarks.exports import CONTENDERS
+
+    for needed in ("uvicorn", "fastapi"):
+        if importlib.util.find_spec(needed) is None:
+            raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
+    results: dict[str, Any] = {}
+    for contender in CONTENDERS:
+        log(f"exports: {contender} ({plan.export_calls} calls)")
+        args = {
+            "contender": contender,
+            "root": str(work.root / "exports"),
+            "calls": plan.export_calls,
+            "warmup": max(100, plan.export_calls // 10),
+        }
+        results[contender] = run_job("exports", args, timeout=120.0)
+    return results
+
+
 SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "latency": latency_section,
     "calls": calls_section,
     "scale": scale_section,
     "memory": memory_section,
     "idle": idle_section,
+    "exports": exports_section,
     "field": field_section,
     "web": web_section,
 }

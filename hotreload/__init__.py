@@ -20,7 +20,8 @@ from hotreload.server import Server, current, up
 from hotreload.verdicts import Violation
 
 try:
-    __version__ = version("hotreload")
+    # The distribution's name, which pip knows it by: `hotreload` on the index is another project.
+    __version__ = version("hotreload-contract")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 

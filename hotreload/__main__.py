@@ -1,5 +1,5 @@
 """`python -m hotreload` runs the command line."""
 
-from hotreload.cli import main
+from hotreload.cli import run
 
-raise SystemExit(main())
+run()

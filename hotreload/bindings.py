@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar
 
 from hotreload.engine.gate import VersionGate
+from hotreload.words import article
 
 _T = TypeVar("_T")
 
@@ -126,8 +127,7 @@ def _kind(value: object) -> str:
         return "a class"
     if isinstance(value, types.ModuleType):
         return "a module"
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+    return article(type(value).__name__)
 
 
 def gated_export(namespace: dict[str, Any], name: str, gate: VersionGate) -> Callable[..., Any]:

@@ -20,7 +20,7 @@ from hotreload.verdicts import (
     ViolationCode,
     WarningCode,
 )
-from hotreload.words import LEVEL_ORDER, AppKind, Level
+from hotreload.words import LEVEL_ORDER, AppKind, AssetKind, Level
 
 
 def _name(event: str) -> Any:
@@ -183,7 +183,8 @@ class ReloadAccepted(SourceEvent):
     )
     statements: list[str] = Field(
         description="The top-level statements that ran, in order, as `line: first line of "
-        "the statement`; empty unless `ran` is `statements`."
+        "the statement` (a def or class as what it defines, `11: class Item`, even under a "
+        "decorator); empty unless `ran` is `statements`."
     )
     warnings: list[WarningRecord] = Field(
         default_factory=list,
@@ -277,7 +278,18 @@ class WatcherError(BaseEvent):
 
     default_level: ClassVar[Level] = "error"
     event: Literal["watcher.error"] = _name("watcher.error")
-    message: str = Field(description="The error, for a person.")
+    message: str = Field(description="The error, and the files it concerns, for a person.")
+    path: str | None = Field(
+        default=None,
+        description="Absolute path of the file the error concerns (the changed file being "
+        "decided, or the one folder being watched); null when it concerns several (the "
+        "message names them) or none.",
+    )
+    module: str | None = Field(
+        default=None,
+        description="Dotted name of the module whose file `path` is; null for another file "
+        "(the manifest, a folder) or none.",
+    )
 
 
 class ListenerError(BaseEvent):
@@ -305,6 +317,36 @@ class AppServing(BaseEvent):
     reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
 
 
+class SkippedExport(BaseModel):
+    """An export the exports API does not serve, and why."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+    export: str = Field(description='The export, as "module.function".')
+    reason: str = Field(description="Which parameter or result has no JSON form, and why.")
+
+
+class ExportsServing(BaseEvent):
+    """The exports API ([serve] exports) answers requests now."""
+
+    event: Literal["exports.serving"] = _name("exports.serving")
+    host: str = Field(description="The address it listens on.")
+    port: int = Field(description="The port it listens on (the one picked, if 0 was asked for).")
+    url: str = Field(description="Where to send requests: POST {url}/call/{module}/{function}.")
+    openapi: str = Field(description="The URL of the OpenAPI document (from the manifest).")
+    exports: list[str] = Field(description='The exports served, as "module.function".')
+    skipped: list[SkippedExport] = Field(
+        description="Exports not served, as their types have no JSON form; the event's level is "
+        "then warning."
+    )
+    mcp: str | None = Field(
+        description="The URL of the MCP endpoint ([serve] mcp: the exports as tools); null "
+        "without it."
+    )
+    token: bool = Field(description="Whether every request must carry the bearer token.")
+    reload: bool = Field(description="Whether saved changes are applied (the profile's reload).")
+
+
 class AppLog(BaseEvent):
     """A log record of the web server (uvicorn) that serves the app, as one event."""
 
@@ -313,6 +355,22 @@ class AppLog(BaseEvent):
     message: str = Field(description="The record's message.")
     exception: str | None = Field(
         default=None, description="The traceback the record carries, if any."
+    )
+
+
+class AssetChanged(BaseEvent):
+    """A file of a served app's static or template folders was saved (in a profile with
+    `browser_reload`): open pages swap the stylesheet in place, or reload."""
+
+    event: Literal["asset.changed"] = _name("asset.changed")
+    file: str = Field(description="Absolute path of the saved file.")
+    kind: AssetKind = Field(
+        description="`stylesheet` (a .css file: pages swap it without reloading), `template` "
+        "(a file of a template folder) or `static` (any other file the app serves)."
+    )
+    url: str | None = Field(
+        description="The path the app serves it at (`/static/site.css`), where the app says so "
+        "(a static mount); null for a template."
     )
 
 
@@ -331,7 +389,9 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     WatcherError,
     ListenerError,
     AppServing,
+    ExportsServing,
     AppLog,
+    AssetChanged,
 )
 
 # One list of the event models: the union that validates a record is built from it.

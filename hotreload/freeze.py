@@ -1,4 +1,5 @@
-"""Writing manifests: `freeze` records current signatures and types, `init_manifest` starts one."""
+"""`freeze`: the exports and types of a manifest made equal to what the sources define now,
+edited in place so the user's comments and layout survive."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
 import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import InlineTable, Table, Whitespace
 
+from hotreload.contract.framework import framework_called
 from hotreload.contract.signatures import (
     Signature,
     functions_in_tree,
@@ -29,14 +30,7 @@ from hotreload.manifest import (
     LoadedManifest,
     TypeConfig,
     load_manifest,
-    manifest_json_schema,
-    validate_manifest,
 )
-from hotreload.schema import MANIFEST_SCHEMA, write_schema
-from hotreload.words import DEFAULT_DEBOUNCE_MS
-
-SCHEMA_DIR = "schemas"  # beside the manifest, where `init` writes the schema the line names
-SCHEMA_LINE = f"#:schema ./{SCHEMA_DIR}/{MANIFEST_SCHEMA}"
 
 FreezeAction = Literal["added", "removed", "changed"]
 _TableLike = Table | InlineTable | OutOfOrderTableProxy
@@ -58,11 +52,14 @@ class FreezeChange:
 
 
 @dataclass(frozen=True)
-class _Current:
-    """What a module's source defines now: the public functions and the types they reach."""
+class Current:
+    """What a module's source defines now: the public functions and the types they reach, and
+    the public functions left out because a framework calls them (name -> how the source says
+    so)."""
 
     exports: dict[str, Signature]
     types: dict[str, TypeShape]
+    left_out: dict[str, str]
 
 
 def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> list[FreezeChange]:
@@ -76,7 +73,12 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     """
     loaded = load_manifest(manifest_path)
     names = _select_modules(loaded, modules)
-    current = {name: _read_current(loaded, name) for name in names}
+    current = {
+        name: read_current(
+            name, loaded.module_path(name), exported=loaded.manifest.modules[name].exports
+        )
+        for name in names
+    }
     try:
         raw = loaded.path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -95,7 +97,7 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
         changes += _sync_types(module, name, config.types, loaded.types(name), current[name].types)
     new_text = doc.as_string()
     if new_text != text:
-        _write_atomic(loaded.path, new_text.replace("\n", newline).encode("utf-8"))
+        write_atomic(loaded.path, new_text.replace("\n", newline).encode("utf-8"))
     return changes
 
 
@@ -114,10 +116,14 @@ def _select_modules(loaded: LoadedManifest, requested: Sequence[str] | None) -> 
     return [name for name in known if name in requested]
 
 
-def _read_current(loaded: LoadedManifest, name: str) -> _Current:
+def read_current(name: str, path: Path, *, exported: Collection[str] = ()) -> Current:
     """Public top-level functions of a module's source in source order, and the types they
-    reach, without running it."""
-    path = loaded.module_path(name)  # its error already lists the paths it tried
+    reach, without running it.
+
+    A function a web framework calls (a route, a hook, a dependency provider) is no export,
+    as a host does not call it: it is left out, unless ``exported`` lists it already (frozen
+    on purpose, it stays).
+    """
     try:
         source = path.read_bytes()
     except OSError as e:
@@ -132,10 +138,13 @@ def _read_current(loaded: LoadedManifest, name: str) -> _Current:
     except ValueError as e:  # Python 3.11 raises ValueError for NUL bytes in source
         raise ManifestError(f"{path}: module {name!r} cannot be parsed: {e}") from e
     found = public_functions(functions_in_tree(tree))
+    called = framework_called(tree)
+    left_out = {n: why for n, why in called.items() if n in found and n not in exported}
     ordered = sorted(found.values(), key=lambda function: function.line)
-    exports = {function.name: function.signature for function in ordered}
+    exports = {f.name: f.signature for f in ordered if f.name not in left_out}
     types = reached_types(tree, exports.values())
-    return _Current(exports, {type_name: shape.shape for type_name, shape in types.items()})
+    shapes = {type_name: shape.shape for type_name, shape in types.items()}
+    return Current(exports, shapes, left_out)
 
 
 _Same = Callable[[str, str], bool]  # (key, manifest text) -> does it mean what the source has?
@@ -397,7 +406,7 @@ def _as_table(value: object) -> _TableLike:
     raise ManifestError(f"expected a TOML table, found {type(value).__name__}")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Replace a file in one step, so a crash or a watcher never sees half a manifest."""
     target = path.resolve()  # write through a symlink instead of replacing it
     mode = stat.S_IMODE(target.stat().st_mode)
@@ -412,115 +421,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         Path(tmp_name).unlink(missing_ok=True)
         raise ManifestError(f"cannot write {path}: {e.strerror or e}") from e
-
-
-def init_manifest(
-    path: Path | str,
-    modules: Sequence[str],
-    *,
-    root: Path | str | None = None,
-    force: bool = False,
-    schema: bool = True,
-) -> str:
-    """Write a new manifest exporting every public function of `modules`; return its text.
-
-    The result loads with `load_manifest`, and `freeze` on it reports nothing to change, because
-    both read the same source the same way. An existing file is kept unless `force` is set.
-    With ``schema``, the manifest's JSON Schema is written (or refreshed) in ``schemas/`` beside
-    it, and the manifest's first line points editors at it: a `#:schema` line is only written
-    when the file it names exists.
-    """
-    path = Path(path).absolute()
-    if path.exists() and not force:
-        raise _exists_error(path)
-    if not modules:
-        raise ManifestError("name at least one module, e.g. `hotreload init calculator`")
-    manifest_dir = path.parent.resolve()
-    root_dir = Path(root).resolve() if root is not None else manifest_dir
-    names = list(dict.fromkeys(modules))
-    module_tables: dict[str, dict[str, Any]] = {n: {"keep": [], "exports": {}} for n in names}
-    data: dict[str, Any] = {
-        "project": {
-            "name": manifest_dir.name or "project",
-            "root": Path(os.path.relpath(root_dir, manifest_dir)).as_posix(),
-            "default_env": "development",
-        },
-        "modules": module_tables,
-        "env": {
-            "development": {
-                "reload": True,
-                "debounce_ms": DEFAULT_DEBOUNCE_MS,
-                "log_format": "console",
-            },
-            "production": {"reload": False, "log_format": "json"},
-        },
-    }
-    # Validating before reading any source rejects a bad module name before it becomes a path.
-    loaded = LoadedManifest(validate_manifest(data, source=str(path)), path, root_dir)
-    for name in names:
-        current = _read_current(loaded, name)
-        module_tables[name]["exports"] = {f: str(sig) for f, sig in current.exports.items()}
-        if current.types:
-            module_tables[name]["types"] = {
-                type_name: shape.as_manifest() for type_name, shape in current.types.items()
-            }
-    validate_manifest(data, source=str(path))
-    text = _render(data, schema_line=schema)
-    if schema:
-        _write_schema_beside(path)
-
-    encoded = text.encode("utf-8")
-    if force and path.exists():
-        _write_atomic(path, encoded)
-        return text
-    try:
-        with path.open("xb") as f:  # "x": another process creating the file is not overwritten
-            f.write(encoded)
-    except FileExistsError as e:
-        raise _exists_error(path) from e
-    except OSError as e:
-        raise ManifestError(f"cannot write {path}: {e.strerror or e}") from e
-    return text
-
-
-def _exists_error(path: Path) -> ManifestError:
-    """One wording for both the early check and the race the "x" open catches."""
-    return ManifestError(f"{path} already exists; pass --force to overwrite it")
-
-
-def _write_schema_beside(manifest: Path) -> None:
-    """The schema the `#:schema` line names, so an editor finds what it points at."""
-    target = manifest.parent / SCHEMA_DIR / MANIFEST_SCHEMA
-    try:
-        write_schema(target, manifest_json_schema())
-    except OSError as e:
-        raise ManifestError(
-            f"cannot write {target}: {e.strerror or e}; "
-            "pass --no-schema to write the manifest without it"
-        ) from e
-
-
-def _render(data: Mapping[str, Any], *, schema_line: bool) -> str:
-    """tomli-w writes the tables; the comments around them are for the person who opens the file."""
-    header = (f"{SCHEMA_LINE}\n" if schema_line else "") + (
-        "# hotreload manifest: the modules a host calls and the frozen signatures of their\n"
-        "# exports. `hotreload freeze` records the signatures the source has now.\n"
-    )
-    sections = [
-        ("", {"project": data["project"]}),
-        (
-            "# keep: module globals whose values survive a reload.\n"
-            "# exports: the contract; a reload that changes one of these signatures is rejected.\n"
-            "# types: the classes the exports take or return; their methods, properties, fields\n"
-            "# and Enum members are frozen too.\n",
-            {"modules": data["modules"]},
-        ),
-        (
-            "# Profiles: --env picks one, else HOTRELOAD_ENV, else project.default_env.\n",
-            {"env": data["env"]},
-        ),
-    ]
-    body = "\n".join(
-        comment + tomli_w.dumps(table).rstrip("\n") + "\n" for comment, table in sections
-    )
-    return f"{header}\n{body}"

@@ -145,6 +145,15 @@ def _check_web_app_or_none(text: str | None) -> str | None:
     return None if text is None else _check_web_app(text)
 
 
+def _check_env_name_or_none(text: str | None) -> str | None:
+    if text is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise _invalid(
+            f"{text!r} is not an environment variable's name: expected letters, digits and "
+            'underscores, e.g. "HOTRELOAD_TOKEN"'
+        )
+    return text
+
+
 def _leaves_directory(text: str) -> bool:
     normal = posixpath.normpath(text.replace("\\", "/"))
     return normal == ".." or normal.startswith("../")
@@ -286,18 +295,33 @@ class EnvProfile(_Model):
     host: str = Field(
         default="127.0.0.1",
         min_length=1,
-        description="Address the [app] asgi or wsgi app is served on (`hotreload up --host`).",
+        description="Address the [app] asgi or wsgi app, or the exports API ([serve] exports), "
+        "is served on (`hotreload up --host`). Any address but a loopback one needs token_env.",
     )
     port: int = Field(
         default=8000,
         ge=0,
         le=65535,
-        description="Port the [app] asgi or wsgi app is served on (`hotreload up --port`); 0 "
-        "picks a free one, named by the app.serving event.",
+        description="Port the [app] asgi or wsgi app, or the exports API, is served on "
+        "(`hotreload up --port`); 0 picks a free one, named by the app.serving or "
+        "exports.serving event.",
     )
     access_log: bool = Field(
         default=False,
         description="Write one app.log event per HTTP request the served app answers.",
+    )
+    token_env: Annotated[str | None, AfterValidator(_check_env_name_or_none)] = Field(
+        default=None,
+        description="The environment variable holding the bearer token every request to the "
+        "exports API must carry (`Authorization: Bearer <token>`). Required to serve them on "
+        "any address but a loopback one; `hotreload up` exits 2 if the variable is unset.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        le=1 << 30,
+        description="The largest request body the exports API reads, in bytes (1 MiB by "
+        "default); a larger one is answered 413.",
     )
     restart: RestartPolicy | None = Field(
         default=None,
@@ -305,6 +329,13 @@ class EnvProfile(_Model):
         "restarts the server into the new code (same command and process, the listening socket "
         'kept), "never" keeps the previous version serving. Unset: "auto" for an [app] asgi or '
         'wsgi app, "never" for an entry host and hotreload.up().',
+    )
+    browser_reload: bool = Field(
+        default=True,
+        description="For an [app] asgi or wsgi app in a profile with reload = true: add a small "
+        "script to its HTML pages that reloads them after an accepted save, a template edit or "
+        "a restart, swaps a changed stylesheet in place, and shows why a save was rejected; "
+        "its endpoints live under /__hotreload/. Ignored when reload is false (production).",
     )
 
 
@@ -320,14 +351,18 @@ class AppConfig(_Model):
     asgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
         default=None,
         description='ASGI app to serve (FastAPI, Starlette, ...), written "module:attribute", '
-        'e.g. "webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        'e.g. "webapp:app"; served by uvicorn in this process (needs the web extra).',
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
     )
     wsgi: Annotated[str | None, AfterValidator(_check_web_app_or_none)] = Field(
         default=None,
         description='WSGI app to serve (Flask, ...), written "module:attribute", e.g. '
-        '"webapp:app"; served by uvicorn in this process (pip install "hotreload[web]").',
+        '"webapp:app"; served by uvicorn in this process (needs the web extra).',
         json_schema_extra={"pattern": f"^{_MODULE_PATTERN}:{_IDENTIFIER_PATTERN}$"},
+    )
+    factory: bool = Field(
+        default=False,
+        description="asgi/wsgi name a zero-argument factory (uvicorn's --factory)",
     )
 
     @model_validator(mode="after")
@@ -338,6 +373,39 @@ class AppConfig(_Model):
             raise _invalid(
                 f"set exactly one of entry (a function to call), asgi or wsgi (an app to serve); "
                 f"found {found}"
+            )
+        if self.factory and self.entry is not None:
+            raise _invalid(
+                "factory = true needs asgi or wsgi (the factory that builds the app to serve); "
+                "an entry is called as it is: remove factory",
+                key="app.factory",
+            )
+        return self
+
+
+class ServeConfig(_Model):
+    """What `hotreload up` serves over HTTP for hosts in other languages."""
+
+    exports: bool = Field(
+        default=False,
+        description="Serve every export over HTTP on the profile's host and port: POST "
+        "/call/{module}/{function}, GET /openapi.json (generated from this manifest), GET "
+        "/events (Server-Sent Events). Beside an [app] entry or alone; not with [app] asgi or "
+        "wsgi, which take the same port.",
+    )
+    mcp: bool = Field(
+        default=False,
+        description="Also serve the exports as MCP tools (Streamable HTTP at /mcp of the exports "
+        'API; the tool list from this manifest). Needs exports = true and pip install "hotreload'
+        '[mcp]".',
+    )
+
+    @model_validator(mode="after")
+    def _mcp_needs_exports(self) -> ServeConfig:
+        if self.mcp and not self.exports:
+            raise _invalid(
+                "mcp = true serves the tools at /mcp of the exports API: set exports = true too",
+                key="serve.mcp",
             )
         return self
 
@@ -353,7 +421,10 @@ class Manifest(_Model):
 
     project: ProjectConfig = Field(description="The project: name, module root, default profile.")
     modules: dict[ModuleName, ModuleConfig] = Field(
-        description='Modules by dotted import name; quote dotted names: [modules."pkg.mod"].'
+        default_factory=dict,
+        description="Modules the host calls, with their contract, by dotted import name; quote "
+        'dotted names: [modules."pkg.mod"]. Optional: without it, every project module the '
+        "process imports reloads, without a contract.",
     )
     env: dict[str, EnvProfile] = Field(
         default_factory=_default_profiles,
@@ -362,6 +433,10 @@ class Manifest(_Model):
     )
     app: AppConfig | None = Field(
         default=None, description="Optional entry point run by `hotreload up`."
+    )
+    serve: ServeConfig | None = Field(
+        default=None,
+        description="Optional: the exports over HTTP for hosts in other languages.",
     )
 
     @model_validator(mode="after")
@@ -373,6 +448,49 @@ class Manifest(_Model):
                 key="project.default_env",
             )
         return self
+
+    @model_validator(mode="after")
+    def _one_server_per_port(self) -> Manifest:
+        app = self.app
+        if self.serve is not None and self.serve.exports and app is not None:
+            kind = "asgi" if app.asgi is not None else "wsgi" if app.wsgi is not None else None
+            if kind is not None:
+                raise _invalid(
+                    f"serve.exports = true and app.{kind} both serve HTTP on the profile's host "
+                    f"and port; drop one of them (serve the exports beside an [app] entry, or "
+                    f"call the exports from your {kind.upper()} app's own routes)",
+                    key="serve.exports",
+                )
+        return self
+
+
+def is_module_name(name: str) -> bool:
+    """Whether ``name`` is a dotted Python import name: `calculator`, `pkg.calculator`."""
+    return _is_dotted_identifier(name)
+
+
+def find_module_file(
+    root: Path, name: str, *, hint: str = "check the name or project.root"
+) -> Path:
+    """The file Python would import for ``name`` under ``root`` (resolved): a package wins
+    over a module, as in Python's own finder, so we watch the file that actually runs. The
+    error names the module and the files tried, not a manifest (`init` has none yet)."""
+    if not _is_dotted_identifier(name):
+        raise ManifestError(f"{name!r} is not a dotted Python import name")
+    base = root.joinpath(*name.split("."))
+    tried = [base / "__init__.py", base.with_name(base.name + ".py")]
+    for candidate in tried:
+        if candidate.is_file():
+            resolved = candidate.resolve()
+            if not resolved.is_relative_to(root):
+                raise ManifestError(
+                    f"{candidate} resolves to {resolved}, outside the project root {root}; "
+                    "paths may not leave root"
+                )
+            return resolved
+    raise ManifestError(
+        f"module {name!r} not found under {root}; tried {', '.join(map(str, tried))}; {hint}"
+    )
 
 
 def resolve_env_name(explicit: str | None, environ: Mapping[str, str], default: str) -> str:
@@ -394,26 +512,11 @@ class LoadedManifest:
         return ManifestError(f"{self.path}: {message}")
 
     def module_path(self, name: str) -> Path:
-        """The file Python would import for ``name`` under root: a package wins over a module,
-        as in Python's own finder, so we watch the file that actually runs."""
-        key = key_path(("modules", name))
-        if not _is_dotted_identifier(name):
-            raise self._error(f"{key}: {name!r} is not a dotted Python import name")
-        base = self.root.joinpath(*name.split("."))
-        tried = [base / "__init__.py", base.with_name(base.name + ".py")]
-        for candidate in tried:
-            if candidate.is_file():
-                resolved = candidate.resolve()
-                if not resolved.is_relative_to(self.root):
-                    raise self._error(
-                        f"{key}: {candidate} resolves to {resolved}, outside the project root "
-                        f"{self.root}; paths may not leave root"
-                    )
-                return resolved
-        raise self._error(
-            f"{key}: module {name!r} not found under {self.root}; tried "
-            f"{', '.join(map(str, tried))}; check the name or project.root"
-        )
+        """The file Python would import for ``name`` under root (see `find_module_file`)."""
+        try:
+            return find_module_file(self.root, name)
+        except ManifestError as e:
+            raise self._error(f"{key_path(('modules', name))}: {e}") from None
 
     def signatures(self, name: str) -> dict[str, Signature]:
         """The frozen exports of one module, parsed (validation already proved they parse)."""
@@ -470,9 +573,7 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ManifestError(
-            f"{source}: no such file; create one with `hotreload init MODULE`"
-        ) from None
+        raise ManifestError(f"{source}: no such file; create one with `hotreload init`") from None
     except OSError as exc:
         raise ManifestError(f"{source}: cannot read: {exc.strerror}") from exc
     try:

@@ -148,11 +148,13 @@ def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
     stamp = str(event_dict.get("timestamp", ""))[11:23]
     level = str(event_dict.get("level", "info"))
     parts = [stamp, _LEVEL_MARK.get(level, "•"), str(event_dict.get("event", ""))]
-    if "module" in event_dict:
+    if event_dict.get("module") is not None:
         version = event_dict.get("version")
         parts.append(f"{event_dict['module']}" + (f" v{version}" if version is not None else ""))
         if event_dict.get("contract") is False:
             parts.append("(no contract)")
+    elif event_dict.get("path"):  # a file that is no module (the manifest, a watched folder)
+        parts.append(str(event_dict["path"]))
     if event_dict.get("message"):
         parts.append(f"— {event_dict['message']}")
     # A warning of an accepted change is as prominent as a rejection: its message up front.

@@ -152,9 +152,22 @@ class ReloadingSide:
         if moved:
             self.reload(moved)
 
-    def _on_watch_error(self, error: BaseException) -> None:
-        # Reported, never raised: the watcher thread must outlive any bad file or batch.
-        self.events.emit(WatcherError, message=f"{type(error).__name__}: {error}")
+    def _on_watch_error(self, error: BaseException, concerns: list[Path]) -> None:
+        """Reported, never raised: the watcher thread must outlive any bad file or batch. The
+        event names the file (and its module) when the error concerns one, else lists them."""
+        message = f"{type(error).__name__}: {error}"
+        path: Path | None = concerns[0] if len(concerns) == 1 else None
+        live = self.batches.modules.at(path) if path is not None else None
+        if path is None and concerns:
+            shown = ", ".join(map(str, concerns[:5]))
+            more = f" and {len(concerns) - 5} more" if len(concerns) > 5 else ""
+            message += f" (concerning {shown}{more})"
+        self.events.emit(
+            WatcherError,
+            message=message,
+            path=None if path is None else str(path),
+            module=None if live is None else live.spec.name,
+        )
 
 
 # -- project modules the process imports --------------------------------------------------

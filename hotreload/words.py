@@ -23,6 +23,10 @@ LEVEL_ORDER: dict[Level, int] = {"debug": 10, "info": 20, "warning": 30, "error"
 AppKind = Literal["asgi", "wsgi"]
 """How `[app]` is served: an ASGI app, or a WSGI app through an adapter."""
 
+AssetKind = Literal["stylesheet", "template", "static"]
+"""What a changed file of a served app's static or template folders is, for the browser: a
+stylesheet (swapped in place), a template, or another static file (the page reloads)."""
+
 # -- what reloads ------------------------------------------------------------------------------
 
 ReloadScope = Literal["imported", "manifest"]
@@ -39,3 +43,24 @@ of a core idle; 3 ms -> 6.3 / 8.7 ms, 0.65 %; 5 ms -> 10.0 / 10.7 ms, 0.34 %).""
 
 DEFAULT_EXEC_TIMEOUT_MS = 10_000
 """How long reloaded top-level code may run before it is stopped and the change rejected."""
+
+# -- messages -----------------------------------------------------------------------------------
+
+# Words that start with a vowel letter and a consonant sound, or the other way round.
+_A_BEFORE = ("one", "once", "uni", "use", "usa", "usi", "usu", "uti", "ure", "uri", "euro", "eu")
+_AN_BEFORE = ("hour", "honest", "honor", "honour", "heir")
+_VOWEL_LETTER_NAMES = frozenset("AEFHILMNORSX")  # "an HTTP ...", "an SQL ...": letters said
+
+
+def article(noun: str) -> str:
+    """``noun`` with its indefinite article, for messages that name a type or a kind:
+    "an Item", "a Counter", "a User", "an HTTPError", "an ASGI"."""
+    lower = noun.lower()
+    if lower.startswith(_A_BEFORE):
+        return f"a {noun}"
+    if lower.startswith(_AN_BEFORE):
+        return f"an {noun}"
+    head = noun[:2]
+    if len(head) == 2 and head.isupper() and head.isalpha():  # an acronym: its letters are said
+        return f"{'an' if noun[0] in _VOWEL_LETTER_NAMES else 'a'} {noun}"
+    return f"{'an' if lower[:1] in 'aeiou' else 'a'} {noun}"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,21 +57,32 @@ def run(
 
 
 class Child:
-    """``python -m hotreload ARGS`` running in the background.
+    """``python -m hotreload ARGS`` (or another ``program``) running in the background.
 
     Two reader threads collect stdout and stderr line by line; stderr lines that parse as strict
     JSON are the events. Tests wait for a line with a bounded timeout; nothing sleeps.
     """
 
-    def __init__(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        program: Sequence[str] = (sys.executable, "-m", "hotreload"),
+        python: Sequence[str] = (),
+    ) -> None:
+        """``python``: interpreter arguments before ``-m hotreload`` (``-m debugpy ...``)."""
         self.args = args
+        self.program = program
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self.events: list[dict[str, Any]] = []
         self.bad_lines: list[tuple[str, str]] = []  # stderr lines that are not strict JSON
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hotreload", *args],
+            [*program, *args]
+            if not python
+            else [sys.executable, *python, "-m", "hotreload", *args],
             cwd=cwd,
             env=child_env(env),
             stdin=subprocess.DEVNULL,
@@ -205,7 +216,7 @@ class Child:
         """Everything the child wrote so far, for a failure message."""
         with self._cond:
             return (
-                f"$ hotreload {' '.join(self.args)}  (exit {self.proc.poll()})\n"
+                f"$ {' '.join([*self.program, *self.args])}  (exit {self.proc.poll()})\n"
                 "--- stdout\n" + "\n".join(self.stdout) + "\n--- stderr\n" + "\n".join(self.stderr)
             )
 

@@ -170,7 +170,8 @@ def test_check_exits_2_on_a_typo_in_a_key_and_suggests_the_key(
     assert capsys.readouterr().err == (
         "hotreload: error: hotreload.toml: env.development.reloda: unknown key; known keys: "
         "reload, debounce_ms, log_format, log_file, log_level, exec_timeout_ms, reload_scope, "
-        "host, port, access_log, restart; did you mean 'reload'?\n"
+        "host, port, access_log, token_env, max_body_bytes, restart, browser_reload; "
+        "did you mean 'reload'?\n"
     )
 
 
@@ -179,7 +180,7 @@ def test_check_exits_2_when_the_manifest_is_missing(
 ) -> None:
     assert main(["check", "-m", "other.toml"]) == 2
     assert capsys.readouterr().err == (
-        "hotreload: error: other.toml: no such file; create one with `hotreload init MODULE`\n"
+        "hotreload: error: other.toml: no such file; create one with `hotreload init`\n"
     )
 
 
@@ -284,11 +285,14 @@ def test_init_writes_a_manifest_that_check_passes(
     project.write("calc", CALC)
     monkeypatch.chdir(project.root)
     assert main(["init", "calc"]) == 0
-    assert capsys.readouterr().out == (
-        "hotreload init: wrote hotreload.toml; run `hotreload check` to verify it\n"
-    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "hotreload init: wrote hotreload.toml and hotreload.schema.json"
+    assert out[2:] == [
+        "  calc: exports add, multiply",
+        "next: `hotreload check` to verify it, then `hotreload up`",
+    ]
     text = project.manifest_path.read_text(encoding="utf-8")
-    assert text.startswith("#:schema ./schemas/hotreload.schema.json\n")
+    assert text.startswith("#:schema ./hotreload.schema.json\n")
     assert 'add = "(a: int, b: int) -> int"' in text
     assert main(["check"]) == 0
     assert main(["check", "--env", "production"]) == 0
@@ -383,7 +387,7 @@ def test_init_writes_the_schema_its_first_line_points_at(
     monkeypatch.chdir(project.root)
     assert main(["init", "calc"]) == 0
     first = project.manifest_path.read_text(encoding="utf-8").splitlines()[0]
-    assert first == "#:schema ./schemas/hotreload.schema.json"
+    assert first == "#:schema ./hotreload.schema.json"
     pointed_at = project.root / first.removeprefix("#:schema ")
     assert pointed_at.read_bytes() == (REPO / "schemas" / "hotreload.schema.json").read_bytes()
 
@@ -395,7 +399,7 @@ def test_init_without_schema_writes_no_schema_line_and_no_schema(
     monkeypatch.chdir(project.root)
     assert main(["init", "calc", "--no-schema"]) == 0
     assert "#:schema" not in project.manifest_path.read_text(encoding="utf-8")
-    assert not (project.root / "schemas").exists()
+    assert not (project.root / "hotreload.schema.json").exists()
     assert main(["check"]) == 0
 
 
@@ -419,7 +423,7 @@ def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
         ([], "the following arguments are required: COMMAND"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["check", "--log-format", "xml"], "invalid choice: 'xml'"),
-        (["init"], "the following arguments are required: MODULE"),
+        (["init", "--root"], "argument --root: expected one argument"),
         (["check", "--no-such-option"], "unrecognized arguments: --no-such-option"),
     ],
 )

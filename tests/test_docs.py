@@ -5,6 +5,7 @@ list exactly the reason codes and events the code has."""
 from __future__ import annotations
 
 import re
+import tomllib
 import typing
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def test_readme_starts_with_the_two_fresh_machine_commands_verbatim() -> None:
 def test_the_test_command_is_the_one_ci_runs() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert FRESH_MACHINE[1] in ci.splitlines()
+
+
+def test_the_install_test_runs_once_in_ci_and_not_in_the_default_run() -> None:
+    """tests/test_install.py runs README's commands in a fresh venv: slow, so CI runs it once,
+    on its own, and a plain `pytest` leaves it out."""
+    options = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    options = options["pytest"]["ini_options"]
+    assert "not install" in options["addopts"]
+    assert any(marker.startswith("install:") for marker in options["markers"])
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci.count(".venv/bin/python -m pytest -m install") == 1
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))

@@ -17,9 +17,11 @@ from hotreload.events import (
     EVENT_MODELS,
     AppLog,
     AppServing,
+    AssetChanged,
     BaseEvent,
     ContractViolationEvent,
     EventLog,
+    ExportsServing,
     ListenerError,
     ManifestChanged,
     ModuleLoaded,
@@ -139,10 +141,26 @@ SAMPLES: dict[type[BaseEvent], dict[str, Any]] = {
         "url": "http://127.0.0.1:8000",
         "reload": True,
     },
+    ExportsServing: {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "url": "http://127.0.0.1:8000",
+        "openapi": "http://127.0.0.1:8000/openapi.json",
+        "exports": ["calculator.add"],
+        "skipped": [{"export": "shapes.make", "reason": "the result: type Counter is a class"}],
+        "mcp": None,
+        "token": False,
+        "reload": True,
+    },
     AppLog: {
         "logger": "uvicorn.error",
         "message": "Exception in ASGI application",
         "exception": "Traceback (most recent call last):\n  ...\nValueError: boom",
+    },
+    AssetChanged: {
+        "file": "/srv/app/static/site.css",
+        "kind": "stylesheet",
+        "url": "/static/site.css",
     },
 }
 

@@ -1,4 +1,4 @@
-"""Tests for hotreload.freeze: rewriting exports in place and writing new manifests."""
+"""Tests for hotreload.freeze: rewriting exports and types in place."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from hotreload.errors import ManifestError
-from hotreload.freeze import SCHEMA_LINE, FreezeChange, freeze, init_manifest
+from hotreload.freeze import FreezeChange, freeze
 from hotreload.manifest import load_manifest
-from hotreload.words import DEFAULT_DEBOUNCE_MS
 
 MANIFEST = """\
 #:schema ./schemas/hotreload.schema.json
@@ -202,70 +201,6 @@ def test_freeze_keeps_crlf_line_endings(tmp_path: Path) -> None:
     assert data.count(b"\n") == data.count(b"\r\n")
 
 
-def test_init_writes_a_manifest_that_loads_and_needs_no_freeze(tmp_path: Path) -> None:
-    project = tmp_path / "calc-demo"
-    project.mkdir()
-    write_project(project)
-    path = project / "hotreload.toml"
-    path.unlink()
-    text = init_manifest(path, ["calculator"])
-    assert path.read_text() == text
-    assert text.startswith(SCHEMA_LINE + "\n")
-    loaded = load_manifest(path)
-    assert loaded.manifest.project.name == "calc-demo"
-    assert loaded.manifest.project.root == "."
-    assert loaded.manifest.modules["calculator"].keep == []
-    assert list(loaded.manifest.modules["calculator"].exports) == [
-        "add",
-        "describe_operation",
-        "subtract",
-        "fetch",
-    ]
-    development = loaded.manifest.env["development"]
-    assert (development.reload, development.debounce_ms, development.log_format) == (
-        True,
-        DEFAULT_DEBOUNCE_MS,
-        "console",
-    )
-    production = loaded.manifest.env["production"]
-    assert (production.reload, production.log_format) == (False, "json")
-    assert freeze(path) == []
-    assert path.read_text() == text
-
-
-def test_init_writes_root_relative_to_the_manifest(tmp_path: Path) -> None:
-    (tmp_path / "src" / "pkg").mkdir(parents=True)
-    (tmp_path / "src" / "pkg" / "__init__.py").write_text("def run() -> None:\n    pass\n")
-    path = tmp_path / "hotreload.toml"
-    init_manifest(path, ["pkg"], root=tmp_path / "src")
-    loaded = load_manifest(path)
-    assert loaded.manifest.project.root == "src"
-    assert loaded.manifest.modules["pkg"].exports == {"run": "() -> None"}
-
-
-def test_init_refuses_to_overwrite_an_existing_manifest(tmp_path: Path) -> None:
-    path = write_project(tmp_path)
-    with pytest.raises(ManifestError, match=r"hotreload\.toml already exists.*--force"):
-        init_manifest(path, ["calculator"])
-    assert path.read_text() == MANIFEST
-
-
-def test_init_with_force_overwrites(tmp_path: Path) -> None:
-    path = write_project(tmp_path)
-    text = init_manifest(path, ["calculator"], force=True)
-    assert path.read_text() == text
-    assert "multiply" not in text
-
-
-def test_init_of_a_missing_module_names_the_paths_tried(tmp_path: Path) -> None:
-    path = tmp_path / "hotreload.toml"
-    with pytest.raises(ManifestError) as caught:
-        init_manifest(path, ["nowhere"])
-    assert str(tmp_path / "nowhere.py") in str(caught.value)
-    assert str(tmp_path / "nowhere" / "__init__.py") in str(caught.value)
-    assert not path.exists()
-
-
 # -- types ----------------------------------------------------------------------------------------
 
 SHAPES = """\
@@ -418,16 +353,3 @@ def test_freeze_follows_the_source_order_of_fields(tmp_path: Path) -> None:
     ]
     assert 'y = "int = 0"\nx = "int = 1"\n' in path.read_text()
     assert freeze(path) == []
-
-
-def test_init_records_types_in_a_manifest_that_needs_no_freeze(tmp_path: Path) -> None:
-    (tmp_path / "shapes.py").write_text(SHAPES)
-    path = tmp_path / "hotreload.toml"
-    text = init_manifest(path, ["shapes"])
-    assert "# types: the classes the exports take or return" in text
-    types = load_manifest(path).manifest.modules["shapes"].types
-    assert list(types) == ["Counter", "Point", "Color"]
-    assert types["Point"].fields == {"x": "int", "y": "int = 0"}
-    assert types["Color"].members == ["RED", "GREEN"]
-    assert freeze(path) == []
-    assert path.read_text() == text

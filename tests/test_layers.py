@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "manifest",
             "manifesterrors",
             "freeze",
+            "appscan",
+            "init",
             "schema",
             "events",
             "output",

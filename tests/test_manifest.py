@@ -10,6 +10,7 @@ import pytest
 from hotreload.contract.signatures import parse_signature
 from hotreload.errors import ManifestError
 from hotreload.manifest import (
+    AppConfig,
     EnvProfile,
     LoadedManifest,
     Manifest,
@@ -117,10 +118,25 @@ def test_utf8_byte_order_mark_is_tolerated(project: Path) -> None:
 
 def test_validate_manifest_is_pure_and_names_the_given_source() -> None:
     with pytest.raises(ManifestError) as caught:
-        validate_manifest({"project": {"name": "x"}}, source="other.toml")
-    assert str(caught.value) == "other.toml: modules: required table [modules] is missing"
+        validate_manifest({"modules": {}}, source="other.toml")
+    assert str(caught.value) == "other.toml: project: required table [project] is missing"
     data = {"project": {"name": "x"}, "modules": {}}
     assert validate_manifest(data) == Manifest.model_validate(data)
+
+
+def test_modules_are_optional_and_app_factory_needs_a_web_app() -> None:
+    """Without [modules] there is no contract (every imported module reloads freely)."""
+    manifest = validate_manifest({"project": {"name": "x"}, "app": {"asgi": "main:app"}})
+    assert manifest.modules == {}
+    assert manifest.app is not None and manifest.app.factory is False
+    factory = {"wsgi": "shop:create_app", "factory": True}
+    assert validate_manifest({"project": {"name": "x"}, "app": factory}).app == AppConfig(**factory)
+    with pytest.raises(ManifestError) as caught:
+        validate_manifest({"project": {"name": "x"}, "app": {"entry": "a:b", "factory": True}})
+    assert str(caught.value) == (
+        "hotreload.toml: app.factory: factory = true needs asgi or wsgi (the factory that builds "
+        "the app to serve); an entry is called as it is: remove factory"
+    )
 
 
 # --- validation messages: file, key path, what was found, what is expected --------------------
@@ -154,7 +170,7 @@ ERRORS = [
         MINIMAL + "[env.development]\nrelaod = true\n",
         "hotreload.toml: env.development.relaod: unknown key; known keys: reload, debounce_ms, "
         "log_format, log_file, log_level, exec_timeout_ms, reload_scope, host, port, access_log, "
-        "restart; did you mean 'reload'?",
+        "token_env, max_body_bytes, restart, browser_reload; did you mean 'reload'?",
         id="typo-suggests-key",
     ),
     pytest.param(
@@ -163,9 +179,11 @@ ERRORS = [
         id="unknown-key-without-close-match",
     ),
     pytest.param(
-        '[project]\nname = "demo"\n[modle.calculator]\n',
-        "hotreload.toml: modules: required table [modules] is missing\n"
-        "hotreload.toml: modle: unknown key; known keys: project, modules, env, app; "
+        '[projcet]\nname = "demo"\n[modle.calculator]\n',
+        "hotreload.toml: project: required table [project] is missing\n"
+        "hotreload.toml: projcet: unknown key; known keys: project, modules, env, app, serve; "
+        "did you mean 'project'?\n"
+        "hotreload.toml: modle: unknown key; known keys: project, modules, env, app, serve; "
         "did you mean 'modules'?",
         id="every-error-one-line-each",
     ),
@@ -364,9 +382,7 @@ def test_missing_file_suggests_init(project: Path) -> None:
         load_manifest()
     with pytest.raises(ManifestError) as caught:
         load_manifest("hotreload.toml")
-    assert str(caught.value) == (
-        "hotreload.toml: no such file; create one with `hotreload init MODULE`"
-    )
+    assert str(caught.value) == ("hotreload.toml: no such file; create one with `hotreload init`")
 
 
 def test_directory_instead_of_file_is_a_read_error(project: Path) -> None:

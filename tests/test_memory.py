@@ -135,17 +135,24 @@ def test_two_hundred_reloads_do_not_grow_memory(
         # are counted before and after alike.
         for version in range(1, 21):
             reload(version)
-        gc.collect()
-        before = tracemalloc.get_traced_memory()[0]
-        for version in range(21, 221):
-            reload(version)
-            server.module("calc").add(version, 1)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
+        grown = []
+        # Two windows of 100 reloads, and the smaller growth counts: a leak grows both. One
+        # window may hold a one-off that is no leak: a table the interpreter rebuilds now and
+        # then (`object`'s dict of subclasses, which each new class enters: its size depends on
+        # every library the process imported), whose old copy predates tracing and so never
+        # counts as freed. Rebuilds are thousands of classes apart, never in both windows.
+        for window in (range(21, 121), range(121, 221)):
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            for version in window:
+                reload(version)
+                server.module("calc").add(version, 1)
+            gc.collect()
+            grown.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-    # Each version allocates ~150 kB; keeping even one in ten would add ~3 MB here.
-    assert grown < 100 * 1024, f"{grown / 1024:.0f} kB kept after 200 reloads"
+    # Each version allocates ~150 kB; keeping even one in ten would add ~1.5 MB a window.
+    assert min(grown) < 100 * 1024, f"{[g // 1024 for g in grown]} kB kept by 100 reloads"
     assert server.version("calc") == 221
     assert module().MARKER.tag == 220
 

@@ -67,7 +67,11 @@ def test_every_event_field_is_required() -> None:
         assert definition["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize(
+    "manifest",
+    MANIFESTS,
+    ids=lambda p: str(p.relative_to(REPO)),
+)
 def test_every_example_manifest_validates_against_the_manifest_schema(manifest: Path) -> None:
     data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     Draft202012Validator(load_schema(MANIFEST_SCHEMA)).validate(data)

@@ -18,7 +18,7 @@ from support import Running, dedent
 
 from hotreload.cli import main
 from hotreload.contract.typerules import binding_of
-from hotreload.freeze import init_manifest
+from hotreload.init import init_manifest
 
 BASE = dedent(
     '''

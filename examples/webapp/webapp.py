@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
 import hotreload
+
+HERE = Path(__file__).parent
 
 
 def load_model() -> dict[str, object]:
@@ -27,6 +33,15 @@ def load_model() -> dict[str, object]:
 MODEL = load_model()
 handlers = hotreload.current().module("handlers")
 app = FastAPI(title="hotreload webapp example")
+# A page: open it in a browser; under `hotreload up` it follows every save by itself.
+app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+@app.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    greeting = handlers.greet("you")["message"]
+    return templates.TemplateResponse(request, "index.html", {"greeting": greeting})
 
 
 @app.get("/greet/{name}")

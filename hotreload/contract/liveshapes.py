@@ -23,6 +23,7 @@ from hotreload.contract.signatures import Parameter, ParameterKind, Signature, n
 from hotreload.contract.typerules import compare_shape
 from hotreload.contract.typeshapes import FIELD_CALLS, FieldShape, TypeShape
 from hotreload.verdicts import Violation
+from hotreload.words import article
 
 _KINDS: dict[inspect._ParameterKind, ParameterKind] = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",
@@ -48,7 +49,7 @@ def verify_class(
     `DEFAULT_RATE` is its value.
     """
     if not isinstance(obj, type):
-        what = f"a {type(obj).__name__}"
+        what = article(type(obj).__name__)
         message = (
             f"{name}: type replaced: expected a class, found {what} once the module ran "
             "(a class decorator that returns something else?); return the class itself"

@@ -19,6 +19,7 @@ from hotreload.contract.signatures import (
 )
 from hotreload.contract.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
 from hotreload.verdicts import RESTART_REASON, TypeViolationCode, TypeWarning, Violation
+from hotreload.words import article
 
 
 def compare_types(
@@ -206,8 +207,9 @@ def _field_violations(
     for got in now.values():
         if got.name not in frozen and got.required:
             message = (
-                f"{type_name}.{got.name}: required field added: {got.name}: {got} has no default, "
-                f"so every caller that builds a {type_name} without it breaks; give it a default"
+                f"{type_name}.{got.name}: required field added: {got.name}: {got} has no "
+                f"default, so every caller that builds {article(type_name)} without it breaks; "
+                "give it a default"
             )
             violations.append(
                 _violation(

@@ -49,11 +49,23 @@ class Statement:
     stale: int = 0
 
     def summary(self, width: int = 72) -> str:
-        """The statement's first line, for an event: `12: MODEL = _load()`."""
+        """The statement's first line, for an event: `12: MODEL = _load()`; a `def` or `class`
+        by what it defines, decorated or not: `11: class Item`, `20: async def fetch` (its
+        first line may be a decorator, which says nothing of what changed)."""
+        if self.definition is not None:
+            return f"{self.line}: {self._keyword()} {self.definition}"
         first = self.text.strip().splitlines()[0] if self.text.strip() else ""
         if len(first) > width:
             first = first[: width - 1] + "…"
         return f"{self.line}: {first}"
+
+    def _keyword(self) -> str:
+        """`class`, `def` or `async def`: the keyword of a definition, from its header line."""
+        if not self.is_function:
+            return "class"
+        lines = (line.lstrip() for line in self.text.splitlines())
+        header = next((h for h in lines if h.startswith(("def ", "async def "))), "def")
+        return "async def" if header.startswith("async") else "def"
 
     def moved(self, lines: int, *, positions: bool) -> Statement:
         """The same statement, ``lines`` further down (up, if negative). Its syntax tree is

@@ -21,9 +21,8 @@ from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
 from hotreload.server import Server
-from hotreload.words import AppKind, Level
+from hotreload.words import AppKind, Level, article
 
-EXTRA = 'pip install "hotreload[web]"'
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _LEVELS["error"] = logging.ERROR
 
@@ -53,6 +52,13 @@ def web_app(
     kind: AppKind = "asgi" if app.asgi is not None else "wsgi"
     path = app.asgi or app.wsgi
     assert path is not None
+    if app.factory:
+        module, _, factory = path.partition(":")
+        raise AppError(
+            f'[app] {kind} = "{path}" with factory = true: serving an app factory is not '
+            f"supported yet; add `app = {factory}()` at the top of module {module} and serve "
+            f'that object: {kind} = "{module}:app", without factory'
+        )
     return WebApp(
         kind,
         path,
@@ -68,32 +74,39 @@ def require_extra(app: WebApp) -> None:
         try:
             importlib.import_module(name)
         except ImportError as e:
+            # The packages by their own names: hotreload's distribution is not on the package
+            # index yet (it is installed from a checkout), so "NAME[web]" would not resolve.
             raise AppError(
-                f"{app.key} is served by uvicorn, and {name} is not installed: {EXTRA} "
-                "(the web extra: uvicorn, and a2wsgi for WSGI apps)"
+                f"{app.key} is served by uvicorn, and {name} is not installed: pip install "
+                f"{' '.join(needed)} (what hotreload's web extra installs)"
             ) from e
 
 
 def bind(app: WebApp) -> socket.socket:
     """The listening address, bound now: a port in use fails before any module code runs."""
-    family = socket.AF_INET6 if ":" in app.host else socket.AF_INET
+    return bind_address(app.host, app.port, app.key)
+
+
+def bind_address(host: str, port: int, what: str) -> socket.socket:
+    """A listening socket on ``host``:``port`` for ``what`` (named in the errors)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP,
     # and with Nagle on, a keep-alive response waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((app.host, app.port))
+        sock.bind((host, port))
     except OSError as e:
         sock.close()
-        where = f"{app.host}:{app.port}"
+        where = f"{host}:{port}"
         if e.errno == errno.EADDRINUSE:
             raise PortInUse(
-                f"cannot serve {app.key} on {where}: the port is in use (another server, or an "
+                f"cannot serve {what} on {where}: the port is in use (another server, or an "
                 "earlier `hotreload up` still running?); stop it, or pick another port with "
                 "--port or env.<name>.port"
             ) from e
         raise AppError(
-            f"cannot serve {app.key} on {where}: {e.strerror or e}; pick another address with "
+            f"cannot serve {what} on {where}: {e.strerror or e}; pick another address with "
             "--host/--port or env.<name>.host/port"
         ) from e
     return sock
@@ -172,7 +185,7 @@ def _is_app(kind: AppKind, value: Any) -> bool:
 
 
 def _not_an_app(app: WebApp, value: Any) -> str:
-    what = f"a {type(value).__name__}" if not inspect.isclass(value) else f"the class {value!r}"
+    what = article(type(value).__name__) if not inspect.isclass(value) else f"the class {value!r}"
     if app.kind == "asgi":
         expected = "an async callable app(scope, receive, send), such as a FastAPI app"
         other = "wsgi" if _looks_wsgi(value) else None
@@ -186,7 +199,7 @@ def _not_an_app(app: WebApp, value: Any) -> str:
 
 
 def _an(kind: str) -> str:
-    return f"an {kind.upper()}" if kind == "asgi" else f"a {kind.upper()}"
+    return article(kind.upper())
 
 
 # -- uvicorn's logs as events ---------------------------------------------------------------
@@ -270,6 +283,12 @@ def serve(
         from a2wsgi import WSGIMiddleware
 
         asgi = WSGIMiddleware(target)
+    browser = None
+    if server.profile.reload and server.profile.browser_reload:
+        from hotreload.web.browser import BrowserReloading
+
+        browser = BrowserReloading(server.events, target, server.manifest.root)
+        asgi = browser.wrap(asgi)
     config = uvicorn.Config(
         asgi,
         host=app.host,
@@ -293,8 +312,11 @@ def serve(
             reload=server.profile.reload,
         )
 
+    closing = browser.close if browser is not None else lambda: None
     with uvicorn_logs(server.events, server.profile):
-        runner = _uvicorn_server(config, started, on_signal)
+        runner = _uvicorn_server(config, started, on_signal, closing)
+        if browser is not None:
+            browser.start()
         try:
             runner.run(sockets=[sock])
         except SystemExit as e:  # uvicorn exits when the app's lifespan start-up fails
@@ -302,16 +324,23 @@ def serve(
                 f"{app.key} failed to start (uvicorn exited with code {e.code}); "
                 "its app.log events above say why"
             ) from e
+        finally:
+            closing()
     if not runner.started:
         raise ServerError(f"{app.key} did not start; its app.log events above say why")
 
 
 def _uvicorn_server(
-    config: Any, on_started: Callable[[], None], on_signal: Callable[[int], None]
+    config: Any,
+    on_started: Callable[[], None],
+    on_signal: Callable[[int], None],
+    on_shutdown: Callable[[], None],
 ) -> Any:
-    """uvicorn.Server with two changes: it reports when it serves, and it handles SIGINT and
-    SIGTERM without raising them again once stopped (what uvicorn does there differs between
-    versions), telling ``on_signal`` instead."""
+    """uvicorn.Server with three changes: it reports when it serves; ``on_shutdown`` runs as
+    shutdown begins (it ends the browser's event streams, which uvicorn would otherwise wait
+    for: they never end by themselves); and it handles SIGINT and SIGTERM without raising them
+    again once stopped (what uvicorn does there differs between versions), telling
+    ``on_signal`` instead."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -319,6 +348,10 @@ def _uvicorn_server(
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
                 on_started()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            on_shutdown()
+            await super().shutdown(sockets=sockets)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:

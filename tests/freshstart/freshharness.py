@@ -178,24 +178,20 @@ class Zygote:
         request = json.dumps({"root": str(root), "spec": case.spec(fresh=False)}).encode()
         pipes = [os.pipe() for _ in range(3)]  # the host's stdin, stdout, stderr
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0]]
         try:
             socket.send_fds(self._socket, [request], theirs)
             answer = json.loads(self._socket.recv(65536) or b"{}")
         except (OSError, ValueError) as error:
-            for fd in (*theirs, pipes[0][1], pipes[1][0], pipes[2][0]):
-                os.close(fd)
-            raise HarnessError(f"the zygote did not fork a live host: {error}") from error
+            answer = {"error": str(error)}
         finally:
-            for fd in theirs:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            for fd in theirs:  # the host has its own copies now (or there is no host)
+                os.close(fd)
         if "pid" not in answer:
-            for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+            for fd in ours:
                 os.close(fd)
             raise HarnessError(f"the zygote did not fork a live host: {answer}")
-        return ForkedHost(answer["pid"], pipes[0][1], pipes[1][0], pipes[2][0])
+        return ForkedHost(answer["pid"], *ours)
 
     def close(self) -> None:
         self._socket.close()  # the zygote ends at the end of its socket
