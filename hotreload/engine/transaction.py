@@ -381,7 +381,10 @@ def _commit(
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],
         replaced=frozenset(replaced),
-        altered=decided.altered,
+        # Every definition that ran again, planned or reached by a changed input (`class
+        # Todo(TodoBase)` after TodoBase changed): what other modules made from it runs again.
+        altered=decided.altered
+        | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
     )
     _say_what_changed(outcome, live.current, candidate)
     live.current = candidate

@@ -611,43 +611,17 @@ EDITS = [
 _SCHEMA = "/openapi.json lacks it (FastAPI keeps the schema it built at the first request)"
 
 TODAY = {
-    "main-async-route": "accepted (statements), then GET /health answers 500: FastAPI still "
-    "calls the endpoint as a def (TypeError: 'coroutine' object is not iterable)",
     "main-new-route": f"accepted; GET /version answers, but {_SCHEMA}",
-    "main-query-parameter": "accepted; GET /stats?owner_id=99: live ignores owner_id (the old "
-    "route still matches first), fresh counts 0",
     "main-new-list-route": f"accepted; GET /latest answers, but {_SCHEMA}",
-    "main-limit-parameter": "the issue's example: GET /latest?limit=3: live 1 todo (the old "
-    "route still matches first), fresh 3",
-    "main-route-moved": "GET /stats: live 200 (the old route stays), fresh 404; /openapi.json",
-    "main-route-removed": "accepted (code); GET /version: live 200, fresh 404; /openapi.json",
-    "main-app-metadata": "accepted: FastAPI(...) runs again into a new app nothing serves; "
-    "/openapi.json info.version: live 0.1.0, fresh 0.2.0",
     "main-middleware": "rejected (exec_error: Cannot add middleware after an application has "
     "started); live answers lack the X-Served-By header",
-    "main-exception-handler": "accepted; validation errors: live 422 (the exception handlers of "
-    "the first request's middleware stack), fresh 400",
     "main-new-router": f"accepted; GET /tags/ answers, but {_SCHEMA}",
-    "main-include-prefix": "accepted; GET /tags/: live 200 (the first include stays), fresh "
-    "404; /openapi.json",
     "main-route-after-lifespan": "accepted, onto the app the lifespan edit built, which nothing "
     "serves: GET /ping: live 404, fresh 200",
     "todos-new-route": "accepted; GET /todos/search: live 400 (the new route sits behind "
     "/todos/{todo_id}, which matches first), fresh 200; /openapi.json",
-    "todos-route-method": "PATCH /todos/1: live 200 (the PATCH route stays), fresh 405; "
-    "/openapi.json",
-    "todos-route-removed": "accepted (code); DELETE /todos/2: live 404 from the old route, "
-    "fresh 405; /openapi.json",
-    "todos-status-code": "POST /todos/: live 201, fresh 200",
-    "todos-router-tags": "/openapi.json tags: live todos, fresh tasks",
     "todos-docstring": "accepted (code); /openapi.json lacks the description (read once)",
-    "todos-response-options": "GET /todos/3: live shows its null fields, fresh leaves them out",
-    "todos-dependency-header": "accepted (statements), then every request answers 500, /health "
-    "too (FastAPIError: Invalid args for response field ... Page)",
     "users-route-moved-across-routers": "GET /users/1/todos: live 200, fresh 404; /openapi.json",
-    "users-router-prefix": "every /users route stays (live 200, fresh 404); /people: live 404",
-    "orm-nullable-column": "rejected: exec_error Table 'todos' is already defined for this "
-    "MetaData instance (the answers are equal: nothing reads the column yet)",
     "api-response-field": "accepted (statements); live answers lack priority (the routes "
     "serialize with the old Todo model)",
     "api-request-field": "accepted; POST /todos/ with priority 2: live stores null (the route "
@@ -657,8 +631,20 @@ TODAY = {
     "api-field-validator": "accepted; POST /todos/ '  spaced  ': live keeps the spaces",
     "api-model-config": "accepted; POST /todos/ with an unknown field: live 200, fresh 400",
     "api-response-field-removed": "accepted; GET /people/: live still shows is_active",
-    "orm-relationship-order": "rejected: exec_error Table 'users' is already defined for this "
-    "MetaData instance; GET /people/1: todos oldest first, fresh newest first",
 }
 
 EDITS = [dataclasses.replace(item, fails_today=TODAY.get(item.id)) for item in EDITS]
+
+# Pydantic model edits deep in the session: alone each is reload.restart_needed (the routers
+# that built their fields from the model follow it); after the long history of edits before
+# them they are sometimes accepted without that, so their mark is not strict (issue 21 x 16).
+UNSETTLED = frozenset(
+    {
+        "api-response-field",
+        "api-request-field",
+        "api-update-field",
+        "api-field-constraint",
+        "api-field-validator",
+        "api-model-config",
+    }
+)
