@@ -646,5 +646,6 @@ UNSETTLED = frozenset(
         "api-field-constraint",
         "api-field-validator",
         "api-model-config",
+        "api-response-field-removed",
     }
 )
