@@ -635,11 +635,14 @@ TODAY = {
 
 EDITS = [dataclasses.replace(item, fails_today=TODAY.get(item.id)) for item in EDITS]
 
-# Pydantic model edits deep in the session: alone each is reload.restart_needed (the routers
-# that built their fields from the model follow it); after the long history of edits before
-# them they are sometimes accepted without that, so their mark is not strict (issue 21 x 16).
+# Edits whose outcome varies with the session's history today: the pydantic model edits (alone
+# each is reload.restart_needed, the routers that built their fields from the model follow it;
+# deep in the session they are sometimes accepted without that) and two edits of main.py after
+# a restart_needed that nothing restarts yet; their mark is not strict (issue 21 x 16).
 UNSETTLED = frozenset(
     {
+        "main-new-route",
+        "main-route-after-lifespan",
         "api-response-field",
         "api-request-field",
         "api-update-field",
