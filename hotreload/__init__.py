@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from hotreload.bindings import Binding
     from hotreload.contract.signatures import Signature, parse_signature
+    from hotreload.engine.dispose import handed_over, on_dispose
     from hotreload.errors import (
         ContractViolation,
         HotreloadError,
@@ -40,7 +41,9 @@ _PUBLIC: dict[str, str] = {
     "SignatureSyntaxError": "hotreload.errors",
     "Violation": "hotreload.verdicts",
     "current": "hotreload.server",
+    "handed_over": "hotreload.engine.dispose",
     "load_manifest": "hotreload.manifest",
+    "on_dispose": "hotreload.engine.dispose",
     "parse_signature": "hotreload.contract.signatures",
     "up": "hotreload.server",
 }
@@ -60,7 +63,9 @@ __all__ = [
     "Violation",
     "__version__",
     "current",
+    "handed_over",
     "load_manifest",
+    "on_dispose",
     "parse_signature",
     "up",
 ]

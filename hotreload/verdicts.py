@@ -106,7 +106,7 @@ FileReason = Literal["syntax_error", "decode_error", "file_missing", "file_too_l
 ExecReason = Literal["exec_error", "exec_timeout"]
 """A module's top-level code that raised or ran past its deadline at a reload."""
 
-RejectReason = Literal[FileReason, "outside_root", ExecReason, ViolationCode]
+RejectReason = Literal[FileReason, "outside_root", "import_would_fail", ExecReason, ViolationCode]
 """The one code of a `reload.rejected` event, and of every `Failure`."""
 
 CheckCode = Literal[ViolationCode, FileReason]

@@ -250,3 +250,46 @@ def test_loose_annotation_cuts_modules_after_normalising() -> None:
     assert loose_annotation("typing.Optional[numpy.ndarray]") == "ndarray | None"
     assert loose_annotation("np.ndarray | None") == "ndarray | None"
     assert loose_annotation(None) is None
+
+
+AS_WRITTEN = dedent(
+    """
+    import dataclasses
+    from typing import Annotated, Generic, TypeVar
+
+    Money = float
+    T = TypeVar("T")
+    DEFAULT_RATE = 0.2
+
+
+    @dataclasses.dataclass
+    class Price:
+        amount: Money
+        count: Annotated[int, "at least one"] = 1
+        rate: float = DEFAULT_RATE
+
+        def taxed(self, rate: float = DEFAULT_RATE) -> Money:
+            return self.amount * (1 + rate)
+
+
+    @dataclasses.dataclass
+    class Box(Generic[T]):
+        item: T
+    """
+)
+
+
+def test_start_up_compares_the_frozen_source_as_the_module_evaluates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: `check` passes exactly when `up` starts: aliases, Annotated, TypeVars and
+    defaults that name a constant compare as the module's code evaluates them."""
+    module = run_module(tmp_path, monkeypatch, AS_WRITTEN)
+    shapes = frozen_shapes(AS_WRITTEN)
+    for name in ("Price", "Box"):
+        assert verify_class(name, getattr(module, name), shapes[name], vars(module)) == [], name
+    # A real change is still one.
+    changed = AS_WRITTEN.replace("amount: Money", "amount: int")
+    module = run_module(tmp_path, monkeypatch, changed)
+    [violation] = verify_class("Price", module.Price, shapes["Price"], vars(module))
+    assert violation.member == "amount"

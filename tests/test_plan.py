@@ -70,9 +70,17 @@ def test_what_a_statement_binds_reads_and_calls_at_import_time(
     assert scope_of(source)[:3] == (binds, reads, calls)
 
 
-@pytest.mark.parametrize("source", ["globals()['A'] = 1", "from os import *", "exec('A = 1')"])
+@pytest.mark.parametrize("source", ["globals()['A'] = 1", "exec('A = 1')"])
 def test_a_statement_that_reaches_names_the_source_does_not_show_is_dynamic(source: str) -> None:
     assert scope_of(source)[3] is True
+
+
+def test_a_star_import_names_its_module_and_dotted_reads_are_recorded() -> None:
+    scope = statement_scope(ast.parse("from .more import *").body[0])
+    assert (scope.star, scope.dynamic) == ((".more",), False)
+    scope = statement_scope(ast.parse("DEADLINE = cfg.limits.TIMEOUT * 2 + cfg.get()").body[0])
+    assert {"cfg.limits.TIMEOUT", "cfg.limits", "cfg.get"} <= scope.attributes
+    assert scope.attribute_calls == {"cfg.get"}
 
 
 def decide(

@@ -543,6 +543,14 @@ def test_reloads_are_decided_as_before_without_types(project: Project, start: An
         ),
         ("if X:\n    class Counter: ...\n", ("a class defined under a condition", 2)),
         ("x = 1\n", None),
+        # One rule with the exports' check (issue 21): a loop target, `with ... as`, a walrus.
+        ("class Counter: ...\nfor Counter in range(3):\n    pass\n", ("a `for` loop", 2)),
+        ("with open('f') as Counter:\n    pass\n", ("a `with` statement", 1)),
+        ("print(Counter := 3)\n", ("an assignment", 1)),
+        (
+            "try:\n    pass\nexcept OSError as Counter:\n    pass\n",
+            ("an `except ... as` under a condition", 3),
+        ),
     ],
 )
 def test_binding_of_says_what_binds_a_name(source: str, expected: tuple[str, int] | None) -> None:

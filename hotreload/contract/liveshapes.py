@@ -37,11 +37,17 @@ _FORWARD_REF = re.compile(r"ForwardRef\('([^']*)'(?:, [^)]*)?\)")
 _UNKNOWN = "..."  # a default that is not a literal: only its presence is compared
 
 
-def verify_class(name: str, obj: object, expected: TypeShape) -> list[Violation]:
+def verify_class(
+    name: str, obj: object, expected: TypeShape, namespace: Mapping[str, Any] | None = None
+) -> list[Violation]:
     """Every way a live class breaks its frozen shape; empty when it still matches.
 
     ``obj`` is what the module's namespace holds under ``name`` after its code ran. Only the
     frozen members are looked at: a new method or field is as free here as in the source.
+    With the module's ``namespace``, the frozen annotations and defaults are first read as the
+    module's code would evaluate them (`as_run`), so that like is compared with like: the
+    frozen `Money` is the live `float` where `Money = float`, a TypeVar is itself, a default
+    `DEFAULT_RATE` is its value.
     """
     if not is_class(obj):  # type(obj) alone: a proxy's __class__ is the user's code
         what = article(type(obj).__name__)
@@ -51,7 +57,109 @@ def verify_class(name: str, obj: object, expected: TypeShape) -> list[Violation]
         )
         return [Violation("type_replaced", name, expected.summary(), what, None, message, name)]
     actual = live_shape(obj, expected)
+    if namespace is not None:  # both sides: a live annotation may be text too (PEP 563)
+        expected, actual = as_run(expected, namespace), as_run(actual, namespace)
     return compare_shape(name, loosen(expected), loosen(actual))
+
+
+def as_run(shape: TypeShape, namespace: Mapping[str, Any]) -> TypeShape:
+    """A frozen shape with each annotation and default evaluated in the module's namespace and
+    written back as a live object is written (only names, attributes, subscripts, unions and
+    constants are evaluated, never a call; what does not evaluate stays as written)."""
+
+    def signature(s: Signature) -> Signature:
+        return Signature(
+            tuple(
+                Parameter(
+                    p.name,
+                    p.kind,
+                    _annotation(p.annotation, namespace),
+                    _default(p.default, namespace),
+                )
+                for p in s.parameters
+            ),
+            _annotation(s.returns, namespace),
+            s.is_async,
+        )
+
+    return TypeShape(
+        methods={n: signature(s) for n, s in shape.methods.items()},
+        properties={n: signature(s) for n, s in shape.properties.items()},
+        fields=tuple(
+            FieldShape(
+                f.name,
+                _annotation(f.annotation, namespace) or f.annotation,
+                _default(f.default, namespace),
+            )
+            for f in shape.fields
+        ),
+        members=shape.members,
+    )
+
+
+_SAFE = (
+    ast.Expression,
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Tuple,
+    ast.List,
+    ast.Constant,
+    ast.BinOp,
+    ast.BitOr,
+    ast.Load,
+)
+
+
+def _evaluated(text: str, namespace: Mapping[str, Any]) -> tuple[bool, object]:
+    """(True, value) for an expression of only names, attributes, subscripts and unions that
+    evaluates in ``namespace``; (False, None) otherwise. `Annotated[T, ...]` is read as T."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return False, None
+    body = tree.body
+    if isinstance(body, ast.Subscript) and ast.unparse(body.value).endswith("Annotated"):
+        inner = body.slice.elts[0] if isinstance(body.slice, ast.Tuple) else body.slice
+        tree = ast.Expression(body=inner)
+    if not all(isinstance(n, _SAFE) for n in ast.walk(tree)):
+        return False, None
+    try:
+        code = compile(ast.fix_missing_locations(tree), "<annotation>", "eval")
+        return True, eval(code, {"__builtins__": __builtins__, **namespace})
+    except Exception:
+        return False, None
+
+
+def _annotation(text: str | None, namespace: Mapping[str, Any]) -> str | None:
+    if text is None:
+        return None
+    ok, value = _evaluated(text, namespace)
+    if not ok or isinstance(value, str):
+        return text
+    return annotation_text(_unannotated(value)) or text
+
+
+def _default(text: str | None, namespace: Mapping[str, Any]) -> str | None:
+    """A default that names a value (`DEFAULT_RATE`, `Color.RED`) as that value's text."""
+    if text is None or _is_literal(text):
+        return text
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return text
+    if not isinstance(node, ast.Name | ast.Attribute):
+        return text
+    ok, value = _evaluated(text, namespace)
+    return _value_text(value) if ok else text
+
+
+def _unannotated(annotation: object) -> object:
+    """`Annotated[int, Field(ge=1)]` is `int` to compare: pydantic keeps only `int` as the
+    field's annotation, with the rest in its own metadata."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
 
 
 def live_shape(cls: type, expected: TypeShape) -> TypeShape:
@@ -112,6 +220,7 @@ def annotation_text(annotation: object) -> str | None:
         return None
     if isinstance(annotation, str):
         return annotation
+    annotation = _unannotated(annotation)
     if isinstance(annotation, typing.ForwardRef):
         return annotation.__forward_arg__
     if annotation is None or annotation is type(None):

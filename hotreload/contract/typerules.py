@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from hotreload.contract.rebinding import Rebinding, rebinding
 from hotreload.contract.signatures import (
     FoundFunction,
     Signature,
@@ -298,46 +299,42 @@ def changed_types(running: Mapping[str, FoundType], new: Mapping[str, FoundType]
 
 def binding_of(tree: ast.Module, name: str, *, after: int = 0) -> tuple[str, int] | None:
     """What binds ``name`` at the top level after line ``after``, besides an unconditional class
-    statement, and its line: ``("an assignment", 7)``; None when nothing does.
+    statement, and its line: ``("an assignment", 7)``; None when nothing does. The rule is
+    `rebinding`'s, the one the exports' check uses too.
 
     ``Counter = total_ordering(Counter)`` is trusted to keep the class, as a decorator is; what
     it really returns is checked once the module ran (`liveshapes`).
     """
     found = [
-        binding
+        (binding_words(binding, name), binding.line)
         for statement in tree.body
         if statement.lineno > after
-        for binding in _bindings(statement, name, conditional=False)
+        and (binding := rebinding(statement, name)) is not None
+        and (binding.conditional or not isinstance(binding.node, ast.ClassDef))
     ]
     return found[-1] if found else None
 
 
-def _bindings(statement: ast.stmt, name: str, *, conditional: bool) -> Iterator[tuple[str, int]]:
-    line = statement.lineno
-    under = " under a condition" if conditional else ""
-    if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-        if statement.name == name and (conditional or not isinstance(statement, ast.ClassDef)):
-            what = "a class" if isinstance(statement, ast.ClassDef) else "a function"
-            yield f"{what} defined{under}", line
-    elif isinstance(statement, ast.Import | ast.ImportFrom):
-        if any((a.asname or a.name.split(".")[0]) == name for a in statement.names):
-            yield f"an import{under}", line
-    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
-        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        stores = (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-        value = statement.value
-        wraps = value is not None and any(
-            isinstance(n, ast.Name) and n.id == name for n in ast.walk(value)
-        )
-        if any(n.id == name for n in stores) and not wraps:
-            yield f"an assignment{under}", line
-    elif isinstance(statement, ast.Delete):
-        if any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
-            yield f"a `del {name}`{under}", line
+def binding_words(binding: Rebinding, name: str) -> str:
+    """How a message names a rebinding: "a class defined under a condition", "an import"."""
+    node = binding.node
+    under = " under a condition" if binding.conditional else ""
+    if isinstance(node, ast.ClassDef):
+        what = "a class defined"
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        what = "a function defined"
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        what = "an import"
+    elif isinstance(node, ast.Delete):
+        what = f"a `del {name}`"
+    elif isinstance(node, ast.For | ast.AsyncFor):
+        what = "a `for` loop"
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        what = "a `with` statement"
+    elif isinstance(node, ast.ExceptHandler):
+        what = "an `except ... as`"
+    elif isinstance(node, ast.pattern):
+        what = "a `match` capture"
     else:
-        for child in ast.iter_child_nodes(statement):
-            if isinstance(child, ast.stmt):
-                yield from _bindings(child, name, conditional=True)
-            elif isinstance(child, ast.ExceptHandler):
-                for inner in child.body:
-                    yield from _bindings(inner, name, conditional=True)
+        what = "an assignment"
+    return what + under

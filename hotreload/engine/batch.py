@@ -10,9 +10,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
+from hotreload.engine.execute import public_names
+from hotreload.engine.follow import (
+    Dependents,
+    dependents,
+    missing_exports,
+    reader_of,
+    star_importer,
+)
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
+from hotreload.engine.plan import Reach
 from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
@@ -109,6 +119,8 @@ class Batches:
         # Each file's mark when last read, and when (wall ns): a resync reads only the files
         # that may have moved since (a start-up importing 1,000 modules resyncs several times).
         self._seen: dict[Path, tuple[FileMark, int]] = {}
+        self._due: dict[str, Candidate] = {}  # versions of the batch being applied, not yet
+        self._forced: dict[str, Dependents] = {}  # what those must run for modules followed
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -176,6 +188,13 @@ class Batches:
         if candidates:
             candidates |= waiting
             names += list(waiting)
+        held: dict[str, tuple[LiveModule, Candidate, str]] = {}
+        for name, (live, candidate, source_digest) in list(candidates.items()):
+            failure = self._still_read(live, candidate, candidates)
+            if failure is not None:  # tried again when the module that reads it changes
+                held[name] = candidates.pop(name)
+                outcome = Outcome("rejected", live, started, failure=failure, waiting=True)
+                decided[name] = Decided(outcome, source_digest)
         # Said in the order they are applied: import order, then the given order.
         imports = {name: c.imports.modules for name, (_, c, _) in candidates.items()}
         order = [n for group in import_order(names, imports) for n in group]
@@ -190,9 +209,59 @@ class Batches:
             if name in candidates and self._retriable(item.outcome, 2):
                 self._waiting[name] = candidates[name]
                 item.outcome.waiting = True
+        self._waiting |= held
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def _still_read(
+        self,
+        changed: LiveModule,
+        candidate: Candidate,
+        candidates: dict[str, tuple[LiveModule, Candidate, str]],
+    ) -> Failure | None:
+        """A version that removes a name another module takes from it at import (`from util
+        import clamp`, `X = helpers.build()`) is one a fresh start could not import: rejected
+        before anything runs (with the other module's new version where it is saved too)."""
+        removed = changed.current.defined - candidate.defined
+        missing = (
+            missing_exports(candidate.analysis)
+            if "__all__" in candidate.source.decode("utf-8", "replace")
+            else set()
+        )
+        if (not removed and not missing) or "__getattr__" in candidate.defined:
+            return None
+        name = changed.spec.name
+        last_part = name.rpartition(".")[2].encode()
+        for live in self.modules:
+            if live is changed or last_part not in live.source:
+                continue
+            due = candidates.get(live.spec.name)
+            analysis = live.current.analysis if due is None else due[1].analysis
+            package = live.spec.name if live.spec.path.name == "__init__.py" else ""
+            package = package or live.spec.name.rpartition(".")[0]
+            found = reader_of(analysis, package, name, removed)
+            star = star_importer(analysis, package, name) if missing else None
+            if star is not None:
+                return Failure(
+                    "import_would_fail",
+                    f"{changed.spec.path.name}: `__all__` lists `{sorted(missing)[0]}`, which "
+                    f"the module does not define, and {live.spec.path.name}:{star.line} "
+                    f"`{star.summary().split(': ', 1)[1]}` imports it: a fresh start would "
+                    "raise AttributeError; define it, or take it out of `__all__`",
+                )
+            if found is not None:
+                statement, gone = found
+                return Failure(
+                    "import_would_fail",
+                    f"{changed.spec.path.name}: `{gone}` is removed, but "
+                    f"{live.spec.path.name}:{statement.line} "
+                    f"`{statement.summary().split(': ', 1)[1]}` takes it at import: a fresh "
+                    f"start would fail there; keep `{gone}`, or change "
+                    f"{live.spec.path.name} in the same save",
+                    line=None,
+                )
+        return None
 
     def _apply_in_order(
         self,
@@ -204,7 +273,14 @@ class Batches:
         """Apply in import order; retry what failed while others got applied; then run the
         `from M import name` statements of modules whose names from M were replaced."""
         said: list[Decided] = []
-        seen: set[str] = set(order)
+        # (follower, changed module) pairs of this batch: a module follows each changed one
+        # once, so imports that go round in a circle end. One of the batch decided unchanged
+        # is followed like any other.
+        seen: set[tuple[str, str]] = set()
+        # A module of the batch not applied yet follows with its new version: what it must run
+        # again is kept for when it is applied.
+        self._due = {n: candidates[n][1] for n in order if n in candidates}
+        self._forced = {}
         pending = order
         while pending:
             retry: list[str] = []
@@ -217,6 +293,7 @@ class Batches:
                 outcome = self._apply_one(live, candidate, started)
                 if outcome.kind == "accepted":
                     progressed = True
+                    self._due.pop(name, None)
                     said.append(Decided(outcome, source_digest))
                     said += self._follow(live, outcome, started, seen)
                 elif self._retriable(outcome, len(candidates)) and name not in retry:
@@ -228,6 +305,7 @@ class Batches:
                 said += [decided[n] for n in retry]  # nothing changed: they would fail again
                 break
             pending = retry
+        self._due, self._forced = {}, {}
         return said
 
     def _apply_one(
@@ -235,18 +313,21 @@ class Batches:
         live: LiveModule,
         candidate: Candidate,
         started: float,
-        also_run: frozenset[str] = frozenset(),
+        forced: Dependents | None = None,
     ) -> Outcome:
         always = self.restart_always.get(live.spec.name)
         if always is not None:  # decided before anything runs: the module stays as it is
             return Outcome("restart_needed", live, started, restart=always)
+        if forced is None:
+            forced = self._forced.get(live.spec.name, Dependents())
         return apply_version(
             live,
             candidate,
             started,
             watchdog=self.watchdog,
             timeout=self.exec_timeout,
-            also_run=also_run,
+            also_statements=frozenset(forced.statements),
+            gone=frozenset(forced.gone),
             restarts=self.restarts,
             pinned=self.pinned.get(live.spec.name, {}),
         )
@@ -261,31 +342,64 @@ class Batches:
         return batch_size > 1 and failure is not None and failure.exception in _CURABLE
 
     def _follow(
-        self, changed: LiveModule, outcome: Outcome, started: float, seen: set[str]
+        self,
+        changed: LiveModule,
+        outcome: Outcome,
+        started: float,
+        seen: set[tuple[str, str]],
     ) -> list[Decided]:
-        """Modules that took a name from ``changed`` (`from changed import TIMEOUT`) that is
-        now another object run that import again, and what depends on it; each module once
-        a batch (``seen``), so imports that go round in a circle end."""
-        if not outcome.replaced:
+        """Modules that read at import what changed in ``changed`` run those statements again
+        (`follow.dependents`), and what depends on them; each module once a batch (``seen``),
+        so imports that go round in a circle end. Their `lru_cache`s are cleared: they may
+        hold results of the old code."""
+        if not outcome.replaced and not outcome.altered:
             return []
         followed: list[Decided] = []
+        name = changed.spec.name
+        public = public_names(changed.module)
+        reach: Reach | None = None
+
+        def altered(attribute: str) -> bool:
+            nonlocal reach
+            if not outcome.altered:
+                return False
+            if reach is None:
+                reach = Reach(changed.current.analysis, outcome.altered)
+            return reach.reaches(attribute)
+
         # A module whose text does not name the changed one cannot import from it: it is not
-        # analysed for that (an rehomed module is analysed only when a reload needs it).
-        last_part = changed.spec.name.rpartition(".")[2].encode()
+        # analysed for that (an adopted module is analysed only when a reload needs it).
+        last_part = name.rpartition(".")[2].encode()
         for live in self.modules:
-            if last_part not in live.source:
+            if live is changed or last_part not in live.source:
                 continue
-            taken = live.current.imports.names.get(changed.spec.name, frozenset())
-            names = taken & outcome.replaced
-            if not names or live.spec.name in seen:
+            for wrapper in cache_wrappers(live.namespace):
+                wrapper.cache_clear()
+            if (live.spec.name, name) in seen:
                 continue
-            seen.add(live.spec.name)
+            package = live.spec.name if live.spec.path.name == "__init__.py" else ""
+            package = package or live.spec.name.rpartition(".")[0]
+            due = self._due.get(live.spec.name)
+            found = dependents(
+                live.current.analysis if due is None else due.analysis,
+                package,
+                name,
+                replaced=outcome.replaced,
+                public=public,
+                altered=altered,
+            )
+            if not found.statements:
+                continue
+            seen.add((live.spec.name, name))
+            if due is not None:  # applied later in this batch, with these statements too
+                forced = self._forced.setdefault(live.spec.name, Dependents())
+                forced.statements |= found.statements
+                forced.gone |= found.gone
+                continue
             again = prepare(live.spec, live.source, live.current)
             if isinstance(again, Failure):
                 continue  # it runs this very source: it cannot fail to prepare
-            statements = again.analysis.statements
-            bound = {n for s in statements if s.scope.binds & names for n in s.scope.binds}
-            result = self._apply_one(live, again, started, also_run=frozenset(bound))
+            result = self._apply_one(live, again, started, found)
             followed.append(Decided(result, digest(live.source)))
             if result.kind == "accepted":
                 followed += self._follow(live, result, started, seen)

@@ -8,25 +8,33 @@ swap is undone.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import sys
 import traceback
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
+from hotreload.engine.dispose import dispose, has_callbacks
 from hotreload.engine.patching import keeps_identity
-from hotreload.engine.plan import Plan
-from hotreload.engine.statements import Analysis
+from hotreload.engine.plan import Inputs, Plan, registration
+from hotreload.engine.registers import registration as class_registration
+from hotreload.engine.scope import changes_module_state
+from hotreload.engine.statements import Analysis, Statement
 from hotreload.verdicts import Failure, RestartCause
 
 _MISSING = object()
 
 
 class NeedsRestart(Exception):
-    """A statement about to run again cannot run in place (see `restarts`): the run stops
-    before it, and is undone."""
+    """A statement about to run again cannot run in place (a registration with a live object,
+    see `restarts`; a value it would change in place a second time; a class a registry holds):
+    the run stops before it, and is undone. The transaction alone turns it into the outcome."""
 
     def __init__(self, cause: RestartCause) -> None:
         super().__init__(cause.detail)
@@ -43,6 +51,12 @@ class Run:
     snapshot: dict[str, Any] | None = None  # taken before any module code runs
     ran: list[int] = field(default_factory=list)  # statements run, in order
     bound: set[str] = field(default_factory=set)  # names the run bound or deleted
+    # Names an import statement bound: they take the imported object as it is (patching it
+    # would rewrite another module's object, or one it discarded).
+    imported: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
+    _analysis: Analysis | None = None
+    _inputs: Inputs | None = None
 
     def swap_code(self) -> None:
         """Give live functions the new code (first: a re-run statement may call them)."""
@@ -72,45 +86,218 @@ class Run:
         path: Path,
         watchdog: Watchdog,
         timeout: float,
+        gone: Collection[str] = (),
         *,
         guard: Callable[[int], RestartCause | None] = lambda _index: None,
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
         changed, in source order, with one deadline for all. Raises what the code raises, and
-        NeedsRestart before a statement that ``guard`` says cannot run again in place."""
+        NeedsRestart before a statement that cannot run again in place: one that ``guard``
+        says cannot (`restarts`: a registration with a live object), one that would change
+        again in place a value it changed before, or register again what it registered.
+
+        ``gone`` names what a module this one star-imports no longer has: a re-run star
+        import drops it, as a fresh import would not bind it."""
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
+        self._analysis = new
+
+        module = str(namespace.get("__name__", ""))
+        disposing = has_callbacks(module)
 
         def work() -> None:
+            for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
+                value = namespace.pop(name, _MISSING)
+                if value is not _MISSING:
+                    if disposing:
+                        dispose(module, name, value)
+                    if isinstance(value, type) and (why := class_registration(value, None)):
+                        self._registered(name, why, removed=True)
+                    self.bound.add(name)
+                    changed.add(name)
             for index, statement in enumerate(new.statements):
                 if index in plan.never:
                     continue
-                if index not in plan.run and not statement.scope.reads & changed:
+                if index not in plan.run and not self._reads_changed(statement, changed):
                     continue
                 if index not in plan.run and (cause := guard(index)) is not None:
                     raise NeedsRestart(cause)
+                if index not in plan.added or statement.scope.mutates & plan.remade:
+                    self._refuse_repeat(statement)
+                if index not in plan.added and "@" in statement.text and statement.definition:
+                    # Its decorator would register it again (unless that replaces the entry).
+                    cause = registration(new, index, namespace)
+                    if cause is not None:
+                        raise NeedsRestart(cause)
+                if statement.definition is not None and statement.definition in namespace:
+                    # Decorators of an edited statement are the plan's to judge (on the old one).
+                    node = None if index in plan.added else new.node(index)
+                    self._refuse_reregistration(node, statement)
+                if disposing:
+                    for name in statement.scope.binds & snapshot.keys():
+                        dispose(module, name, snapshot[name])
                 self.ran.append(index)
+                before = dict(namespace) if statement.scope.star else None
                 exec(statement.runnable(path, new.future_flags), namespace)
-                for name in statement.scope.binds:
+                names = set(statement.scope.binds)
+                if before is not None:
+                    names |= {n for n, v in namespace.items() if before.get(n, _MISSING) is not v}
+                    names |= self._drop_gone(new, gone)
+                    self.imported |= names
+                elif statement.imports.modules:
+                    self.imported |= names
+                if statement.definition is not None and statement.definition not in snapshot:
+                    changed.update(_bases_of(namespace.get(statement.definition), namespace))
+                for name in names:
                     self.bound.add(name)
-                    old = snapshot.get(name, _MISSING)
-                    if not keeps_identity(old, namespace.get(name, _MISSING)):
+                    old, value = snapshot.get(name, _MISSING), namespace.get(name, _MISSING)
+                    # A class made again is patched into the live one, but what read it at
+                    # import (`dataclasses.fields(Point)`, `Point()`) may read something else.
+                    if isinstance(value, type) or not keeps_identity(old, value):
                         changed.add(name)
+                    elif isinstance(value, types.FunctionType) and statement.definition is None:
+                        changed.add(name)  # a lambda made again: who called it reads anew
+            for raw in plan.unstarred:  # a star import removed: what it brought goes
+                brought = star_module(raw, namespace.get("__package__") or "")
+                if brought is not None:
+                    names = {
+                        n
+                        for n in public_names(brought)
+                        if namespace.get(n, _MISSING) is getattr(brought, n, None)
+                    }
+                    dropped = self._drop_gone(new, names)
+                    self.bound |= dropped
 
         watchdog.call(work, timeout)
+
+    def _reads_changed(self, statement: Statement, changed: set[str]) -> bool:
+        """Whether a statement reads a changed name, itself or in a function it calls."""
+        if not changed:
+            return False
+        if statement.scope.reads & changed or statement.scope.introspects:
+            return True
+        if not statement.scope.calls and not statement.scope.binds:
+            return False
+        if self._inputs is None:
+            self._inputs = Inputs(self._analysis) if self._analysis is not None else None
+        return self._inputs is not None and bool(self._inputs.of(statement) & changed)
+
+    def _refuse_repeat(self, statement: Statement) -> None:
+        """A statement that changed a value in place (`REGISTRY.append(handler)`) must not run
+        again on that same value: it would register twice. Where this run made the value
+        afresh, it runs on the new one; otherwise the save needs a restart."""
+        scope = statement.scope
+        snapshot = self.snapshot or {}
+        same = {
+            n
+            for n in scope.accumulates & self.bound
+            if n in snapshot and self.namespace.get(n, _MISSING) is snapshot[n]
+        }  # made again, and it gave back the very object it changed (`logging.getLogger`)
+        for name in sorted((scope.accumulates - scope.binds - self.bound) | same):
+            value = self.namespace.get(name)
+            if isinstance(value, types.ModuleType) and not changes_module_state(scope, name):
+                continue  # a module's function called again (`time.sleep(1)`)
+            raise NeedsRestart(
+                RestartCause(
+                    "side_effect",
+                    f"`{statement.summary().split(': ', 1)[1]}` would run again on the `{name}` "
+                    "it already changed at import (a second registration, a value changed "
+                    "twice)",
+                    statement=statement.summary(),
+                    line=statement.line,
+                    name=name,
+                )
+            )
+
+    def _refuse_reregistration(self, node: ast.stmt | None, statement: Statement) -> None:
+        """A class about to be made again that a metaclass, a base's `__init_subclass__` or a
+        decorator may register (judged on the live class, before anything runs): the registry
+        would hold two."""
+        value = self.namespace.get(statement.definition or "")
+        if isinstance(value, type):
+            why = class_registration(value, node)
+            if why is not None:
+                self._registered(statement.definition or "", why, statement=statement)
+
+    @staticmethod
+    def _registered(
+        name: str, why: str, *, statement: Statement | None = None, removed: bool = False
+    ) -> None:
+        done = "removed" if removed else "made again"
+        raise NeedsRestart(
+            RestartCause(
+                "side_effect",
+                f"class `{name}` is {done}, and {why} may have registered it when it was made: "
+                "the registry cannot be set back in place",
+                statement=statement.summary() if statement else None,
+                line=statement.line if statement else None,
+                name=name,
+            )
+        )
+
+    def _drop_gone(self, new: Analysis, gone: Collection[str]) -> set[str]:
+        """Drop names that came from a star import and that no star-imported module still
+        brings, nor any statement of this version binds."""
+        namespace = self.namespace
+        package = namespace.get("__package__") or ""
+        sources = [star_module(raw, package) for s in new.statements for raw in s.scope.star]
+        dropped = set()
+        for name in gone:
+            if name not in namespace or new.binders(name) or name.startswith("__"):
+                continue
+            if isinstance(namespace[name], types.ModuleType):
+                continue  # a submodule the import system set on its package
+            if any(name in public_names(module) for module in sources if module is not None):
+                continue
+            del namespace[name]
+            dropped.add(name)
+        self.dropped |= dropped
+        return dropped
 
     def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
         """Run the whole new version in the namespace. Raises what the code raises."""
         namespace = self.namespace
-        self.snapshot = dict(namespace)
+        snapshot = self.snapshot = dict(namespace)
+        module = str(namespace.get("__name__", ""))
 
         def work() -> None:
+            if has_callbacks(module):
+                for name, value in snapshot.items():
+                    dispose(module, name, value)
             for code in new.runnable(path):
                 exec(code, namespace)
 
         watchdog.call(work, timeout)
         self.bound = set(namespace)
+
+
+def _bases_of(value: Any, namespace: dict[str, Any]) -> set[str]:
+    """The module's names for the bases of a new class: their `__subclasses__()` changed."""
+    if not isinstance(value, type):
+        return set()
+    bases = {id(b) for b in value.__bases__}
+    return {n for n, v in namespace.items() if id(v) in bases and isinstance(v, type)}
+
+
+def star_module(raw: str, package: str) -> types.ModuleType | None:
+    """The module a `from M import *` (``raw``, dots kept) names, if it is imported."""
+    try:
+        name = importlib.util.resolve_name(raw, package) if raw.startswith(".") else raw
+    except (ImportError, ValueError):
+        return None
+    return sys.modules.get(name)
+
+
+def public_names(module: types.ModuleType) -> set[str]:
+    """What `from module import *` binds: `__all__`, or every name without a leading `_`."""
+    names = getattr(module, "__all__", None)
+    if names is not None:
+        try:
+            return {str(n) for n in names}
+        except TypeError:
+            return set()
+    return {n for n in vars(module) if not n.startswith("_")}
 
 
 def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:

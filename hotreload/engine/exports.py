@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hotreload.contract.rebinding import rebinding
 from hotreload.contract.signatures import Signature
 from hotreload.engine.statements import Analysis
 from hotreload.lookup import is_a, is_class, wrapped_of
@@ -64,8 +65,8 @@ def replaced_in_source(analysis: Analysis, exports: Mapping[str, Signature]) -> 
             if name not in statements[later].scope.binds:
                 continue
             node = analysis.node(later)
-            if node is not None and _decorates(node, name):
-                continue
+            if node is not None and rebinding(node, name) is None:
+                continue  # `add = cached(add)`, or a name the statement binds in a comprehension
             kind = _kind(node, name) if node is not None else "a statement"
             line = statements[later].line
             message = (
@@ -86,22 +87,6 @@ def replaced_in_source(analysis: Analysis, exports: Mapping[str, Signature]) -> 
             )
             break
     return violations
-
-
-def _decorates(node: ast.stmt, name: str) -> bool:
-    """`name = wrap(name)`: an assignment to the export of a value made from the export."""
-    if isinstance(node, ast.Assign):
-        targets, value = node.targets, node.value
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        targets, value = [node.target], node.value
-    else:
-        return False
-    only_name = all(isinstance(t, ast.Name) and t.id == name for t in targets)
-    reads_name = any(
-        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-        for n in ast.walk(value)
-    )
-    return only_name and reads_name
 
 
 def _kind(node: ast.stmt, name: str) -> str:

@@ -20,6 +20,9 @@ class Imports:
 
     modules: frozenset[str]  # dotted names of every module it may import
     names: dict[str, frozenset[str]]  # `from M import a, b`: M -> {a, b}
+    # The local names it binds, each with what it stands for: `import a.b as c` c -> "a.b",
+    # `import a.b` a -> "a", `from M import x as y` y -> "M.x" (a module or an attribute).
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 def statement_imports(node: ast.stmt, package: str) -> Imports:
@@ -27,19 +30,30 @@ def statement_imports(node: ast.stmt, package: str) -> Imports:
     for relative imports)."""
     modules: set[str] = set()
     names: dict[str, set[str]] = {}
+    aliases: list[tuple[str, str]] = []
     for found in _import_time_nodes([node]):
         if isinstance(found, ast.Import):
             for alias in found.names:
                 modules |= _prefixes(alias.name)
+                if alias.asname:
+                    aliases.append((alias.asname, alias.name))
+                else:
+                    root = alias.name.split(".")[0]
+                    aliases.append((root, root))
         elif isinstance(found, ast.ImportFrom):
-            base = _resolve(found.module, found.level, package)
+            base = resolve_module(found.module, found.level, package)
             if base is None:
                 continue
             modules |= _prefixes(base)
             taken = {alias.name for alias in found.names if alias.name != "*"}
             modules |= {f"{base}.{n}" for n in taken}
             names.setdefault(base, set()).update(taken)
-    return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()})
+            aliases += [
+                (alias.asname or alias.name, f"{base}.{alias.name}")
+                for alias in found.names
+                if alias.name != "*"
+            ]
+    return Imports(frozenset(modules), {m: frozenset(n) for m, n in names.items()}, tuple(aliases))
 
 
 def merged(parts: Iterable[Imports]) -> Imports:
@@ -79,7 +93,8 @@ def _prefixes(dotted: str) -> set[str]:
     return {".".join(parts[: i + 1]) for i in range(len(parts))}
 
 
-def _resolve(module: str | None, level: int, package: str) -> str | None:
+def resolve_module(module: str | None, level: int, package: str) -> str | None:
+    """The dotted name `from <level dots><module> import ...` imports, in ``package``."""
     if level == 0:
         return module
     parts = package.split(".") if package else []

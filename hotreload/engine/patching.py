@@ -157,6 +157,13 @@ class Patcher:
         self._done[key] = result
         return result
 
+    def take(self, old: Any, new: Any, name: str) -> Any:
+        """An imported name: ``new`` (another module's object) as it is, never rewritten; a
+        function or class it replaces is reported as rebound."""
+        if old is not new and _has_identity(old):
+            self._rebound(name)
+        return new
+
     def _rebound(self, name: str | None) -> None:
         if name is not None:
             self.rebound.append(name)
@@ -251,7 +258,7 @@ class Patcher:
 
     def _patch_class(self, old: type, new: type, name: str | None) -> type:
         """Move the new class body onto the live class: existing instances run the new methods."""
-        if not classes_compatible(old, new):
+        if not classes_compatible(old, new) or not self._same_bases(old, new):
             self._rebound(name)
             return new
         self.class_map[id(new)] = old
@@ -278,7 +285,17 @@ class Patcher:
                 delattr(old, attr)
         if new.__doc__ != old.__doc__:
             old.__doc__ = new.__doc__
+        _rebuild_validator(old)
         return old
+
+    def _same_bases(self, old: type, new: type) -> bool:
+        """Whether the new class derives from the live class's very bases (a base patched in
+        place by this reload counts as itself): one rebound, with a new object, takes its
+        subclasses along, so that `isinstance(Child(), Base)` holds for the live `Base`."""
+        return all(
+            self.class_map.get(id(b), b) is a
+            for a, b in zip(old.__bases__, new.__bases__, strict=True)
+        )
 
     def retarget_instances(self, namespace: dict[str, Any]) -> None:
         """Objects the new code built from classes patched in place join the live classes.
@@ -338,6 +355,19 @@ def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:
     found = [obj] if is_a(obj, types.FunctionType) else []
     wrapped = wrapped_of(obj) if found or is_cache_wrapper(obj) else None
     return found + (_functions_in(wrapped, depth + 1) if wrapped is not None else [])
+
+
+def _rebuild_validator(cls: type) -> None:
+    """A pydantic model's validator was built for the class it came with: the patched live
+    class builds its own again, so `model_validate` makes instances of the live class."""
+    if "__pydantic_validator__" not in class_dict(cls):
+        return  # looked at statically first (`lookup`): only a pydantic model is asked further
+    rebuild = getattr(cls, "model_rebuild", None)
+    if callable(rebuild):
+        try:
+            rebuild(force=True)
+        except Exception:  # a model that cannot rebuild keeps the validator it was given
+            return
 
 
 def rehome(function: Any, owner: type | None) -> Any:

@@ -14,14 +14,18 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
-from collections.abc import Collection, Iterable
+import types
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
 from hotreload.engine.codeswap import CodeIndex
-from hotreload.engine.scope import FunctionNode, body_reads
-from hotreload.engine.statements import Analysis
+from hotreload.engine.registers import PLAIN_DECORATORS
+from hotreload.engine.scope import FunctionNode, body_reads, changes_module_state, dotted_name
+from hotreload.engine.statements import Analysis, Statement
+from hotreload.lookup import is_a, own_attr
+from hotreload.verdicts import RestartCause
 
 PlanKind = Literal["code", "statements", "module"]
 
@@ -38,6 +42,15 @@ class Plan:
     edited: frozenset[int] = frozenset()  # new def/class statements changed inside bodies only
     why: str | None = None  # why the whole module runs
     removed: frozenset[int] = frozenset()  # old statements with no counterpart in the new version
+    unstarred: tuple[str, ...] = ()  # `from M import *` statements removed: M, as written
+    unbind: frozenset[str] = frozenset()  # names no statement binds any more: gone first
+    added: frozenset[int] = frozenset()  # new statements (never run before in this module)
+    remade: frozenset[str] = frozenset()  # values made again because a change to them went
+    # Why the save cannot apply in place (nothing runs); the transaction makes the outcome.
+    restart: tuple[RestartCause, ...] = ()
+    # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
+    # calls one at import, or passes it to what it computes, runs that statement again.
+    altered: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -119,26 +132,57 @@ def plan(
     live_names: Collection[str],
     keep: Collection[str] = (),
     force: Collection[str] = (),
+    force_statements: Collection[int] = (),
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
 
     ``force`` names top-level names whose statements must run in any case (the code swap found
-    live functions it cannot give the new code).
+    live functions it cannot give the new code); ``force_statements`` are statements (by index
+    in ``new``) that must run: what they read of another module changed.
     """
     if old.future_flags != new.future_flags:
         return Plan("module", why="its `from __future__` imports changed")
     matching = match(old, new)
     removed = frozenset(matching.removed)
-    run = set(matching.added)
+    run = set(matching.added) | set(force_statements)
+    unstarred = tuple(raw for i in matching.removed for raw in old.statements[i].scope.star)
     # A name an old statement bound that a remaining statement still binds must take that
-    # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed.
+    # statement's value again (`X = 2` removed after `X = 1`); one nobody binds is removed,
+    # before anything runs, so what read it reads what a fresh start reads (`str = bytes`).
+    unbind: set[str] = set()
+    remade: set[str] = set()
+    causes: list[RestartCause] = []
     for i in matching.removed:
-        for name in old.statements[i].scope.binds:
-            run.update(new.binders(name))
+        scope = old.statements[i].scope
+        for name in scope.binds:
+            binders = new.binders(name)
+            run.update(binders)
+            if not binders and name not in keep:
+                unbind.add(name)
+        for name in sorted(scope.mutates - scope.binds - set(keep)):
+            cause = _remake(old.statements[i], name, (old, new), run)
+            if cause is not None:
+                causes.append(cause)
+            remade.add(name)
+        registered = registration(old, i)
+        if registered is not None:
+            causes.append(registered)
+    # Functions that share a name (`@f.register def _`) are paired with their code by order:
+    # where one was added or removed, every one runs again, so each is paired by its place.
+    repeated = _repeated(old) | _repeated(new)
+    for index in matching.added:
+        if new.statements[index].definition in repeated:
+            run.update(new.binders(new.statements[index].definition or ""))
+    for index in matching.removed:
+        if old.statements[index].definition in repeated:
+            run.update(new.binders(old.statements[index].definition or ""))
+    if causes:
+        return Plan("module", restart=tuple(causes), removed=removed)
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
-    run |= _import_time_callers(old, new, matching, run)
+    callers, altered = _import_time_callers(old, new, matching, run)
+    run |= callers
     run |= _missing_inputs(new, run, live_names)
     never = {
         j
@@ -152,55 +196,305 @@ def plan(
         return Plan(
             "module",
             why=f"line {statement.line} binds names the source does not show "
-            "(`globals()`, `exec`, `import *`)",
+            "(`globals()`, `exec`, `eval`)",
             removed=removed,
         )
-    kind: PlanKind = "statements" if run else "code"
-    return Plan(kind, frozenset(run), frozenset(never), frozenset(edited - run), removed=removed)
+    kind: PlanKind = "statements" if run or unstarred or unbind else "code"
+    return Plan(
+        kind,
+        frozenset(run),
+        frozenset(never),
+        frozenset(edited - run),
+        unstarred=unstarred,
+        altered=frozenset(altered),
+        unbind=frozenset(unbind),
+        added=frozenset(matching.added),
+        remade=frozenset(remade),
+        removed=removed,
+    )
+
+
+def _remake(
+    removed: Statement, name: str, versions: tuple[Analysis, Analysis], run: set[int]
+) -> RestartCause | None:
+    """A statement that changed ``name``'s value in place (`SETTINGS["size"] = 25`) was
+    removed or edited: the value is made again by the statements that bind it, and every
+    later change to it runs again; where this module did not make it (an import), it cannot
+    be made again here. A value the module made and no longer binds goes with its name."""
+    old, new = versions
+    binders = new.binders(name)
+    made_before = [k for k in old.binders(name) if not old.statements[k].imports.modules]
+    if not binders and made_before and len(made_before) == len(old.binders(name)):
+        return None
+    made_here = [k for k in binders if not new.statements[k].imports.modules]
+    if binders and len(made_here) == len(binders):
+        run.update(binders)
+        return None
+    if binders and all(new.statements[k].text.startswith("import ") for k in binders):
+        if not changes_module_state(removed.scope, name):
+            return None  # a module's function called (`time.sleep(1)`): nothing to undo
+        # A call into a module's own state (`atexit.register(...)`, `sys.path.insert(...)`,
+        # `logging.basicConfig(...)`): a side effect on the process.
+        return RestartCause(
+            "side_effect",
+            f"a statement this save removes or edits changed the state of module `{name}` "
+            "at import (a registration, a setting); it cannot be taken back in place",
+            statement=removed.summary(),
+            line=removed.line,
+            name=name,
+        )
+    where = "another module made it" if binders else "no statement of the module binds it"
+    return RestartCause(
+        "import_state_changed",
+        f"`{name}` was changed in place by a statement this save removes or edits, and "
+        f"{where}: the change made at import cannot be undone here",
+        statement=removed.summary(),
+        line=removed.line,
+        name=name,
+    )
+
+
+def _repeated(analysis: Analysis) -> set[str]:
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for statement in analysis.statements:
+        if statement.definition is not None:
+            (repeated if statement.definition in seen else seen).add(statement.definition)
+    return repeated
+
+
+def registration(
+    old: Analysis, index: int, namespace: Mapping[str, object] | None = None
+) -> RestartCause | None:
+    """A definition that a decorator of another object registered (`@app.route(...)`,
+    `@handle.register`): removed, re-decorated or run again, the registry keeps the old one."""
+    statement = old.statements[index]
+    if statement.definition is None or "@" not in statement.text:
+        return None
+    node = old.node(index)
+    for decorator in getattr(node, "decorator_list", ()):
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        dotted = dotted_name(target)
+        if isinstance(node, ast.ClassDef) and dotted is not None:
+            if dotted.rpartition(".")[2] in PLAIN_DECORATORS:
+                continue
+        elif dotted is not None and "." not in dotted:
+            if not _stores_globally(old, dotted):
+                continue  # a decorator of this module that keeps nothing (`@log_calls`)
+        elif dotted is None:
+            continue
+        root = dotted.split(".")[0]
+        if namespace is not None and _registers_by_key(namespace.get(root)):
+            continue  # run again, it registers the same key again: nothing piles up
+        binders = old.binders(root)
+        if binders and all(old.statements[k].text.startswith("import ") for k in binders):
+            if root != "atexit":
+                continue  # a module's function (`@functools.cache`): it registers nothing
+        return RestartCause(
+            "side_effect",
+            f"`{statement.definition}` was registered by `@{dotted}` when the module was "
+            "imported; removing, re-decorating or running it again cannot take that "
+            "registration back",
+            statement=statement.summary(),
+            line=statement.line,
+            name=statement.definition,
+        )
+    return None
+
+
+def _registers_by_key(value: object) -> bool:
+    """A `functools.singledispatch` function: `@f.register` keys by type, so running the
+    registration again replaces the entry it made."""
+    # Read as stored (`lookup`): a live object's own `__getattr__` is never run by a reload.
+    if not is_a(value, types.FunctionType):
+        return False
+    return own_attr(value, "dispatch") is not None and own_attr(value, "registry") is not None
+
+
+_ADDERS = frozenset({"append", "add", "update", "setdefault", "insert", "extend", "register"})
+
+
+def _stores_globally(analysis: Analysis, name: str) -> bool:
+    """Whether a decorator defined in the module (``name``) stores what it is given in a
+    module-level value (`ROUTES[path] = fn`, `HANDLERS.append(fn)`): a registration."""
+    binders = [k for k in analysis.binders(name) if analysis.statements[k].is_function]
+    if not binders:
+        return False
+    node = analysis.node(binders[-1])
+    if node is None:
+        return False
+    local = {n.arg for n in ast.walk(node) if isinstance(n, ast.arg)} | {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    for found in ast.walk(node):
+        target: ast.expr | None = None
+        if isinstance(found, ast.Subscript | ast.Attribute) and not isinstance(found.ctx, ast.Load):
+            target = found.value
+        elif (
+            isinstance(found, ast.Call)
+            and isinstance(found.func, ast.Attribute)
+            and found.func.attr in _ADDERS
+        ):
+            target = found.func.value
+        while isinstance(target, ast.Attribute | ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id not in local and analysis.binders(target.id):
+            return True
+    return False
+
+
+def import_time_uses(statement: Statement) -> frozenset[str]:
+    """The names a statement may call while it runs: those it calls, and, for one that binds
+    a value, every name it reads (`TABLE = sorted(ROWS, key=_by_stock)` calls `_by_stock`
+    inside `sorted`). A bare expression statement that passes a function on (`app.add(view)`)
+    registers the live object, which takes new code in place: it need not run again."""
+    scope = statement.scope
+    return scope.calls | scope.reads if scope.binds else scope.calls
 
 
 def _import_time_callers(
     old: Analysis, new: Analysis, matching: Matching, run: set[int]
-) -> set[int]:
-    """Statements that call, while the module runs, a function whose behaviour changed.
+) -> tuple[set[int], set[str]]:
+    """Statements that call, while the module runs, a function whose behaviour changed, and
+    the functions whose behaviour changed.
 
     `MODEL = _load()` must run again when `_load`'s body changed (or a function `_load` calls
     did); `@log_calls` need not be applied again when only the wrapper it returns changed, as
     the live wrappers take the new code.
     """
-    functions = {s.definition: j for j, s in enumerate(new.statements) if s.is_function}
-    called = {
-        j: s.scope.calls & functions.keys()
-        for j, s in enumerate(new.statements)
-        if s.scope.calls & functions.keys()
-    }
-    if not called:
-        return set()
     changed = {new.statements[j].definition for j in run} | {
         new.statements[j].definition
         for i, j in matching.edited
         if new.statements[j].is_function and _behaviour_changed(old.node(i), new.node(j))
     }
+    # A class whose construction changed (`__init__`, `__post_init__`...): what built an
+    # instance at import builds it again.
+    changed |= {
+        new.statements[j].definition
+        for i, j in matching.edited
+        if new.statements[j].definition is not None
+        and not new.statements[j].is_function
+        and _construction(old.node(i)) != _construction(new.node(j))
+    }
     changed.discard(None)
-    if not changed:
-        return set()
-    reaches: dict[str, bool] = {}
+    altered = {name for name in changed if name is not None}
+    # A method whose code changed, called at import on an instance (`Helper().compute()`).
+    methods = {
+        method
+        for i, j in matching.edited
+        if new.statements[j].definition is not None and not new.statements[j].is_function
+        for method in _changed_methods(old.node(i), new.node(j))
+    }
+    by_method = {
+        j
+        for j, s in enumerate(new.statements)
+        if s.scope.methods & methods and s.scope.binds and not s.definition and j not in run
+    }
+    if not altered:
+        return by_method, altered
+    functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
+    called = {
+        j: uses & functions.keys()
+        for j, s in enumerate(new.statements)
+        if (uses := import_time_uses(s)) & functions.keys() and j not in run
+    }
+    if not called:
+        return by_method, altered
+    reach = Reach(new, altered)
+    callers = {j for j, names in called.items() if any(reach.reaches(n) for n in names)}
+    return (callers | by_method) - run, altered
 
-    def reaches_changed(name: str, seen: set[str]) -> bool:
-        if name in reaches:
-            return reaches[name]
-        if name in changed:
+
+class Reach:
+    """Which functions of a version reach, by calls in their bodies, one whose behaviour
+    changed (``altered``); each body is parsed once, only when asked about."""
+
+    def __init__(self, analysis: Analysis, altered: Collection[str]) -> None:
+        self.analysis = analysis
+        self.altered = set(altered)
+        self.functions = {
+            s.definition: j for j, s in enumerate(analysis.statements) if s.definition
+        }
+        self._known: dict[str, bool] = {}
+
+    def reaches(self, name: str, seen: set[str] | None = None) -> bool:
+        if name in self.altered:
             return True
+        if name not in self.functions:
+            return False
+        if name in self._known:
+            return self._known[name]
+        seen = set() if seen is None else seen
         seen.add(name)
-        node = new.node(functions[name])
+        node = self.analysis.node(self.functions[name])
+        if isinstance(node, ast.ClassDef):
+            return False  # a class whose construction changed is in `altered` itself
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             return True  # cannot tell: run the caller
-        callees = (body_reads(node) & functions.keys()) - seen
-        result = any(reaches_changed(callee, seen) for callee in callees)
-        reaches[name] = result
+        callees = (body_reads(node) & self.functions.keys()) - seen
+        result = any(self.reaches(callee, seen) for callee in callees)
+        self._known[name] = result
         return result
 
-    return {j for j, names in called.items() if any(reaches_changed(n, set()) for n in names)} - run
+
+# What runs when a class is called or subclassed: its instances made at import ran these.
+_CONSTRUCTION = frozenset(
+    {"__init__", "__new__", "__post_init__", "__init_subclass__", "__set_name__", "__call__"}
+)
+
+
+def _construction(node: ast.stmt | None) -> list[str]:
+    """The class's construction methods, as written (compared between versions)."""
+    if not isinstance(node, ast.ClassDef):
+        return []
+    return [
+        ast.dump(item)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in _CONSTRUCTION
+    ]
+
+
+def _changed_methods(old: ast.stmt | None, new: ast.stmt | None) -> set[str]:
+    """The methods of a class whose definition differs between two versions of it."""
+    if not isinstance(old, ast.ClassDef) or not isinstance(new, ast.ClassDef):
+        return set()
+    kinds = ast.FunctionDef | ast.AsyncFunctionDef
+    before = {f.name: ast.dump(f) for f in old.body if isinstance(f, kinds)}
+    return {f.name for f in new.body if isinstance(f, kinds) and before.get(f.name) != ast.dump(f)}
+
+
+class Inputs:
+    """What a module's functions read when called, transitively through the module's other
+    functions: a statement that calls one at import reads that too (`MODEL = _load()` reads
+    the `SCALE` that `_load` reads). Each body is parsed once, only when asked about."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.functions = {
+            s.definition: j for j, s in enumerate(analysis.statements) if s.is_function
+        }
+        self._known: dict[str, frozenset[str]] = {}
+
+    def of(self, statement: Statement) -> set[str]:
+        """The names a statement reads through the module functions it calls at import."""
+        found: set[str] = set()
+        for name in import_time_uses(statement) & self.functions.keys():
+            found |= self._deep(name, set())
+        return found
+
+    def _deep(self, name: str, seen: set[str]) -> frozenset[str]:
+        if name in self._known:
+            return self._known[name]
+        seen.add(name)
+        node = self.analysis.node(self.functions[name])
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return frozenset()
+        reads = set(body_reads(node))
+        for callee in (reads & self.functions.keys()) - seen:
+            reads |= self._deep(callee, seen)
+        result = frozenset(reads)
+        self._known[name] = result
+        return result
 
 
 def _behaviour_changed(old: ast.stmt | None, new: ast.stmt | None) -> bool:
@@ -270,15 +564,30 @@ def decide(
     keep: Collection[str],
     force: set[str],
     reached: set[tuple[str, int]],
+    force_statements: Collection[int] = (),
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
     keys it found). ``force`` names statements to run whatever their text (closures the swap
     cannot update, names another module replaced)."""
-    decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force)
+    decided = plan(
+        old[0],
+        new[0],
+        live_names=live_names,
+        keep=keep,
+        force=force,
+        force_statements=force_statements,
+    )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
-        decided = plan(old[0], new[0], live_names=live_names, keep=keep, force=force | unreached)
+        decided = plan(
+            old[0],
+            new[0],
+            live_names=live_names,
+            keep=keep,
+            force=force | unreached,
+            force_statements=force_statements,
+        )
     return decided
 
 

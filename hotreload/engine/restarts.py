@@ -178,14 +178,13 @@ def removal_causes(
 
 
 def restart_needed(causes: list[RestartCause], module: str) -> RestartNeeded:
-    """The outcome's reason and message for these causes (all ``side_effect`` here)."""
+    """The one outcome for the causes found, wherever they were found (the plan, these rules,
+    the run): the first one's code, every cause listed."""
     first = causes[0]
-    where = first.statement or module
+    where = first.statement or (f"line {first.line}" if first.line else module)
     more = f" (and {len(causes) - 1} more)" if len(causes) > 1 else ""
-    message = (
-        f"{module}: {where}{more}: {first.detail}; a restart applies this save "
-        "(a handler's body alone applies in place)"
-    )
+    hint = " (a handler's body alone applies in place)" if first.code == "side_effect" else ""
+    message = f"{module}: {where}{more}: {first.detail}; a restart applies this save{hint}"
     return RestartNeeded(first.code, message, tuple(causes))
 
 

@@ -29,7 +29,26 @@ class StatementScope:
     deleted: frozenset[str]  # names it deletes (`del X`)
     reads: frozenset[str]  # names it reads while it runs (not inside function bodies)
     calls: frozenset[str]  # names it calls while it runs: `f(...)`, `@f`, `@f(...)`
-    dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `import *`)
+    dynamic: bool  # it reaches names the tree does not show (`globals()`, `exec`, `eval`)
+    # Dotted reads rooted at a name (`cfg.TIMEOUT`, `pkg.sub.X`): what it reads of another
+    # module through a plain import, so a save of that module can run it again.
+    attributes: frozenset[str] = frozenset()
+    attribute_calls: frozenset[str] = frozenset()  # those of them it calls: `m.f(...)`, `@m.f`
+    star: tuple[str, ...] = ()  # `from M import *`: the names it binds are M's public names
+    # Module names whose value it changes in place: `SETTINGS["size"] = 25`, `del X[k]`,
+    # `Foo.x = 1`, a bare `ROWS.append(r)`. Such a statement cannot be undone by itself.
+    mutates: frozenset[str] = frozenset()
+    # It reads the module's own namespace (`dir()`, `sys.modules[__name__]`): any name the
+    # save binds, rebinds or removes is its input.
+    introspects: bool = False
+    # Those of `mutates` it changes in a way that adds up when run twice (`ROWS.append(r)`,
+    # `TOTALS["a"] += 1`), unlike an assignment (`SETTINGS["size"] = 25`), which sets again.
+    accumulates: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()  # attribute names it calls: `Helper().compute()`
+    # A bare call statement's callee (`ROWS.append`, `time.sleep`, `sys.path.insert`): which
+    # of `mutates` it changes only by calling a function of a module, not by storing.
+    effect_call: str | None = None
+    stores: frozenset[str] = frozenset()  # those of `mutates` it assigns into or deletes from
 
 
 def statement_scope(node: ast.stmt) -> StatementScope:
@@ -42,7 +61,86 @@ def statement_scope(node: ast.stmt) -> StatementScope:
         frozenset(visitor.reads),
         frozenset(visitor.calls),
         visitor.dynamic,
+        frozenset(visitor.attributes),
+        frozenset(visitor.attribute_calls),
+        tuple(visitor.star),
+        frozenset(visitor.mutates | _called_on(node)),
+        visitor.introspects,
+        frozenset(_called_on(node) | (visitor.mutates if _adds_up(node) else set())),
+        frozenset(visitor.methods),
+        _effect_call(node),
+        frozenset(visitor.mutates),
     )
+
+
+def _effect_call(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return dotted_name(node.value.func)
+    return None
+
+
+# Functions of standard modules that change the process's state: a call of one at import is a
+# side effect. A call of another module function (`time.sleep(1)`, `logging.info(...)`) is not.
+STATEFUL_CALLS = frozenset(
+    {
+        "atexit.register",
+        "atexit.unregister",
+        "signal.signal",
+        "warnings.filterwarnings",
+        "warnings.simplefilter",
+        "logging.basicConfig",
+        "logging.disable",
+        "logging.setLoggerClass",
+        "logging.captureWarnings",
+        "copyreg.pickle",
+        "sys.setrecursionlimit",
+        "sys.setswitchinterval",
+        "sys.settrace",
+        "sys.setprofile",
+        "os.putenv",
+        "os.unsetenv",
+        "os.chdir",
+        "os.umask",
+        "socket.setdefaulttimeout",
+        "locale.setlocale",
+        "mimetypes.add_type",
+        "codecs.register",
+        "faulthandler.enable",
+        "threading.excepthook",
+        "random.seed",
+        "sqlite3.register_adapter",
+        "sqlite3.register_converter",
+    }
+)
+
+
+def changes_module_state(scope: StatementScope, name: str) -> bool:
+    """Whether a statement that `mutates` ``name``, a module it imported, changes that
+    module's state: it assigns into it (`sys.excepthook = f`, `os.environ["X"] = "1"`), calls a
+    method of one of its values (`sys.path.insert(...)`), or one of `STATEFUL_CALLS`."""
+    if name in scope.stores:
+        return True
+    call = scope.effect_call
+    if call is None or call.split(".")[0] != name:
+        return True  # a mutation the tree shows otherwise: count it
+    return call.count(".") > 1 or call in STATEFUL_CALLS
+
+
+def _adds_up(node: ast.stmt) -> bool:
+    return isinstance(node, ast.AugAssign | ast.Delete) or not isinstance(
+        node, ast.Assign | ast.AnnAssign
+    )
+
+
+def _called_on(node: ast.stmt) -> set[str]:
+    """`X.append(r)` (a bare method call on a module name): X is changed in place."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        if isinstance(func, ast.Attribute):
+            root = dotted_name(func)
+            if root is not None:
+                return {root.split(".")[0]}
+    return set()
 
 
 def body_reads(function: FunctionNode) -> frozenset[str]:
@@ -53,6 +151,18 @@ def body_reads(function: FunctionNode) -> frozenset[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 names.add(node.id)
     return frozenset(names)
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for an attribute chain rooted at a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 class _ImportTimeVisitor(ast.NodeVisitor):
@@ -69,6 +179,12 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         self.reads: set[str] = set()
         self.calls: set[str] = set()
         self.dynamic = False
+        self.attributes: set[str] = set()
+        self.attribute_calls: set[str] = set()
+        self.star: list[str] = []
+        self.mutates: set[str] = set()
+        self.introspects = False
+        self.methods: set[str] = set()
         self._class_depth = 0
 
     def _bind(self, name: str) -> None:
@@ -94,15 +210,43 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         if isinstance(node.func, ast.Name):
             self.calls.add(node.func.id)
+            if node.func.id == "dir" and not node.args:
+                self.introspects = True
             if node.func.id in DYNAMIC_CALLS:
                 self.dynamic = True
+        elif (dotted := dotted_name(node.func)) is not None:
+            self.attribute_calls.add(dotted)
+        if isinstance(node.func, ast.Attribute):
+            self.methods.add(node.func.attr)
         self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load) and (dotted := dotted_name(node)) is not None:
+            self.attributes.add(dotted)
+        elif not isinstance(node.ctx, ast.Load):
+            self._mutated(node.value)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self._mutated(node.value)
+        elif dotted_name(node.value) == "sys.modules":
+            self.introspects = True
+        self.generic_visit(node)
+
+    def _mutated(self, target: ast.expr) -> None:
+        while isinstance(target, ast.Attribute | ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name) and self._class_depth == 0:
+            self.mutates.add(target.id)
 
     def _decorators(self, decorators: list[ast.expr]) -> None:
         for decorator in decorators:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if isinstance(target, ast.Name):
                 self.calls.add(target.id)  # `@f` and `@f(...)` both call f now
+            elif (dotted := dotted_name(target)) is not None:
+                self.attribute_calls.add(dotted)
             self.visit(decorator)
 
     def _arguments(self, args: ast.arguments) -> None:
@@ -130,6 +274,10 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         parameters = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         self.reads |= body.reads - {a.arg for a in parameters if a is not None}
         self.calls |= body.calls
+        self.introspects = self.introspects or body.introspects
+        self.methods |= body.methods
+        self.attributes |= body.attributes
+        self.attribute_calls |= body.attribute_calls
         self.dynamic = self.dynamic or body.dynamic
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -154,6 +302,10 @@ class _ImportTimeVisitor(ast.NodeVisitor):
         }
         self.reads |= inner.reads - local
         self.calls |= inner.calls
+        self.introspects = self.introspects or inner.introspects
+        self.methods |= inner.methods
+        self.attributes |= inner.attributes
+        self.attribute_calls |= inner.attribute_calls
         self.dynamic = self.dynamic or inner.dynamic
         # Only an assignment expression in a comprehension binds in the enclosing scope.
         for child in ast.walk(node):
@@ -169,7 +321,7 @@ class _ImportTimeVisitor(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             if alias.name == "*":
-                self.dynamic = True
+                self.star.append("." * node.level + (node.module or ""))
             else:
                 self._bind(alias.asname or alias.name)
 

@@ -108,7 +108,11 @@ class Statement:
             return self.code
         if len(body) != 1:
             return self.code  # statements sharing a line: run with the lines it has
-        module = ast.Module(body=[ast.increment_lineno(body[0], self.line - 1)], type_ignores=[])
+        node = ast.increment_lineno(body[0], self.line - 1)
+        nodes: list[ast.stmt] = [node]
+        if _is_string(node) and "__doc__" not in self.code.co_names:
+            nodes.insert(0, ast.Pass(lineno=node.lineno, col_offset=0))  # not the docstring
+        module = ast.Module(body=nodes, type_ignores=[])
         code: types.CodeType = compile(module, str(path), "exec", flags=flags, dont_inherit=True)
         return code
 
@@ -202,19 +206,26 @@ def analyse(text: str, reading: Reading, previous: Analysis | None = None) -> An
         message = f"{where}: from __future__ imports must occur at the beginning of the file"
         return Failure("syntax_error", message, line=misplaced.lineno)
     flags = future_flags(tree.body)
-    statements = _statements(tree.body, lines, reading, flags, reading.keep_nodes)
+    statements = _statements(tree.body, lines, reading, flags, reading.keep_nodes, top=True)
     if isinstance(statements, Failure):
         return statements
     return Analysis(tuple(statements), flags, lines)
 
 
 def _statements(
-    nodes: Sequence[ast.stmt], lines: Sequence[str], reading: Reading, flags: int, keep: bool
+    nodes: Sequence[ast.stmt],
+    lines: Sequence[str],
+    reading: Reading,
+    flags: int,
+    keep: bool,
+    *,
+    top: bool,
 ) -> list[Statement] | Failure:
+    """The statements of ``nodes`` (``top``: the first of them is the module's first)."""
     statements = []
     try:
-        for node in nodes:
-            statements.append(_statement(node, lines, reading, flags, keep))
+        for index, node in enumerate(nodes):
+            statements.append(_statement(node, lines, reading, flags, keep, top and index == 0))
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         line = getattr(e, "lineno", None)
         where = f"{reading.path.name}:{line}" if line else reading.path.name
@@ -224,14 +235,24 @@ def _statements(
 
 
 def _statement(
-    node: ast.stmt, lines: Sequence[str], reading: Reading, flags: int, keep: bool
+    node: ast.stmt,
+    lines: Sequence[str],
+    reading: Reading,
+    flags: int,
+    keep: bool,
+    module_first: bool,
 ) -> Statement:
     decorators = getattr(node, "decorator_list", ())
     first = min([node.lineno, *(d.lineno for d in decorators)])
     last = node.end_lineno or node.lineno
     is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     definition = node.name if isinstance(node, _DEFINITIONS) else None
-    module = ast.Module(body=[node], type_ignores=[])
+    body: list[ast.stmt] = [node]
+    if not module_first and _is_string(node):
+        # Compiled alone, a bare string would become the module's `__doc__`: only the first
+        # statement of a module is its docstring.
+        body = [ast.Pass(lineno=node.lineno, col_offset=0), node]
+    module = ast.Module(body=body, type_ignores=[])
     code = compile(module, str(reading.path), "exec", flags=flags, dont_inherit=True)
     export = None
     if is_function and definition in reading.exports:
@@ -249,6 +270,30 @@ def _statement(
         export,
         node if keep else None,
     )
+
+
+def _is_string(node: ast.stmt | None) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def _looks_like_string(statement: Statement) -> bool:
+    return statement.text.lstrip()[:1] in tuple("\"'rRuUbBfF")
+
+
+def docstring(analysis: Analysis) -> str | None:
+    """The module's docstring, as a fresh import sets `__doc__`: its first statement, if that
+    is a bare string."""
+    if not analysis.statements or not _looks_like_string(analysis.statements[0]):
+        return None
+    node = analysis.node(0)
+    if not _is_string(node):
+        return None
+    assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    return str(node.value.value)
 
 
 def _is_future(node: ast.stmt) -> bool:
@@ -322,6 +367,8 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
         if index not in touched:
             shift = shifts[index]
             assert shift is not None
+            if (index == 0) != (not made) and _looks_like_string(statements[index]):
+                return None  # a docstring no longer first, or a string that now is: compile anew
             made.append(statements[index].moved(shift, positions=reading.keep_nodes))
             index += 1
             continue
@@ -409,5 +456,5 @@ def _parse_between(
         if start != 1 or _misplaced_future(body) or future_flags(body) != previous.future_flags:
             return None
     # The few statements just parsed keep their trees: the plan compares them with the old.
-    fresh = _statements(body, lines, reading, previous.future_flags, keep=True)
+    fresh = _statements(body, lines, reading, previous.future_flags, keep=True, top=not made)
     return None if isinstance(fresh, Failure) else fresh

@@ -23,6 +23,7 @@ import sys
 import time
 import types
 import weakref
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,8 @@ from hotreload.engine.restarts import (
     statement_cause,
 )
 from hotreload.engine.source import decode_source, read_source, too_deep
-from hotreload.engine.statements import Analysis, Reading, analyse
+from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
+from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
@@ -145,6 +147,7 @@ class Outcome:
     ran: PlanKind | None = None
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
+    altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
     warnings: list[TypeWarning] = field(default_factory=list)
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
@@ -172,6 +175,8 @@ def prepare(
         analysis = analyse(text, reading, previous.analysis if previous else None)
         if isinstance(analysis, Failure):
             return analysis
+        if previous is not None and (unbound := first_unbound(analysis)) is not None:
+            return _would_fail(spec.path, *unbound)
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
@@ -200,6 +205,17 @@ def prepare(
         defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
         imports=merged(s.imports for s in statements),
         types=types,
+    )
+
+
+def _would_fail(path: Path, statement: Statement, name: str) -> Failure:
+    """The rejection of a version whose import would raise NameError at ``statement``."""
+    return Failure(
+        "import_would_fail",
+        f"{path.name}:{statement.line}: `{statement.summary().split(': ', 1)[1]}` reads "
+        f"`{name}` at import, but nothing above it binds that name: a fresh start would raise "
+        f"NameError; define `{name}` above line {statement.line}, or stop reading it there",
+        line=statement.line,
     )
 
 
@@ -238,18 +254,26 @@ def apply_version(
     watchdog: Watchdog,
     timeout: float = DEFAULT_EXEC_TIMEOUT,
     also_run: frozenset[str] = frozenset(),
+    also_statements: frozenset[int] = frozenset(),
+    gone: frozenset[str] = frozenset(),
     restarts: bool = False,
     pinned: Mapping[str, RestartCause] = {},
 ) -> Outcome:
     """Apply a prepared version to the live module; the caller holds the version gate.
 
     ``also_run`` names top-level names whose statements must run even if their text did not
-    change (a module they import from gave those names new objects). On any failure, and when
-    a statement to run cannot run again in place (`restarts`: ``restart_needed``), the module
-    is left exactly as it was. ``restarts`` (the server restarts itself): where in place is
-    only an approximation, ask for a restart: a class built by a library's metaclass run again,
-    a statement run again that raised (``exec_error_in_place``, not a rejection: a fresh start
-    may well not raise there).
+    change (a module they import from gave those names new objects), ``also_statements`` such
+    statements by index; ``gone`` names what a star-imported module no longer has. On any
+    failure, and when a statement to run cannot run again in place (``restart_needed``), the
+    module is left exactly as it was. ``restarts`` (the server restarts itself): where in place
+    is only an approximation, ask for a restart: a class built by a library's metaclass run
+    again, a statement run again that raised (``exec_error_in_place``, not a rejection: a fresh
+    start may well not raise there).
+
+    Every restart_needed of a save is made here, from the causes found: the plan's (a value
+    changed in place at import, a registration removed), `restarts`' (registrations with live
+    objects, the served app, docstrings a framework read), and those raised while running
+    (`NeedsRestart`).
     """
     spec = live.spec
     try:
@@ -266,16 +290,20 @@ def apply_version(
             keep=spec.keep,
             force=set(also_run) | swaps.blocked,
             reached=swaps.reached,
+            force_statements=also_statements,
         )
     except Exception as error:  # nothing ran yet: the module is as it was
         return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
     # Decided before anything runs, where the source shows it: nothing of the save is applied.
     analysis, namespace = candidate.analysis, live.namespace
-    to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
     causes = removal_causes(live.current.analysis, decided.removed, namespace)
     causes += docstring_causes(live.current.analysis, analysis, decided.edited, namespace)
-    to_check = set(to_run) - decided.never
-    causes += restart_causes(analysis, to_check, namespace, strict=restarts, pinned=pinned)
+    if not decided.restart:
+        to_run = range(len(analysis.statements)) if decided.kind == "module" else decided.run
+        to_check = set(to_run) - decided.never
+        causes += restart_causes(analysis, to_check, namespace, strict=restarts, pinned=pinned)
+    said = {(cause.statement, cause.code) for cause in causes}
+    causes += [c for c in decided.restart if (c.statement, c.code) not in said]
     if causes:
         restart = restart_needed(causes, spec.name)
         return Outcome("restart_needed", live, started, restart=restart)
@@ -291,7 +319,7 @@ def apply_version(
                 kept = {k: v for k, v in before.items() if namespace.get(k, _GONE) is v}
                 return statement_cause(analysis, index, kept, strict=restarts, pinned=pinned)
 
-            run.run_statements(analysis, decided, spec.path, watchdog, timeout, guard=guard)
+            run.run_statements(analysis, decided, spec.path, watchdog, timeout, gone, guard=guard)
         elif decided.kind == "module":
             run.run_module(candidate.analysis, spec.path, watchdog, timeout)
     except NeedsRestart as needed:
@@ -301,6 +329,9 @@ def apply_version(
     except BaseException as error:
         # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
+        if isinstance(error, ValueError) and "main thread" in str(error):
+            restart = _main_thread_only(error, spec.name)
+            return Outcome("restart_needed", live, started, restart=restart)
         failure = exec_failure(error, spec.path, timeout)
         if restarts and decided.kind == "statements" and failure.reason == "exec_error":
             restart = _error_in_place(failure, analysis, run)
@@ -349,12 +380,27 @@ def _planning_failed(error: Exception, spec: ModuleSpec) -> Failure:
     )
 
 
+def _main_thread_only(error: ValueError, module: str) -> RestartNeeded:
+    """A statement that only the main thread may run (`signal.signal`): a reload runs on the
+    watcher's thread, a fresh start on the main one."""
+    return restart_needed(
+        [
+            RestartCause(
+                "exec_error_in_place",
+                f"a statement to run again raised ValueError: {error} (a reload runs off the "
+                "main thread, where a fresh start runs it)",
+            )
+        ],
+        module,
+    )
+
+
 def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Violation]:
     """What only running shows: an export that is not its `def` any more, a frozen class that
     a decorator replaced or reshaped."""
     violations = replaced_at_run_time(namespace, spec.exports, spec.path)
     for name, shape in spec.types.items():
-        violations += verify_class(name, namespace.get(name), shape)
+        violations += verify_class(name, namespace.get(name), shape, namespace)
     return violations
 
 
@@ -365,12 +411,21 @@ def _commit(
     spec, namespace, snapshot = live.spec, live.namespace, run.snapshot or {}
     patcher = Patcher()
     replaced = {n for n in run.bound if n in namespace and n not in snapshot}
+    definitions = Counter(s.definition for s in candidate.analysis.statements if s.definition)
+    repeated = {n for n, count in definitions.items() if count > 1}
     for name in [n for n in namespace if n in run.bound]:
         if name not in snapshot or _is_dunder(name):
             continue
         old, new = snapshot[name], namespace[name]
         if name in spec.keep:
             namespace[name] = old
+            continue
+        if name in run.imported or name in repeated:
+            # Another module's object, or the last of several definitions of one name (`def
+            # _` under `@f.register`), which a registry holds: taken as it is, never rewritten.
+            namespace[name] = patcher.take(old, new, name)
+            if not keeps_identity(old, new):
+                replaced.add(name)
             continue
         try:
             kept = patcher.patch(old, new, name)
@@ -382,11 +437,17 @@ def _commit(
             _remember_handed_out(live, new, name)
         if kept is not old and not keeps_identity(old, kept):
             replaced.add(name)
+    replaced |= _exported_difference(snapshot, namespace, run.bound)
     run.keep_old_code(set(patcher.rebound))
-    removed = sorted(live.current.defined - candidate.defined - set(spec.keep))
+    removed = sorted(
+        (live.current.defined - candidate.defined - set(spec.keep)) | (run.dropped - set(spec.keep))
+    )
     for name in removed:
         namespace.pop(name, None)
     replaced.update(removed)
+    doc = docstring(candidate.analysis)
+    if namespace.get("__doc__") != doc:
+        namespace["__doc__"] = doc  # what a fresh import sets, the docstring or None
     patcher.retarget_instances(namespace)
     for wrapper in cache_wrappers(namespace):
         wrapper.cache_clear()  # never serve a result computed by the old code
@@ -401,11 +462,29 @@ def _commit(
         ran=decided.kind,
         statements=[candidate.analysis.statements[i].summary() for i in run.ran],
         replaced=frozenset(replaced),
+        # Every definition that ran again, planned or reached by a changed input (`class
+        # Todo(TodoBase)` after TodoBase changed): what other modules made from it runs again.
+        altered=decided.altered
+        | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
     )
     _say_what_changed(outcome, live.current, candidate)
     live.current = candidate
     live.version += 1
     return outcome
+
+
+def _exported_difference(
+    snapshot: dict[str, Any], namespace: dict[str, Any], bound: set[str]
+) -> set[str]:
+    """Names that entered or left `__all__`: what `from module import *` takes changed."""
+    if "__all__" not in bound:
+        return set()
+    try:
+        before = {str(n) for n in snapshot.get("__all__", ())}
+        after = {str(n) for n in namespace.get("__all__", ())}
+    except TypeError:
+        return set()
+    return before ^ after
 
 
 def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
@@ -466,6 +545,9 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
         raise ServerError(f"cannot load module {spec.name!r}: {candidate.message}")
     module = _existing_module(spec)
     if module is None:
+        _import_parent(spec)  # a package that imports this very module imports it now
+        module = _existing_module(spec)
+    if module is None:
         module = _new_module(spec)
         sys.modules[spec.name] = module
         try:
@@ -509,10 +591,13 @@ def _existing_module(spec: ModuleSpec) -> types.ModuleType | None:
     return None
 
 
-def _new_module(spec: ModuleSpec) -> types.ModuleType:
+def _import_parent(spec: ModuleSpec) -> None:
     parent = spec.name.rpartition(".")[0]
     if parent:
         importlib.import_module(parent)
+
+
+def _new_module(spec: ModuleSpec) -> types.ModuleType:
     is_package = spec.path.name == "__init__.py"
     import_spec = importlib.util.spec_from_file_location(
         spec.name,

@@ -690,12 +690,10 @@ CASES.append(
         edit(
             "constant_read_by_called_function",
             {"model.py": sub(IN_MODULE, "SCALE = 10", "SCALE = 100")},
-            fails="model.py `SCALE = 100` ran, but `MODEL = _load()` (whose _load reads SCALE) and `TOTAL = sum(MODEL.values())` are not run again: live MODEL {'b': 20, ...}, TOTAL 60; fresh {'b': 200, ...}, 600",
         ),
         edit(
             "data_read_by_called_function",
             {"model.py": sub(IN_MODULE, '("c", 1)]', '("c", 1), ("d", 4)]')},
-            fails="model.py `ROWS = [...]` gains a row, but `MODEL = _load()` (whose _load reads ROWS) is not run again: live MODEL lacks 'd', TOTAL 60; fresh 100",
         ),
     )
 )
@@ -735,17 +733,14 @@ CASES.append(
         edit(
             "constant_read_by_attribute",
             {"cfg.py": sub(ATTR["cfg.py"], "TIMEOUT = 5", "TIMEOUT = 7")},
-            fails="app.py `DEADLINE = cfg.TIMEOUT * 2` is not run again after cfg.py `TIMEOUT = 7`: live 10, fresh 14",
         ),
         edit(
             "function_called_by_attribute",
             {"cfg.py": sub(ATTR["cfg.py"], "return 100", "return 250")},
-            fails="app.py `LIMIT = cfg.limit()` is not run again after the body of cfg.limit changed: live 100, fresh 250",
         ),
         edit(
             "default_argument_by_attribute",
             {"cfg.py": sub(ATTR["cfg.py"], "RETRIES = 3", "RETRIES = 4")},
-            fails="app.py `def retry(n=cfg.RETRIES)` keeps the default 3 after cfg.py `RETRIES = 4`",
         ),
         edit(
             "function_not_called_at_import",
@@ -770,12 +765,10 @@ CASES.append(
         edit(
             "first_link",
             {"a.py": "X = 10\n"},
-            fails="b.py `Y = a.X + 1` and c.py `Z = b.Y + 1` are not run again after a.py `X = 10`: live Y=2 Z=3, fresh Y=11 Z=12",
         ),
         edit(
             "middle_link",
             {"b.py": "import a\n\nY = a.X + 5\n"},
-            fails="c.py `Z = b.Y + 1` is not run again after b.py's `Y = a.X + 5` ran: live Z=3, fresh Z=7",
         ),
     )
 )
@@ -808,12 +801,10 @@ CASES.append(
         edit(
             "from_imported_function_body",
             {"helpers.py": sub(FROM_FN["helpers.py"], "[1, 2]", "[1, 2, 3]")},
-            fails="app.py `MODEL = load()` (load from helpers) is not run again after helpers.load's body changed: live [1, 2], fresh [1, 2, 3]",
         ),
         edit(
             "attribute_function_body",
             {"helpers.py": sub(FROM_FN["helpers.py"], "return 2", "return 3")},
-            fails="app.py `SIZE = helpers.size()` is not run again after helpers.size's body changed: live 2, fresh 3",
         ),
     )
 )
@@ -844,17 +835,14 @@ CASES.append(
         edit(
             "constant",
             {"prices.py": sub(STAR["prices.py"], "BASE = 100", "BASE = 200")},
-            fails="app.py `from prices import *` and `TOTAL = BASE + TAX` are not run again after prices.py `BASE = 200`: live app.BASE 100, TOTAL 120; fresh 200, 220",
         ),
         edit(
             "name_added",
             {"prices.py": STAR["prices.py"] + "\n\nSHIPPING = 5\n"},
-            fails="app.py `from prices import *` is not run again: the new prices.SHIPPING is missing from app",
         ),
         edit(
             "name_removed",
             {"prices.py": sub(STAR["prices.py"], "\n\ndef net(x):\n    return x - TAX\n", "")},
-            fails="app.py `from prices import *` is not run again: the removed prices.net lingers in app (live app.net works, fresh AttributeError)",
         ),
         edit(
             "function_body",
@@ -885,17 +873,14 @@ CASES.append(
                     MUTATE, 'SETTINGS["page_size"] = 25', 'SETTINGS["page_size"] = 30'
                 )
             },
-            fails='settings.py `SETTINGS["page_size"] = 30`: PAGE = SETTINGS["page_size"] not run again (live 25, fresh 30)',
         ),
         edit(
             "append_changed",
             {"settings.py": sub(MUTATE, "ITEMS.append(3)", "ITEMS.append(4)")},
-            fails="settings.py `ITEMS.append(4)` runs on the list that already holds 3: live [1, 2, 3, 4], fresh [1, 2, 4]",
         ),
         edit(
             "mutation_removed",
             {"settings.py": sub(MUTATE, "ITEMS.append(3)\n", "")},
-            fails="removing settings.py `ITEMS.append(3)` leaves 3 in the list: live [1, 2, 3], fresh [1, 2]",
         ),
         edit(
             "literal_of_mutated_value",
@@ -904,7 +889,6 @@ CASES.append(
         edit(
             "update_changed",
             {"settings.py": sub(MUTATE, 'FLAGS.update({"a", "b"})', 'FLAGS.update({"c"})')},
-            fails="settings.py `FLAGS.update({'c'})` runs on the set that holds a, b: live {a, b, c}, fresh {c}",
         ),
     )
 )
@@ -934,12 +918,10 @@ CASES.append(
         edit(
             "sort_key_body",
             {"table.py": sub(KEYFN, "return row[1]", "return -row[1]")},
-            fails="table.py `TABLE = sorted(ROWS, key=_by_stock)` and `BEST = max(...)` are not run again after _by_stock's body changed (live ascending order, fresh descending)",
         ),
         edit(
             "map_function_body",
             {"table.py": sub(KEYFN, "return x * 2", "return x * 3")},
-            fails="table.py `DOUBLED = list(map(_double, ...))` is not run again after _double's body changed: live [2, 4, 6], fresh [3, 6, 9]",
         ),
     )
 )
@@ -959,7 +941,6 @@ CASES.append(
         edit(
             "lambda_called",
             {"lam.py": sub(LAMBDAS, "lambda x: x * 2", "lambda x: x * 5")},
-            fails="lam.py `SCALE = lambda x: x * 5` ran (the live lambda took the new code) but `RESULT = SCALE(3)` is not run again: live 6, fresh 15",
         ),
         edit("lambda_as_key", {"lam.py": sub(LAMBDAS, "lambda row: row[0]", "lambda row: row[1]")}),
     )
@@ -995,7 +976,6 @@ CASES.append(
         edit(
             "cached_body",
             {"rates.py": sub(LRU["rates.py"], "return 2", "return 3")},
-            fails="app.py `PRICE = rates.rate('eur') * 10` is not run again after the lru_cache'd rates.rate changed: live 20, fresh 30",
         ),
     )
 )
@@ -1037,12 +1017,10 @@ CASES.append(
         edit(
             "member_added",
             {"colors.py": sub(ENUMS["colors.py"], "GREEN = 2\n", "GREEN = 2\n    BLUE = 3\n")},
-            fails="colors.Color is rebound (members changed) but app.py `DEFAULT = colors.Color.RED` is not run again: `DEFAULT is Color.RED` live False, fresh True",
         ),
         edit(
             "member_value_changed",
             {"colors.py": sub(ENUMS["colors.py"], "RED = 1", "RED = 10")},
-            fails="colors.Color is rebound (RED = 10) but app.py's DEFAULT keeps the old member <Color.RED: 1>: `DEFAULT is Color.RED` live False",
         ),
     )
 )
@@ -1077,17 +1055,14 @@ CASES.append(
         edit(
             "init_body",
             {"things.py": sub(CTOR, "self.value = x", "self.value = x * 2")},
-            fails="things.py `THING = Thing(3)` is not run again after Thing.__init__'s body changed: live THING.value 3, fresh 6",
         ),
         edit(
             "post_init_body",
             {"things.py": sub(CTOR, 'self.tags.append("made")', 'self.tags.append("built")')},
-            fails="things.py `BOX = Box()` is not run again after Box.__post_init__'s body changed: live tags ['made'], fresh ['built']",
         ),
         edit(
             "dataclass_default",
             {"things.py": sub(CTOR, "size: int = 1", "size: int = 5")},
-            fails="things.py `BOX = Box()` is not run again after the class statement of Box ran (size default 5): live Box(size=1), fresh Box(size=5)",
         ),
     )
 )
@@ -1133,12 +1108,10 @@ CASES.append(
         edit(
             "class_body_reads_other_module",
             {"cfg.py": sub(CLASS_READS["cfg.py"], "LIMIT = 5", "LIMIT = 8")},
-            fails="app.py `class Settings: LIMIT = cfg.LIMIT` is not run again after cfg.py `LIMIT = 8`: live 5, fresh 8",
         ),
         edit(
             "decorator_argument_from_other_module",
             {"cfg.py": sub(CLASS_READS["cfg.py"], "TIMES = 2", "TIMES = 4")},
-            fails="app.py `@repeat(cfg.TIMES) def ping` is not run again after cfg.py `TIMES = 4`: live len(ping()) 2, fresh 4",
         ),
     )
 )
@@ -1165,7 +1138,6 @@ CASES.append(
         edit(
             "submodule_constant",
             {"conf/values.py": "X = 10\n"},
-            fails="app.py `A = conf.values.X + 1` / `B = values.X + 2` are not run again after conf/values.py `X = 10`: live 2, 3; fresh 11, 12",
         ),
     )
 )
@@ -1191,7 +1163,6 @@ CASES.append(
         edit(
             "partial_target_body",
             {"powers.py": sub(PARTIAL, "return base ** exp", "return base ** exp + 1")},
-            fails="powers.py `NINE = SQUARE(3)` (a partial of _power) is not run again after _power's body changed: live 9, fresh 10",
         ),
     )
 )
@@ -1230,12 +1201,10 @@ CASES.append(
         edit(
             "flag_flipped",
             {"settings.py": sub(FLAGGED["settings.py"], "DEBUG = False", "DEBUG = True")},
-            fails="app.py `if settings.DEBUG: def log...` is not run again after settings.py `DEBUG = True`: log('x') live 'x', fresh 'debug: x'",
         ),
         edit(
             "version_part",
             {"settings.py": sub(FLAGGED["settings.py"], "MINOR = 0", "MINOR = 1")},
-            fails="app.py `VERSION = f\"{settings.MAJOR}.{settings.MINOR}\"` is not run again after settings.py `MINOR = 1`: live '1.0', fresh '1.1'",
         ),
     )
 )
@@ -1265,7 +1234,6 @@ CASES.append(
         edit(
             "function_removed",
             {"names.py": sub(WHOLE_RUN, "\n\ndef second():\n    return 2\n", "")},
-            fails="names.py: `def second` removed (ran=code); `__all__ = [n for n in dir(sys.modules[__name__]) ...]`, which reads the module's namespace, is not run again: live ['MODE', 'first', 'second'], fresh ['MODE', 'first']",
         ),
         edit("constant", {"names.py": sub(WHOLE_RUN, 'MODE = "a"', 'MODE = "b"')}),
     )
@@ -1314,7 +1282,6 @@ CASES.append(
                     '@show.register\ndef _(x: str):\n    return "str"\n\n\n@show.register\ndef _(x: float):',
                 )
             },
-            fails='disp.py: a `def _(x: str)` added between the int and float `_`s: functions are paired by name, show(1.5) live "str", fresh "float"',
         ),
         edit(
             "implementation_removed",
@@ -1323,12 +1290,10 @@ CASES.append(
                     DISPATCH, '\n\n@show.register\ndef _(x: float):\n    return "float"\n', "\n"
                 )
             },
-            fails='disp.py: the float `_` removed; float stays in show.registry, now running the int body: show(1.5) live "int", fresh "object"',
         ),
         edit(
             "first_implementation_body",
             {"disp.py": sub(DISPATCH, 'return "int"', 'return "INT"')},
-            fails="disp.py: the int `_` body edited: both `@show.register` statements ran again; show(1) is right, but show.registry[float] is no longer the module's `_` (live holds a discarded copy: NOT-AT-HOME)",
         ),
         edit(
             "last_implementation_body",
@@ -1384,7 +1349,6 @@ CASES.append(
                 "models.py": "class Mixin:\n    def extra(self):\n        return 1\n\n\n"
                 + sub(BASES["models.py"], "class Base:", "class Base(Mixin):")
             },
-            fails="models.py `class Base(Mixin)` rebinds Base; Child (same module) and views.View keep the old class: isinstance(Child(), Base) live False, fresh True",
         ),
         edit(
             "base_method_body",
@@ -1397,7 +1361,6 @@ CASES.append(
                     BASES["models.py"], 'kind = "base"', '__slots__ = ()\n    kind = "base"'
                 )
             },
-            fails="models.py `__slots__` added to Base rebinds it; Child and views.View keep the old Base: issubclass(View, Base) live False, fresh True",
         ),
         imports=["app"],
         main="app",
@@ -1449,7 +1412,6 @@ CASES.append(
                     "class AppError(LookupError):",
                 )
             },
-            fails="errors.py `class AppError(LookupError)` rebinds AppError; NotFound keeps the old base, and service's `except AppError` stops catching NotFound: safe() live raises NotFound, fresh 'handled'",
         ),
         imports=["service"],
     )
@@ -1486,7 +1448,6 @@ CASES.append(
         edit(
             "field_default",
             {"schema.py": sub(PYDANTIC["schema.py"], "price: float = 1.0", "price: float = 2.5")},
-            fails="schema.py `price: float = 2.5`: Item is patched in place, but Item.model_validate({}) builds an instance of the discarded re-created class (`type(...) is Item` live False), and Special.model_validate({}).price stays 1.0 (fresh 2.5)",
         ),
         edit(
             "field_added",
@@ -1497,7 +1458,6 @@ CASES.append(
                     "price: float = 1.0\n    qty: int = 1",
                 )
             },
-            fails="schema.py Item gains `qty: int = 1`: Item.model_validate({}) builds an instance of the discarded re-created class (`type(...) is Item` live False, fresh True)",
         ),
     )
 )
@@ -1655,7 +1615,6 @@ CASES.append(
         edit(
             "class_attribute",
             {"plugins.py": sub(REGISTRY_DECO["plugins.py"], 'ext = "json"', 'ext = "js"')},
-            fails="plugins.py `class Json` ran again: PLUGINS['Json'] holds the re-created class, not the live Json (`PLUGINS['Json'] is Json` differs in the fingerprint)",
         ),
         edit(
             "class_removed",
@@ -1664,7 +1623,6 @@ CASES.append(
                     REGISTRY_DECO["plugins.py"], '\n\n@plugin\nclass Json:\n    ext = "json"\n', ""
                 )
             },
-            fails="plugins.py `class Json` removed, yet PLUGINS still holds it: sorted(PLUGINS) live ['Csv', 'Json'], fresh ['Csv']",
         ),
     )
 )
@@ -1775,7 +1733,6 @@ CASES.append(
         edit(
             "registration_changed",
             {"flusher.py": sub(ATEXIT, '"v1"', '"v2"')},
-            fails='flusher.py `atexit.register(_flush, "v2")` ran again without undoing the first: atexit_count() live 2, fresh 1',
         ),
         edit(
             "callback_body",
@@ -1814,12 +1771,10 @@ CASES.append(
         edit(
             "class_body",
             {"meta.py": sub(META, "priority = 1", "priority = 2")},
-            fails="meta.py `class Handler` ran again: the metaclass registered a second class (len 2 vs 1) and the last entry is not the live Handler",
         ),
         edit(
             "class_removed",
             {"meta.py": sub(META, "\n\nclass Other(metaclass=Registered):\n    pass\n", "")},
-            fails="meta.py `class Other` removed, yet REGISTRY still has 'Other'",
         ),
     )
 )
@@ -1849,12 +1804,10 @@ CASES.append(
         edit(
             "subclass_body",
             {"plug.py": sub(SUBCLASS_HOOK, 'name = "alpha"', 'name = "ALPHA"')},
-            fails="plug.py `class Alpha` ran again: __init_subclass__ appended the re-created class: registry names live ['ALPHA', 'beta', 'ALPHA'], fresh ['ALPHA', 'beta']",
         ),
         edit(
             "subclass_removed",
             {"plug.py": sub(SUBCLASS_HOOK, '\n\nclass Beta(Plugin):\n    name = "beta"\n', "")},
-            fails="plug.py `class Beta` removed, yet Plugin.registry still holds it",
         ),
         edit(
             "subclass_added",
@@ -1893,12 +1846,10 @@ CASES.append(
         edit(
             "route_path_changed",
             {"web.py": sub(ROUTES, '@route("/a")', '@route("/aa")')},
-            fails="web.py `@route('/aa') def page_a` ran again beside the old route: sorted(ROUTES) live ['/a', '/aa', '/b'], fresh ['/aa', '/b']",
         ),
         edit(
             "route_removed",
             {"web.py": sub(ROUTES, '\n\n@route("/b")\ndef page_b():\n    return "b"\n', "")},
-            fails="web.py: route /b removed, yet ROUTES still has '/b' (and page_b)",
         ),
         edit("handler_body", {"web.py": sub(ROUTES, 'return "a"', 'return "A"')}),
     )
@@ -1931,7 +1882,6 @@ CASES.append(
                     "log.addHandler(logging.StreamHandler())",
                 )
             },
-            fails="setup_log.py `log.addHandler(...)` ran again without removing the first handler: len(log.handlers) live 2, fresh 1",
         ),
         edit(
             "filter_line_changed",
@@ -1940,7 +1890,6 @@ CASES.append(
                     HANDLERS, 'message="freshstart-demo")', 'message="freshstart-demo-2")'
                 )
             },
-            fails="setup_log.py `warnings.filterwarnings(...)` ran again beside the first: 2 filters live, 1 fresh",
         ),
         edit("unrelated_constant", {"setup_log.py": sub(HANDLERS, "LEVEL = 10", "LEVEL = 20")}),
     )
@@ -1969,7 +1918,6 @@ CASES.append(
                 "sig.py": SIGNALS
                 + '\n\ndef _on_usr1_v2(signum, frame):\n    return "v2"\n\n\nsignal.signal(signal.SIGUSR1, _on_usr1_v2)\n'
             },
-            fails="sig.py: a new `signal.signal(...)` runs off the main thread at reload: rejected as exec_error (ValueError: signal only works in main thread) where a fresh start installs it",
         ),
     )
 )
@@ -2040,7 +1988,6 @@ CASES.append(
         edit(
             "environ_default_changed",
             {"boot.py": sub(ENVIRON["boot.py"], '"dev"', '"prod"')},
-            fails="boot.py `os.environ.setdefault(\"FRESHSTART_MODE\", \"prod\")` runs again where the variable is already set by the first run: MODE live 'dev', fresh 'prod'",
         ),
         edit(
             "path_entry_changed",
@@ -2059,7 +2006,6 @@ CASES.append(
                     ENVIRON["boot.py"], 'hooks.HOOKS.append("boot")', 'hooks.HOOKS.append("booted")'
                 )
             },
-            fails="boot.py `hooks.HOOKS.append(\"booted\")` runs again on the list of another module that holds \"boot\": live ['boot', 'booted'], fresh ['booted']",
         ),
         edit(
             "path_statement_changed",
@@ -2070,7 +2016,6 @@ CASES.append(
                     'sys.path.insert(len(sys.path), "/nonexistent/freshstart-extra")',
                 )
             },
-            fails="boot.py `sys.path.insert(...)` (the same entry) runs again without undoing the first append: sys.path.count(...) live 2, fresh 1",
         ),
     )
 )
@@ -2127,7 +2072,6 @@ CASES.append(
             "helper_renamed_call_kept",
             {"model.py": sub(UNIMPORTABLE, "def _load_model():", "def _build_model():")},
             reject=REJECT,
-            fails="model.py: `_load_model` renamed to `_build_model` while `MODEL = _load_model()` stays: accepted (removed=['_load_model']); a fresh start raises NameError",
         ),
         edit(
             "constant_moved_below_use",
@@ -2139,7 +2083,6 @@ CASES.append(
                 )
             },
             reject=REJECT,
-            fails="model.py: `LIMIT = 10` moved below `DOUBLE = LIMIT * 2`: accepted; a fresh start raises NameError",
         ),
         edit(
             "name_deleted_then_read",
@@ -2176,13 +2119,11 @@ CASES.append(
             "attribute_function_renamed",
             {"helpers.py": "def construct():\n    return 1\n"},
             reject=REJECT,
-            fails="helpers.py: `build` renamed to `construct` while app.py `HELP = helpers.build()` stays: accepted; a fresh start raises AttributeError",
         ),
         edit(
             "from_imported_function_renamed",
             {"tools.py": "def create():\n    return 2\n"},
             reject=REJECT,
-            fails="tools.py: `make` renamed to `create` while app.py `from tools import make` stays: tools accepted (removed=['make']), app's import rejected as exec_error (app keeps the old make); a fresh start raises ImportError",
         ),
     )
 )
@@ -2216,7 +2157,6 @@ CASES.append(
                 "order.py": "class Child(Base):\n    pass\n\n\nclass Base:\n    pass\n\n\ndef deco(fn):\n    return fn\n\n\n@deco\ndef f():\n    return 1\n"
             },
             reject=REJECT,
-            fails="order.py: `class Base` moved below `class Child(Base)`: accepted; a fresh start raises NameError",
         ),
         edit(
             "decorator_below_use",
@@ -2224,7 +2164,6 @@ CASES.append(
                 "order.py": "class Base:\n    pass\n\n\nclass Child(Base):\n    pass\n\n\n@deco\ndef f():\n    return 1\n\n\ndef deco(fn):\n    return fn\n"
             },
             reject=REJECT,
-            fails="order.py: `def deco` moved below `@deco def f`: accepted; a fresh start raises NameError",
         ),
     )
 )
@@ -2286,7 +2225,6 @@ CASES.append(
             "all_names_missing_function",
             {"lib.py": sub(STAR_ALL["lib.py"], '__all__ = ["one"]', '__all__ = ["one", "two"]')},
             reject=REJECT,
-            fails="lib.py `__all__` lists `two`, which lib does not define: accepted; app.py's `from lib import *` is not run again, and a fresh start raises AttributeError",
         ),
     )
 )
@@ -2345,7 +2283,6 @@ CASES.append(
                 "mathx/more.py": sub(MORE, '"PI"]', '"PI", "derangements"]')
                 + "\n\ndef derangements(n):\n    return 0 if n == 1 else 1\n"
             },
-            fails="mathx/__init__.py `from .more import *` is not run again: the new more.derangements is missing from mathx (AttributeError live)",
         ),
         edit(
             "name_removed",
@@ -2354,7 +2291,6 @@ CASES.append(
                     "\n\ndef factorial(n):\n    return 1 if n < 2 else n * factorial(n - 1)\n", ""
                 )
             },
-            fails="mathx/more.py `factorial` removed, yet it lingers in mathx, and calling it raises NameError (its namespace lost `factorial`); fresh: AttributeError",
         ),
         edit(
             "class_rebound",
@@ -2363,12 +2299,10 @@ CASES.append(
                     MORE, "class Stats:", "class Stats(object, metaclass=type):"
                 ).replace("class Stats(object, metaclass=type):", "class Stats(dict):")
             },
-            fails="mathx/more.py `class Stats(dict)` rebinds Stats; mathx.Stats stays the old class: `mathx.Stats is mathx.more.Stats` live False",
         ),
         edit(
             "constant_changed",
             {"mathx/more.py": sub(MORE, "PI = 3.14", "PI = 3.1416")},
-            fails="mathx/more.py `PI = 3.1416`: mathx.PI stays 3.14 (the star import is not run again)",
         ),
         edit(
             "function_body", {"mathx/more.py": sub(MORE, "return 1 if n < 2", "return 2 if n < 2")}
@@ -2382,7 +2316,6 @@ CASES.append(
                     "\n\ndef factorial(n):\n    return 1 if n < 2 else n * factorial(n - 1)\n", ""
                 ),
             },
-            fails="factorial moved from mathx/more.py to mathx/other.py: mathx.factorial stays more's old function (fingerprint: NOT-AT-HOME), its globals lost `factorial`",
         ),
         edit(
             "helper_renamed_in_other",
@@ -2397,7 +2330,6 @@ CASES.append(
                     '__all__ = ["factorial", "Stats"]',
                 )
             },
-            fails="mathx/more.py `__all__` no longer lists PI, yet mathx.PI lingers",
         ),
         imports=["mathx"],
     )
@@ -2427,12 +2359,10 @@ CASES.append(
         edit(
             "name_added",
             {"shapes_lib.py": "SQUARE = 4\nTRIANGLE = 3\nHEXAGON = 6\n"},
-            fails="app.py `from shapes_lib import *` is not run again: HEXAGON missing from app",
         ),
         edit(
             "value_changed",
             {"shapes_lib.py": "SQUARE = 40\nTRIANGLE = 3\n"},
-            fails="app.py `from shapes_lib import *` is not run again: app.SQUARE live 4, fresh 40",
         ),
     )
 )
@@ -2591,7 +2521,6 @@ CASES.append(
                     "def running_median(xs):\n    return sum(xs) / len(xs)",
                 )
             },
-            fails="stats.py: `running_median = _impl` became its own def (rebound=['running_median']): app.py is followed (`reload.accepted app ran=code`) but neither its `from stats import running_median as median` nor `FAST = stats.running_median` runs again: mid([1, 9, 2]) and FAST([1, 9, 2]) live 2, fresh 4.0",
         ),
         edit(
             "shared_body",
@@ -2661,7 +2590,6 @@ CASES.append(
         edit(
             "rebinding_removed",
             {"compat.py": sub(SHIM, "str = bytes\n", "")},
-            fails="compat.py: `str = bytes` removed; `TEXT_TYPES = frozenset([int, str])` is not run again: live {bytes, int}, fresh {int, str}",
         ),
     )
 )
@@ -2709,7 +2637,6 @@ CASES.append(
         edit(
             "shadowing_def_removed",
             {"shadow.py": sub(SHADOW, "def len(x):\n    return 42\n\n\n", "")},
-            fails="shadow.py: `def len` removed; `SIZE = len([1, 2])` is not run again: live 42, fresh 2",
         ),
     )
 )
@@ -2753,7 +2680,6 @@ CASES.append(
         edit(
             "builtin_rebinding_removed",
             {"shim.py": sub(SORTED_SHADOW, "sorted = lambda xs: list(reversed(xs))\n", "")},
-            fails="shim.py: `sorted = lambda ...` removed; `TOP = sorted([1, 3, 2])` is not run again: live [2, 3, 1], fresh [1, 2, 3]",
         ),
         edit(
             "import_rebinding_removed",
@@ -2781,13 +2707,11 @@ CASES.append(
         edit(
             "removed",
             {"tools.py": sub(DOC, '"""Tools, v1."""\n\n', "")},
-            fails='tools.py: the module docstring removed, yet tools.__doc__ stays "Tools, v1." (fresh None)',
         ),
         edit(
             "added_where_none",
             {"tools.py": "VALUE = 1\n"},
             {"tools.py": '"""Now documented."""\n\nVALUE = 1\n'},
-            fails="tools.py: after removing then adding the docstring, the removal already leaves __doc__ 'Tools, v1.' (fresh None)",
         ),
         edit(
             "whole_module_run",
@@ -2810,12 +2734,10 @@ CASES.append(
         edit(
             "bare_string_edited",
             {"notes.py": sub(LATE_STRING, "A note", "Another note")},
-            fails='notes.py: the bare string statement at line 3 ran on its own and became the module\'s __doc__: live "Another note about VALUE...", fresh None',
         ),
         edit(
             "whole_module_run",
             {"notes.py": sub(LATE_STRING, "VALUE = 1", "VALUE = globals().get('NOTHING', 1)")},
-            fails="notes.py runs whole (globals()): the bare string statement at line 3 becomes notes.__doc__: live 'A note about VALUE, not a docstring.', fresh None",
         ),
     )
 )
@@ -2829,7 +2751,6 @@ CASES.append(
         edit(
             "constant",
             {"documented.py": 'VALUE = 2\n\n"""not the docstring"""\n'},
-            fails="start-up: manifest module documented.py gets its bare string statement (line 3, not a docstring) as __doc__: live 'not the docstring', fresh None",
         ),
         manifest="[modules.documented]\n",
         manifest_modules=["documented"],
@@ -2859,7 +2780,6 @@ CASES.append(
         edit(
             "docstring_removed",
             {"billing.py": sub(DOC_MANIFEST, '"""Billing rules."""\n\n', "")},
-            fails="billing.py (a manifest module): module docstring removed, yet billing.__doc__ stays 'Billing rules.' (fresh None)",
         ),
         edit("body", {"billing.py": sub(DOC_MANIFEST, "return x * RATE", "return x * RATE * 2")}),
         manifest='[modules.billing.exports]\ncharge = "(x: int) -> int"\n',
@@ -2877,7 +2797,6 @@ CASES.append(
         edit(
             "string_after_code_added",
             {"plain.py": 'VALUE = 1\n\n"""A note."""\n'},
-            fails="plain.py: a bare string statement added after `VALUE = 1` runs on its own and becomes plain.__doc__: live 'A note.', fresh None",
         ),
     )
 )
@@ -2917,7 +2836,6 @@ CASES.append(
                     "    def _op_largest(xs):\n        return max(xs)\n\n    def _op_total(xs):",
                 )
             },
-            fails="publish.py: `_op_largest` added: `class Stats` ran and was patched in place, but the loop that publishes `_op_*` functions (and deletes them from Stats) is not run again: no `largest`, OPS live ['mean', 'total'], and Stats keeps all three `_op_*` (fresh: none)",
         ),
         edit(
             "method_body",
@@ -2953,7 +2871,6 @@ CASES.append(
                     '        return "put"\n\n    def delete(self):\n        return "delete"\n',
                 )
             },
-            fails="api.py: `def delete` added: `class Api` ran again and its patch dropped `Api.alias` (set by the later `Api.alias = Api.get`, not run again), and `ENDPOINTS = sorted(...vars(Api)...)` is not run again: live ['get', 'put'], fresh ['delete', 'get', 'put']",
         ),
         edit(
             "aliased_method_body",
@@ -2992,7 +2909,6 @@ CASES.append(
                     SUBCLASSES, "\n\nKINDS", "\n\nclass Circle(Shape):\n    sides = 0\n\n\nKINDS"
                 )
             },
-            fails="kinds.py: `class Circle(Shape)` added; `KINDS = sorted(... Shape.__subclasses__())` and `Shape.count = ...` are not run again: KINDS live ['Square', 'Triangle'], fresh ['Circle', 'Square', 'Triangle']",
         ),
         edit(
             "base_body_edited",
@@ -3001,7 +2917,6 @@ CASES.append(
                     SUBCLASSES, "class Shape:\n    pass", "class Shape:\n    unit = 'cm'"
                 )
             },
-            fails="kinds.py: `class Shape` ran again and its patch dropped `Shape.count` (set by a later statement that is not run again): live AttributeError, fresh 2",
         ),
         edit("subclass_attribute", {"kinds.py": sub(SUBCLASSES, "sides = 3", "sides = 30")}),
     )
@@ -3029,7 +2944,6 @@ CASES.append(
         edit(
             "class_attribute_added",
             {"stats2.py": sub(SETATTR, "class Stats:\n", "class Stats:\n    precision = 2\n\n")},
-            fails="stats2.py: `class Stats` ran again (an attribute added) and its patch dropped `average` and `avg`, which the later statements set and which are not run again: live AttributeError, fresh 2.0",
         ),
     )
 )
@@ -3061,7 +2975,6 @@ CASES.append(
         edit(
             "dataclass_field_added",
             {"intro.py": sub(INTROSPECT, "    y: int = 0\n", "    y: int = 0\n    z: int = 0\n")},
-            fails="intro.py: field `z` added to dataclass Point (its class statement ran, patched in place); `FIELDS = [f.name for f in dataclasses.fields(Point)]` is not run again: live ['x', 'y'], fresh ['x', 'y', 'z']",
         ),
         edit(
             "signature_changed",
@@ -3072,7 +2985,6 @@ CASES.append(
                     "def handler(request, verbose=False, retries=3):",
                 )
             },
-            fails="intro.py: `def handler` gains `retries=3` (its def ran, patched in place); `SIGNATURE = str(inspect.signature(handler))` is not run again: live '(request, verbose=False)', fresh '(request, verbose=False, retries=3)'",
         ),
     )
 )
@@ -3116,12 +3028,10 @@ CASES.append(
                     TWICE["shop/cart.py"], "return len(cart.items)", "return len(cart.items) * 2"
                 )
             },
-            fails='[modules."shop.cart"] with shop/__init__.py `from .cart import Cart, total`: at start-up shop.Cart is not shop.cart.Cart (the module ran twice); pickling shop.Cart() fails',
         ),
         edit(
             "constant_added",
             {"shop/cart.py": TWICE["shop/cart.py"] + "\nLIMIT = 3\n"},
-            fails="start-up: shop.cart ran twice (shop.Cart is not shop.cart.Cart, pickle round trip fails)",
         ),
         manifest='[modules."shop.cart"]\n',
         manifest_modules=["shop.cart"],
@@ -3154,7 +3064,6 @@ CASES.append(
         edit(
             "unrelated_edit",
             {"svc_counter.py": "RUNS = []\nNOTE = 'x'\n"},
-            fails="start-up: svc/core.py ran twice under [modules.\"svc.core\"] (svc_counter.RUNS live ['core', 'core'], fresh ['core'])",
         ),
         manifest='[modules."svc.core"]\n',
         manifest_modules=["svc.core"],
@@ -3194,7 +3103,6 @@ CASES.append(
         edit(
             "body",
             {"tool/parts.py": "class Part:\n    size = 1\n"},
-            fails='start-up: [modules."tool.parts"] imported by tool/__init__.py runs twice: tool.Part is not tool.parts.Part, isinstance(tool.DEFAULT, tool.parts.Part) False',
         ),
         manifest='[modules."tool.parts"]\n',
         manifest_modules=["tool.parts"],

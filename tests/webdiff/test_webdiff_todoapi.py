@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import webdiff
-from todoapi_edits import EDITS, SCRIPT, TODAY
+from todoapi_edits import EDITS, SCRIPT, TODAY, UNSETTLED
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -39,7 +39,7 @@ def test_before_any_edit_the_live_server_answers_as_a_fresh_one(harness: webdiff
     webdiff.check(harness.judge(None))
 
 
-@pytest.mark.parametrize("item", webdiff.params(EDITS))
+@pytest.mark.parametrize("item", webdiff.params(EDITS, unsettled=UNSETTLED))
 def test_after_each_save_the_live_server_answers_as_a_fresh_one(
     harness: webdiff.Harness, item: webdiff.Edit
 ) -> None:

@@ -67,7 +67,7 @@ import signal
 import sqlite3
 import textwrap
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -170,13 +170,17 @@ class App:
     prepare: Callable[[Path], None] = lambda _directory: None  # adjust the copy (a shim, ...)
 
 
-def params(edits: Sequence[Edit], *, gate: str | None = None) -> list[ParameterSet]:
-    """One pytest param per edit; ``gate`` (a reason every edit fails for today) marks them all."""
+def params(
+    edits: Sequence[Edit], *, gate: str | None = None, unsettled: Collection[str] = ()
+) -> list[ParameterSet]:
+    """One pytest param per edit; ``gate`` (a reason every edit fails for today) marks them all;
+    an edit in ``unsettled`` fails only sometimes today: its mark is not strict."""
     result = []
     for item in edits:
         reasons = [reason for reason in (gate, item.fails_today) if reason]
+        strict = item.id not in unsettled
         marks = (
-            [pytest.mark.xfail(strict=True, reason="issue 16: " + "; ".join(reasons))]
+            [pytest.mark.xfail(strict=strict, reason="issue 16: " + "; ".join(reasons))]
             if reasons
             else []
         )
@@ -588,17 +592,29 @@ class Harness:
         if fresh_output:
             details += "\n\n--- the fresh server\n" + fresh_output
         verdict = Verdict(name, passed, reference, outcome, summary, details, stdout)
-        self._after(verdict, fresh, fresh_dir, fresh_db, started=not fresh_output)
+        self._after(verdict, fresh, fresh_dir, fresh_db, started=not fresh_output, restart=never)
         return self._record(verdict)
 
     def _after(
-        self, verdict: Verdict, fresh: Server, fresh_dir: Path, fresh_db: Path, *, started: bool
+        self,
+        verdict: Verdict,
+        fresh: Server,
+        fresh_dir: Path,
+        fresh_db: Path,
+        *,
+        started: bool,
+        restart: bool = False,
     ) -> None:
         """Keep the live server when it is right; else the fresh one, which serves the current
         files and has run the same requests on the same rows, becomes the live one (as a
         restart would); after a wrong outcome of an edit the old version had to survive, the
-        next edit starts a new live server."""
-        if verdict.passed:
+        next edit starts a new live server. A right `reload.restart_needed` with `restart:
+        "never"` is followed by the restart it asks for: the next edit starts a new live
+        server on the current files, as the user who restarts gets."""
+        if verdict.passed and restart:
+            self._stop_later(fresh)
+            self._drop_live()
+        elif verdict.passed:
             self._stop_later(fresh)
         elif verdict.reference == "new" and started:
             self._drop_live()
