@@ -39,6 +39,7 @@ def latency(args: dict[str, Any]) -> dict[str, Any]:
     runs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "hotreload": bench.hotreload_run,
         "floor": bench.floor_run,
+        "inotify_floor": bench.inotify_floor_run,
         "restart": bench.restart_run,
     }
     return runs[args["contender"]](args)

@@ -171,10 +171,10 @@ class BatchClock:
         if watcher is None or inner is None:
             return False
 
-        def timed(paths: list[Path], resync: bool) -> None:
+        def timed(paths: list[Path], *rest: Any) -> None:
             began = time.monotonic_ns()
             try:
-                inner(paths, resync)
+                inner(paths, *rest)
             finally:
                 ended = time.monotonic_ns()
                 with self._lock:
@@ -215,10 +215,14 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     """Edits of a module under a real in-process server, seen by a host thread via a binding.
 
     args: root, module, export, styles, edits, kind ("accept" or "reject"), host ("poll" or
-    "busy"), timeout, seed, generator ("big" or "scale"), index (for "scale").
+    "busy"), timeout, seed, generator ("big", "scale" or "heap"), index (for "scale"), edit
+    (for "heap": "body" or "closure"), heap_objects (live objects made before the server starts,
+    default 0).
     """
-    from benchmarks.projects import scale_module
+    from benchmarks.projects import heap_module, scale_module
     from hotreload import up
+
+    heap = make_heap(int(args.get("heap_objects", 0)))
 
     _quiet_structlog()
     root = Path(args["root"])
@@ -232,6 +236,8 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     def text_for(value: int) -> str:
         if args["generator"] == "scale":
             return scale_module(int(args["index"]), value)
+        if args["generator"] == "heap":
+            return heap_module(value, str(args["edit"]))
         return big_module(value, broken=kind == "reject", field=True)
 
     clock = EventClock()
@@ -290,12 +296,34 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
                 "other_events": other_events,
             }
         results["host_errors"] = poller.errors
+        results["heap_objects"] = len(heap)
+        results["gc_tracked"] = _tracked()
     finally:
         if poller is not None:
             poller.stop()
         server.stop()
         writer.close()
     return results
+
+
+class _Small:
+    """A small object the collector tracks (a data or ML process holds millions of such)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def make_heap(count: int) -> list[_Small]:
+    return [_Small(i) for i in range(count)]
+
+
+def _tracked() -> int:
+    """How many objects the collector tracks (what a walk of the whole heap goes through)."""
+    import gc
+
+    return len(gc.get_objects())
 
 
 class _LiveStop:
@@ -387,6 +415,79 @@ def floor_run(args: dict[str, Any]) -> dict[str, Any]:
         poller.stop()
         watcher.join(5)
         writer.close()
+    return results
+
+
+def inotify_floor_run(args: dict[str, Any]) -> dict[str, Any]:
+    """The raw floor: inotify read with inotify_simple, blocking in poll; save -> the kernel's
+    event that the file is whole (IN_CLOSE_WRITE or IN_MOVED_TO of the module) read. The same
+    polling host thread. args: root, module, styles, edits, host, timeout, seed."""
+    import select
+
+    from inotify_simple import INotify, flags
+
+    root = Path(args["root"])
+    path = root.joinpath(*args["module"].split(".")).with_suffix(".py")
+    timeout = float(args["timeout"])
+    rng = random.Random(args["seed"])
+    interval = POLL_INTERVAL_S if args["host"] == "poll" else 0.0
+    seen: list[int] = []
+    cond = threading.Condition()
+    inotify = INotify()
+    inotify.add_watch(str(path.parent), flags.CLOSE_WRITE | flags.MOVED_TO)
+    wake_read, wake_write = os.pipe()
+    stopped = threading.Event()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(inotify.fileno(), select.POLLIN)
+        poller.register(wake_read, select.POLLIN)
+        while not stopped.is_set():
+            poller.poll()
+            for event in inotify.read(timeout=0):
+                if event.name == path.name:
+                    now = time.monotonic_ns()
+                    with cond:
+                        seen.append(now)
+                        cond.notify_all()
+
+    def plain() -> int:
+        return 0
+
+    writer = Writer()
+    watcher = threading.Thread(target=watch, name="bench-inotify", daemon=True)
+    host = HostPoller(plain, interval_s=interval)
+    results: dict[str, Any] = {"styles": {}}
+    try:
+        watcher.start()
+        host.start()
+        value = 1000
+        for style in args["styles"]:
+            samples: list[float] = []
+            missed = 0
+            for _ in range(int(args["edits"])):
+                value += 1
+                with cond:
+                    before = len(seen)
+                saved = writer.save(path, big_module(value, field=True), style)
+                with cond:
+                    cond.wait_for(lambda n=before: len(seen) > n, timeout)  # type: ignore[misc]
+                    got = seen[before] if len(seen) > before else None
+                if got is None:
+                    missed += 1
+                else:
+                    samples.append(_ms(got - saved))
+                _pause(rng, GAP_S)
+            results["styles"][style] = {**summary(samples, missed=missed), "samples_ms": samples}
+    finally:
+        stopped.set()
+        os.write(wake_write, b"x")
+        host.stop()
+        watcher.join(5)
+        writer.close()
+        inotify.close()
+        os.close(wake_read)
+        os.close(wake_write)
     return results
 
 

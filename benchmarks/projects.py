@@ -279,12 +279,16 @@ _temp_counter = 0
 
 
 def save(path: Path, text: str, style: SaveStyle) -> int:
-    """Write ``text`` as an editor does; return ``time.monotonic_ns()`` once it is on disk.
+    """Write ``text`` as an editor does; return ``time.monotonic_ns()`` taken just before the
+    step that completes the save.
 
     ``atomic``: a temp file in the same directory renamed over the module (the timestamp is
-    taken right after ``os.replace``). ``inplace``: open with truncation, write, close (the
-    timestamp is taken right after ``close``). CLOCK_MONOTONIC is system-wide on Linux, so the
-    value compares with timestamps taken in other processes.
+    taken right before ``os.replace``). ``inplace``: open with truncation, write and flush, then
+    close (the timestamp is taken right before ``close``). Taken before, not after: a reloader
+    that reacts within the writer's own return from that call (it can, on Linux) must not get a
+    negative latency when the writer process is descheduled there; a delay before the call
+    counts against the reloader instead. CLOCK_MONOTONIC is system-wide on Linux, so the value
+    compares with timestamps taken in other processes.
     """
     global _temp_counter
     data = text.encode("utf-8")
@@ -293,8 +297,97 @@ def save(path: Path, text: str, style: SaveStyle) -> int:
         temp = path.with_name(f".{path.name}.{os.getpid()}.{_temp_counter}.tmp")
         with open(temp, "wb") as f:
             f.write(data)
+        saved = time.monotonic_ns()
         os.replace(temp, path)
     else:
         with open(path, "wb") as f:
             f.write(data)
-    return time.monotonic_ns()
+            f.flush()
+            saved = time.monotonic_ns()
+    return saved
+
+
+# -- big heaps: a nested closure made at run time ------------------------------------------------
+
+CLOSURE_TAIL = """
+
+ROUTES: dict[str, object] = {{}}
+
+
+def install() -> None:
+    \"\"\"Makes the route at run time, as a framework app's factory does.\"\"\"
+
+    def current() -> int:
+        return {value}
+
+    ROUTES["current"] = current
+
+
+install()
+"""
+
+
+def heap_module(value: int, edit: str) -> str:
+    """The 500-line module, where ``edit`` says which body returns ``value``: ``body`` is
+    `current_value()` itself; ``closure`` is a function `install()` made at run time (its
+    nested `current()`), which `current_value()` calls through a registry."""
+    if edit == "body":
+        return big_module(value, field=True) + CLOSURE_TAIL.format(value=0)
+    text = big_module(0, field=True).replace(
+        "    return 0\n", '    return ROUTES["current"]()\n', 1
+    )
+    return text + CLOSURE_TAIL.format(value=value)
+
+
+def write_heap_project(root: Path, edit: str) -> Project:
+    """The heap section's project: ``heap_module(0, edit)`` and the big project's manifest."""
+    project = write_big_project(root)
+    (root / f"{BIG_MODULE}.py").write_text(heap_module(0, edit), encoding="utf-8")
+    return project
+
+
+# -- start-up: an app importing many project modules -------------------------------------------
+
+STARTUP_FUNCTIONS = 8  # about 50 lines a module
+
+
+def startup_module(index: int) -> str:
+    lines = [f'"""Generated module {index}: a few small functions."""', "", f"VALUE = {index}", ""]
+    for n in range(STARTUP_FUNCTIONS):
+        lines += [
+            "",
+            f"def f{n}(x: int) -> int:",
+            f'    """Function {n}."""',
+            f"    y = x * {n} + VALUE",
+            "    return y - 1",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_startup_project(root: Path, size: int) -> Project:
+    """An app whose entry imports ``size`` project modules (about 50 lines each, in packages of
+    100), run two ways: ``python plain.py`` (plain Python) and ``hotreload up`` (``[app] entry``,
+    one manifest module with one export)."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = [scale_module_name(i) for i in range(size)]
+    for index, name in enumerate(names):
+        path = root.joinpath(*name.split(".")).with_suffix(".py")
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True)
+            (path.parent / "__init__.py").write_text("", encoding="utf-8")
+        path.write_text(startup_module(index), encoding="utf-8")
+    imports = "".join(f"import {name}\n" for name in names)
+    (root / "app.py").write_text(
+        f'"""Imports every module."""\n\n{imports}\n\ndef main() -> None:\n    pass\n',
+        encoding="utf-8",
+    )
+    (root / "plain.py").write_text("import app\n\napp.main()\n", encoding="utf-8")
+    manifest = root / "hotreload.toml"
+    manifest.write_text(
+        f'[project]\nname = "bench-startup-{size}"\n\n[app]\nentry = "app:main"\n\n'
+        + _exports_table(names[0], {"f0": "(x: int) -> int"})
+        + ENV_TABLES,
+        encoding="utf-8",
+    )
+    return Project(root, manifest, tuple(names))

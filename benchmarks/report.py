@@ -13,6 +13,7 @@ from typing import Any
 from benchmarks.fieldreport import field_lines
 from benchmarks.latency import STEP_MS
 from benchmarks.proc import REPO_ROOT
+from benchmarks.scalereport import heap_lines, startup_lines
 
 # Thresholds the issue leaves to us are marked "(ours)" in the table.
 LATENCY_P50_MS = 15.0
@@ -324,12 +325,16 @@ def render(results: dict[str, Any]) -> str:
             "0.2 ms. atomic = temp file + os.replace; in-place = truncate + write + close. "
             f"floor = bare `watchfiles.watch`, step {STEP_MS} ms, batch cap 500 ms (hotreload's "
             "settings), save -> batch yielded. restart = `watchfiles.run_process` with the "
-            "same step restarting a host with 7 stdlib imports + the module + 0.3 s warm-up.",
+            "same step restarting a host with 7 stdlib imports + the module + 0.3 s warm-up. "
+            "raw inotify = inotify_simple blocking in poll, save -> IN_CLOSE_WRITE / "
+            "IN_MOVED_TO of the module read (the floor of any watcher). The save's time is "
+            "taken just before its last step (the rename, or the close).",
             "",
             *_latency_rows(
                 [
                     ("hotreload", latency.get("hotreload")),
                     ("floor: watchfiles.watch", latency.get("floor")),
+                    ("raw inotify: the kernel's event read", latency.get("floor_inotify")),
                     ("restart: run_process", latency.get("restart")),
                 ]
             ),
@@ -512,9 +517,11 @@ def render(results: dict[str, Any]) -> str:
     lines += field_lines(results)
     lines += _web_lines(results.get("web"), results.get("derived", {}).get("web") or {})
     lines += _exports_lines(results.get("exports"))
-    for issue, key in (("5", "targets"), ("11", "targets_issue11")):
-        if key not in results:
-            continue  # a results file from before issue 11 has no such list
+    lines += startup_lines(results)
+    lines += heap_lines(results)
+    for issue, key in (("5", "targets"), ("11", "targets_issue11"), ("19", "targets_issue19")):
+        if not results.get(key):
+            continue  # a results file from before the issue, or a run without its sections
         lines += ["", f"## Targets (issue {issue})", "", "| target | measured | status |"]
         lines.append("| --- | --- | --- |")
         for v in results[key]:

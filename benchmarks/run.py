@@ -16,6 +16,7 @@ from typing import Any
 from benchmarks.fieldreport import issue11_verdicts
 from benchmarks.proc import ChildError, exit_on_sigterm
 from benchmarks.report import derived, machine, render, verdict_dicts
+from benchmarks.scalereport import issue19_verdicts
 from benchmarks.suite import FULL, QUICK, SECTIONS, Workspace
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -75,6 +76,7 @@ def render_only(source: Path, out: Path) -> int:
     results["derived"] = derived(results)
     results["targets"] = verdict_dicts(results)
     results["targets_issue11"] = issue11_verdicts(results)
+    results["targets_issue19"] = issue19_verdicts(results)
     table = render(results)
     _write(out / "latest.md", table)
     print(table)
@@ -110,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["derived"] = derived(results)
     results["targets"] = verdict_dicts(results)
     results["targets_issue11"] = issue11_verdicts(results)
+    results["targets_issue19"] = issue19_verdicts(results)
     table = render(results)
     _write(args.out / "latest.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
     _write(args.out / "latest.md", table)

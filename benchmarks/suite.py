@@ -31,7 +31,9 @@ from benchmarks.projects import (
     scale_module_name,
     write_big_project,
     write_field_project,
+    write_heap_project,
     write_scale_project,
+    write_startup_project,
 )
 
 Log = Callable[[str], None]
@@ -66,6 +68,10 @@ class Plan:
     web_edits: int  # hotreload up serving examples/webapp
     web_restart_edits: int  # uvicorn --reload and uvicorn-hmr: each save costs a 2 s start-up
     export_calls: int  # HTTP round trips per contender of the exports section
+    heap_objects: int  # live objects of the big-heap runs (the other runs: none)
+    heap_edits: int  # per edit kind, heap size and save style
+    startup_modules: int  # project modules the start-up app imports
+    startup_runs: int  # of each: plain Python, `hotreload up`, `import hotreload`
 
 
 FULL = Plan(
@@ -91,6 +97,10 @@ FULL = Plan(
     web_edits=30,
     web_restart_edits=10,
     export_calls=5000,
+    heap_objects=5_000_000,
+    heap_edits=20,
+    startup_modules=1000,
+    startup_runs=7,
 )
 QUICK = Plan(
     name="quick",
@@ -117,6 +127,10 @@ QUICK = Plan(
     web_edits=5,
     web_restart_edits=1,
     export_calls=1000,
+    heap_objects=5_000_000,
+    heap_edits=5,
+    startup_modules=1000,
+    startup_runs=2,
 )
 
 
@@ -147,6 +161,7 @@ def latency_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     runs: list[tuple[str, dict[str, Any], int]] = [
         ("hotreload", {"contender": "hotreload", "kind": "accept", "host": "poll"}, plan.edits),
         ("floor", {"contender": "floor", "host": "poll"}, plan.edits),
+        ("floor_inotify", {"contender": "inotify_floor", "host": "poll"}, plan.edits),
         ("restart", {"contender": "restart"}, plan.restart_edits),
         ("rejection", {"contender": "hotreload", "kind": "reject", "host": "poll"}, 0),
         (
@@ -461,6 +476,115 @@ def exports_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
+def heap_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-live of a body edit and of a nested-closure edit (a function made at run time),
+    in an empty process and in one holding `plan.heap_objects` live objects."""
+    results: dict[str, Any] = {"objects": plan.heap_objects, "runs": {}}
+    for objects in (0, plan.heap_objects):
+        for edit in ("body", "closure"):
+            name = f"{edit}-{objects}"
+            log(f"heap: {edit} edit, {objects:,} live objects ({plan.heap_edits} saves x 2)")
+            project = write_heap_project(work.root / f"heap-{name}", edit)
+            args = {
+                "contender": "hotreload",
+                "kind": "accept",
+                "host": "poll",
+                "module": BIG_MODULE,
+                "export": "current_value",
+                "styles": list(SAVE_STYLES),
+                "seed": 4,
+                "root": str(project.root),
+                "edits": plan.heap_edits,
+                "timeout": ACCEPT_TIMEOUT_S,
+                "generator": "heap",
+                "edit": edit,
+                "heap_objects": objects,
+            }
+            timeout = _job_timeout(plan.heap_edits * 2, ACCEPT_TIMEOUT_S + 0.5) + objects / 1e5
+            results["runs"][name] = run_job("latency", args, timeout=timeout)
+    return results
+
+
+def _run_measured(command: list[str], cwd: Path, *, timeout: float = 300) -> tuple[float, float]:
+    """Wall seconds and peak resident set (MB, VmHWM) of a command that must succeed."""
+    import os
+
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # The peak is the process's own VmHWM, read until it ends (it never decreases; the last
+    # reading is after exec): ru_maxrss would count the pre-exec copy of this, bigger, process.
+    peak_kb = 0
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            peak_kb = _vm_hwm_kb(process.pid) or peak_kb
+            pid, status, _usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                raise ChildError(f"{' '.join(command)} did not end within {timeout:g} s")
+            time.sleep(0.002)
+    finally:
+        if process.returncode is None and process.poll() is None:
+            process.kill()
+            process.wait()
+    elapsed = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise ChildError(f"{' '.join(command)} exited {os.waitstatus_to_exitcode(status)}")
+    return elapsed, peak_kb / 1024
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def startup_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Wall time and peak memory of an app importing `plan.startup_modules` project modules:
+    plain `python plain.py` against `hotreload up` (its [app] entry imports the same modules);
+    and `import hotreload` alone. Taken in turns, so a busy moment hits each alike."""
+    size = plan.startup_modules
+    project = write_startup_project(work.root / f"startup-{size}", size)
+    commands = {
+        "plain": [sys.executable, "plain.py"],
+        "hotreload_up": [sys.executable, "-m", "hotreload", "up", "--log-format", "json"],
+        "import_hotreload": [sys.executable, "-c", "import hotreload"],
+        "bare_python": [sys.executable, "-c", "pass"],
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    log(f"startup: {size} modules, {plan.startup_runs} runs of each")
+    _run_measured(commands["plain"], project.root)  # the file system's caches warm for both
+    for _ in range(plan.startup_runs):
+        for name, command in commands.items():
+            runs[name].append(_run_measured(command, project.root))
+    return {
+        "modules": size,
+        "bytecode_written": not sys.dont_write_bytecode,
+        "runs": {
+            name: {
+                "wall_s": statistics.median(w for w, _ in samples),
+                "peak_mb": statistics.median(m for _, m in samples),
+                "wall_s_runs": [w for w, _ in samples],
+                "peak_mb_runs": [m for _, m in samples],
+            }
+            for name, samples in runs.items()
+        },
+    }
+
+
 SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "latency": latency_section,
     "calls": calls_section,
@@ -468,6 +592,8 @@ SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "memory": memory_section,
     "idle": idle_section,
     "exports": exports_section,
+    "heap": heap_section,
+    "startup": startup_section,
     "field": field_section,
     "web": web_section,
 }

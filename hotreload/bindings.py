@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
+import sys
 import types
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar
@@ -282,7 +282,12 @@ def _drive_async(
 def _gate_opened(gate: VersionGate) -> Generator[Any, Any, None]:
     """Wait until the gate opens: awaiting on an asyncio loop, else (no loop runs in this
     thread, e.g. a coroutine driven by hand or by another library) blocking as sync calls do."""
+    # asyncio is looked up, not imported: a process that never imported it runs no asyncio
+    # loop, and importing it costs every host a fifth of hotreload's import.
+    asyncio = sys.modules.get("asyncio")
     try:
+        if asyncio is None:
+            raise RuntimeError("no running event loop")
         loop = asyncio.get_running_loop()
     except RuntimeError:
         gate.enter()

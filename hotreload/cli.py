@@ -5,17 +5,13 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import socket
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from hotreload import __version__
-from hotreload.checking import check_contract, emit_violations, module_specs
 from hotreload.errors import (
     AppError,
     ContractViolation,
@@ -26,39 +22,21 @@ from hotreload.errors import (
     PortInUse,
     ServerError,
 )
-from hotreload.events import EventLog, ServerFailed
-from hotreload.freeze import freeze
-from hotreload.init import SCHEMA_FILE, init_manifest
-from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest, resolve_env_name
-from hotreload.output import EventOutput
-from hotreload.process import Interrupts, refuse_workers
-from hotreload.schema import stale_schemas, write_schemas
-from hotreload.server import Server, set_current
-from hotreload.verdicts import StopReason
-from hotreload.web.exportserving import (
-    ExportsPlan,
-    ExportsService,
-    bind_exports,
-    exports_plan,
-)
-from hotreload.web.restart import (
-    Restarter,
-    SaveWatch,
-    exec_again,
-    inherited_socket,
-    is_restart,
-)
-from hotreload.web.serving import (
-    WebApp,
-    bind,
-    factory_restart,
-    load_app,
-    require_extra,
-    serve,
-    served_app,
-    web_app,
-)
-from hotreload.words import LogFormat
+from hotreload.words import MANIFEST_SCHEMA_FILE, LogFormat
+
+# Each command imports what it needs when it runs (`check` needs no watcher, `up` without a
+# web app no web layer, nothing but `freeze` and `init` the TOML editor): a command pays only
+# for its own parts, and `hotreload --help` for none.
+if TYPE_CHECKING:
+    import socket
+
+    from hotreload.manifest import EnvProfile, LoadedManifest
+    from hotreload.process import Interrupts
+    from hotreload.server import Server
+    from hotreload.verdicts import StopReason
+    from hotreload.web.exportserving import ExportsPlan, ExportsService
+    from hotreload.web.restart import SaveWatch
+    from hotreload.web.serving import WebApp
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -104,12 +82,20 @@ def choose_log_format(explicit: str | None, profile: EnvProfile, stream: TextIO)
 
 def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> None:
     """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
+    from hotreload.events import EventLog, ServerFailed
+    from hotreload.manifest import EnvProfile, resolve_env_name
+    from hotreload.output import EventOutput
+
     output = EventOutput(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
     env = resolve_env_name(args.env, os.environ, "unknown")
     EventLog(env, output=output).emit(ServerFailed, reason="manifest_error", message=str(error))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from hotreload.manifest import load_manifest
+    from hotreload.process import Interrupts
+    from hotreload.server import Server, set_current
+
     try:
         manifest = load_manifest(args.manifest)
         env, profile = manifest.profile(args.env)
@@ -120,7 +106,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     log_format = choose_log_format(args.log_format, profile, sys.stderr)
     app = manifest.manifest.app
     serving = app is not None and (app.asgi is not None or app.wsgi is not None)
-    restarted = serving and is_restart()
+    restarted = False
+    if serving:
+        from hotreload.web.restart import is_restart
+
+        restarted = is_restart()
     # The server owns its output: the CLI only hands it the choices (format, file).
     server = Server(
         manifest,
@@ -131,14 +121,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         restarted=restarted,
     )
     try:
-        web = web_app(manifest, profile, host=args.host, port=args.port)
-        exports = exports_plan(server, host=args.host, port=args.port, environ=os.environ)
+        web = _web_app(manifest, profile, host=args.host, port=args.port)
+        exports = _exports_plan(server, host=args.host, port=args.port)
     except AppError as e:
         server.fail(e)
         raise
-    listening = inherited_socket() if serving else None
-    # A restart's start-up may fail: saves from now on are what it waits for then.
-    saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
+    listening: socket.socket | None = None
+    saves: SaveWatch | None = None
+    if serving:
+        from hotreload.web.restart import SaveWatch, inherited_socket
+
+        listening = inherited_socket()
+        # A restart's start-up may fail: saves from now on are what it waits for then.
+        saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
     with Interrupts() as interrupts, _one_process(server):
         # A signal during start-up stops it; the server says which one stopped it.
         server.interrupt_cause = interrupts.describe
@@ -170,6 +165,8 @@ def _wait_then_restart(saves: SaveWatch, listening: socket.socket, argv: list[st
     """After a restart's failed start-up (`server.failed` said so, with ``waiting``): the
     process keeps the listening socket (connections wait in its backlog) and runs its command
     again at the next save of a project file; a signal ends it."""
+    from hotreload.web.restart import exec_again
+
     try:
         saves.wait()
     except KeyboardInterrupt:
@@ -189,8 +186,34 @@ def _require_something_to_run(manifest: LoadedManifest) -> None:
         )
 
 
+def _web_app(
+    manifest: LoadedManifest, profile: EnvProfile, *, host: str | None, port: int | None
+) -> WebApp | None:
+    """The ASGI/WSGI app to serve, if the manifest names one (only then is the web layer
+    imported: an entry or a watch-only `up` never needs it)."""
+    app = manifest.manifest.app
+    if app is None or (app.asgi is None and app.wsgi is None):
+        return None
+    from hotreload.web.serving import web_app
+
+    return web_app(manifest, profile, host=host, port=port)
+
+
+def _exports_plan(server: Server, *, host: str | None, port: int | None) -> ExportsPlan | None:
+    """The exports to serve, if the manifest says `[serve] exports` (only then is the exports
+    API imported)."""
+    serve = server.manifest.manifest.serve
+    if serve is None or not serve.exports:
+        return None
+    from hotreload.web.exportserving import exports_plan
+
+    return exports_plan(server, host=host, port=port, environ=os.environ)
+
+
 def _one_process(server: Server) -> AbstractContextManager[None]:
     """A reloading profile refuses worker processes: a reload could never reach them."""
+    from hotreload.process import refuse_workers
+
     return refuse_workers(server.env) if server.profile.reload else nullcontext()
 
 
@@ -204,6 +227,8 @@ def _start(
     if web is None:
         server.start()
         return None, None
+    from hotreload.web.serving import bind, factory_restart, load_app, require_extra, served_app
+
     try:
         require_extra(web)
         sock = listening if listening is not None else bind(web)
@@ -229,6 +254,8 @@ def _start_exports(server: Server, plan: ExportsPlan | None) -> ExportsService |
     start the server, then serve the exports on their thread."""
     if plan is None:
         return None
+    from hotreload.web.exportserving import ExportsService, bind_exports
+
     try:
         sock = bind_exports(plan)
     except (AppError, PortInUse) as e:
@@ -275,7 +302,7 @@ def _run(
             service.stop()
 
 
-Stop = Callable[[StopReason, str | None], None]
+Stop = Callable[["StopReason", "str | None"], None]
 
 
 def _serve_or_run(
@@ -288,9 +315,13 @@ def _serve_or_run(
     argv: Sequence[str] = (),
 ) -> int:
     failed: StopReason = "entry_failed" if web is None else "app_failed"
-    restarter = Restarter(server.events)
     try:
         if web is not None:
+            from hotreload.web.restart import Restarter, exec_again
+            from hotreload.web.serving import serve
+
+            restarter = Restarter(server.events)
+
             assert sock is not None
             server.on_restart_needed(restarter.request)
             with sock.dup() as kept:  # uvicorn closes the socket it served on; a restart needs it
@@ -319,6 +350,8 @@ def _serve_or_run(
         stop(failed, str(e))
         raise
     except Exception as e:  # the host's own error: its traceback is what the person needs
+        import traceback
+
         traceback.print_exc()
         stop(failed, f"{type(e).__name__}: {e}")
         app = server.manifest.manifest.app
@@ -353,6 +386,11 @@ def _say_watching(server: Server) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from hotreload.checking import check_contract, emit_violations, module_specs
+    from hotreload.events import EventLog
+    from hotreload.manifest import load_manifest
+    from hotreload.output import EventOutput
+
     manifest = load_manifest(args.manifest)
     env, profile = manifest.profile(args.env)
     output = EventOutput(choose_log_format(args.log_format, profile, sys.stderr))
@@ -378,6 +416,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
+    from hotreload.freeze import freeze
+
     changes = freeze(args.manifest, args.modules or None)
     for change in changes:
         if change.action == "added":
@@ -394,6 +434,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from hotreload.init import SCHEMA_FILE, init_manifest
+
     done = init_manifest(
         args.manifest, args.modules, root=args.root, force=args.force, schema=not args.no_schema
     )
@@ -411,6 +453,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from hotreload.schema import stale_schemas, write_schemas
+
     directory = Path(args.dir)
     if args.check:
         stale = stale_schemas(directory)
@@ -422,12 +466,27 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _VersionAction(argparse.Action):
+    """--version: the installed version, looked up only when asked (reading the package's
+    metadata costs more than the rest of the parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        import hotreload
+
+        print(f"hotreload {hotreload.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotreload",
         description="Hot-reload Python modules in a running process, guarded by a contract.",
     )
-    parser.add_argument("--version", action="version", version=f"hotreload {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], text: str) -> Any:
@@ -495,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--no-schema",
         action="store_true",
-        help=f"do not write {SCHEMA_FILE} beside it, nor the #:schema line",
+        help=f"do not write {MANIFEST_SCHEMA_FILE} beside it, nor the #:schema line",
     )
 
     schema = command("schema", cmd_schema, "write the JSON Schemas of the manifest and events")

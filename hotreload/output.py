@@ -1,8 +1,15 @@
 """The server's own output: events rendered on stderr (console or JSON) and a JSON-lines log file.
 
-Built with explicit structlog processors over writers of our own, never with `structlog.configure`
-or the `logging` module's root: hotreload runs inside someone else's process, whose logging set-up
-is theirs, and it writes nothing on stdout.
+Written by our own renderers and writers, never through `structlog.configure` or the `logging`
+module's root: hotreload runs inside someone else's process, whose logging set-up is theirs, and
+it writes nothing on stdout. (No logging library either: rendering a line is one function call,
+and start-up imports none.)
+
+On the console, the project modules adopted in one burst (an app importing its 1,000 modules at
+start-up) are said in one line, `N project modules loaded`, once the burst is over (or before
+any other event): a person scans the console, and a thousand `module.loaded` lines would hide
+what matters. The JSON stream on stderr, the log file and `on_event` listeners still get every
+event: they are for machines, and a pipeline may want each module's digest.
 """
 
 from __future__ import annotations
@@ -11,14 +18,13 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
 from hotreload.errors import LogFileError
-from hotreload.words import Level, LogFormat
+from hotreload.words import LogFormat
 
 _FIRST_KEYS = ("event", "timestamp", "level", "seq", "env", "module", "path", "version")
 _CONSOLE_SKIP = {
@@ -108,7 +114,7 @@ class LogFile:
 
 
 class TeeToFile:
-    """A structlog processor that writes each event to a `LogFile` as JSON, then passes it on.
+    """Writes each event to a `LogFile` as JSON.
 
     A write that fails (disk full, directory gone read-only) must not reach the thread that
     emitted the event (the watcher thread must survive it), and must not go unnoticed: ``warn``
@@ -121,7 +127,7 @@ class TeeToFile:
         self.warn = warn
         self._failing = False
 
-    def __call__(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    def __call__(self, event_dict: MutableMapping[str, Any]) -> None:
         try:
             self.log_file.write_line(to_json_line(event_dict))
         except OSError as e:
@@ -135,16 +141,10 @@ class TeeToFile:
             if self._failing:
                 self._failing = False
                 self.warn(f"writing log file {self.log_file.path} again (seq shows the gap)")
-        return event_dict
 
 
-def render_json(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
-    """structlog renderer: one strict JSON object per line."""
-    return to_json_line(event_dict)
-
-
-def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
-    """structlog renderer: a short line a person can scan while editing."""
+def render_console(event_dict: MutableMapping[str, Any]) -> str:
+    """A short line a person can scan while editing."""
     stamp = str(event_dict.get("timestamp", ""))[11:23]
     level = str(event_dict.get("level", "info"))
     parts = [stamp, _LEVEL_MARK.get(level, "•"), str(event_dict.get("event", ""))]
@@ -173,7 +173,7 @@ def render_console(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
 
 
 class StderrWriter:
-    """The end of the stderr pipeline: writes each rendered line to stderr and flushes it.
+    """Writes each rendered line to stderr and flushes it.
 
     ``sys.stderr`` is looked up at each write, so a host (or a test) that swaps it still gets
     the lines. A stream that cannot be written (closed, a broken pipe) drops the line: the
@@ -193,12 +193,78 @@ class StderrWriter:
         except (OSError, ValueError):
             pass
 
-    debug = info = warning = error = msg
+
+BURST_QUIET_S = 0.5  # a burst of adopted modules is over once none came for this long
 
 
-def _drop(_logger: Any, _name: str, _event_dict: MutableMapping[str, Any]) -> Any:
-    """The last processor when stderr is silenced: the event ends after the file got it."""
-    raise structlog.DropEvent
+class AdoptedBurst:
+    """Console lines for the project modules adopted in one burst: held, then said as one
+    `N project modules loaded` line (a lone module keeps its own line).
+
+    A burst ends when no adopted module came for `BURST_QUIET_S` (a timer thread says it then),
+    or when any other event is about to be rendered (said first, so lines keep their order).
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._lock = threading.Lock()
+        self._held: list[MutableMapping[str, Any]] = []
+        self._start = 0.0  # when the burst's first import began (monotonic s)
+        self._last = 0.0  # when its last module came
+        self._timer: threading.Timer | None = None
+
+    @staticmethod
+    def holds(event_dict: MutableMapping[str, Any]) -> bool:
+        """Whether this event belongs to a burst: a project module adopted without a contract."""
+        return event_dict.get("event") == "module.loaded" and event_dict.get("contract") is False
+
+    def add(self, event_dict: MutableMapping[str, Any]) -> None:
+        now = time.monotonic()
+        began = now - float(event_dict.get("duration_ms") or 0.0) / 1000
+        with self._lock:
+            if not self._held:
+                self._start = began
+                self._arm(BURST_QUIET_S)
+            self._held.append(event_dict)
+            self._start = min(self._start, began)  # an importer ends after what it imported
+            self._last = now
+
+    def end(self) -> None:
+        """Say the burst now (before another event's line, or at close)."""
+        with self._lock:
+            self._end()
+
+    def _arm(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._quiet)
+        self._timer.daemon = True
+        self._timer.name = "hotreload-output"
+        self._timer.start()
+
+    def _quiet(self) -> None:
+        with self._lock:
+            if not self._held:
+                return
+            left = self._last + BURST_QUIET_S - time.monotonic()
+            if left > 0:  # more came meanwhile: look again once they may have stopped
+                self._arm(left)
+                return
+            self._end()
+
+    def _end(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = self._held, []
+        if len(held) == 1:
+            self._say(render_console(held[0]))
+        elif held:
+            took = (self._last - self._start) * 1000
+            last = held[-1]
+            stamp = str(last.get("timestamp", ""))[11:23]
+            self._say(
+                f"{stamp} • {len(held)} project modules loaded (no contract) in {took:.0f} ms "
+                "— each is a module.loaded event in the log file and to listeners"
+            )
 
 
 class EventOutput:
@@ -220,29 +286,22 @@ class EventOutput:
         self.stderr = stderr
         self.log_file = log_file
         self._writer = StderrWriter(stream)
-        processors: list[Any] = []
-        if log_file is not None:
-            processors.append(TeeToFile(log_file, self.warn))
-        if not stderr:
-            processors.append(_drop)
-        else:
-            processors.append(render_json if log_format == "json" else render_console)
-        # Every argument explicit: nothing is read from structlog's global configuration, so a
-        # host's `structlog.configure` (before or after) neither changes nor receives our events.
-        self._logger = structlog.wrap_logger(
-            self._writer,
-            processors=processors,
-            wrapper_class=structlog.make_filtering_bound_logger(0),
-            context_class=dict,
-            cache_logger_on_first_use=True,
-        ).bind()
+        self._tee = TeeToFile(log_file, self.warn) if log_file is not None else None
+        self._burst = AdoptedBurst(self._writer.msg) if log_format == "console" else None
 
     def write(self, record: dict[str, Any]) -> None:
-        """Render one event (its ``event`` and ``level`` fields pick the name and the method)."""
-        fields = dict(record)
-        name = fields.pop("event")
-        level: Level = fields["level"]
-        getattr(self._logger, level)(name, **fields)
+        """Write one event to the log file, then render it on stderr."""
+        if self._tee is not None:
+            self._tee(record)
+        if not self.stderr:
+            return
+        if self._burst is None:
+            self._writer.msg(to_json_line(record))
+        elif self._burst.holds(record):
+            self._burst.add(record)
+        else:
+            self._burst.end()
+            self._writer.msg(render_console(record))
 
     def warn(self, message: str) -> None:
         """A problem with the output itself (the file cannot be written): said on stderr, even
@@ -251,5 +310,7 @@ class EventOutput:
 
     def close(self) -> None:
         """Close the log file: a late event (a reload `stop` gave up on) reaches stderr only."""
+        if self._burst is not None:
+            self._burst.end()
         if self.log_file is not None:
             self.log_file.close()

@@ -3,6 +3,7 @@ process imports (rehomed without a contract), and the one event each decision ma
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import types
@@ -13,7 +14,7 @@ from typing import Any
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
-from hotreload.engine.source import digest, read_source
+from hotreload.engine.source import digest, mark_of, read_source
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
 from hotreload.errors import HotreloadError
 from hotreload.events import (
@@ -95,12 +96,13 @@ class ReloadingSide:
         read is decided."""
         manifest_watch = ManifestWatch(self.manifest.path, self.events)
 
-        def on_batch(paths: list[Path], resync: bool) -> None:
+        def on_batch(paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
             if self.manifest.path in paths:
                 manifest_watch.touched()
             if not resync:  # a fresh watch decides every file: not a save of these
                 self._files_saved(paths)
-            self.reload([p for p in paths if p != self.manifest.path], resync=resync)
+            modules = [p for p in paths if p != self.manifest.path]
+            self.reload(modules, resync=resync, whole=whole)
 
         self.watcher = watcher = Watcher(
             [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
@@ -117,14 +119,17 @@ class ReloadingSide:
     def watching(self) -> bool:
         return self.watcher is not None and self.watcher.alive
 
-    def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:
-        """Decide and apply changes to these module files now, and say each outcome."""
+    def reload(
+        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+    ) -> list[Outcome]:
+        """Decide and apply changes to these module files now, and say each outcome; the files
+        in ``whole`` were closed after writing (or renamed into place): no quiet period."""
         # Listeners hear of this reload once the lock is let go: one may call back into us.
         with self.events.deferred(), self.lock:
             if self.stopped.is_set():
                 return []
             try:
-                decided = self.batches.apply(paths, resync=resync)
+                decided = self.batches.apply(paths, resync=resync, whole=whole)
             finally:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()
@@ -238,16 +243,22 @@ class ImportedModules:
         for name, path, module in imported_project_modules(self.recorder.files, skip):
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
-                self._imported(name, path, source, module, 0.0)
+                self._imported(name, path, source, module, 0.0, None)
 
     def _imported(
-        self, name: str, path: Path, source: bytes, module: types.ModuleType, took_ms: float
+        self,
+        name: str,
+        path: Path,
+        source: bytes,
+        module: types.ModuleType,
+        took_ms: float,
+        stat: os.stat_result | None,
     ) -> None:
         if name in self.batches.modules or name in self.manifest_modules:
             return
         spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
         live = adopt(spec, module, source)
-        if not self.batches.track(live):
+        if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
             return
         report_loaded(self.events, live, digest(source), took_ms)
         self.on_tracked(path)

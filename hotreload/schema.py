@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from hotreload.events import event_json_schema
 from hotreload.manifest import manifest_json_schema
+from hotreload.words import MANIFEST_SCHEMA_FILE
 
-MANIFEST_SCHEMA = "hotreload.schema.json"
+MANIFEST_SCHEMA = MANIFEST_SCHEMA_FILE
 EVENT_SCHEMA = "event.schema.json"
 
 

@@ -18,12 +18,13 @@ import sysconfig
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-# name, file, the source it ran, the module, milliseconds the import took
-ImportHandler = Callable[[str, Path, bytes, types.ModuleType, float], None]
+# name, file, the source it ran, the module, milliseconds the import took, and the file's
+# stat when it was read (None if unknown)
+ImportHandler = Callable[[str, Path, bytes, types.ModuleType, float, os.stat_result | None], None]
 
 # Folders whose modules are never the project's own code.
 EXCLUDED_FOLDERS = frozenset(
@@ -99,16 +100,39 @@ class ImportRecorder:
         recorder = self
 
         class RecordingLoader(importlib.machinery.SourceFileLoader):
-            """The standard source loader, which also tells what bytes the module ran."""
+            """The standard source loader, which also tells what bytes the module ran.
+
+            The bytes and the stat are kept from the loader's own stat and read of the file
+            (one of each per import, as without hotreload); only a module loaded from a
+            valid .pyc, whose source the loader never reads, is read here.
+            """
+
+            _source: bytes | None = None
+            _stat: os.stat_result | None = None
+
+            def path_stats(self, path: str) -> Mapping[str, Any]:
+                st = os.stat(path)
+                self._stat = st
+                return {"mtime": st.st_mtime, "size": st.st_size}
+
+            def source_to_code(  # type: ignore[override]  # a staticmethod in typeshed
+                self, data: Any, path: Any, *, _optimize: int = -1
+            ) -> types.CodeType:
+                if isinstance(data, bytes):
+                    self._source = data
+                return super().source_to_code(data, path, _optimize=_optimize)
 
             def exec_module(self, module: types.ModuleType) -> None:
-                path = Path(self.path)
-                source = self.get_data(self.path)  # what get_code compiles (or its pyc matches)
                 began = time.perf_counter()
                 super().exec_module(module)
                 if recorder._installed:
                     took_ms = (time.perf_counter() - began) * 1000
-                    recorder.on_import(module.__name__, path, source, module, took_ms)
+                    source = self._source
+                    if source is None:  # compiled code came from a .pyc: read what it ran
+                        source = self.get_data(self.path)
+                    self._source = None  # the loader lives on in the spec: keep no bytes
+                    path = Path(self.path)
+                    recorder.on_import(module.__name__, path, source, module, took_ms, self._stat)
 
         self._loader = RecordingLoader
 

@@ -1,4 +1,10 @@
-"""A watchfiles thread that reports batches of changed files among those it watches."""
+"""A thread that reports batches of changed files among those it watches.
+
+On Linux it reads the kernel's events (`kernelwatch`): a batch is delivered as soon as a file
+is whole (closed after writing, or renamed into place), and says so, so it is read at once.
+Elsewhere (or where inotify cannot be had) watchfiles polls its event queue every step, and a
+file written in place is read once it has been quiet for a period (`engine.source`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import watchfiles
+if TYPE_CHECKING:  # imported when it runs: on Linux the kernel's events need none of it
+    import watchfiles
 
-BatchHandler = Callable[[list[Path], bool], None]  # the changed files; True for a resync
+
+# The changed files; True for a resync; the files the kernel said are whole (closed after
+# writing, or renamed into place), which need no quiet period.
+BatchHandler = Callable[[list[Path], bool, frozenset[Path]], None]
 # The error, and what it concerns: the files of the batch being handled, or the folders watched.
 ErrorHandler = Callable[[BaseException, list[Path]], None]
 
@@ -19,6 +30,7 @@ MAX_BATCH_MS = 500
 RESTART_DELAY_S = 0.2
 DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked for again
 RESYNC_MS = 100  # after a fresh watch, how soon every file is decided once
+WRITE_LIMIT_S = 2.0  # a file written in place and not closed for this long is decided as is
 
 
 class _StopSignal:
@@ -69,6 +81,7 @@ class Watcher:
         self._by_path: dict[str, Path] = {}
         self._directories: list[str] = []
         self._directory_set: set[str] = set()
+        self._real_directories: dict[str, str] = {}
         self._lock = threading.Lock()
         self._resync = False
         self.on_batch = on_batch
@@ -76,6 +89,8 @@ class Watcher:
         self.step_ms = max(MIN_STEP_MS, debounce_ms)
         self._signal = _StopSignal()
         self._thread: threading.Thread | None = None
+        self._kernel: Any = None  # a KernelWatch while the kernel's events are read
+        self.backend = "none"  # "inotify" or "watchfiles" once started
         self.add(files)
 
     def add(self, files: Iterable[Path]) -> None:
@@ -87,7 +102,7 @@ class Watcher:
         with self._lock:
             # Linear in the files added, not in those watched: a start-up that imports 1,000
             # project modules adds them one at a time.
-            new = list(dict.fromkeys(Path(os.path.abspath(f)) for f in files))
+            new = list(dict.fromkeys(_absolute(f) for f in files))
             new = [f for f in new if f not in self._known]
             if not new:
                 return
@@ -95,15 +110,28 @@ class Watcher:
             self._known.update(new)
             directories = set(self._directory_set)
             for f in new:
-                for spelling in (os.path.normpath(f), os.path.realpath(f)):
+                for spelling in (os.path.normpath(f), self._realpath(f)):
                     self._wanted.add(spelling)
                     self._by_path[spelling] = f
                     directories.add(os.path.dirname(spelling))
             if directories != self._directory_set:
                 self._directories = sorted(directories)
                 self._directory_set = directories
-                if self._thread is not None:
+                if self._kernel is not None:
+                    self._kernel.wake()  # the kernel's watch takes new directories as it runs
+                elif self._thread is not None:
                     self._signal.restart = True
+
+    def _realpath(self, file: Path) -> str:
+        """``os.path.realpath``, resolving each directory once: realpath stats every part of
+        the path, and the modules of a package share their directory (one lstat a file)."""
+        if os.path.islink(file):
+            return os.path.realpath(file)
+        folder, name = os.path.split(file)
+        real = self._real_directories.get(folder)
+        if real is None:
+            real = self._real_directories[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
     def start(self, timeout: float = 10.0) -> None:
         """Start watching; returns once the OS watches are registered."""
@@ -116,6 +144,9 @@ class Watcher:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching and wait for the thread to end (a batch in progress finishes first)."""
         self._signal.stop.set()
+        kernel = self._kernel
+        if kernel is not None:
+            kernel.wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -125,11 +156,25 @@ class Watcher:
 
     def _accept(self, change: watchfiles.Change, path: str) -> bool:
         path = os.path.normpath(path)
-        if change == watchfiles.Change.deleted and path in self._directory_set:
+        if change == _deleted() and path in self._directory_set:
             self._signal.restart = True  # a watched directory went: watch afresh
         return path in self._wanted
 
     def _run(self) -> None:
+        kernel = _kernel_watch()
+        if kernel is not None:
+            self.backend = "inotify"
+            try:
+                self._read_kernel(kernel)
+            except Exception as error:  # reported; watchfiles takes over, deciding all once
+                with self._lock:
+                    folders = [Path(d) for d in self._directories]
+                self._report(error, folders)
+                self._resync = True
+            finally:
+                self._kernel = None
+                kernel.close()
+        self.backend = "watchfiles"
         while not self._signal.stop.is_set():
             try:
                 self._watch()
@@ -150,6 +195,8 @@ class Watcher:
             self._resync = True
             self._signal.stop.wait(DIRECTORY_POLL_S)
             return
+        import watchfiles
+
         for changes in watchfiles.watch(
             *directories,
             watch_filter=self._accept,
@@ -166,12 +213,99 @@ class Watcher:
             resync = self._resync
             batch = list(self.files) if resync else self._order(changes)
             self._resync = False
-            if batch:
-                try:
-                    self.on_batch(batch, resync)
-                except Exception as error:  # a bad batch must not stop later ones
-                    self._report(error, batch)
+            self._deliver(batch, resync, frozenset())
         self._resync = self._signal.restart
+
+    def _deliver(self, batch: list[Path], resync: bool, whole: frozenset[Path]) -> None:
+        if batch:
+            try:
+                self.on_batch(batch, resync, whole)
+            except Exception as error:  # a bad batch must not stop later ones
+                self._report(error, batch)
+
+    # -- the kernel's events (Linux) ---------------------------------------------------------
+
+    def _read_kernel(self, kernel: Any) -> None:
+        """Deliver each file once it is whole; watch directories as they are added, and again
+        when one that went is back; decide every file once if the kernel dropped events."""
+        self._kernel = kernel
+        writing: dict[Path, float] = {}  # files written in place, not closed yet: since when
+        missing: set[str] = set()
+        live = self._signal.live
+        while not self._signal.stop.is_set():
+            with self._lock:
+                wanted = list(self._directories)
+            added = [d for d in wanted if d not in kernel.watched and kernel.watch(d)]
+            missing = {d for d in wanted if d not in kernel.watched}
+            if not live.is_set():
+                live.set()  # every directory there is watched: later saves are seen
+            elif added:  # a new directory, or one that is back: what changed before its watch
+                self._deliver(self._files_in(added), True, frozenset())
+            now = time.monotonic()
+            due = [min(writing.values()) + WRITE_LIMIT_S - now] if writing else []
+            timeout = min([*due, *([DIRECTORY_POLL_S] if missing else [])], default=None)
+            changes = kernel.wait(None if timeout is None else max(0.0, timeout))
+            changes += self._rest_of_burst(kernel) if changes else []
+            batch, whole, resync = self._kernel_batch(changes, writing)
+            if resync:
+                self._deliver(list(self.files), True, frozenset())
+            self._deliver(batch, False, frozenset(whole))
+
+    def _rest_of_burst(self, kernel: Any) -> list[Any]:
+        """Files saved together (a checkout, an editor's "save all") are one batch, applied in
+        import order: more events are taken while they come within a step (`debounce_ms`) of
+        each other, for at most `MAX_BATCH_MS`."""
+        more: list[Any] = []
+        cap = time.monotonic() + MAX_BATCH_MS / 1000
+        while not self._signal.stop.is_set() and time.monotonic() < cap:
+            arrived = kernel.wait(self.step_ms / 1000)
+            if not arrived:
+                break
+            more += arrived
+        return more
+
+    def _kernel_batch(
+        self, changes: list[Any], writing: dict[Path, float]
+    ) -> tuple[list[Path], set[Path], bool]:
+        """The files to decide now (in watch order), those of them that are whole, and whether
+        every file must be decided (the kernel's queue overflowed)."""
+        by_path = self._by_path
+        changed: set[Path] = set()
+        whole: set[Path] = set()
+        now = time.monotonic()
+        resync = False
+        for change in changes:
+            if change.kind == "overflow":
+                resync = True
+                continue
+            file = by_path.get(os.path.normpath(change.path))
+            if file is None:
+                continue
+            if change.kind == "moving":
+                writing.setdefault(file, now)
+                whole.discard(file)
+                continue
+            writing.pop(file, None)
+            changed.add(file)
+            if change.kind == "whole":
+                whole.add(file)
+            else:
+                whole.discard(file)
+        for file, since in list(writing.items()):
+            if now - since >= WRITE_LIMIT_S:  # still open for writing: decided as it is
+                del writing[file]
+                changed.add(file)
+        changed -= set(writing)  # written again after it was closed: wait for that close
+        return [f for f in self.files if f in changed], whole & changed, resync
+
+    def _files_in(self, directories: list[str]) -> list[Path]:
+        inside = set(directories)
+        with self._lock:
+            return [
+                self._by_path[spelling]
+                for spelling in self._wanted
+                if os.path.dirname(spelling) in inside
+            ]
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
         """The changed files, once each, in the order they were given to the watcher."""
@@ -184,3 +318,27 @@ class Watcher:
     def _report(self, error: BaseException, concerns: list[Path]) -> None:
         if self.on_error is not None:
             self.on_error(error, concerns)
+
+
+def _kernel_watch() -> Any:
+    """A KernelWatch where the kernel's file events can be had (Linux, inotify_simple), else
+    None (watchfiles then)."""
+    try:
+        from hotreload.kernelwatch import KernelWatch
+
+        return KernelWatch()
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _absolute(file: Path) -> Path:
+    """The file as an absolute, normalised path (a Path that is one already is kept as is)."""
+    if isinstance(file, Path) and file.is_absolute() and ".." not in file.parts:
+        return file
+    return Path(os.path.abspath(file))
+
+
+def _deleted() -> Any:
+    import watchfiles
+
+    return watchfiles.Change.deleted

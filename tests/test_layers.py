@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "output",
             "listeners",
             "watcher",
+            "kernelwatch",
             "tracking",
         ),
     ),
@@ -40,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("command line", ("cli", "__main__", "__init__")),
 ]
 # Modules that import nothing of ours: each owns one concern that needs no other part.
-LEAVES = {"errors", "verdicts", "words", "lookup", "watcher", "listeners", "tracking"}
+LEAVES = {"errors", "verdicts", "words", "lookup", "kernelwatch", "listeners", "tracking"}
 
 
 def _module_name(path: Path) -> str:
@@ -128,3 +129,41 @@ def test_only_the_command_line_imports_the_web_layer() -> None:
     """The web extra is optional: nothing below the command line may need it."""
     users = {m for m, imports in GRAPH.items() if any(i.startswith("web") for i in imports)}
     assert users <= {"cli"} | {m for m in GRAPH if m.startswith("web")}, sorted(users)
+
+
+# -- what importing costs ------------------------------------------------------------------------
+
+HEAVY = ("pydantic", "asyncio", "structlog", "watchfiles", "tomlkit", "hotreload.server")
+
+
+def _imported_after(code: str) -> list[str]:
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.split()
+
+
+def test_importing_the_package_imports_none_of_its_parts() -> None:
+    """`import hotreload` is a few milliseconds: each public name imports its part on first use."""
+    assert _imported_after("import hotreload") == []
+
+
+def test_every_public_name_resolves() -> None:
+    import hotreload
+
+    for name in hotreload.__all__:
+        assert getattr(hotreload, name) is not None, name
+    assert sorted(hotreload.__all__) == sorted([*hotreload._PUBLIC, "__version__"])
+    assert set(hotreload.__all__) <= set(dir(hotreload))
+
+
+def test_the_command_line_imports_a_command_s_parts_when_it_runs() -> None:
+    """`--help` needs no models; nothing but freeze and init needs the TOML editor; the server
+    needs no asyncio."""
+    assert _imported_after("from hotreload.cli import build_parser; build_parser()") == []
+    # On Linux the watcher reads the kernel's events: watchfiles is imported only as a fallback.
+    assert _imported_after("import hotreload.server") == ["pydantic", "hotreload.server"]

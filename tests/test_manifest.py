@@ -100,7 +100,7 @@ def test_defaults_fill_everything_but_name_and_modules(project: Path) -> None:
     assert manifest.app is None
     assert manifest.env == {"development": EnvProfile(reload=True), "production": EnvProfile()}
     profile = EnvProfile()
-    assert (profile.reload, profile.debounce_ms, profile.log_format) == (False, 3, "console")
+    assert (profile.reload, profile.debounce_ms, profile.log_format) == (False, 1, "console")
     assert (profile.log_file, profile.log_level) == (None, "info")
 
 

@@ -46,10 +46,10 @@ FAULTY_UP = dedent(
     decide = batch.Batches.apply
 
 
-    def apply(self, paths, *, resync=False):
+    def apply(self, paths, *, resync=False, **more):
         if any(path.name == "calc.py" for path in paths):
             raise RuntimeError("deciding went wrong")
-        return decide(self, paths, resync=resync)
+        return decide(self, paths, resync=resync, **more)
 
 
     batch.Batches.apply = apply
@@ -96,7 +96,7 @@ def test_a_watcher_error_about_several_files_lists_them_and_console_shows_a_path
         f"OSError: inotify watch limit reached (concerning {folders[0]}, {folders[1]})"
     )
     assert (folder["path"], folder["module"]) == (str(project.root), None)
-    line = render_console(None, "", dict(folder))
+    line = render_console(dict(folder))
     assert f"watcher.error {project.root} — OSError: no such directory" in line
 
 

@@ -73,8 +73,6 @@ def test_a_json_line_refuses_nan() -> None:
 
 def test_a_console_line_shows_what_a_person_needs() -> None:
     line = render_console(
-        None,
-        "warning",
         {
             "event": "reload.rejected",
             "timestamp": "2026-11-25T08:57:00.123456Z",
@@ -100,8 +98,6 @@ def test_a_console_line_shows_what_a_person_needs() -> None:
 def test_a_warning_of_an_accepted_change_is_as_prominent_as_a_rejection() -> None:
     """Level mark and message up front, as a rejection shows its own."""
     line = render_console(
-        None,
-        "warning",
         {
             "event": "reload.accepted",
             "timestamp": "2026-11-25T08:57:00.123456Z",
@@ -378,3 +374,113 @@ def test_a_closed_log_file_is_not_opened_again_by_a_late_event(tmp_path: Path) -
     path.unlink()
     log_file.write_line("late")
     assert not path.exists()
+
+
+# -- project modules adopted in a burst ----------------------------------------------------------
+
+BURST_MANIFEST = """
+[project]
+name = "demo"
+
+[modules.calc.exports]
+add = "(a: int, b: int) -> int"
+
+[env.development]
+reload = true
+
+[app]
+entry = "host:main"
+"""
+
+
+def _adopted(module: str, duration_ms: float = 1.0) -> dict[str, Any]:
+    return {
+        "event": "module.loaded",
+        "timestamp": "2026-12-04T08:57:00.123456Z",
+        "level": "info",
+        "seq": 1,
+        "env": "development",
+        "module": module,
+        "path": f"/p/{module}.py",
+        "version": 1,
+        "contract": False,
+        "digest": "0123456789abcdef",
+        "exports": [],
+        "duration_ms": duration_ms,
+    }
+
+
+def _wait_for_lines(stream: io.StringIO, count: int, timeout: float = 10.0) -> list[str]:
+    done = threading.Event()
+    deadline = threading.Timer(timeout, done.set)
+    deadline.start()
+    try:
+        while len(stream.getvalue().splitlines()) < count and not done.wait(0.01):
+            pass
+    finally:
+        deadline.cancel()
+    return stream.getvalue().splitlines()
+
+
+def test_a_burst_of_adopted_modules_is_one_console_line_said_before_the_next_event() -> None:
+    stream = io.StringIO()
+    output = EventOutput("console", stream=stream)
+    for n in range(5):
+        output.write(_adopted(f"helper_{n}"))
+    output.write({"event": "server.stopped", "level": "info", "reason": "stopped"})
+    said = stream.getvalue().splitlines()
+    assert len(said) == 2, said
+    assert "5 project modules loaded (no contract) in " in said[0]
+    assert "server.stopped" in said[1]
+    output.close()
+
+
+def test_a_burst_is_said_once_it_is_quiet_and_a_lone_module_keeps_its_own_line() -> None:
+    stream = io.StringIO()
+    output = EventOutput("console", stream=stream)
+    try:
+        for n in range(3):
+            output.write(_adopted(f"helper_{n}"))
+        assert "3 project modules loaded" in _wait_for_lines(stream, 1)[0]
+        output.write(_adopted("late"))
+        said = _wait_for_lines(stream, 2)
+        assert said[1].endswith(
+            "module.loaded late v1 (no contract) digest=0123456789abcdef duration_ms=1.00"
+        ), said[1]
+    finally:
+        output.close()
+
+
+def test_json_on_stderr_keeps_every_module_line() -> None:
+    stream = io.StringIO()
+    output = EventOutput("json", stream=stream)
+    for n in range(3):
+        output.write(_adopted(f"helper_{n}"))
+    assert [strict_json(line)["module"] for line in stream.getvalue().splitlines()] == [
+        "helper_0",
+        "helper_1",
+        "helper_2",
+    ]
+
+
+def test_up_says_the_imported_modules_in_one_line_and_the_log_file_has_each(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write("calc", "def add(a: int, b: int) -> int:\n    return a + b\n")
+    for n in range(4):
+        project.write(f"helper_{n}", f"VALUE = {n}\n")
+    imports = "".join(f"import helper_{n}\n" for n in range(4))
+    project.write("host", f"{imports}\n\ndef main():\n    pass\n")
+    project.manifest(BURST_MANIFEST)
+    log = project.root / "events.jsonl"
+    code = main(
+        ["up", "-m", str(project.manifest_path), "--log-format", "console", "--log-file", str(log)]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "5 project modules loaded (no contract)" in err  # host and its four helpers
+    assert "module.loaded helper_0" not in err
+    assert "module.loaded calc v1" in err  # a manifest module keeps its own line
+    loaded = [strict_json(line) for line in lines(log)]
+    adopted = {e["module"] for e in loaded if e["event"] == "module.loaded" and not e["contract"]}
+    assert adopted == {"host", "helper_0", "helper_1", "helper_2", "helper_3"}

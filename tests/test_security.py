@@ -213,7 +213,7 @@ def test_production_cannot_be_made_to_watch_or_reload_by_editing_files(
     assert not server.watching
     assert [t for t in threading.enumerate() if t.name == "hotreload-watcher"] == []
     seen: list[Path] = []
-    witness = Watcher([path, tree.manifest], lambda paths, _: seen.extend(paths), debounce_ms=5)
+    witness = Watcher([path, tree.manifest], lambda paths, *_: seen.extend(paths), debounce_ms=5)
     witness.start()
     try:
         tree.manifest.write_text(

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from hotreload.engine.source import file_mark, read_settled
+from hotreload.engine.source import TIMESTAMP_SLACK_NS, file_mark, may_have_moved, read_settled
 
 QUIET_NS = 5_000_000
 
@@ -100,3 +100,28 @@ def test_a_file_replaced_then_written_without_pause_ends_within_the_limit(tmp_pa
     finally:
         stop.set()
         writer.join()
+
+
+def test_a_resync_reads_a_file_only_if_it_may_have_moved_since_it_was_read(tmp_path: Path) -> None:
+    """A fresh watch decides every file once; a stat says which ones need reading."""
+    path = tmp_path / "m.py"
+    path.write_text("X = 1\n", encoding="utf-8")
+    mark = file_mark(path)
+    assert mark is not None
+    seen_ns = max(mark[2], mark[3]) + 2 * TIMESTAMP_SLACK_NS  # read well after it was written
+    assert not may_have_moved(file_mark(path), mark, seen_ns)
+    path.write_text("X = 22\n", encoding="utf-8")
+    assert may_have_moved(file_mark(path), mark, seen_ns)
+    path.unlink()
+    assert may_have_moved(file_mark(path), mark, seen_ns)
+
+
+def test_a_file_read_in_the_tick_it_was_written_is_read_again(tmp_path: Path) -> None:
+    """A second write in the same timestamp tick, of the same size, leaves the mark as it was."""
+    path = tmp_path / "m.py"
+    path.write_text("X = 1\n", encoding="utf-8")
+    mark = file_mark(path)
+    assert mark is not None
+    written = max(mark[2], mark[3])
+    assert may_have_moved(mark, mark, written + TIMESTAMP_SLACK_NS // 2)
+    assert not may_have_moved(mark, mark, written + 2 * TIMESTAMP_SLACK_NS)

@@ -13,7 +13,7 @@ from pathlib import Path
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
-from hotreload.engine.source import digest, file_mark, read_settled
+from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
@@ -106,23 +106,41 @@ class Batches:
         self._last: dict[str, tuple[str, str | None, str | None]] = {}
         self._waiting: dict[str, tuple[LiveModule, Candidate, str]] = {}
         self._inodes: dict[Path, int] = {}  # each file's inode when last read
+        # Each file's mark when last read, and when (wall ns): a resync reads only the files
+        # that may have moved since (a start-up importing 1,000 modules resyncs several times).
+        self._seen: dict[Path, tuple[FileMark, int]] = {}
 
-    def track(self, live: LiveModule) -> bool:
+    def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
-        file's inode is noted, so its first atomic save is read at once."""
+        file's mark is noted (``mark``, where the import stat'ed the file already), so its
+        first atomic save is read at once."""
         if not self.modules.add(live):
             return False
-        mark = file_mark(live.spec.path)
+        seen_ns = time.time_ns()
+        if mark is None:
+            mark = file_mark(live.spec.path)
         if mark is not None:
             self._inodes[live.spec.path] = mark[0]
+            self._seen[live.spec.path] = (mark, seen_ns)
         return True
 
-    def apply(self, paths: list[Path], *, resync: bool = False) -> list[Decided]:
-        """Decide every changed module (no code runs), then apply the good ones under the gate."""
+    def apply(
+        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+    ) -> list[Decided]:
+        """Decide every changed module (no code runs), then apply the good ones under the gate.
+
+        A resync (the watcher started afresh: any file may have changed unseen) decides only
+        the files whose stat says they may have moved since they were last read. The files in
+        ``whole`` were closed after writing or renamed into place (the kernel said so): they
+        are read at once, with no quiet period."""
+        if resync:
+            paths = [path for path in paths if self._may_have_moved(path)]
         targets = [live for path in paths if (live := self.modules.at(path)) is not None]
         if not targets:
             return []
         started = time.perf_counter()
+        read_ns = time.time_ns()
+        marks: dict[Path, FileMark] = {}
         sources = read_settled(
             [live.spec.path for live in targets],
             quiet_ns=self.quiet_ms * 1_000_000,
@@ -130,7 +148,11 @@ class Batches:
             root=self.root,
             wait=self.stopping.wait,
             inodes=self._inodes,
+            marks=marks,
+            whole=whole,
         )
+        for path, mark in marks.items():
+            self._seen[path] = (mark, read_ns)
         decided: dict[str, Decided] = {}
         candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for live in targets:
@@ -228,6 +250,10 @@ class Batches:
             restarts=self.restarts,
             pinned=self.pinned.get(live.spec.name, {}),
         )
+
+    def _may_have_moved(self, path: Path) -> bool:
+        seen = self._seen.get(path)
+        return seen is None or may_have_moved(file_mark(path), *seen)
 
     @staticmethod
     def _retriable(outcome: Outcome, batch_size: int) -> bool:

@@ -9,12 +9,12 @@ order of appearance among those of the same name, so a definition that moved kee
 
 from __future__ import annotations
 
-import gc
 import types
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotreload.engine.closures import closures_of
 from hotreload.lookup import (
     MISSING,
     accessors,
@@ -65,11 +65,22 @@ def index_code(module_codes: Iterable[types.CodeType]) -> CodeIndex:
     return CodeIndex(by_position, by_key)
 
 
-def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield const
-            yield from _nested(const)
+def _nested(code: types.CodeType) -> list[types.CodeType]:
+    """The code objects nested in ``code``, depth first, in source order. A list made with a
+    stack: a chain of nested generators costs more than the walk at every save, and a recursive
+    inner function would be a reference cycle keeping the list (and its code objects) alive
+    until the collector runs."""
+    found: list[types.CodeType] = []
+    stack = [iter(code.co_consts)]
+    while stack:
+        for const in stack[-1]:
+            if type(const) is types.CodeType:
+                found.append(const)
+                stack.append(iter(const.co_consts))
+                break
+        else:
+            stack.pop()
+    return found
 
 
 def live_functions(
@@ -192,16 +203,21 @@ class SwapPlan:
 
 
 def plan_swaps(
-    functions: list[tuple[types.FunctionType, str]], old: CodeIndex, new: CodeIndex
+    functions: list[tuple[types.FunctionType, str]],
+    old: CodeIndex,
+    new: CodeIndex,
+    namespace: dict[str, Any] | None = None,
 ) -> SwapPlan:
     """Pair each live function's code with the new version's; changed code only.
 
     A function whose new code needs other closure variables (it started to use `super()`, or a
     new variable of the enclosing function) cannot take it: Python ties `__code__` to the
-    closure's shape. Its top-level statement must run again instead.
+    closure's shape. Its top-level statement must run again instead. ``namespace`` is the
+    module's, where the closures made at run time are looked for first.
     """
     result = SwapPlan([], set(), set(), [])
     taken: set[int] = set()
+    unchanged: set[int] = set()  # their nested definitions are unchanged too (code equality)
     for function, root in functions:
         taken.add(id(function))
         key = old.key_of(function.__code__)
@@ -212,33 +228,29 @@ def plan_swaps(
             continue  # its definition is gone: the function keeps its code until released
         result.reached.add(key)
         if new_code is function.__code__ or new_code == function.__code__:
+            unchanged.add(id(function))
             continue
         if new_code.co_freevars != function.__code__.co_freevars:
             result.blocked.add(root)
             continue
         result.swaps.append(Swap(function, function.__code__, new_code, function.__doc__, root))
-    _plan_closure_swaps(functions, old, new, taken, result)
+    changed = [(f, root) for f, root in functions if id(f) not in unchanged]
+    _plan_closure_swaps(functions, changed, old, new, taken, result, namespace or {})
     return result
 
 
-def _plan_closure_swaps(
+def _changed_nested(
     functions: list[tuple[types.FunctionType, str]],
     old: CodeIndex,
     new: CodeIndex,
-    taken: set[int],
-    result: SwapPlan,
-) -> None:
-    """Closures that live functions made when they ran (a route defined inside `main()` and
-    handed to a framework) take the new code of their definition too.
+    swapped: set[int],
+) -> dict[int, tuple[types.CodeType, types.CodeType, str]]:
+    """The nested definitions whose code changed: old code, new code, top-level name.
 
-    They are found through the code objects they were made from, which are constants of the
-    live functions' code, with one pass of the garbage collector over every object; that pass
-    is made only when such a nested definition changed.
+    A function that takes new code (``swapped``, by id) carries new nested code objects, even
+    where they equal the old ones (compiled apart, or alone): the closures it made follow, so
+    that the next save still finds them through the code objects it holds.
     """
-    # A function that takes new code carries new nested code objects, even where they are
-    # equal to the old ones (compiled apart, or alone): the closures it made follow, so that
-    # the next save still finds them through the code objects it holds.
-    swapped = {id(swap.function) for swap in result.swaps}
     targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
     for function, root in functions:
         for code in _nested(function.__code__):
@@ -250,11 +262,36 @@ def _plan_closure_swaps(
                 continue
             if new_code != code or id(function) in swapped:
                 targets[id(code)] = (code, new_code, root)
+    return targets
+
+
+def _plan_closure_swaps(
+    functions: list[tuple[types.FunctionType, str]],
+    changed: list[tuple[types.FunctionType, str]],
+    old: CodeIndex,
+    new: CodeIndex,
+    taken: set[int],
+    result: SwapPlan,
+    namespace: dict[str, Any],
+) -> None:
+    """Closures that live functions made when they ran (a route defined inside `main()` and
+    handed to a framework) take the new code of their definition too.
+
+    They are found through the code objects they were made from, which are constants of the
+    live functions' code (`closures.closures_of`: where closures live first, the collector
+    only for what that cannot account for); looked for only when such a nested definition
+    changed, in the ``changed`` functions only (code equal to the new version's holds equal
+    nested code).
+    """
+    targets = _changed_nested(changed, old, new, {id(swap.function) for swap in result.swaps})
     if not targets:
         return
-    codes = [code for code, _, _ in targets.values()]
-    for referrer in gc.get_referrers(*codes):
-        if not is_a(referrer, types.FunctionType) or id(referrer) in taken:
+    known = [function for function, _ in functions]
+    codes = [entry[0] for entry in targets.values()]
+    # What keeps the old code objects here: the old index (each code there holds its nested
+    # ones as constants) and `targets`.
+    for referrer in closures_of(codes, namespace, known, (old.by_key, targets)):
+        if id(referrer) in taken:
             continue
         target = targets.get(id(referrer.__code__))
         if target is None:

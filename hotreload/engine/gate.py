@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from threading import get_ident
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only its types: a host that never imports asyncio does not pay for it
+    import asyncio
 
 # Results whose code runs after the call returned, step by step (no subclass of either exists).
 STEPPED = frozenset({types.GeneratorType, types.AsyncGeneratorType})

@@ -144,10 +144,24 @@ TIMESTAMP_SLACK_NS = 4_000_000
 def file_mark(path: Path) -> FileMark:
     """What tells a file moved: inode, size, mtime and ctime (None while it cannot be stat'ed)."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
+    return mark_of(st)
+
+
+def mark_of(st: os.stat_result) -> FileMark:
+    """The `file_mark` of a stat already made (the import system's own, at an import)."""
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def may_have_moved(mark: FileMark, seen: FileMark, seen_ns: int) -> bool:
+    """Whether a file may differ from what was read when its mark was ``seen`` (at wall time
+    ``seen_ns``): its mark moved, or it had changed so recently then that a later write in the
+    same timestamp tick would leave the mark as it was."""
+    if mark != seen or mark is None:
+        return True
+    return max(mark[2], mark[3]) >= seen_ns - TIMESTAMP_SLACK_NS
 
 
 def settle_left_ns(mark: FileMark, now_ns: int, quiet_ns: int) -> int:
@@ -167,6 +181,8 @@ def read_settled(
     root: Path | None,
     wait: Callable[[float], bool],
     inodes: dict[Path, int] | None = None,
+    marks: dict[Path, FileMark] | None = None,
+    whole: frozenset[Path] = frozenset(),
 ) -> dict[Path, bytes | Failure]:
     """Each file's bytes, once it has stayed as read for one quiet period.
 
@@ -182,17 +198,22 @@ def read_settled(
     A file that is another inode than the one last read (``inodes``, updated here) was
     replaced whole: an editor's atomic save renames a finished file over the module, and a
     checkout creates the file and writes it at once. It is read without waiting.
+
+    ``marks``, if given, gets each file's mark as it was read. A file in ``whole`` was closed
+    after writing (the kernel said so): it is read without waiting too, unless it is empty (an
+    editor that truncates, closes, then writes shows an empty file first).
     """
     deadline = time.monotonic() + limit_s
     sources: dict[Path, bytes | Failure] = {}
-    marks: dict[Path, FileMark] = {}
+    read_marks: dict[Path, FileMark] = {}
     pending = paths
     # A replaced file is taken at once only at the first read: one that moves after it is being
     # written after all, and waits like any other.
     known = dict(inodes) if inodes is not None else {}
+    closed = set(whole)  # likewise: a file closed after writing, at the first read only
     while pending:
         for path in pending:
-            marks[path] = file_mark(path)
+            read_marks[path] = file_mark(path)
             sources[path] = read_source(path, root=root)
         if quiet_ns <= 0 or time.monotonic() > deadline:
             break
@@ -201,18 +222,34 @@ def read_settled(
         now = time.time_ns()
         wait_ns = max(
             0
-            if _replaced(marks[path], known.pop(path, None))
-            else settle_left_ns(marks[path], now, quiet_ns)
+            if _replaced(read_marks[path], known.pop(path, None))
+            or _closed(read_marks[path], _first(closed, path))
+            else settle_left_ns(read_marks[path], now, quiet_ns)
             for path in pending
         )
         if wait_ns > 0 and wait(wait_ns / 1e9):
             break
-        pending = [path for path in pending if file_mark(path) != marks[path]]
+        pending = [path for path in pending if file_mark(path) != read_marks[path]]
     if inodes is not None:
-        for path, mark in marks.items():
+        for path, mark in read_marks.items():
             if mark is not None:
                 inodes[path] = mark[0]
+    if marks is not None:
+        marks.update(read_marks)
     return sources
+
+
+def _first(paths: set[Path], path: Path) -> bool:
+    """Whether ``path`` is in ``paths``, taking it out: true at most once."""
+    if path in paths:
+        paths.discard(path)
+        return True
+    return False
+
+
+def _closed(mark: FileMark, whole: bool) -> bool:
+    """Whether the file was closed after writing, and is not empty (see `read_settled`)."""
+    return whole and mark is not None and mark[1] > 0
 
 
 def _replaced(mark: FileMark, inode: int | None) -> bool:

@@ -257,7 +257,9 @@ def apply_version(
         live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
         extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
         functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
-        swaps = plan_swaps(functions, live.current.code_index, candidate.code_index)
+        swaps = plan_swaps(
+            functions, live.current.code_index, candidate.code_index, namespace=live.namespace
+        )
         decided = decide(
             (live.current.analysis, live.current.code_index),
             (candidate.analysis, candidate.code_index),

@@ -1,0 +1,139 @@
+"""Linux: the kernel's own file events (inotify, through `inotify_simple`), read as they come.
+
+The kernel says when a file written in place is closed (`IN_CLOSE_WRITE`) and when a finished
+file is renamed over a module (`IN_MOVED_TO`): at either moment the file is whole, and can be
+read at once, where a watcher that only hears "modified" must wait a quiet period to be sure the
+writer is done. Events are read when they arrive (the thread sleeps in `poll` meanwhile: no
+step, no CPU at idle), and a directory is added to the one inotify instance without starting the
+watch afresh.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import inotify_simple
+from inotify_simple import flags
+
+ChangeKind = Literal["whole", "moving", "gone", "directory_gone", "overflow"]
+
+_FILE_EVENTS = (
+    flags.CLOSE_WRITE
+    | flags.MOVED_TO
+    | flags.MOVED_FROM
+    | flags.DELETE
+    | flags.CREATE
+    | flags.MODIFY
+)
+_SELF_EVENTS = flags.DELETE_SELF | flags.MOVE_SELF
+MASK = _FILE_EVENTS | _SELF_EVENTS | flags.ONLYDIR
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the kernel said: ``path`` is a file, or a directory for the directory kinds.
+
+    ``whole``: closed after writing, or renamed into place (read it now); ``moving``: being
+    written (wait for it to close); ``gone``: deleted or renamed away; ``directory_gone``: a
+    watched directory went (its watch is over); ``overflow``: the kernel dropped events.
+    """
+
+    kind: ChangeKind
+    path: str
+
+
+class KernelWatch:
+    """One inotify instance watching directories (not recursively); `wake` ends a `wait`."""
+
+    def __init__(self) -> None:
+        self._inotify = inotify_simple.INotify()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._poll = select.poll()
+        self._poll.register(self._inotify.fileno(), select.POLLIN)
+        self._poll.register(self._wake_read, select.POLLIN)
+        self._directories: dict[int, str] = {}  # watch descriptor -> directory
+        self._watches: dict[str, int] = {}
+        self._lock = threading.Lock()  # `wake` (any thread) never writes to a closed pipe
+        self._closed = False
+
+    def watch(self, directory: str) -> bool:
+        """Watch a directory's files; False if it is not there (or not a directory)."""
+        if directory in self._watches:
+            return True
+        try:
+            wd = self._inotify.add_watch(directory, MASK)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        self._directories[wd] = directory
+        self._watches[directory] = wd
+        return True
+
+    @property
+    def watched(self) -> set[str]:
+        return set(self._watches)
+
+    def wait(self, timeout_s: float | None) -> list[Change]:
+        """What happened, once something did (or after ``timeout_s``; None: no limit)."""
+        timeout_ms = None if timeout_s is None else max(0, math.ceil(timeout_s * 1000))
+        ready = {fd for fd, _ in self._poll.poll(timeout_ms)}
+        if self._wake_read in ready:
+            os.read(self._wake_read, 4096)
+        if self._inotify.fileno() not in ready:
+            return []
+        return [c for event in self._inotify.read(timeout=0) if (c := self._change(event))]
+
+    def _change(self, event: inotify_simple.Event) -> Change | None:
+        mask = event.mask
+        if mask & flags.Q_OVERFLOW:
+            return Change("overflow", "")
+        directory = self._directories.get(event.wd)
+        if directory is None:
+            return None
+        if mask & (_SELF_EVENTS | flags.IGNORED):
+            self._forget(event.wd)
+            return Change("directory_gone", directory)
+        path = os.path.join(directory, event.name)
+        if mask & (flags.CLOSE_WRITE | flags.MOVED_TO):
+            return Change("whole", path)
+        if mask & (flags.DELETE | flags.MOVED_FROM):
+            return Change("gone", path)
+        return Change("moving", path)
+
+    def _forget(self, wd: int) -> None:
+        directory = self._directories.pop(wd, None)
+        if directory is not None:
+            self._watches.pop(directory, None)
+
+    def wake(self) -> None:
+        """End a `wait` in progress (from another thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._wake_write, b"x")
+            except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._inotify.close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+
+
+def available() -> bool:
+    """Whether this system has inotify (Linux) and `inotify_simple` is installed."""
+    try:
+        KernelWatch().close()
+    except (ImportError, OSError, AttributeError):
+        return False
+    return True

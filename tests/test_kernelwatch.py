@@ -1,0 +1,142 @@
+"""Linux: the watcher reads the kernel's events, and a file is delivered once it is whole."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import wait_until
+
+from hotreload.engine.source import read_settled
+from hotreload.watcher import Watcher
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="inotify is Linux's")
+
+Batch = tuple[list[Path], bool, frozenset[Path]]
+
+
+class Batches:
+    def __init__(self) -> None:
+        self.seen: list[Batch] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
+        with self.lock:
+            self.seen.append((list(paths), resync, whole))
+
+    def of(self, path: Path) -> list[Batch]:
+        with self.lock:
+            return [b for b in self.seen if path in b[0] and not b[1]]
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[Watcher, Batches, Path]]:
+    module = tmp_path / "m.py"
+    module.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    watcher = Watcher([module], batches, debounce_ms=3)
+    watcher.start()
+    try:
+        yield watcher, batches, module
+    finally:
+        watcher.stop()
+
+
+def test_the_kernel_s_events_are_read_on_linux(watched: tuple[Watcher, Batches, Path]) -> None:
+    watcher, _, _ = watched
+    assert watcher.backend == "inotify"
+
+
+def test_a_file_written_in_place_is_delivered_once_closed_and_said_whole(
+    watched: tuple[Watcher, Batches, Path],
+) -> None:
+    _, batches, module = watched
+    with open(module, "w", encoding="utf-8") as f:
+        f.write("X = 1\n")
+        f.flush()
+        f.write("Y = 2\n")
+        f.flush()
+        # Still open: a batch now would be a half-written file. Give the watcher the time to
+        # (wrongly) deliver one, then close.
+        threading.Event().wait(0.2)
+        assert batches.of(module) == []
+    wait_until(lambda: batches.of(module) != [])
+    paths, _, whole = batches.of(module)[0]
+    assert paths == [module] and whole == frozenset({module})
+
+
+def test_a_file_renamed_into_place_is_said_whole(watched: tuple[Watcher, Batches, Path]) -> None:
+    _, batches, module = watched
+    temp = module.with_name(".m.py.tmp")
+    temp.write_text("X = 3\n", encoding="utf-8")
+    os.replace(temp, module)
+    wait_until(lambda: batches.of(module) != [])
+    assert batches.of(module)[0][2] == frozenset({module})
+
+
+def test_a_directory_added_while_watching_is_watched_without_starting_afresh(
+    watched: tuple[Watcher, Batches, Path], tmp_path: Path
+) -> None:
+    watcher, batches, _ = watched
+    package = tmp_path / "pkg"
+    package.mkdir()
+    other = package / "n.py"
+    other.write_text("Z = 0\n", encoding="utf-8")
+    watcher.add([other])
+    wait_until(lambda: any(other in b[0] and b[1] for b in batches.seen))  # decided once
+    other.write_text("Z = 1\n", encoding="utf-8")
+    wait_until(lambda: batches.of(other) != [])
+    assert batches.of(other)[0][2] == frozenset({other})
+
+
+def test_an_empty_file_closed_is_not_taken_as_whole(tmp_path: Path) -> None:
+    """An editor that truncates, closes, then writes shows an empty file first: that one waits
+    out the quiet period like any write the kernel did not vouch for."""
+    path = tmp_path / "m.py"
+    path.write_text("", encoding="utf-8")
+    waits: list[float] = []
+    read_settled(
+        [path],
+        quiet_ns=5_000_000,
+        limit_s=2.0,
+        root=None,
+        wait=lambda s: waits.append(s) or False,
+        whole=frozenset({path}),
+    )
+    assert waits and waits[0] > 0
+    path.write_text("X = 1\n", encoding="utf-8")
+    waits.clear()
+    read_settled(
+        [path],
+        quiet_ns=5_000_000,
+        limit_s=2.0,
+        root=None,
+        wait=lambda s: waits.append(s) or False,
+        whole=frozenset({path}),
+    )
+    assert waits == []
+
+
+def test_without_the_kernel_s_events_watchfiles_delivers_saves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where inotify cannot be had, watchfiles watches as before (and nothing is said whole)."""
+    import hotreload.watcher
+
+    monkeypatch.setattr(hotreload.watcher, "_kernel_watch", lambda: None)
+    module = tmp_path / "m.py"
+    module.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    watcher = Watcher([module], batches, debounce_ms=3)
+    watcher.start()
+    try:
+        assert watcher.backend == "watchfiles"
+        module.write_text("X = 1\n", encoding="utf-8")
+        wait_until(lambda: batches.of(module) != [])
+        assert batches.of(module)[0][2] == frozenset()
+    finally:
+        watcher.stop()
