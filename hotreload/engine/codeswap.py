@@ -247,10 +247,9 @@ def _changed_nested(
 ) -> dict[int, tuple[types.CodeType, types.CodeType, str]]:
     """The nested definitions whose code changed: old code, new code, top-level name.
 
-    A function that takes new code (``swapped``, by id) carries new nested code objects, even
-    where they equal the old ones (compiled apart, or alone): the closures it made follow, so
-    that the next save still finds them through the code objects it holds.
-    """
+    A function that takes new code (``swapped``) carries new nested code objects, even where
+    they are equal to the old ones (compiled apart, or alone): the closures it made follow, so
+    that the next save still finds them through the code objects it holds."""
     targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
     for function, root in functions:
         for code in _nested(function.__code__):
@@ -283,7 +282,8 @@ def _plan_closure_swaps(
     changed, in the ``changed`` functions only (code equal to the new version's holds equal
     nested code).
     """
-    targets = _changed_nested(changed, old, new, {id(swap.function) for swap in result.swaps})
+    swapped = {id(swap.function) for swap in result.swaps}
+    targets = _changed_nested(changed, old, new, swapped)
     if not targets:
         return
     known = [function for function, _ in functions]
