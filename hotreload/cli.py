@@ -107,7 +107,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     log_format = choose_log_format(args.log_format, profile, sys.stderr)
     app = manifest.manifest.app
     serving = app is not None and (app.asgi is not None or app.wsgi is not None)
-    restarted = serving and is_restart()
+    restarted = False
+    if serving:
+        from hotreload.web.restart import is_restart
+
+        restarted = is_restart()
     # The server owns its output: the CLI only hands it the choices (format, file).
     server = Server(
         manifest,
@@ -123,9 +127,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     except AppError as e:
         server.fail(e)
         raise
-    listening = inherited_socket() if serving else None
-    # A restart's start-up may fail: saves from now on are what it waits for then.
-    saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
+    listening: socket.socket | None = None
+    saves: SaveWatch | None = None
+    if serving:
+        from hotreload.web.restart import SaveWatch, inherited_socket
+
+        listening = inherited_socket()
+        # A restart's start-up may fail: saves from now on are what it waits for then.
+        saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
     with Interrupts() as interrupts, _one_process(server):
         # A signal during start-up stops it; the server says which one stopped it.
         server.interrupt_cause = interrupts.describe
@@ -309,10 +318,12 @@ def _serve_or_run(
     from hotreload.web.restart import Restarter, exec_again
 
     failed: StopReason = "entry_failed" if web is None else "app_failed"
-    restarter = Restarter(server.events)
     try:
         if web is not None:
+            from hotreload.web.restart import Restarter, exec_again
             from hotreload.web.serving import serve
+
+            restarter = Restarter(server.events)
 
             assert sock is not None
             server.on_restart_needed(restarter.request)

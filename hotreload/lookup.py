@@ -70,7 +70,8 @@ def instance_dict(value: object) -> dict[str, Any] | None:
         descriptor = _TYPE_DICT.__get__(klass, type(klass)).get("__dict__", MISSING)
         if descriptor is MISSING:
             continue
-        if type(descriptor) is types.GetSetDescriptorType:
+        # A class's `__dict__` slot is a getset descriptor; a module's is a member descriptor.
+        if type(descriptor) in (types.GetSetDescriptorType, types.MemberDescriptorType):
             found = descriptor.__get__(value, type(value))
             return found if type(found) is dict else None
         return None

@@ -21,6 +21,7 @@ import importlib.util
 import linecache
 import sys
 import time
+import traceback
 import types
 import weakref
 from collections import Counter
@@ -333,7 +334,12 @@ def apply_version(
             restart = _main_thread_only(error, spec.name)
             return Outcome("restart_needed", live, started, restart=restart)
         failure = exec_failure(error, spec.path, timeout)
-        if restarts and decided.kind == "statements" and failure.reason == "exec_error":
+        if (
+            restarts
+            and decided.kind == "statements"
+            and failure.reason == "exec_error"
+            and _raised_elsewhere(error, spec.path)
+        ):
             restart = _error_in_place(failure, analysis, run)
             return Outcome("restart_needed", live, started, restart=restart)
         return Outcome("rejected", live, started, failure=failure)
@@ -349,6 +355,15 @@ def apply_version(
     except Exception as error:
         run.rollback()
         return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
+
+
+def _raised_elsewhere(error: BaseException, path: Path) -> bool:
+    """Whether code outside the module raised (a library the statement called: SQLAlchemy's
+    `Table 'todos' is already defined`), which a first run's state can explain. An error
+    raised by the module's own line (`int("ten")`, a typo's NameError) a fresh start raises
+    too: that stays a rejection, and the previous version keeps serving."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].filename != str(path)
 
 
 def _error_in_place(failure: Failure, analysis: Analysis, run: Run) -> RestartNeeded:
