@@ -22,12 +22,13 @@ builtin descriptors): a proxy or a lazy object in the user's globals must never 
 from __future__ import annotations
 
 import collections
-import functools
 import gc
 import sys
 import types
 from collections.abc import Iterable
 from typing import Any
+
+from hotreload.lookup import MISSING, accessors, class_dict, inner_function, instance_dict
 
 # How much of a module's object graph is looked at before giving the rest to the collector.
 # A few microseconds an object: the walk stays well under what the collector's pass costs in a
@@ -57,13 +58,6 @@ _ATOMS = frozenset(
     }
 )
 _SEQUENCES = (list, tuple, set, frozenset, collections.deque)
-_TYPE_DICT = type.__dict__["__dict__"]
-_TYPE_MRO = type.__dict__["__mro__"]
-_METHOD_FUNC = types.MethodType.__dict__["__func__"]
-_STATIC_FUNC = staticmethod.__dict__["__func__"]
-_CLASS_FUNC = classmethod.__dict__["__func__"]
-_PARTIAL_FUNC = functools.partial.__dict__["func"]
-_PROPERTY_ACCESSORS = tuple(property.__dict__[a] for a in ("fget", "fset", "fdel"))
 
 
 def closures_of(
@@ -140,25 +134,22 @@ class _Walk:
             if id(value.__code__) in self.wanted:
                 self.found[id(value)] = value
             cells = [_cell_contents(cell) for cell in value.__closure__ or ()]
-            attributes = _instance_dict(value)
+            attributes = instance_dict(value)
             return [*cells, *(attributes.values() if attributes else ())]
         if issubclass(kind, dict):
             return dict.values(value) if dict.__len__(value) <= MAX_ITEMS else ()
         if issubclass(kind, _SEQUENCES):
             return value if kind in _SEQUENCES and len(value) <= MAX_ITEMS else ()
         if issubclass(kind, type):
-            return list(_TYPE_DICT.__get__(value, type(value)).values())
-        if kind is types.MethodType:
-            return (_METHOD_FUNC.__get__(value, kind),)
-        if issubclass(kind, staticmethod):
-            return (_STATIC_FUNC.__get__(value, kind),)
-        if issubclass(kind, classmethod):
-            return (_CLASS_FUNC.__get__(value, kind),)
-        if issubclass(kind, functools.partial):
-            return (_PARTIAL_FUNC.__get__(value, kind),)
+            return list(class_dict(value).values())
+        inner = inner_function(value)  # a bound method, staticmethod, classmethod, partial
+        if inner is not MISSING:
+            return (inner,)
         if issubclass(kind, property):
-            return [d.__get__(value, kind) for d in _PROPERTY_ACCESSORS]
-        attributes = _instance_dict(value)
+            return list(accessors(value))
+        if issubclass(kind, types.ModuleType):
+            return ()  # another module's namespace: its own closures are its own reload's
+        attributes = instance_dict(value)
         if attributes is None or len(attributes) > MAX_ITEMS:
             return ()
         return list(attributes.values())
@@ -169,19 +160,6 @@ def _cell_contents(cell: types.CellType) -> Any:
         return cell.cell_contents
     except ValueError:  # an empty cell
         return None
-
-
-def _instance_dict(value: object) -> dict[str, Any] | None:
-    """An object's ordinary instance ``__dict__`` (None for a proxy that forwards it)."""
-    for klass in _TYPE_MRO.__get__(type(value), type):
-        descriptor = _TYPE_DICT.__get__(klass, type(klass)).get("__dict__")
-        if descriptor is None:
-            continue
-        if type(descriptor) is types.GetSetDescriptorType:
-            found = descriptor.__get__(value, type(value))
-            return found if type(found) is dict else None
-        return None
-    return None
 
 
 def _references(code: types.CodeType) -> int:
