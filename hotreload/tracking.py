@@ -57,13 +57,26 @@ class ProjectFiles:
             if not self.root.is_relative_to(p)
         ]
         self._folders: dict[Path, bool] = {}
+        self._real_folders: dict[str, str] = {}
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` (a module's file) is project code that may reload."""
-        real = Path(os.path.realpath(path))
+        real = Path(self._realpath(os.fspath(path)))
         if real.suffix != ".py" or not real.is_relative_to(self.root):
             return False
         return self.folder_is_project(real.parent)
+
+    def _realpath(self, file: str) -> str:
+        """``os.path.realpath``, resolving each directory once: asked for every module in
+        `sys.modules` (hundreds, in a few dozen folders), where realpath stats every part of
+        each path."""
+        if os.path.islink(file):
+            return os.path.realpath(file)
+        folder, name = os.path.split(file)
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
     def folder_is_project(self, folder: Path) -> bool:
         """Whether modules in ``folder`` are project code (cached: asked at every import)."""
