@@ -58,13 +58,19 @@ class ProjectFiles:
         ]
         self._folders: dict[Path, bool] = {}
         self._real_folders: dict[str, str] = {}
+        self._root_text = str(self.root)
+        self._root_prefix = self._root_text.rstrip(os.sep) + os.sep
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` (a module's file) is project code that may reload."""
-        real = Path(self._realpath(os.fspath(path)))
-        if real.suffix != ".py" or not real.is_relative_to(self.root):
+        real = self._realpath(os.fspath(path))
+        if os.path.splitext(real)[1] != ".py":
             return False
-        return self.folder_is_project(real.parent)
+        folder = os.path.dirname(real)
+        # Text, not Path: asked for every module in sys.modules, most of them elsewhere.
+        if folder != self._root_text and not folder.startswith(self._root_prefix):
+            return False
+        return self.folder_is_project(Path(folder))
 
     def _realpath(self, file: str) -> str:
         """``os.path.realpath``, resolving each directory once: asked for every module in
