@@ -317,6 +317,11 @@ def render(results: dict[str, Any]) -> str:
         f"{results['load_average_end'][0]:.2f}; run took {results['duration_s']:.0f} s",
         "- command: `python -m benchmarks" + (" --quick`" if results["plan"] == "quick" else "`"),
     ]
+    if "baseline" in m:
+        lines.append(
+            f"- baseline (`--baseline`): revision {m['baseline']['revision']}, its `hotreload up` "
+            "in the same turns"
+        )
     latency = results.get("latency")
     d = results.get("derived", {})
     if latency:

@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (baseline / "hotreload" / "__init__.py").is_file():
             print(f"benchmarks: --baseline {baseline} holds no hotreload package", file=sys.stderr)
             return 2
-        results["machine"]["baseline"] = {"path": str(baseline), "revision": revision(baseline)}
+        results["machine"]["baseline"] = {"revision": revision(baseline)}
     _log(f"{plan.name} run: {', '.join(sections)}")
     with tempfile.TemporaryDirectory(prefix="hotreload-bench-") as scratch:
         work = Workspace(Path(scratch), baseline=baseline)
