@@ -7,8 +7,8 @@ cannot, `hotreload up` restarts into it (`restart = "auto"`), as the restarters 
 A separate writer process saves the file (atomic: temp file + rename) and reports the monotonic
 time right after the save; a client on a keep-alive connection polls the route and notes when
 the response first carries the new text. ``poll_errors`` counts requests that failed (a dropped
-keep-alive connection, a refused one), ``refused`` those no server was listening for: what a
-client saw of a restart.
+keep-alive connection, a refused one), ``poll_error_kinds`` them by exception: what a client saw
+of a restart.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def frameworks_run(args: dict[str, Any]) -> dict[str, Any]:
             tail = (app_dir / "server.log").read_text(encoding="utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"{contender} did not answer within {READY_TIMEOUT_S:g} s:\n{tail}")
         start_up_s = time.monotonic() - began
-        poller.errors = poller.refused = 0
+        poller.errors, poller.kinds = 0, {}
         routes = ""
         for n in range(1, int(args["edits"]) + 1):
             expected = app.edit.expect.format(n=n)
@@ -183,5 +183,5 @@ def frameworks_run(args: dict[str, Any]) -> dict[str, Any]:
         "samples_ms": samples,
         "start_up_s": start_up_s,
         "poll_errors": poller.errors,
-        "refused": poller.refused,
+        "poll_error_kinds": poller.kinds,
     }

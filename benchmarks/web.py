@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import sys
 import time
@@ -49,6 +50,9 @@ def copy_example(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("hotreload.toml", "handlers.py", "webapp.py"):
         (target / name).write_text((EXAMPLE / name).read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in ("static", "templates"):  # the app mounts and renders them at start-up
+        if (EXAMPLE / folder).is_dir():
+            shutil.copytree(EXAMPLE / folder, target / folder, dirs_exist_ok=True)
     source = (EXAMPLE / "webapp.py").read_text(encoding="utf-8")
     binding = 'handlers = hotreload.current().module("handlers")\n'
     if binding not in source or "import hotreload\n" not in source:
@@ -109,7 +113,7 @@ class Poller:
         self.port = port
         self._conn: http.client.HTTPConnection | None = None
         self.errors = 0  # requests that failed: refused, dropped or timed out
-        self.refused = 0  # of them: connections refused (no server listening)
+        self.kinds: dict[str, int] = {}  # failed requests by exception (ConnectionRefusedError)
 
     def text(self, path: str) -> str | None:
         """The body of a 200 answer, or None (another status, or the connection failed)."""
@@ -120,9 +124,9 @@ class Poller:
             response = self._conn.getresponse()
             body = response.read()
             return body.decode("utf-8", errors="replace") if response.status == 200 else None
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException) as e:
             self.errors += 1
-            self.refused += isinstance(error, ConnectionRefusedError)
+            self.kinds[type(e).__name__] = self.kinds.get(type(e).__name__, 0) + 1
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -173,7 +177,8 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
     """One contender: start it, save handlers.py ``edits`` times, time each new response.
 
     args: contender ("hotreload", "hotreload_restart", "uvicorn_reload", "uvicorn_hmr"), root,
-    edits, timeout, model_seconds, seed, python (uvicorn-hmr's interpreter).
+    edits, timeout, model_seconds, seed, python (uvicorn-hmr's interpreter), package (another
+    checkout whose hotreload runs, or None).
 
     ``hotreload_restart`` saves a new route into webapp.py instead: a save that cannot apply in
     place, so `hotreload up` restarts into it (and pays the app's start-up, as restarters do).
@@ -186,6 +191,8 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
     port = free_port()
     rng = random.Random(args["seed"])
     env = child_env(WEBAPP_MODEL_SECONDS=str(args["model_seconds"]), PYTHONUNBUFFERED="1")
+    if args.get("package") and contender.startswith("hotreload"):  # another checkout's hotreload
+        env["PYTHONPATH"] = os.pathsep.join((args["package"], env["PYTHONPATH"]))
     log = open(app_dir / "server.log", "wb")  # closed in the finally below
     writer = Writer()
     server = Spawned(
@@ -207,6 +214,7 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
             tail = (app_dir / "server.log").read_text(encoding="utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"{contender} did not answer within {READY_TIMEOUT_S:g} s:\n{tail}")
         start_up_s = time.monotonic() - began
+        poller.errors, poller.kinds = 0, {}  # from here on: failures while saves apply
         loaded_at = ready[1]["model_loaded_at"]
         routes = ""
         for value in range(1, int(args["edits"]) + 1):
@@ -241,4 +249,5 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
         "model_seconds": args["model_seconds"],
         "state_kept": kept,
         "poll_errors": poller.errors,
+        "poll_error_kinds": poller.kinds,
     }

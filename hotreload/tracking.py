@@ -57,13 +57,32 @@ class ProjectFiles:
             if not self.root.is_relative_to(p)
         ]
         self._folders: dict[Path, bool] = {}
+        self._real_folders: dict[str, str] = {}
+        self._root_text = str(self.root)
+        self._root_prefix = self._root_text.rstrip(os.sep) + os.sep
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` (a module's file) is project code that may reload."""
-        real = Path(os.path.realpath(path))
-        if real.suffix != ".py" or not real.is_relative_to(self.root):
+        real = self._realpath(os.fspath(path))
+        if os.path.splitext(real)[1] != ".py":
             return False
-        return self.folder_is_project(real.parent)
+        folder = os.path.dirname(real)
+        # Text, not Path: asked for every module in sys.modules, most of them elsewhere.
+        if folder != self._root_text and not folder.startswith(self._root_prefix):
+            return False
+        return self.folder_is_project(Path(folder))
+
+    def _realpath(self, file: str) -> str:
+        """``os.path.realpath``, resolving each directory once: asked for every module in
+        `sys.modules` (hundreds, in a few dozen folders), where realpath stats every part of
+        each path."""
+        if os.path.islink(file):
+            return os.path.realpath(file)
+        folder, name = os.path.split(file)
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
     def folder_is_project(self, folder: Path) -> bool:
         """Whether modules in ``folder`` are project code (cached: asked at every import)."""
