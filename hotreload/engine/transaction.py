@@ -32,7 +32,13 @@ from typing import Any, Literal
 
 from hotreload.contract.liveshapes import verify_class
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typerules import changed_types, compare_types, field_warnings
+from hotreload.contract.typerules import (
+    changed_types,
+    compare_types,
+    field_warnings,
+    method_signatures,
+    parameter_warnings,
+)
 from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
@@ -509,7 +515,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     outcome.changed = [
         name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
     ] + changed_types(old.types, new.types)
-    outcome.warnings = field_warnings(old.types, new.types)
+    outcome.warnings = (
+        parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
+        + parameter_warnings(
+            method_signatures(spec.types),
+            method_signatures(old.types),
+            method_signatures(new.types),
+        )
+        + field_warnings(old.types, new.types)
+    )
     outcome.added = [
         name
         for name in new.function_names
@@ -518,6 +532,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         and name not in spec.exports
         and name not in old.function_names
     ]
+
+
+def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
+    """The exports' signatures in this version (the last `def` of each)."""
+    return {
+        s.export.name: s.export.signature
+        for s in candidate.analysis.statements
+        if s.export is not None
+    }
 
 
 def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
