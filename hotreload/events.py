@@ -61,8 +61,10 @@ class WarningRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
     code: WarningCode = Field(description="What kind of change this is.")
-    type: str = Field(description="The frozen type concerned.")
-    member: str | None = Field(description="The field (or other member) concerned.")
+    type: str = Field(
+        description="The frozen type concerned; for `parameter_added`, the export or `Type.method`."
+    )
+    member: str | None = Field(description="The field (or other member, or parameter) concerned.")
     message: str = Field(description="What changed and what a restart is for, for a person.")
 
 

@@ -815,3 +815,165 @@ def test_the_example_host_shows_an_error_in_a_reloaded_body_and_goes_on(tmp_path
         child.wait_stdout("5 + 3 = 9", after=after_error)
         assert child.stop() == 0
         assert any(line.startswith("Traceback") for line in child.stderr)
+
+
+# -- one contract, one comparison: `check` passes exactly when `up` starts ----------------------
+
+MODELS = """
+import dataclasses
+
+
+@dataclasses.dataclass
+class Base:
+    id: int
+
+
+@dataclasses.dataclass
+class Item(Base):
+    name: str = ""
+
+
+class Shape:
+    def area(self) -> float:
+        return 0.0
+
+
+class Square(Shape):
+    def describe(self) -> str:
+        return "square"
+"""
+
+API = """
+import models
+from models import Item
+
+
+def make(name: str) -> Item:
+    return Item(1, name)
+
+
+def square() -> "models.Square":
+    return models.Square()
+
+
+def with_tax(amount: float) -> float:
+    return amount * 1.2
+"""
+
+MOVED_INTO_BASE = MODELS.replace(
+    "        return 0.0\n",
+    '        return 0.0\n\n    def describe(self) -> str:\n        return "shape"\n',
+).replace('    def describe(self) -> str:\n        return "square"\n', "    pass\n")
+
+AGREEMENT = [
+    pytest.param(
+        "models",
+        MODELS.replace("    name: str", "    title: str"),
+        1,
+        id="field-of-another-modules-type-renamed",
+    ),
+    pytest.param(
+        "models",
+        MODELS.replace("    id: int\n", '    id: int\n    kind: str = ""\n'),
+        1,
+        id="base-field-shifts-a-frozen-subclass",
+    ),
+    pytest.param(
+        "models",
+        MODELS.replace(
+            "    id: int\n",
+            '    id: int\n    kind: str = dataclasses.field(default="", kw_only=True)\n',
+        ),
+        0,
+        id="base-gains-a-keyword-only-field",
+    ),
+    pytest.param("models", MOVED_INTO_BASE, 0, id="method-moved-into-a-base"),
+    pytest.param(
+        "models",
+        MODELS.replace(
+            '    name: str = ""\n',
+            '    name: str = ""\n    size: int = dataclasses.field(init=False)\n',
+        ),
+        0,
+        id="init-false-field",
+    ),
+    pytest.param(
+        "api",
+        API.replace("(amount: float)", "(amount: float, rate: float = 0.2)"),
+        0,
+        id="trailing-parameter-with-a-default",
+    ),
+    pytest.param(
+        "api",
+        API.replace("(amount: float)", "(rate: float = 0.2, amount: float = 0.0)"),
+        1,
+        id="parameter-inserted-before",
+    ),
+]
+
+
+def up_exit(cwd: Path) -> int:
+    """0 once `up` started (then stopped cleanly), else the code it exited with."""
+    with Child("up", "--env", "production", cwd=cwd) as child:
+        try:
+            child.wait_for("server.started")  # raises at once if the child exited instead
+        except AssertionError:
+            assert child.events[-1]["event"] == "server.failed"
+            return child.wait()
+        return child.stop()
+
+
+@pytest.mark.parametrize(("module", "source", "code"), AGREEMENT)
+def test_check_passes_exactly_when_up_starts(
+    tmp_path: Path, module: str, source: str, code: int
+) -> None:
+    """A manifest `init` wrote for two modules (the api's types live in models), then one
+    edit: `check` and `up`, each a real child process, say the same."""
+    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
+    (tmp_path / "api.py").write_text(API, encoding="utf-8")
+    assert run("init", "api", "models", cwd=tmp_path).returncode == 0
+    manifest = (tmp_path / "hotreload.toml").read_text(encoding="utf-8")
+    assert "[modules.models.types.Item.fields]" in manifest  # reached from api's export
+    assert "[modules.models.types.Square.methods]" in manifest  # through `models.Square`
+    assert run("check", cwd=tmp_path).returncode == 0
+    (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == code, checked.stderr
+    assert up_exit(tmp_path) == code
+
+
+def test_up_accepts_a_trailing_parameter_with_a_warning_and_freeze_records_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
+    (tmp_path / "api.py").write_text(API, encoding="utf-8")
+    assert run("init", "api", "models", cwd=tmp_path).returncode == 0
+    with Child("up", "--log-format", "json", cwd=tmp_path) as child:
+        child.wait_for("server.started")
+        (tmp_path / "api.py").write_text(
+            API.replace("(amount: float)", "(amount: float, rate: float = 0.2)")
+        )
+        accepted = child.wait_for("reload.accepted")
+        assert accepted["level"] == "warning"
+        [warning] = accepted["warnings"]
+        assert (warning["code"], warning["type"], warning["member"]) == (
+            "parameter_added",
+            "with_tax",
+            "rate",
+        )
+        assert "hotreload freeze" in warning["message"]
+        mark = child.mark()
+        (tmp_path / "models.py").write_text(MODELS.replace("    name: str", "    title: str"))
+        rejected = child.wait_for("reload.rejected", after=mark)
+        assert [(v["code"], v["type"], v["member"]) for v in rejected["violations"]] == [
+            ("field_removed", "Item", "name")
+        ]
+        assert child.stop() == 0
+        validate_events(child.events)
+    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
+    frozen = run("freeze", cwd=tmp_path)
+    assert frozen.stdout.splitlines() == [
+        "~ api.with_tax: '(amount: float) -> float' -> "
+        "'(amount: float, rate: float = 0.2) -> float'",
+        "hotreload freeze: 1 change(s) written to hotreload.toml",
+    ]

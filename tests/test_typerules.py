@@ -625,8 +625,8 @@ def test_a_type_entry_naming_nothing_is_exit_2_with_key_path_and_fix(
     assert err == (
         "hotreload: error: modules.shapes.types.Conter: names nothing shapes.py defines: "
         "defines no Conter (its classes: Counter, Tag, Item, Point, Color, Pair, Move, Base, "
-        "Tagged, Record, Stamped, Shape, Square); did you mean 'Counter'?; fix the name, or remove the entry (`hotreload freeze` records the "
-        "types the exports use)\n"
+        "Tagged, Record, Stamped, Shape, Square); did you mean 'Counter'?; fix the name, or "
+        "remove the entry (`hotreload freeze` records the types the exports use)\n"
     )
 
 

@@ -124,9 +124,9 @@ def _constructor_violations(
         why = ""
         if before:
             fields = ", ".join(
-                f"{n} (from {origin[n]})" if origin[n] != name else n for n in before
+                f"{origin[n]}'s field {n}" if origin[n] != name else f"field {n}" for n in before
             )
-            why = f" because {fields} now {'comes' if len(before) == 1 else 'come'} before it"
+            why = f", because {fields} now {'comes' if len(before) == 1 else 'come'} before it"
         message = (
             f"{name}.{field_name}: field moved: it was positional argument {index + 1} of "
             f"{name}(...), now {place + 1}{why}, so a positional call would pass the wrong "
