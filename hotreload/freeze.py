@@ -9,7 +9,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +61,8 @@ class Current:
     exports: dict[str, Signature]
     types: dict[str, TypeShape]
     left_out: dict[str, str]
+    # Whether exports of the modules `read_project` was asked for reach any of its types.
+    reached: bool = True
 
 
 def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> list[FreezeChange]:
@@ -74,12 +76,18 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     """
     loaded = load_manifest(manifest_path)
     names = _select_modules(loaded, modules)
+    selected = set(names)
     every = loaded.manifest.modules
     current = read_project(
         {name: loaded.module_path(name) for name in every},
         exported={name: config.exports for name, config in every.items()},
         required=names,
     )
+    # A type the named modules' exports take from another manifest module is frozen there:
+    # that module's types are written too (all of them, as every export reaches them).
+    names += [
+        name for name in every if name not in names and name in current and current[name].reached
+    ]
     try:
         raw = loaded.path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -92,9 +100,10 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     for name in names:
         config = loaded.manifest.modules[name]
         module = _as_table(_as_table(doc["modules"])[name])
-        changes += _sync_exports(
-            module, name, config.exports, loaded.signatures(name), current[name].exports
-        )
+        if name in selected:
+            changes += _sync_exports(
+                module, name, config.exports, loaded.signatures(name), current[name].exports
+            )
         changes += _sync_types(module, name, config.types, loaded.types(name), current[name].types)
     new_text = doc.as_string()
     if new_text != text:
@@ -137,7 +146,8 @@ def read_project(
     """`read_current` for every manifest module at once, so that a type one module's exports
     take from another manifest module is recorded under the module that defines it
     (`contract.crossmodule`). A module outside ``required`` (not being frozen) that cannot be
-    read is left out of that search rather than failing the modules that are."""
+    read is left out rather than failing the modules that are; one that can is returned too,
+    with ``reached`` saying whether the required modules' exports reach its types."""
     sources: dict[str, ModuleSource] = {}
     left_out: dict[str, dict[str, str]] = {}
     for name, path in paths.items():
@@ -150,14 +160,18 @@ def read_project(
         exports, left_out[name] = _exports_of(tree, exported.get(name, ()))
         sources[name] = ModuleSource(tree, path.name == "__init__.py", exports)
     reached = reached_across(sources)
+    asked = set(sources) if required is None else set(required)
+    by_asked = reached_across(
+        {n: replace(src, exports=src.exports if n in asked else {}) for n, src in sources.items()}
+    )
     return {
         name: Current(
             dict(source.exports),
             {type_name: found.shape for type_name, found in reached[name].items()},
             left_out[name],
+            reached=bool(by_asked[name]),
         )
         for name, source in sources.items()
-        if required is None or name in required
     }
 
 
