@@ -3126,3 +3126,7 @@ CASES.append(
         main="kit",
     )
 )
+
+from cases_contract import contract_cases  # noqa: E402  (c5: the contract, its own file)
+
+CASES.extend(contract_cases())
