@@ -8,8 +8,8 @@ besides the probe, the harness compares a fingerprint of every project module (f
 ``fails=`` says what today's engine does differently (a strict xfail); ``reject=`` marks an edit a
 fresh process could not import (or the contract refuses): a rejection with one of those reasons, or
 ``reload.restart_needed``, is right for it. Groups: ``works`` guards what must keep working;
-``c1`` to ``c11`` are the issue's eleven cases (``c5``, the contract's disagreements, lives
-elsewhere).
+``c1`` to ``c11`` are the issue's eleven cases (``c5``, the contract, is in cases_contract.py for
+what a live save shows, and in tests/test_cli.py for `check` against `up`).
 """
 
 # ruff: noqa: E501  (the corpus is data: one edit, one reason a line reads better than wrapped strings)
