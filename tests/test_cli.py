@@ -865,47 +865,55 @@ MOVED_INTO_BASE = MODELS.replace(
     '        return 0.0\n\n    def describe(self) -> str:\n        return "shape"\n',
 ).replace('    def describe(self) -> str:\n        return "square"\n', "    pass\n")
 
+SQUARE_FROM_ELSEWHERE = MODELS.replace(
+    "class Shape:\n    def area(self) -> float:\n        return 0.0\n",
+    "from shapes import Shape  # a project file outside the manifest\n",
+)
+SHAPES = "class Shape:\n    def area(self) -> float:\n        return 0.0\n"
+DESCRIBED = SHAPES + '\n    def describe(self) -> str:\n        return "shape"\n'
+NOT_SQUARE = SQUARE_FROM_ELSEWHERE.replace(
+    '    def describe(self) -> str:\n        return "square"\n', "    pass\n"
+)
+
 AGREEMENT = [
     pytest.param(
-        "models",
-        MODELS.replace("    name: str", "    title: str"),
+        {"models.py": MODELS.replace("    name: str", "    title: str")},
         1,
         id="field-of-another-modules-type-renamed",
     ),
     pytest.param(
-        "models",
-        MODELS.replace("    id: int\n", '    id: int\n    kind: str = ""\n'),
+        {"models.py": MODELS.replace("    id: int\n", '    id: int\n    kind: str = ""\n')},
         1,
         id="base-field-shifts-a-frozen-subclass",
     ),
     pytest.param(
-        "models",
-        MODELS.replace(
-            "    id: int\n",
-            '    id: int\n    kind: str = dataclasses.field(default="", kw_only=True)\n',
-        ),
+        {
+            "models.py": MODELS.replace(
+                "    id: int\n",
+                '    id: int\n    kind: str = dataclasses.field(default="", kw_only=True)\n',
+            )
+        },
         0,
         id="base-gains-a-keyword-only-field",
     ),
-    pytest.param("models", MOVED_INTO_BASE, 0, id="method-moved-into-a-base"),
+    pytest.param({"models.py": MOVED_INTO_BASE}, 0, id="method-moved-into-a-base"),
     pytest.param(
-        "models",
-        MODELS.replace(
-            '    name: str = ""\n',
-            '    name: str = ""\n    size: int = dataclasses.field(init=False)\n',
-        ),
+        {
+            "models.py": MODELS.replace(
+                '    name: str = ""\n',
+                '    name: str = ""\n    size: int = dataclasses.field(init=False)\n',
+            )
+        },
         0,
         id="init-false-field",
     ),
     pytest.param(
-        "api",
-        API.replace("(amount: float)", "(amount: float, rate: float = 0.2)"),
+        {"api.py": API.replace("(amount: float)", "(amount: float, rate: float = 0.2)")},
         0,
         id="trailing-parameter-with-a-default",
     ),
     pytest.param(
-        "api",
-        API.replace("(amount: float)", "(rate: float = 0.2, amount: float = 0.0)"),
+        {"api.py": API.replace("(amount: float)", "(rate: float = 0.2, amount: float = 0.0)")},
         1,
         id="parameter-inserted-before",
     ),
@@ -923,20 +931,54 @@ def up_exit(cwd: Path) -> int:
         return child.stop()
 
 
-@pytest.mark.parametrize(("module", "source", "code"), AGREEMENT)
-def test_check_passes_exactly_when_up_starts(
-    tmp_path: Path, module: str, source: str, code: int
-) -> None:
-    """A manifest `init` wrote for two modules (the api's types live in models), then one
-    edit: `check` and `up`, each a real child process, say the same."""
-    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
+ELSEWHERE = [
+    pytest.param({"models.py": NOT_SQUARE, "shapes.py": DESCRIBED}, 0, id="moved-into-it"),
+    pytest.param({"models.py": NOT_SQUARE}, 1, id="removed-from-both"),
+    pytest.param(
+        {"models.py": NOT_SQUARE, "shapes.py": DESCRIBED.replace("-> str", "-> int")},
+        1,
+        id="moved-into-it-with-another-signature",
+    ),
+]
+
+
+def init_two_modules(tmp_path: Path, models: str = MODELS, **others: str) -> None:
+    """api and models, and the manifest `init` writes for them (the api's types live in
+    models)."""
+    (tmp_path / "models.py").write_text(models, encoding="utf-8")
     (tmp_path / "api.py").write_text(API, encoding="utf-8")
+    for name, text in others.items():
+        (tmp_path / f"{name}.py").write_text(text, encoding="utf-8")
     assert run("init", "api", "models", cwd=tmp_path).returncode == 0
     manifest = (tmp_path / "hotreload.toml").read_text(encoding="utf-8")
     assert "[modules.models.types.Item.fields]" in manifest  # reached from api's export
     assert "[modules.models.types.Square.methods]" in manifest  # through `models.Square`
     assert run("check", cwd=tmp_path).returncode == 0
-    (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
+
+
+@pytest.mark.parametrize(("files", "code"), ELSEWHERE)
+def test_a_base_class_in_another_project_file_is_read_by_check_as_up_sees_it(
+    tmp_path: Path, files: dict[str, str], code: int
+) -> None:
+    """Square's base Shape comes from shapes.py, a project file outside the manifest: a frozen
+    method that Square no longer defines is looked for there, by `check` as by `up`."""
+    init_two_modules(tmp_path, SQUARE_FROM_ELSEWHERE, shapes=SHAPES)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == code, checked.stderr
+    assert up_exit(tmp_path) == code
+
+
+@pytest.mark.parametrize(("files", "code"), AGREEMENT)
+def test_check_passes_exactly_when_up_starts(
+    tmp_path: Path, files: dict[str, str], code: int
+) -> None:
+    """A manifest `init` wrote for two modules, then one edit: `check` and `up`, each a real
+    child process, say the same."""
+    init_two_modules(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
     checked = run("check", cwd=tmp_path)
     assert checked.returncode == code, checked.stderr
     assert up_exit(tmp_path) == code
@@ -945,9 +987,7 @@ def test_check_passes_exactly_when_up_starts(
 def test_up_accepts_a_trailing_parameter_with_a_warning_and_freeze_records_it(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
-    (tmp_path / "api.py").write_text(API, encoding="utf-8")
-    assert run("init", "api", "models", cwd=tmp_path).returncode == 0
+    init_two_modules(tmp_path)
     with Child("up", "--log-format", "json", cwd=tmp_path) as child:
         child.wait_for("server.started")
         (tmp_path / "api.py").write_text(

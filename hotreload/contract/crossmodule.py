@@ -13,9 +13,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from hotreload.contract.signatures import Signature, dotted_name
-from hotreload.contract.typeshapes import FoundType, annotation_names, read_types
+from hotreload.contract.typeshapes import (
+    PLAIN_BASES,
+    FoundType,
+    TypeShape,
+    annotation_names,
+    classes_in_tree,
+    read_types,
+)
 
 
 @dataclass(frozen=True)
@@ -153,3 +161,125 @@ def _absolute(package: str, module: str | None, level: int) -> str | None:
         return None
     base = parts[: len(parts) - (level - 1)]
     return ".".join([*base, module] if module else base) or None
+
+
+# -- bases from other files ----------------------------------------------------------------------
+
+_DEPTH = 8  # bases of bases followed across files, at most
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """What a class's bases from other files of the project give it, read from their sources:
+    ``methods`` and ``properties``, and ``complete`` when every such base was found (a base from
+    an installed package is not: the source cannot tell what it gives)."""
+
+    methods: Mapping[str, Signature]
+    properties: Mapping[str, Signature]
+    complete: bool
+
+
+def inherited_elsewhere(
+    module: str, path: Path, tree: ast.Module, class_names: Iterable[str]
+) -> Elsewhere:
+    """The members that the bases these classes of ``module`` (a class and its bases in the
+    module) import from other project files give them. Files are looked for under the project
+    root that ``module``'s name and ``path`` imply, and read with `ast`, never run."""
+    root = _root_of(module, path)
+    methods: dict[str, Signature] = {}
+    properties: dict[str, Signature] = {}
+    complete = True
+    seen: set[tuple[str, str]] = set()
+    pending = [(module, path, tree, name, 0) for name in class_names]
+    while pending:
+        owner, where, source, class_name, depth = pending.pop(0)
+        node = classes_in_tree(source).get(class_name)
+        if node is None:
+            continue
+        imports = _imported(owner, ModuleSource(source, where.name == "__init__.py", {}))
+        for base in node.bases:
+            dotted = dotted_name(base.func if isinstance(base, ast.Call) else base) or ""
+            target = _base_target(dotted, imports)
+            if target is None:
+                local = dotted in classes_in_tree(source) and dotted != class_name
+                complete = complete and (local or _last(dotted) in PLAIN_BASES)
+                continue
+            if target in seen:
+                continue
+            seen.add(target)
+            found = _read_elsewhere(root, *target) if root is not None else None
+            if found is None or depth >= _DEPTH:
+                complete = complete and _last(dotted) in PLAIN_BASES
+                continue
+            file, other_tree, shape = found
+            for member, signature in shape.methods.items():
+                methods.setdefault(member, signature)
+            for member, signature in shape.properties.items():
+                properties.setdefault(member, signature)
+            # its own bases, in its file and beyond
+            ancestry = [target[1], *_local_ancestry(other_tree, target[1])]
+            pending += [(target[0], file, other_tree, name, depth + 1) for name in ancestry]
+    return Elsewhere(methods, properties, complete)
+
+
+def _last(dotted: str) -> str:
+    return dotted.rpartition(".")[2]
+
+
+def _base_target(
+    dotted: str, imports: Mapping[str, tuple[str, str | None]]
+) -> tuple[str, str] | None:
+    """(module, class) that a base expression names through the module's imports."""
+    if "." not in dotted:
+        bound = imports.get(dotted)
+        return (bound[0], bound[1]) if bound is not None and bound[1] is not None else None
+    prefix, _, last = dotted.rpartition(".")
+    head, _, rest = prefix.partition(".")
+    bound = imports.get(head)
+    if bound is None or bound[1] is not None:
+        return None
+    return bound[0] + ("." + rest if rest else ""), last
+
+
+def _root_of(module: str, path: Path) -> Path | None:
+    """The directory module names start in: ``a/b.py`` for ``a.b`` is under it."""
+    parts = module.split(".")
+    inner = path.parent if path.name == "__init__.py" else path.with_suffix("")
+    try:
+        return inner.parents[len(parts) - 1]
+    except IndexError:
+        return None
+
+
+def _read_elsewhere(
+    root: Path, module: str, class_name: str
+) -> tuple[Path, ast.Module, TypeShape] | None:
+    """The file of ``module`` under ``root``, its tree, and the class's shape with what its bases
+    in that file give it; None if there is no such file or class (or it does not parse)."""
+    base = root.joinpath(*module.split("."))
+    for file in (base.with_suffix(".py"), base / "__init__.py"):
+        try:
+            if not file.resolve().is_relative_to(root.resolve()):
+                return None
+            other = ast.parse(file.read_bytes(), filename=str(file))
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            continue
+        found = read_types(other, [class_name]).get(class_name)
+        if found is None:
+            return None
+        shape = found.shape
+        inherited = found.inherited
+        if inherited is not None:
+            shape = TypeShape(
+                {**inherited.methods, **shape.methods},
+                {**inherited.properties, **shape.properties},
+                shape.fields,
+                shape.members,
+            )
+        return file, other, shape
+    return None
+
+
+def _local_ancestry(tree: ast.Module, class_name: str) -> list[str]:
+    found = read_types(tree, [class_name]).get(class_name)
+    return list(found.inherited.ancestry) if found is not None and found.inherited else []

@@ -7,8 +7,10 @@ import ast
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
+from hotreload.contract.crossmodule import inherited_elsewhere
 from hotreload.contract.rebinding import Rebinding, rebinding
 from hotreload.contract.signatures import (
     FoundFunction,
@@ -30,12 +32,16 @@ from hotreload.words import article
 
 
 def compare_types(
-    expected: Mapping[str, TypeShape], found: Mapping[str, FoundType], tree: ast.Module
+    expected: Mapping[str, TypeShape],
+    found: Mapping[str, FoundType],
+    tree: ast.Module,
+    module: tuple[str, Path] | None = None,
 ) -> list[Violation]:
     """Every way the source breaks the frozen types, in the order of ``expected``.
 
     ``found`` holds the classes ``read_types`` read for those names; ``tree`` tells what binds a
-    name that no class statement defines any more.
+    name that no class statement defines any more; ``module`` (its name and file) tells where
+    to read a base class the module imports from another file of the project.
     """
     violations: list[Violation] = []
     for name, shape in expected.items():
@@ -45,13 +51,8 @@ def compare_types(
             violations.append(_missing_type(name, shape, tree, rebound))
             continue
         at = _Lines(current.line, current.lines)
-        violations += compare_shape(
-            name,
-            _knowable(shape, current),
-            _with_inherited(current),
-            line=current.line,
-            lines=current.lines,
-        )
+        frozen, actual = _comparable(shape, current, tree, module)
+        violations += compare_shape(name, frozen, actual, line=current.line, lines=current.lines)
         violations += _constructor_violations(name, expected, current, at)
     return violations
 
@@ -69,20 +70,43 @@ def _with_inherited(found: FoundType) -> TypeShape:
     )
 
 
-def _knowable(shape: TypeShape, found: FoundType) -> TypeShape:
-    """The frozen shape less what the source cannot decide: a method or property the class
-    does not show, where a base from another module may give it. That is decided once the
-    module ran (`liveshapes.verify_class`, at start-up and after every reload's run)."""
+def _comparable(
+    shape: TypeShape, found: FoundType, tree: ast.Module, module: tuple[str, Path] | None
+) -> tuple[TypeShape, TypeShape]:
+    """The frozen shape and the class's as the source shows it, its bases' members included.
+
+    A base imported from another file of the project is read there (`inherited_elsewhere`).
+    One the source cannot show (an installed package's) may give a method the class does not
+    show: that method is left to the check once the module ran (`liveshapes.verify_class`, at
+    start-up and after every reload's run), which sees every base."""
+    actual = _with_inherited(found)
     inherited = found.inherited
-    if inherited is None or not inherited.foreign:
-        return shape
-    shown = _with_inherited(found)
-    seen = {**shown.methods, **shown.properties}
+    frozen = [*shape.methods, *shape.properties]
+    if (
+        inherited is None
+        or not inherited.foreign
+        or all(n in actual.methods or n in actual.properties for n in frozen)
+    ):
+        return shape, actual
+    elsewhere = (
+        inherited_elsewhere(module[0], module[1], tree, [found.name, *inherited.ancestry])
+        if module is not None
+        else None
+    )
+    if elsewhere is not None:
+        actual = replace(
+            actual,
+            methods={**elsewhere.methods, **actual.methods},
+            properties={**elsewhere.properties, **actual.properties},
+        )
+        if elsewhere.complete:
+            return shape, actual
+    seen = {**actual.methods, **actual.properties}
     return replace(
         shape,
         methods={n: sig for n, sig in shape.methods.items() if n in seen},
         properties={n: sig for n, sig in shape.properties.items() if n in seen},
-    )
+    ), actual
 
 
 def _constructor_violations(

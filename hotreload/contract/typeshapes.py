@@ -275,7 +275,7 @@ def read_types(tree: ast.Module, names: Collection[str] | None = None) -> dict[s
 
 # Library bases that give a class none of the methods a host calls on it: a frozen method the
 # source does not show is missing, not inherited from them.
-_PLAIN_BASES = frozenset(
+PLAIN_BASES = frozenset(
     {"object", "Generic", "Protocol", "ABC", "BaseModel", "Exception"}
     | _ENUM_BASES
     | {"TypedDict", "NamedTuple"}
@@ -302,7 +302,7 @@ class _Orders:
             node = self.classes[name]
             bases = [_dotted(b) or "" for b in node.bases]
             self._foreign[name] = any(
-                (b not in self.classes or b == name) and _last(b) not in _PLAIN_BASES for b in bases
+                (b not in self.classes or b == name) and _last(b) not in PLAIN_BASES for b in bases
             ) or any(self.foreign(b) for b in self.local_bases(name))
         return self._foreign[name]
 

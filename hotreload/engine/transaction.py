@@ -187,7 +187,7 @@ def prepare(
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
-            violations += compare_types(spec.types, types, analysis.tree())
+            violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     if violations:
