@@ -1,9 +1,11 @@
 """Case c5 of issue 21, the contract's part that a live save shows: a change every frozen caller
 survives is applied as a fresh start has it, one some caller would not survive is rejected and
-changes nothing.
+changes nothing. A project of two manifest modules: ``api`` (the exports) and ``models`` (the types
+they take and return, frozen under ``models``). The manifest is what ``hotreload init api models``
+writes.
 
-A project of two manifest modules: ``api`` (the exports) and ``models`` (the types they take and
-return, frozen under ``models``). The manifest is what ``hotreload init api models`` writes.
+Also case c4's import cycles beyond freshcases.py's: which module a fresh start imports first
+decides whether a cycle fails, and a save that fixes both sides applies.
 """
 
 # ruff: noqa: E501  (the corpus is data: one edit, one reason a line reads better than wrapped strings)
@@ -93,8 +95,68 @@ MOVED_INTO_BASE = sub(
 )
 
 
+CYCLE = tree(
+    {
+        "alpha.py": """
+        import beta
+
+        X = 1
+
+
+        def get():
+            return beta.Y
+    """,
+        "beta.py": """
+        Y = 2
+    """,
+    }
+)
+CYCLE_EDITS = (
+    edit(
+        "cycle_fixed_on_both_sides_in_one_save",
+        {
+            "alpha.py": sub(
+                CYCLE["alpha.py"], "import beta\n\nX = 1\n", "X = 1\n\nimport beta  # noqa: E402\n"
+            ),
+            "beta.py": "from alpha import X\n\nY = X + 1\n",
+        },
+    ),
+    edit(
+        "cycle_read_inside_a_function",
+        {"beta.py": "import alpha\n\nY = 2\n\n\ndef x():\n    return alpha.X\n"},
+    ),
+)
+
+
 def contract_cases() -> list[Case]:
     return [
+        case(
+            "c4",
+            "import_cycle_imported_the_other_way",
+            CYCLE,
+            ["m.Y", "sys.modules['alpha'].get()"],
+            edit(
+                # beta first: it imports alpha, which imports beta (half made, in sys.modules)
+                # and binds X; beta then takes X: a fresh start in that order works
+                "cycle_reads_a_name_bound_by_then",
+                {"beta.py": "from alpha import X\n\nY = X + 1\n"},
+            ),
+            *CYCLE_EDITS,
+            imports=["beta", "alpha"],
+        ),
+        case(
+            "c4",
+            "import_cycle_fixed",
+            CYCLE,
+            ["m.get()", "m.X"],
+            *CYCLE_EDITS,
+            edit(
+                "cycle_attribute_read_too_early",
+                {"beta.py": "import alpha\n\nY = alpha.X + 1\n"},
+                reject=("import_would_fail", "exec_error"),
+            ),
+            imports=["alpha"],
+        ),
         case(
             "c5",
             "contract_callers_survive",
@@ -175,5 +237,5 @@ def contract_cases() -> list[Case]:
             manifest=MANIFEST,
             manifest_modules=["api", "models"],
             main="api",
-        )
+        ),
     ]
