@@ -328,7 +328,7 @@ def apply_version(
 
             run.run_statements(analysis, decided, spec.path, watchdog, timeout, gone, guard=guard)
         elif decided.kind == "module":
-            run.run_module(candidate.analysis, spec.path, watchdog, timeout)
+            run.run_module(candidate.analysis, spec.path, watchdog, timeout, keep=spec.keep)
     except NeedsRestart as needed:
         run.rollback()
         restart = restart_needed([needed.cause], spec.name)

@@ -5,7 +5,9 @@ they take and return, frozen under ``models``). The manifest is what ``hotreload
 writes.
 
 Also case c4's import cycles beyond freshcases.py's: which module a fresh start imports first
-decides whether a cycle fails, and a save that fixes both sides applies.
+decides whether a cycle fails, and a save that fixes both sides applies; and case c3's `keep`
+values in a module that runs whole: kept as in a partial run, or `restart_needed` where the run
+would change one in place again.
 """
 
 # ruff: noqa: E501  (the corpus is data: one edit, one reason a line reads better than wrapped strings)
@@ -128,8 +130,56 @@ CYCLE_EDITS = (
 )
 
 
+KEPT_WHOLE = tree(
+    {
+        "store.py": """
+        import itertools
+
+        CACHE = {}
+        _ids = itertools.count()
+        LABEL = "v1"
+
+
+        def remember(key):
+            CACHE[key] = next(_ids)
+            return CACHE[key]
+
+
+        def label():
+            return LABEL
+    """,
+    }
+)
+STORE = KEPT_WHOLE["store.py"]
+WHOLE = '_G = globals().get("_G")\n'  # a statement the source cannot follow: the module runs whole
+
+
 def contract_cases() -> list[Case]:
     return [
+        case(
+            "c3",
+            "keep_state_whole_module",
+            KEPT_WHOLE,
+            ["m.label()", "sorted(m.CACHE.items())", "m.LABEL"],
+            edit(
+                "label_constant", {"store.py": WHOLE + sub(STORE, 'LABEL = "v1"', 'LABEL = "v2"')}
+            ),
+            edit(
+                "kept_statement_edited",
+                {"store.py": WHOLE + sub(STORE, "CACHE = {}", "CACHE = dict()")},
+            ),
+            edit(
+                "kept_value_changed_in_place_by_the_run",
+                {
+                    "store.py": WHOLE
+                    + sub(STORE, 'LABEL = "v1"', 'LABEL = "v1"\nCACHE["boot"] = -1')
+                },
+            ),
+            manifest='[modules.store]\nkeep = ["CACHE", "_ids"]\n',
+            manifest_modules=["store"],
+            kept=["store:CACHE", "store:_ids"],
+            setup=["m.remember('a')", "m.remember('b')"],
+        ),
         case(
             "c4",
             "import_cycle_imported_the_other_way",

@@ -1951,7 +1951,6 @@ CASES.append(
                 + KEEP_REG
                 + "\n\n@register\ndef two():\n    return 2\n"
             },
-            fails="reg.py runs whole (globals()), the kept REGISTRY is put back and loses the new `@register def two`: live ['one'], fresh ['one', 'two']",
         ),
         edit(
             "registration_added",
