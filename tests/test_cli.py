@@ -619,7 +619,7 @@ def test_check_on_an_edited_copy_of_the_example_names_the_broken_export(tmp_path
 
 
 VALID_CHANGE = CALC.replace("return a + b", "return a + b + 100")
-BREAKING_CHANGE = CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 0)")
+BREAKING_CHANGE = CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int)")
 
 
 def test_up_writes_one_valid_json_event_per_line_to_stderr_and_the_log_file(
@@ -687,8 +687,11 @@ def test_up_hot_reloads_a_running_host_and_keeps_it_running_on_a_rejection(
         rejected_mark = child.mark()
         edit(
             source,
-            ("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 1000)"),
-            ("return a + b + 100", "return a + b + c"),  # would print 1108 if it ran
+            ("def add(a: int, b: int)", "def add(a: int, b: int, c: int)"),
+            (
+                "return a + b + 100",
+                "return a + b + c",
+            ),  # a caller passing two arguments would break
         )
         child.wait_for("reload.rejected", after=rejected_mark, reason="parameters_changed")
         after_rejection = child.mark()
