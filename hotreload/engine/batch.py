@@ -238,9 +238,15 @@ class Batches:
             return None
         last_part = name.rpartition(".")[2].encode()
         package = _package_of(changed)
-        for live in self.modules:
-            other = live.spec.name
-            if live is changed or began.get(other, mine) >= mine or last_part not in live.source:
+        # Only the modules this version imports at import can be read half made.
+        for other in sorted(candidate.imports.modules):
+            live = self.modules.get(other)
+            if (
+                live is None
+                or live is changed
+                or began.get(other, mine) >= mine
+                or last_part not in live.source
+            ):
                 continue
             due = candidates.get(other)
             analysis = live.current.analysis if due is None else due[1].analysis
