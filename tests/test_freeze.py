@@ -439,3 +439,16 @@ def test_freezing_one_module_writes_the_types_its_exports_take_from_another(
         ("shop.models", "types.Price.fields.amount"),
     }
     assert load_manifest(path).signatures("shop.models") == {}  # its exports: not asked for
+
+
+def test_a_type_a_package_re_exports_is_frozen_where_it_is_defined(tmp_path: Path) -> None:
+    path = shop(tmp_path)
+    (tmp_path / "shop" / "__init__.py").write_text("from .models import Item\n")
+    (tmp_path / "shop" / "api.py").write_text(
+        "from shop import Item\n\n\ndef make(name: str) -> Item:\n    return Item(name, None)\n"
+    )
+    path.write_text(PACKAGE_MANIFEST + "\n[modules.shop.exports]\n")
+    freeze(path)
+    loaded = load_manifest(path)
+    assert loaded.types("shop") == {}
+    assert list(loaded.types("shop.models")) == ["Price", "Item"]

@@ -52,6 +52,7 @@ def reached_across(modules: Mapping[str, ModuleSource]) -> dict[str, dict[str, F
     while pending:
         module, text = pending.pop()
         for owner, type_name in _targets(module, text, imports[module], modules):
+            owner, type_name = _defined_where(owner, type_name, found, imports, modules)
             if type_name in found[owner] and type_name not in reached[owner]:
                 reached[owner].add(type_name)
                 follow(owner, _type_texts(found[owner][type_name]))
@@ -59,6 +60,25 @@ def reached_across(modules: Mapping[str, ModuleSource]) -> dict[str, dict[str, F
         name: {t: shape for t, shape in found[name].items() if t in reached[name]}
         for name in modules
     }
+
+
+def _defined_where(
+    owner: str,
+    type_name: str,
+    found: Mapping[str, Mapping[str, FoundType]],
+    imports: Mapping[str, Mapping[str, tuple[str, str | None]]],
+    modules: Mapping[str, ModuleSource],
+) -> tuple[str, str]:
+    """Where a class a module re-exports is defined: ``from shop import Item`` where
+    ``shop/__init__.py`` does ``from .models import Item`` is ``shop.models``'s ``Item``."""
+    for _ in range(8):
+        if type_name in found[owner]:
+            break
+        bound = imports[owner].get(type_name)
+        if bound is None or bound[1] is None or bound[0] not in modules:
+            break
+        owner, type_name = bound[0], bound[1]
+    return owner, type_name
 
 
 def _signature_texts(signatures: Iterable[Signature]) -> Iterator[str]:
