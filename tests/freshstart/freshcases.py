@@ -3125,6 +3125,9 @@ CASES.append(
     )
 )
 
-from cases_contract import contract_cases  # noqa: E402  (c5: the contract, its own file)
+# Cases kept in their own modules (one per topic, so that several changes can add cases at once).
+from cases_contract import contract_cases  # noqa: E402  (c5: the contract; c3, c4 additions)
+from cases_methods import CASES as _METHODS  # noqa: E402
 
+CASES += _METHODS
 CASES.extend(contract_cases())
