@@ -69,8 +69,10 @@ class WarningRecord(BaseModel):
     model_config = _CONFIG
 
     code: WarningCode = Field(description="What kind of change this is.")
-    type: str = Field(description="The frozen type concerned.")
-    member: str | None = Field(description="The field (or other member) concerned.")
+    type: str = Field(
+        description="The frozen type concerned; for `parameter_added`, the export or `Type.method`."
+    )
+    member: str | None = Field(description="The field (or other member, or parameter) concerned.")
     message: str = Field(description="What changed and what a restart is for, for a person.")
 
 

@@ -226,7 +226,7 @@ class ImportedModules:
         self.events = events
         self.manifest_modules = manifest_modules
         self.on_tracked: Callable[[Path], None] = lambda _path: None
-        self.recorder = ImportRecorder(ProjectFiles(root), self._imported)
+        self.recorder = ImportRecorder(ProjectFiles(root), self._imported, batches.import_began)
 
     def install(self) -> None:
         """Record imports from now on (before the manifest's modules import their helpers)."""

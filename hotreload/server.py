@@ -166,8 +166,10 @@ class Server:
         imports = self._reloading.imports
         if imports is not None:
             imports.install()  # before the imports: their helpers are recorded
+        order = self._reloading.batches.import_began
         for spec, candidate in prepared:
             loaded_at = time.perf_counter()
+            order.setdefault(spec.name, len(order))  # its own imports begin after it
             live = load(spec, candidate)
             self._reloading.batches.track(live)
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))

@@ -111,9 +111,15 @@ class ProjectFiles:
 class ImportRecorder:
     """Records the source of every project module the process imports while it is installed."""
 
-    def __init__(self, files: ProjectFiles, on_import: ImportHandler) -> None:
+    def __init__(
+        self, files: ProjectFiles, on_import: ImportHandler, began: dict[str, int] | None = None
+    ) -> None:
         self.files = files
         self.on_import = on_import
+        # The order imports began in (name -> 0, 1, 2, ...): a module imported while another
+        # ran its import began after it. `sys.modules` cannot tell: an import moves its module
+        # to the end once it finished.
+        self.began: dict[str, int] = {} if began is None else began
         self._installed = False
         self._lock = threading.Lock()
         recorder = self
@@ -142,6 +148,9 @@ class ImportRecorder:
                 return super().source_to_code(data, path, _optimize=_optimize)
 
             def exec_module(self, module: types.ModuleType) -> None:
+                if recorder._installed:
+                    order = recorder.began
+                    order.setdefault(module.__name__, len(order))
                 began = time.perf_counter()
                 super().exec_module(module)
                 if recorder._installed:

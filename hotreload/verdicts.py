@@ -69,7 +69,7 @@ class Violation:
         }
 
 
-WarningCode = Literal["field_added"]
+WarningCode = Literal["field_added", "parameter_added"]
 
 # Why a restart matters after a data type gains a field: said in every such warning.
 RESTART_REASON = (
@@ -81,7 +81,10 @@ RESTART_REASON = (
 
 @dataclass(frozen=True)
 class TypeWarning:
-    """An accepted change to a frozen type that still needs a restart to take full effect."""
+    """An accepted change to the contract that the manifest does not record yet: a data type's
+    new field (a restart is for objects and frameworks that hold the old shape), or a new
+    parameter with a default that every frozen caller survives (``type`` is then the export,
+    or ``Type.method``; ``member`` the parameter)."""
 
     code: WarningCode
     type: str

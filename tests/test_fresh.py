@@ -623,3 +623,24 @@ def test_a_guarded_import_of_a_removed_name_is_not_judged(project: Project, star
     r.events.wait_for("reload.accepted", after=mark, module="app")
     probe = ["m.clamp"]
     assert live(["app"], probe) == fresh(project.root, ["app"], probe) == ["None"]
+
+
+def test_an_import_cycle_a_fresh_start_trips_on_is_rejected_until_the_other_side_follows(
+    project: Project, start: Start
+) -> None:
+    """alpha imports beta before it binds X; beta now takes X from alpha at import. Imported as
+    this process did (alpha first), a fresh start raises ImportError: rejected before anything
+    runs, and applied once alpha binds X before importing beta."""
+    files = {"alpha": "import beta\n\nX = 1\n", "beta": "Y = 2\n"}
+    r = started(project, start, files, "alpha")
+    cycle = "from alpha import X\n\nY = X + 1\n"
+    event = r.save(cycle, module="beta", expect="reload.rejected")
+    assert event["reason"] == "import_would_fail"
+    assert event["message"].startswith("beta.py:1: `from alpha import X` takes `X` from alpha")
+    assert "alpha.py:1 imports beta before it binds `X`" in event["message"]
+    assert sys.modules["beta"].Y == 2
+    mark = r.events.mark()
+    project.write("alpha", "X = 1\n\nimport beta  # noqa: E402\n")
+    r.events.wait_for("reload.accepted", after=mark, module="beta")
+    probe = ["m.X", "m.beta.Y"]
+    assert live(["alpha"], probe) == fresh(project.root, ["alpha"], probe) == ["1", "2"]

@@ -17,6 +17,7 @@ from hotreload.engine.follow import (
     Dependents,
     dependents,
     missing_exports,
+    read_while_partial,
     reader_of,
     star_importer,
 )
@@ -121,6 +122,10 @@ class Batches:
         self._seen: dict[Path, tuple[FileMark, int]] = {}
         self._due: dict[str, Candidate] = {}  # versions of the batch being applied, not yet
         self._forced: dict[str, Dependents] = {}  # what those must run for modules followed
+        # The order the modules' imports began in (name -> 0, 1, ...), where known: the server
+        # and the import recorder write it, so a save can tell which module imports which
+        # first (`_read_too_early`).
+        self.import_began: dict[str, int] = {}
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -190,7 +195,9 @@ class Batches:
             names += list(waiting)
         held: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for name, (live, candidate, source_digest) in list(candidates.items()):
-            failure = self._still_read(live, candidate, candidates)
+            failure = self._still_read(live, candidate, candidates) or self._read_too_early(
+                live, candidate, candidates
+            )
             if failure is not None:  # tried again when the module that reads it changes
                 held[name] = candidates.pop(name)
                 outcome = Outcome("rejected", live, started, failure=failure, waiting=True)
@@ -213,6 +220,52 @@ class Batches:
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def _read_too_early(
+        self,
+        changed: LiveModule,
+        candidate: Candidate,
+        candidates: dict[str, tuple[LiveModule, Candidate, str]],
+    ) -> Failure | None:
+        """A version that takes a name at import from a module that imports it first, before
+        binding that name (an import cycle the save introduces): a fresh start importing the
+        modules in this process's order (`import_began`) fails there. Rejected before anything
+        runs; tried again when the other module changes."""
+        name = changed.spec.name
+        began = self.import_began
+        mine = began.get(name)
+        if mine is None:
+            return None
+        last_part = name.rpartition(".")[2].encode()
+        package = _package_of(changed)
+        # Only the modules this version imports at import can be read half made.
+        for other in sorted(candidate.imports.modules):
+            live = self.modules.get(other)
+            if (
+                live is None
+                or live is changed
+                or began.get(other, mine) >= mine
+                or last_part not in live.source
+            ):
+                continue
+            due = candidates.get(other)
+            analysis = live.current.analysis if due is None else due[1].analysis
+            found = read_while_partial(analysis, other, name, candidate.analysis, package)
+            if found is None:
+                continue
+            statement, taken, importing = found
+            what = statement.summary().split(": ", 1)[1]
+            return Failure(
+                "import_would_fail",
+                f"{changed.spec.path.name}:{statement.line}: `{what}` takes `{taken}` from "
+                f"{other} at import, but {live.spec.path.name}:{importing.line} imports {name} "
+                f"before it binds `{taken}` (an import cycle): a fresh start importing {other} "
+                f"first, as this process did, would fail there (ImportError: partially "
+                f"initialized module '{other}'); bind `{taken}` above that import in "
+                f"{live.spec.path.name}, or read it inside a function",
+                line=statement.line,
+            )
+        return None
 
     def _still_read(
         self,
@@ -419,3 +472,9 @@ class Batches:
         if outcome.kind == "unchanged":
             return False
         return previous != said
+
+
+def _package_of(live: LiveModule) -> str:
+    """The package a module's relative imports start from."""
+    name = live.spec.name
+    return name if live.spec.path.name == "__init__.py" else name.rpartition(".")[0]

@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
@@ -255,21 +255,93 @@ class Run:
         self.dropped |= dropped
         return dropped
 
-    def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
-        """Run the whole new version in the namespace. Raises what the code raises."""
+    def run_module(
+        self,
+        new: Analysis,
+        path: Path,
+        watchdog: Watchdog,
+        timeout: float,
+        keep: Collection[str] = (),
+    ) -> None:
+        """Run the whole new version in the namespace. Raises what the code raises.
+
+        A statement that binds only `keep` names that the module has does not run, as in a
+        partial run: the rest of the module runs on the kept values. If the run changed a kept
+        list, dict or set in place (a registration made again: `@register def one` appends to
+        the kept `REGISTRY` a second time), the module cannot end as a fresh start with that
+        value kept: its contents are put back and NeedsRestart is raised.
+        """
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         module = str(namespace.get("__name__", ""))
+        kept = {n for n in keep if n in namespace}
+        skipped = [
+            s.scope.binds <= kept and bool(s.scope.binds) and not s.scope.dynamic
+            for s in new.statements
+        ]
+        contents = {n: _contents(namespace[n]) for n in kept}
 
         def work() -> None:
             if has_callbacks(module):
                 for name, value in snapshot.items():
-                    dispose(module, name, value)
-            for code in new.runnable(path):
-                exec(code, namespace)
+                    if name not in kept:
+                        dispose(module, name, value)
+            for skip, code in zip(skipped, new.runnable(path), strict=True):
+                if not skip:
+                    exec(code, namespace)
 
-        watchdog.call(work, timeout)
+        try:
+            watchdog.call(work, timeout)
+        finally:
+            changed = []
+            for name, before in contents.items():
+                if before is not None and not _same_contents(snapshot[name], before):
+                    changed.append(name)
+                    _put_back(snapshot[name], before)
         self.bound = set(namespace)
+        if changed:
+            raise NeedsRestart(
+                RestartCause(
+                    "side_effect",
+                    f"the module runs whole, and its statements changed the kept `{changed[0]}` "
+                    "in place (a registration made again?): with it kept, the module cannot end "
+                    "as a fresh start would",
+                    name=changed[0],
+                )
+            )
+
+
+def _contents(value: Any) -> list[Any] | dict[Any, Any] | set[Any] | None:
+    """A shallow copy of a kept plain list, dict or set (copying runs no user code: a dict or
+    set copy reuses the stored hashes), to tell whether a run changed it in place and to put it
+    back. None for anything else: that cannot be told."""
+    kind = type(value)
+    if kind is list or kind is dict or kind is set:
+        return kind(value)
+    return None
+
+
+def _same_contents(value: Any, before: list[Any] | dict[Any, Any] | set[Any]) -> bool:
+    """Whether ``value`` holds the very objects ``before`` does, compared by identity (no user
+    `==` runs)."""
+    if type(value) is not type(before) or len(value) != len(before):
+        return False
+    if isinstance(before, dict):
+        now = cast(dict[Any, Any], value)
+        pairs = zip(now.items(), before.items(), strict=True)
+        return all(a[0] is b[0] and a[1] is b[1] for a, b in pairs)
+    if isinstance(before, set):
+        return {id(v) for v in value} == {id(v) for v in before}
+    return all(a is b for a, b in zip(value, before, strict=True))
+
+
+def _put_back(value: Any, before: list[Any] | dict[Any, Any] | set[Any]) -> None:
+    """A kept list, dict or set holds again what it held before the run."""
+    if isinstance(value, list):
+        value[:] = before
+    else:
+        value.clear()
+        value.update(before)
 
 
 def _bases_of(value: Any, namespace: dict[str, Any]) -> set[str]:

@@ -186,3 +186,25 @@ def star_importer(analysis: Analysis, package: str, module: str) -> Statement | 
         if any(_star_base(raw, package) == module for raw in statement.scope.star):
             return statement
     return None
+
+
+def read_while_partial(
+    importer: Analysis, importer_name: str, module: str, analysis: Analysis, package: str
+) -> tuple[Statement, str, Statement] | None:
+    """An import cycle a fresh start would trip on: ``importer`` (whose import began before
+    ``module``'s, so it is the one that imports ``module``) imports it at import before it binds
+    some name, and ``module``'s version (``analysis``; ``package`` for its relative imports)
+    takes that name from it at import: ``importer`` is then only partly initialised, and a
+    fresh start raises ImportError (`from importer import X`) or AttributeError
+    (`importer.X`). Returns the reading statement, the name, and ``importer``'s statement that
+    imports ``module``; None when nothing is read too early."""
+    statements = importer.statements
+    first = next((i for i, s in enumerate(statements) if module in s.imports.modules), None)
+    if first is None:
+        return None
+    bound = {n for s in statements[: first + 1] for n in s.scope.binds}
+    later = {n for s in statements[first + 1 :] for n in s.scope.binds} - bound
+    if not later:
+        return None
+    found = reader_of(analysis, package, importer_name, later)
+    return None if found is None else (*found, statements[first])

@@ -32,7 +32,13 @@ from typing import Any, Literal
 
 from hotreload.contract.liveshapes import verify_class
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typerules import changed_types, compare_types, field_warnings
+from hotreload.contract.typerules import (
+    changed_types,
+    compare_types,
+    field_warnings,
+    method_signatures,
+    parameter_warnings,
+)
 from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
@@ -182,7 +188,7 @@ def prepare(
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
-            violations += compare_types(spec.types, types, analysis.tree())
+            violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     if violations:
@@ -323,7 +329,7 @@ def apply_version(
 
             run.run_statements(analysis, decided, spec.path, watchdog, timeout, gone, guard=guard)
         elif decided.kind == "module":
-            run.run_module(candidate.analysis, spec.path, watchdog, timeout)
+            run.run_module(candidate.analysis, spec.path, watchdog, timeout, keep=spec.keep)
     except NeedsRestart as needed:
         run.rollback()
         restart = restart_needed([needed.cause], spec.name)
@@ -511,7 +517,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     outcome.changed = [
         name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
     ] + changed_types(old.types, new.types)
-    outcome.warnings = field_warnings(old.types, new.types)
+    outcome.warnings = (
+        parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
+        + parameter_warnings(
+            method_signatures(spec.types),
+            method_signatures(old.types),
+            method_signatures(new.types),
+        )
+        + field_warnings(old.types, new.types)
+    )
     outcome.added = [
         name
         for name in new.function_names
@@ -520,6 +534,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         and name not in spec.exports
         and name not in old.function_names
     ]
+
+
+def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
+    """The exports' signatures in this version (the last `def` of each)."""
+    return {
+        s.export.name: s.export.signature
+        for s in candidate.analysis.statements
+        if s.export is not None
+    }
 
 
 def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
