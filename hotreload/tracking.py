@@ -19,6 +19,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,15 @@ class ProjectFiles:
 class ImportRecorder:
     """Records the source of every project module the process imports while it is installed."""
 
-    def __init__(self, files: ProjectFiles, on_import: ImportHandler) -> None:
+    def __init__(
+        self,
+        files: ProjectFiles,
+        on_import: ImportHandler,
+        around: Callable[[types.ModuleType], AbstractContextManager[object]] | None = None,
+    ) -> None:
         self.files = files
         self.on_import = on_import
+        self.around = around  # what the module's run is wrapped in (recording what it does)
         self._installed = False
         self._lock = threading.Lock()
         recorder = self
@@ -124,7 +131,11 @@ class ImportRecorder:
 
             def exec_module(self, module: types.ModuleType) -> None:
                 began = time.perf_counter()
-                super().exec_module(module)
+                if recorder._installed and recorder.around is not None:
+                    with recorder.around(module):
+                        super().exec_module(module)
+                else:
+                    super().exec_module(module)
                 if recorder._installed:
                     took_ms = (time.perf_counter() - began) * 1000
                     source = self._source
