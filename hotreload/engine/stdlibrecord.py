@@ -55,6 +55,7 @@ class Registration:
     what: str  # for a person: "atexit.register(_flush)"
     undo: Callable[[], None]
     redo: Callable[[], None]
+    holds: bool = False  # the registry holds the very function a `def` made (singledispatch)
 
 
 @dataclass(eq=False)
@@ -106,7 +107,8 @@ class Target:
         for (owner, name), before in self.hooks.items():
             after = now[(owner, name)]
             if after is not before:
-                self.add(None, _hook_registration(owner, name, before, after), name)
+                hook = f"{owner.__name__}.{name}"
+                self.add(None, _hook_registration(owner, name, before, after), hook)
         self.hooks = now
 
     def registrations(self) -> list[tuple[int | None, int | None, str, Registration]]:
@@ -477,7 +479,7 @@ def _dispatch_registration(
         registry.update(changed)
         cache.clear()
 
-    return Registration(what, undo, redo)
+    return Registration(what, undo, redo, holds=True)
 
 
 _WRAPPERS: dict[tuple[object, str], Callable[[Any], Any]] = {
@@ -596,17 +598,21 @@ def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
 
 
 def hook_statement(analysis_nodes: Iterator[tuple[int, ast.stmt | None]], hook: str) -> int | None:
-    """The statement that assigns ``hook`` (`excepthook` of `sys` or `threading`), by its
-    syntax: where the first import's comparison of hooks is placed."""
-    found = None
+    """The last statement that assigns ``hook`` (`sys.excepthook`), by its syntax: where the
+    first import's comparison of hooks is placed. Written as named, else by its attribute alone
+    (`import sys as _sys`)."""
+    exact = loose = None
+    attribute = hook.rpartition(".")[2]
     for index, node in analysis_nodes:
         if node is None:
             continue
         for child in ast.walk(node):
             if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Store):
-                if child.attr == hook:
-                    found = index
-    return found
+                if child.attr == attribute:
+                    loose = index
+                    if ast.unparse(child) == hook:
+                        exact = index
+    return exact if exact is not None else loose
 
 
 # -- the ledgers of modules imported while recording -------------------------------------------

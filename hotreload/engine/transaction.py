@@ -457,6 +457,15 @@ def _commit(
     replaced = {n for n in run.bound if n in namespace and n not in snapshot}
     definitions = Counter(s.definition for s in candidate.analysis.statements if s.definition)
     repeated = {n for n, count in definitions.items() if count > 1}
+    # A `def` a dispatcher registered while it ran: the registry holds the new function, which
+    # the module takes too (as a fresh start has one object in both).
+    found = run.target.found if run.target is not None else []
+    statements = candidate.analysis.statements
+    repeated |= {
+        name
+        for index, _, _, made in found
+        if made.holds and index is not None and (name := statements[index].definition)
+    }
     for name in [n for n in namespace if n in run.bound]:
         if name not in snapshot or _is_dunder(name):
             continue

@@ -3126,3 +3126,5 @@ CASES.append(
         main="kit",
     )
 )
+
+CASES.extend(__import__("cases_stdlib").CASES)  # issue 21 item 3: stdlib registrations undone
