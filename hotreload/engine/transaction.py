@@ -160,6 +160,7 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
+    altered_methods: frozenset[str] = frozenset()  # `Plan.altered_methods`
     warnings: list[TypeWarning] = field(default_factory=list)
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
@@ -519,6 +520,7 @@ def _commit(
         # Todo(TodoBase)` after TodoBase changed): what other modules made from it runs again.
         altered=decided.altered
         | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
+        altered_methods=decided.altered_methods,
     )
     _say_what_changed(outcome, live.current, candidate)
     live.ledger = _next_ledger(live.ledger, decided, run)

@@ -3127,4 +3127,10 @@ CASES.append(
     )
 )
 
-CASES.extend(__import__("cases_stdlib").CASES)  # issue 21 item 3: stdlib registrations undone
+# Cases kept in their own modules (one per topic, so that several changes can add cases at once).
+from cases_methods import CASES as _METHODS  # noqa: E402
+
+CASES += _METHODS
+from cases_stdlib import CASES as _STDLIB  # noqa: E402
+
+CASES += _STDLIB
