@@ -4,11 +4,13 @@ A reload runs on the watcher's thread, and `signal.signal` raises there. The int
 Python signal handler on the main thread, between two bytecodes, after waking it from a blocking
 call (a read, a sleep, a lock wait: PEP 475 retries the call afterwards). So a call is queued,
 a signal of our own is sent to the main thread alone (`pthread_kill`), and its handler runs the
-queue. The signal is a real-time one nobody else uses (`SIGRTMAX - 1` on Linux), installed once,
-on the main thread, and only if its handler is still the default: a host that uses it keeps it,
-and then the main thread is said to be unavailable. A main thread that does not come back to
-Python code within `WAIT_S` (blocked in C code that retries on its own) is unavailable too: the
-caller gets `MainThreadUnavailable`, saying why, and nothing waits for ever.
+queue (sent again, at growing intervals, until it has: one that lands between a handler and the
+blocking call the main thread goes back into interrupts nothing). The signal is a real-time one
+nobody else uses (`SIGRTMAX - 1` on Linux), installed once, on the main thread, and only if its
+handler is still the default: a host that uses it keeps it, and then the main thread is said to
+be unavailable. A main thread that does not come back to Python code within `WAIT_S` (blocked in
+C code that retries on its own) is unavailable too: the caller gets `MainThreadUnavailable`,
+saying why, and nothing waits for ever.
 
 The handler stays installed once installed (like process.py's audit hook): a late signal must
 never meet the default action, which ends the process.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -91,6 +94,23 @@ def _handle(_signum: int, _frame: object) -> None:
             item.done.set()
 
 
+def _wake(ident: int, signum: int, item: _Call) -> bool:
+    """Signal the main thread until it has run ``item``, at most `WAIT_S`. Sent again after a
+    short wait, doubling: a signal that lands while the main thread is between a handler it
+    just ran and the blocking call it goes back into (a read retried after EINTR) interrupts
+    nothing, and its handler would wait for the next interruption."""
+    deadline = time.monotonic() + WAIT_S
+    pause = 0.005
+    while True:
+        signal.pthread_kill(ident, signum)
+        remaining = deadline - time.monotonic()
+        if item.done.wait(min(pause, max(remaining, 0))):
+            return True
+        if remaining <= pause:
+            return False
+        pause = min(pause * 2, 0.2)
+
+
 def call(function: Callable[[], T], what: str) -> T:
     """``function()`` on the main thread (at once when this is the main thread); its result or
     what it raised. Raises MainThreadUnavailable, naming ``what``, when the main thread cannot
@@ -106,8 +126,7 @@ def call(function: Callable[[], T], what: str) -> T:
         item = _Call(function)
         _queue.append(item)
     assert main.ident is not None
-    signal.pthread_kill(main.ident, signum)
-    if not item.done.wait(WAIT_S):
+    if not _wake(main.ident, signum, item):
         with _lock:
             if item.state == "pending":
                 item.state = "cancelled"

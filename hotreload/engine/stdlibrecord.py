@@ -151,6 +151,7 @@ _depth = 0
 _originals: dict[tuple[object, str], Any] = {}  # (owner, attribute) -> the original
 _by_original: dict[int, Any] = {}  # id(original) -> its wrapper, while installed
 _by_wrapper: dict[int, Any] = {}  # id(wrapper) -> its original, while installed
+_made: dict[tuple[object, str], tuple[Any, Any]] = {}  # (owner, attribute) -> original, wrapper
 
 
 def _targets() -> list[Target]:
@@ -202,11 +203,11 @@ def recording(namespace: dict[str, Any]) -> Iterator[Target]:
 def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
     """Bind names of the module that hold an original to its wrapper (``_by_original``), or
     back (``_by_wrapper``)."""
-    if not table:
-        return
+    if not table or table.keys().isdisjoint(map(id, namespace.values())):
+        return  # the common case, found at C speed
     for name, value in list(namespace.items()):
         swapped = table.get(id(value))
-        if swapped is not None and callable(value):
+        if swapped is not None:
             namespace[name] = swapped
 
 
@@ -219,7 +220,10 @@ def _install() -> None:
         for (owner, attribute), make in _WRAPPERS.items():
             original = vars(owner)[attribute]
             _originals[(owner, attribute)] = original
-            wrapper = make(original)
+            made = _made.get((owner, attribute))
+            if made is None or made[0] is not original:  # made once per original
+                made = _made[(owner, attribute)] = (original, make(original))
+            wrapper = made[1]
             _by_original[id(original)] = wrapper
             _by_wrapper[id(wrapper)] = original
             setattr(owner, attribute, wrapper)

@@ -58,7 +58,9 @@ def test_fresh_start(case: Case, edit: Edit, sessions: SessionPool) -> None:
     if tally:  # one JSON line an edit: its verdict and outcomes, for the counts in the docs
         kinds = sorted({o["event"] for s in report.saves for o in s.outcomes.values()})
         with open(tally, "a", encoding="utf-8") as out:
+            said = [o.get("message") for s in report.saves for o in s.outcomes.values()]
             line = {"case": case.name, "edit": edit.name, "ok": report.ok, "outcomes": kinds}
+            line["messages"] = [m for m in said if m]
             out.write(json.dumps(line) + "\n")
     if not report.ok:
         pytest.fail(report.text, pytrace=False)
