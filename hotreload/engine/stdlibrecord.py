@@ -26,7 +26,6 @@ back to the original when the module's run ends.
 
 from __future__ import annotations
 
-import ast
 import atexit
 import copyreg
 import functools
@@ -36,13 +35,12 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from hotreload.engine import mainthread
-from hotreload.lookup import is_a, static_attr
 
 _MISSING = object()
 
@@ -110,9 +108,6 @@ class Target:
                 hook = f"{owner.__name__}.{name}"
                 self.add(None, _hook_registration(owner, name, before, after), hook)
         self.hooks = now
-
-    def registrations(self) -> list[tuple[int | None, int | None, str, Registration]]:
-        return self.found
 
 
 _HOOK_OWNERS: tuple[tuple[types.ModuleType, str], ...] = (
@@ -441,7 +436,10 @@ def _wrap_singledispatch(original: Callable[..., Any]) -> Callable[..., Any]:
                 if changed:
                     target, line = where
                     what = f"{_name(dispatcher)}.register({', '.join(map(_name, changed))})"
-                    target.add(line, _dispatch_registration(what, registry, cache, before, changed))
+                    previous = {k: before.get(k, _MISSING) for k in changed}  # keep no more
+                    target.add(
+                        line, _dispatch_registration(what, registry, cache, previous, changed)
+                    )
             return result
 
         register.__doc__ = plain.__doc__
@@ -472,7 +470,7 @@ def _dispatch_registration(
     def undo() -> None:
         for key, value in changed.items():
             if registry.get(key, _MISSING) is value:
-                previous = before.get(key, _MISSING)
+                previous = before[key]
                 if previous is _MISSING:
                     del registry[key]
                 else:
@@ -498,20 +496,6 @@ _WRAPPERS: dict[tuple[object, str], Callable[[Any], Any]] = {
     (functools, "singledispatch"): _wrap_singledispatch,
 }
 
-# The functions whose calls are recorded, by their dotted names (what `undoable` reads).
-RECORDED_CALLS = frozenset(
-    {
-        "atexit.register",
-        "signal.signal",
-        "warnings.filterwarnings",
-        "warnings.simplefilter",
-        "logging.basicConfig",
-        "copyreg.pickle",
-    }
-)
-RECORDED_METHODS = frozenset({"addHandler", "addFilter", "setLevel"})
-RECORDED_HOOKS = frozenset({"sys.excepthook", "threading.excepthook"})
-
 
 def standard_function(value: object) -> str | None:
     """The dotted name of one of the recorded standard functions (or its wrapper), or None."""
@@ -524,99 +508,6 @@ def standard_function(value: object) -> str | None:
     if value is vars(logging).get("basicConfig"):
         return "logging.basicConfig"
     return None
-
-
-# -- which statements' effects are all recorded ------------------------------------------------
-
-
-def covered(node: ast.stmt | None, namespace: Mapping[str, Any]) -> bool:
-    """Whether everything this statement changes in the standard library's state is recorded,
-    read from its syntax and what its names are bound to now (never calling a user's object):
-    a call of a recorded function (`atexit.register(...)`, `signal.signal(...)`,
-    `logging.basicConfig(...)` without ``force``), a recorded method of a logger or handler
-    (`log.addHandler(h)`, `logging.getLogger(...).setLevel(...)`), a hook assigned
-    (`sys.excepthook = f`), a `def` decorated by `@atexit.register` or by a recording
-    dispatcher's `.register`. Then running it again after undoing its previous run, or removing
-    it after undoing, is what a fresh start does."""
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return bool(node.decorator_list) and all(
-            _recorded_decorator(d, namespace) for d in node.decorator_list
-        )
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        return _recorded_call(node.value, namespace)
-    if isinstance(node, ast.Assign):
-        return all(
-            isinstance(t, ast.Attribute) and _hook_name(t, namespace) in RECORDED_HOOKS
-            for t in node.targets
-        )
-    return False
-
-
-def _recorded_call(call: ast.Call, namespace: Mapping[str, Any]) -> bool:
-    func = call.func
-    name = standard_function(_resolve(func, namespace))
-    if name is not None:
-        return name != "logging.basicConfig" or all(k.arg != "force" for k in call.keywords)
-    if not isinstance(func, ast.Attribute):
-        return False
-    receiver = func.value
-    if func.attr in RECORDED_METHODS:
-        if isinstance(receiver, ast.Call):
-            return _resolve(receiver.func, namespace) is vars(logging).get("getLogger")
-        return is_a(_resolve(receiver, namespace), logging.Filterer)
-    return func.attr == "register" and _recording_dispatcher(_resolve(receiver, namespace))
-
-
-def _recorded_decorator(decorator: ast.expr, namespace: Mapping[str, Any]) -> bool:
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if standard_function(_resolve(target, namespace)) == "atexit.register":
-        return not isinstance(decorator, ast.Call)
-    if isinstance(target, ast.Attribute) and target.attr == "register":
-        return _recording_dispatcher(_resolve(target.value, namespace))
-    return False
-
-
-def _recording_dispatcher(value: object) -> bool:
-    """A `singledispatch` function made while recording: its `register` records."""
-    if not isinstance(value, types.FunctionType):
-        return False
-    register = vars(value).get("register")
-    return getattr(register, "__module__", None) == __name__
-
-
-def _hook_name(node: ast.Attribute, namespace: Mapping[str, Any]) -> str | None:
-    owner = _resolve(node.value, namespace)
-    if isinstance(owner, types.ModuleType):
-        return f"{owner.__name__}.{node.attr}"
-    return None
-
-
-def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
-    """What a name or attribute chain is bound to now, read as stored (`lookup.static_attr`)."""
-    if isinstance(node, ast.Name):
-        return namespace.get(node.id, _MISSING)
-    if isinstance(node, ast.Attribute):
-        owner = _resolve(node.value, namespace)
-        return _MISSING if owner is _MISSING else static_attr(owner, node.attr, _MISSING)
-    return _MISSING
-
-
-def hook_statement(analysis_nodes: Iterator[tuple[int, ast.stmt | None]], hook: str) -> int | None:
-    """The last statement that assigns ``hook`` (`sys.excepthook`), by its syntax: where the
-    first import's comparison of hooks is placed. Written as named, else by its attribute alone
-    (`import sys as _sys`)."""
-    exact = loose = None
-    attribute = hook.rpartition(".")[2]
-    for index, node in analysis_nodes:
-        if node is None:
-            continue
-        for child in ast.walk(node):
-            if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Store):
-                if child.attr == attribute:
-                    loose = index
-                    if ast.unparse(child) == hook:
-                        exact = index
-    return exact if exact is not None else loose
 
 
 # -- the ledgers of modules imported while recording -------------------------------------------

@@ -57,14 +57,8 @@ from hotreload.engine.restarts import (
 )
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
-from hotreload.engine.stdlibrecord import (
-    Ledger,
-    covered,
-    hook_statement,
-    ledger_of,
-    recording,
-    take_imported,
-)
+from hotreload.engine.stdlibcover import covered, hook_statement
+from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
