@@ -361,15 +361,24 @@ def _wrap_filters(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _filter_registration(what: str, added: list[Any], moved: list[tuple[int, Any]]) -> Registration:
+    """Taking out the entries a call added, and putting back the equal ones it displaced; only
+    on the list that holds them (a call made inside `catch_warnings` changed a copy, long gone)."""
+
     def undo() -> None:
         filters: list[Any] = warnings.filters  # type: ignore[assignment]  # a list at run time
-        filters[:] = [f for f in filters if not any(f is a for a in added)]
+        kept = [f for f in filters if not any(f is a for a in added)]
+        if len(kept) == len(filters):
+            return
+        filters[:] = kept
         for index, item in moved:
-            filters.insert(index, item)
+            if not any(f is item for f in filters):
+                filters.insert(index, item)
         _filters_mutated()
 
     def redo() -> None:
         filters: list[Any] = warnings.filters  # type: ignore[assignment]
+        if any(f is a for f in filters for a in added):
+            return
         filters[:] = [f for f in filters if not any(f is m for _, m in moved)]
         filters[0:0] = added
         _filters_mutated()
