@@ -19,6 +19,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,11 @@ class ImportRecorder:
     """Records the source of every project module the process imports while it is installed."""
 
     def __init__(
-        self, files: ProjectFiles, on_import: ImportHandler, began: dict[str, int] | None = None
+        self,
+        files: ProjectFiles,
+        on_import: ImportHandler,
+        began: dict[str, int] | None = None,
+        around: Callable[[types.ModuleType], AbstractContextManager[object]] | None = None,
     ) -> None:
         self.files = files
         self.on_import = on_import
@@ -120,6 +125,7 @@ class ImportRecorder:
         # ran its import began after it. `sys.modules` cannot tell: an import moves its module
         # to the end once it finished.
         self.began: dict[str, int] = {} if began is None else began
+        self.around = around  # what the module's run is wrapped in (recording what it does)
         self._installed = False
         self._lock = threading.Lock()
         recorder = self
@@ -152,7 +158,11 @@ class ImportRecorder:
                     order = recorder.began
                     order.setdefault(module.__name__, len(order))
                 began = time.perf_counter()
-                super().exec_module(module)
+                if recorder._installed and recorder.around is not None:
+                    with recorder.around(module):
+                        super().exec_module(module)
+                else:
+                    super().exec_module(module)
                 if recorder._installed:
                     took_ms = (time.perf_counter() - began) * 1000
                     source = self._source

@@ -26,6 +26,7 @@ from hotreload.engine.plan import Inputs, Plan, registration
 from hotreload.engine.registers import registration as class_registration
 from hotreload.engine.scope import changes_module_state
 from hotreload.engine.statements import Analysis, Statement
+from hotreload.engine.stdlibrecord import Ledger, Registration, Target, recording
 from hotreload.verdicts import Failure, RestartCause
 
 _MISSING = object()
@@ -55,6 +56,11 @@ class Run:
     # would rewrite another module's object, or one it discarded).
     imported: set[str] = field(default_factory=set)
     dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
+    # What the running version's statements registered with the standard library (None: not
+    # known), what this run undid of it, and what its statements registered (`stdlibrecord`).
+    ledger: Ledger | None = None
+    undone: list[Registration] = field(default_factory=list)
+    target: Target | None = None
     _analysis: Analysis | None = None
     _inputs: Inputs | None = None
 
@@ -72,12 +78,35 @@ class Run:
                 swap.undo()
 
     def rollback(self) -> None:
-        """Put the namespace and every function back as they were before this run."""
+        """Put the namespace and every function back as they were before this run, and the
+        standard library's registrations: this run's taken back, the undone ones made again."""
+        if self.target is not None:
+            for *_, registration in reversed(self.target.found):
+                _quietly(registration.undo)
+            self.target.found.clear()
+        for registration in reversed(self.undone):
+            _quietly(registration.redo)
+        self.undone.clear()
         if self.snapshot is not None:
             self.namespace.clear()
             self.namespace.update(self.snapshot)
         for swap in reversed(self.swaps):
             swap.undo()
+
+    def _undo(self, index: int) -> None:
+        """Undo what the old statement ``index`` registered (before it runs again, or goes)."""
+        if self.ledger is None:
+            return
+        for made in reversed(self.ledger.by_index.get(index, [])):
+            made.undo()
+            self.undone.append(made)
+
+    def _exec(self, code: types.CodeType, index: int) -> None:
+        target = self.target
+        assert target is not None
+        target.index = index
+        exec(code, self.namespace)
+        target.check_hooks()
 
     def run_statements(
         self,
@@ -89,6 +118,7 @@ class Run:
         gone: Collection[str] = (),
         *,
         guard: Callable[[int], RestartCause | None] = lambda _index: None,
+        covered: Callable[[int], bool] = lambda _index: False,
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
         changed, in source order, with one deadline for all. Raises what the code raises, and
@@ -97,16 +127,28 @@ class Run:
         again in place a value it changed before, or register again what it registered.
 
         ``gone`` names what a module this one star-imports no longer has: a re-run star
-        import drops it, as a fresh import would not bind it."""
+        import drops it, as a fresh import would not bind it. ``covered`` says of a statement
+        that all it registers with the standard library is recorded: its previous run's are
+        undone first (`stdlibrecord`), so it may run again.
+
+        The registrations of removed statements are undone first; each statement that runs
+        again undoes its previous run's right before it runs."""
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
         self._analysis = new
+        previous = dict(plan.pairs)
 
         module = str(namespace.get("__name__", ""))
         disposing = has_callbacks(module)
 
         def work() -> None:
+            with recording(namespace) as self.target:
+                statements()
+
+        def statements() -> None:
+            for index in sorted(plan.removed, reverse=True):
+                self._undo(index)
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
                 value = namespace.pop(name, _MISSING)
                 if value is not _MISSING:
@@ -123,9 +165,17 @@ class Run:
                     continue
                 if index not in plan.run and (cause := guard(index)) is not None:
                     raise NeedsRestart(cause)
-                if index not in plan.added or statement.scope.mutates & plan.remade:
+                undone = self.ledger is not None and self.ledger.complete and covered(index)
+                if not undone and (
+                    index not in plan.added or statement.scope.mutates & plan.remade
+                ):
                     self._refuse_repeat(statement)
-                if index not in plan.added and "@" in statement.text and statement.definition:
+                if (
+                    not undone
+                    and index not in plan.added
+                    and "@" in statement.text
+                    and statement.definition
+                ):
                     # Its decorator would register it again (unless that replaces the entry).
                     cause = registration(new, index, namespace)
                     if cause is not None:
@@ -138,8 +188,10 @@ class Run:
                     for name in statement.scope.binds & snapshot.keys():
                         dispose(module, name, snapshot[name])
                 self.ran.append(index)
+                if index in previous:
+                    self._undo(previous[index])
                 before = dict(namespace) if statement.scope.star else None
-                exec(statement.runnable(path, new.future_flags), namespace)
+                self._exec(statement.runnable(path, new.future_flags), index)
                 names = set(statement.scope.binds)
                 if before is not None:
                     names |= {n for n, v in namespace.items() if before.get(n, _MISSING) is not v}
@@ -262,14 +314,16 @@ class Run:
         watchdog: Watchdog,
         timeout: float,
         keep: Collection[str] = (),
+        old: Analysis | None = None,
     ) -> None:
         """Run the whole new version in the namespace. Raises what the code raises.
 
         A statement that binds only `keep` names that the module has does not run, as in a
-        partial run: the rest of the module runs on the kept values. If the run changed a kept
-        list, dict or set in place (a registration made again: `@register def one` appends to
-        the kept `REGISTRY` a second time), the module cannot end as a fresh start with that
-        value kept: its contents are put back and NeedsRestart is raised.
+        partial run: the rest of the module runs on the kept values (what such a statement of
+        the running version ``old`` registered with the standard library stays). If the run
+        changed a kept list, dict or set in place (a registration made again: `@register def
+        one` appends to the kept `REGISTRY` a second time), the module cannot end as a fresh
+        start with that value kept: its contents are put back and NeedsRestart is raised.
         """
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
@@ -280,15 +334,26 @@ class Run:
             for s in new.statements
         ]
         contents = {n: _contents(namespace[n]) for n in kept}
+        kept_before = {
+            i
+            for i, s in enumerate(old.statements if old is not None else ())
+            if s.scope.binds <= kept and bool(s.scope.binds) and not s.scope.dynamic
+        }
 
         def work() -> None:
-            if has_callbacks(module):
-                for name, value in snapshot.items():
-                    if name not in kept:
-                        dispose(module, name, value)
-            for skip, code in zip(skipped, new.runnable(path), strict=True):
-                if not skip:
-                    exec(code, namespace)
+            with recording(namespace) as self.target:
+                if self.ledger is not None:
+                    for index in sorted(self.ledger.by_index, reverse=True):
+                        if index not in kept_before:
+                            self._undo(index)
+                if has_callbacks(module):
+                    for name, value in snapshot.items():
+                        if name not in kept:
+                            dispose(module, name, value)
+                runnable = zip(skipped, new.runnable(path), strict=True)
+                for index, (skip, code) in enumerate(runnable):
+                    if not skip:
+                        self._exec(code, index)
 
         try:
             watchdog.call(work, timeout)
@@ -342,6 +407,15 @@ def _put_back(value: Any, before: list[Any] | dict[Any, Any] | set[Any]) -> None
     else:
         value.clear()
         value.update(before)
+
+
+def _quietly(step: Callable[[], None]) -> None:
+    """Put one registration back while rolling back: one that fails (the main thread gone
+    meanwhile) must not stop the others."""
+    try:
+        step()
+    except BaseException:  # best effort: the rest must still be put back
+        pass
 
 
 def _bases_of(value: Any, namespace: dict[str, Any]) -> set[str]:

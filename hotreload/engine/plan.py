@@ -15,7 +15,7 @@ import ast
 import builtins
 import inspect
 import types
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
@@ -54,6 +54,9 @@ class Plan:
     # Methods whose code changed, by name: a module that calls one at import on an instance
     # (`X = helpers.Helper().compute()`) runs that statement again.
     altered_methods: frozenset[str] = frozenset()
+    # New statements paired with the old one they continue (same text, or edited in bodies):
+    # what the old one registered is undone before it runs again, or carried over.
+    pairs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,12 @@ def plan(
     keep: Collection[str] = (),
     force: Collection[str] = (),
     force_statements: Collection[int] = (),
+    undoable: Callable[[int], bool] = lambda _index: False,
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
+
+    ``undoable`` are old statements whose registrations with the standard library were
+    recorded (`stdlibrecord`): removed or edited, they are undone, not a restart.
 
     ``force`` names top-level names whose statements must run in any case (the code swap found
     live functions it cannot give the new code); ``force_statements`` are statements (by index
@@ -162,6 +169,8 @@ def plan(
             run.update(binders)
             if not binders and name not in keep:
                 unbind.add(name)
+        if undoable(i):
+            continue  # what it changed is undone before anything runs
         for name in sorted(scope.mutates - scope.binds - set(keep)):
             cause = _remake(old.statements[i], name, (old, new), run)
             if cause is not None:
@@ -215,6 +224,7 @@ def plan(
         added=frozenset(matching.added),
         remade=frozenset(remade),
         removed=removed,
+        pairs=tuple((j, i) for i, j in [*matching.same, *matching.edited]),
     )
 
 
@@ -569,6 +579,7 @@ def decide(
     force: set[str],
     reached: set[tuple[str, int]],
     force_statements: Collection[int] = (),
+    undoable: Callable[[int], bool] = lambda _index: False,
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
@@ -581,6 +592,7 @@ def decide(
         keep=keep,
         force=force,
         force_statements=force_statements,
+        undoable=undoable,
     )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
@@ -591,6 +603,7 @@ def decide(
             keep=keep,
             force=force | unreached,
             force_statements=force_statements,
+            undoable=undoable,
         )
     return decided
 

@@ -3131,3 +3131,6 @@ from cases_methods import CASES as _METHODS  # noqa: E402
 
 CASES += _METHODS
 CASES.extend(contract_cases())
+from cases_stdlib import CASES as _STDLIB  # noqa: E402
+
+CASES += _STDLIB
