@@ -58,7 +58,13 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
+from hotreload.verdicts import (
+    AcceptWarning,
+    Failure,
+    RestartCause,
+    RestartNeeded,
+    Violation,
+)
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -149,7 +155,13 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
-    warnings: list[TypeWarning] = field(default_factory=list)
+    warnings: list[AcceptWarning] = field(default_factory=list)
+    # For `accepted`: the version that ran before (its code objects are those running calls
+    # may still run), to tell what the save changed under them.
+    previous: Candidate | None = None
+    # For `accepted`: applied in place, but only a restart makes the process what a fresh start
+    # makes (a function only the app factory called); the server restarts where it may.
+    restart_after: RestartNeeded | None = None
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
     waiting: bool = False
@@ -483,6 +495,7 @@ def _commit(
         | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
     )
     _say_what_changed(outcome, live.current, candidate)
+    outcome.previous = live.current
     live.current = candidate
     live.version += 1
     return outcome
@@ -509,7 +522,7 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     outcome.changed = [
         name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
     ] + changed_types(old.types, new.types)
-    outcome.warnings = field_warnings(old.types, new.types)
+    outcome.warnings = list[AcceptWarning](field_warnings(old.types, new.types))
     outcome.added = [
         name
         for name in new.function_names

@@ -1,0 +1,730 @@
+"""Accepted, but not running: changed functions that no later call will run until a restart.
+
+A save patches functions in place, so the *next* call of a function runs its new code. A call
+that is running now keeps the code it started with until it returns (Python cannot move a
+running frame to other code, as .NET's Edit and Continue can for its "active statements").
+Most calls return within milliseconds and nothing needs saying. Two cases never catch up:
+
+- ``still_running``: the changed function runs now in a call that does not return: the host's
+  ``[app] entry`` (called once), a ``while True`` loop, or the ``while`` loop of a thread's
+  target. Found on the threads' stacks (`sys._current_frames`: stacks only, no heap walk).
+- ``startup_only``: every call of the changed function in the project is on a line that such
+  a call has already passed (`setup()` before the loop of `main`): nothing calls it again.
+
+A false warning is worse than none, so every doubt means silence: a function passed around
+(a callback, a thread's target, a reference stored anywhere), called through an attribute the
+source does not resolve to its module, imported under another name, or called in a loop
+around the line that runs now, is never said to be start-up only. Calls at the top level of a
+module are never stale either: the engine runs a statement again when a function it calls at
+import changed (`MODEL = load()`).
+
+Frames are walked once per batch, after the saves are applied (calls that never return are
+there before and after); a module's syntax tree is parsed only when a frame or a reference
+needs it, once per version of its source.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import threading
+import types
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotreload.engine.codeswap import CodeIndex
+from hotreload.engine.source import decode_source
+from hotreload.lookup import instance_dict
+from hotreload.verdicts import Failure, StaleWarning
+
+RESTART = "restart the host to apply it (stop `hotreload up` and start it again)"
+_LOOP_HINT = (
+    "; to edit a loop while it runs, move its body into a function that the loop calls: "
+    "each call runs the latest code"
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A call running now in one of the project's files, as the stack walk saw it."""
+
+    thread: str
+    code: types.CodeType
+    line: int
+    thread_target: bool  # called by `threading.Thread.run`: the target of its thread
+
+
+@dataclass(frozen=True)
+class Source:
+    """One version of a module's source, as the warnings need it."""
+
+    name: str  # the module's dotted name
+    path: Path
+    raw: bytes  # the source as read: decoded and parsed only where needed
+    package: str  # what a relative import in it starts from
+    namespace: Mapping[str, object]
+
+    @staticmethod
+    def of(name: str, path: Path, raw: bytes, namespace: Mapping[str, object]) -> Source:
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        return Source(name, path, raw, package, namespace)
+
+
+def running_frames(files: Callable[[str], bool]) -> list[Frame]:
+    """Every frame of every thread whose code comes from a file ``files`` accepts."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    found: list[Frame] = []
+    asked: dict[str, bool] = {}
+    top_frames = sys._current_frames()
+    try:
+        for ident, top in top_frames.items():
+            frame: types.FrameType | None = top
+            while frame is not None:
+                code = frame.f_code
+                known = asked.get(code.co_filename)
+                if known is None:
+                    known = asked[code.co_filename] = files(code.co_filename)
+                if known:
+                    caller = frame.f_back
+                    target = (
+                        caller is not None
+                        and caller.f_code.co_filename == threading.__file__
+                        and caller.f_code.co_name == "run"
+                    )
+                    line = frame.f_lineno or code.co_firstlineno
+                    found.append(Frame(names.get(ident, f"thread {ident}"), code, line, target))
+                frame = frame.f_back
+    finally:
+        del top_frames  # frames hold every local of every thread: never keep them
+    return found
+
+
+_MAIN_SCRIPT: dict[Path, tuple[tuple[int, int], bytes]] = {}
+
+
+def main_script(tracked: Collection[Path]) -> Source | None:
+    """The script run as `__main__` (`python host.py`), which never reloads but may call the
+    project's functions; read again only when its file changed."""
+    main = sys.modules.get("__main__")
+    namespace = instance_dict(main) if main is not None else None
+    filename = namespace.get("__file__") if namespace is not None else None
+    if not isinstance(filename, str) or not filename.endswith(".py"):
+        return None
+    path = Path(filename).resolve()
+    if path in tracked:
+        return None
+    try:
+        stat = path.stat()
+        mark = (stat.st_mtime_ns, stat.st_size)
+        cached = _MAIN_SCRIPT.get(path)
+        if cached is None or cached[0] != mark:
+            cached = _MAIN_SCRIPT[path] = (mark, path.read_bytes())
+    except OSError:
+        return None
+    assert namespace is not None
+    return Source.of("__main__", path, cached[1], namespace)
+
+
+def same_behaviour(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether two code objects do the same, wherever their lines are (a function that moved
+    down a line takes new code, yet a call running it runs what it would run)."""
+    if a is b:
+        return True
+    if (
+        a.co_code != b.co_code
+        or a.co_names != b.co_names
+        or a.co_varnames != b.co_varnames
+        or a.co_freevars != b.co_freevars
+        or a.co_cellvars != b.co_cellvars
+        or a.co_flags != b.co_flags
+        or a.co_exceptiontable != b.co_exceptiontable
+        or len(a.co_consts) != len(b.co_consts)
+    ):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts, strict=True):
+        if type(x) is types.CodeType and type(y) is types.CodeType:
+            if not same_behaviour(x, y):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+def same_lines(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether two code objects of a function stand on the same lines (the running one may
+    be compiled otherwise: a module imported whole reads `time.sleep` as an attribute of an
+    import, the engine's statement alone as a method; their lines are the same)."""
+    if a is b:
+        return True
+    if a.co_firstlineno != b.co_firstlineno:
+        return False
+    return {line for *_, line in a.co_lines()} == {line for *_, line in b.co_lines()}
+
+
+# -- syntax trees, once per version ------------------------------------------------------------
+
+
+@dataclass
+class _Ref:
+    """One place a name is used in a module: a `Name`, an attribute, an import under an alias."""
+
+    kind: str  # "name", "attr", "import_as"
+    line: int
+    end_line: int
+    is_call: bool  # the callee of a call: `f(...)`, `m.f(...)`
+    target: str | None  # for an attribute: the dotted name it is read from (`m`, `pkg.m`)
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None  # the top-level def it is in
+    nested: bool  # inside a def, lambda or class within that def (or a class at the top)
+    loops: tuple[tuple[int, int], ...]  # spans of the loops around it, within its function
+    main_guard: bool  # under `if __name__ == "__main__":` at the top level: never runs here
+
+
+@dataclass
+class _Tree:
+    """A version's syntax tree and what the warnings ask of it."""
+
+    tree: ast.Module
+    refs: dict[str, list[_Ref]] = field(default_factory=dict)
+    defs: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = field(
+        default_factory=dict
+    )
+    from_imports: dict[str, tuple[str, int]] = field(
+        default_factory=dict
+    )  # name -> (module, level)
+    module_aliases: dict[str, str] = field(default_factory=dict)  # bound name -> module
+
+
+def _build(text: str) -> _Tree | None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    built = _Tree(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            built.defs[(first, node.name)] = node
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                if alias.asname is None and alias.name != "*":
+                    built.from_imports[alias.name] = (statement.module or "", statement.level)
+        elif isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname is not None:
+                    built.module_aliases[alias.asname] = alias.name
+                else:
+                    built.module_aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
+    _Walker(built).top(tree.body)
+    return built
+
+
+class _Walker:
+    """Records every use of every name, with where it is (function, loops, nesting)."""
+
+    def __init__(self, built: _Tree) -> None:
+        self.built = built
+
+    def top(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                for part in [*statement.decorator_list, *_defaults(statement)]:
+                    self.visit(part, None, False, (), False)
+                for item in statement.body:
+                    self.visit(item, statement, False, (), False)
+            else:
+                guard = _is_main_guard(statement)
+                self.visit(statement, None, isinstance(statement, ast.ClassDef), (), guard)
+
+    def visit(
+        self,
+        node: ast.AST,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        nested: bool,
+        loops: tuple[tuple[int, int], ...],
+        guard: bool,
+    ) -> None:
+        stack: list[tuple[ast.AST, bool, tuple[tuple[int, int], ...]]] = [(node, nested, loops)]
+        while stack:
+            item, inner, around = stack.pop()
+            if isinstance(item, ast.Call):
+                callee = item.func
+                if isinstance(callee, ast.Name):
+                    self._add(callee.id, "name", item, True, None, function, inner, around, guard)
+                elif isinstance(callee, ast.Attribute):
+                    self._attr(callee, item, True, function, inner, around, guard)
+                    stack.append((callee.value, inner, around))
+                else:
+                    stack.append((callee, inner, around))
+                for part in [*item.args, *item.keywords]:
+                    stack.append((part, inner, around))
+                continue
+            if isinstance(item, ast.Name):
+                self._add(item.id, "name", item, False, None, function, inner, around, guard)
+            elif isinstance(item, ast.Attribute):
+                self._attr(item, item, False, function, inner, around, guard)
+            elif isinstance(item, ast.alias) and item.asname is not None:
+                self._add(
+                    item.name.split(".")[-1],
+                    "import_as",
+                    None,
+                    False,
+                    None,
+                    function,
+                    inner,
+                    around,
+                    guard,
+                )
+            elif isinstance(item, ast.Global | ast.Nonlocal):
+                for name in item.names:
+                    self._add(name, "name", item, False, None, function, inner, around, guard)
+            if isinstance(item, ast.For | ast.AsyncFor | ast.While):
+                around = (*around, (item.lineno, item.end_lineno or item.lineno))
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                inner = True
+            stack.extend((child, inner, around) for child in ast.iter_child_nodes(item))
+
+    def _attr(
+        self,
+        node: ast.Attribute,
+        at: ast.AST,
+        is_call: bool,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        nested: bool,
+        loops: tuple[tuple[int, int], ...],
+        guard: bool,
+    ) -> None:
+        self._add(
+            node.attr, "attr", at, is_call, _dotted(node.value), function, nested, loops, guard
+        )
+
+    def _add(
+        self,
+        name: str,
+        kind: str,
+        at: ast.AST | None,
+        is_call: bool,
+        target: str | None,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        nested: bool,
+        loops: tuple[tuple[int, int], ...],
+        guard: bool,
+    ) -> None:
+        line = getattr(at, "lineno", 0) or 0
+        end = getattr(at, "end_lineno", None) or line
+        ref = _Ref(kind, line, end, is_call, target, function, nested, loops, guard)
+        self.built.refs.setdefault(name, []).append(ref)
+
+
+def _defaults(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """What a `def` statement evaluates where it stands: defaults and annotations."""
+    args = node.args
+    parts: list[ast.AST] = [*args.defaults, *[d for d in args.kw_defaults if d is not None]]
+    everything = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    parts += [a.annotation for a in everything if a is not None and a.annotation is not None]
+    if node.returns is not None:
+        parts.append(node.returns)
+    return parts
+
+
+def _is_main_guard(statement: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`, which never runs in an imported module."""
+    if not isinstance(statement, ast.If) or not isinstance(statement.test, ast.Compare):
+        return False
+    test = statement.test
+    sides = [test.left, *test.comparators]
+    return (
+        len(sides) == 2
+        and isinstance(test.ops[0], ast.Eq)
+        and any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+        and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+        and not statement.orelse
+    )
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _locals_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names a function binds itself (parameters, assignments, imports): a call of one of
+    them is not a call of the module's function of that name."""
+    args = function.args
+    names = {
+        a.arg
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        if a is not None
+    }
+    declared: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue  # their own bodies are their own scopes
+        elif isinstance(node, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return names - declared
+
+
+class Trees:
+    """Syntax trees of the project's sources, each built once per version: the cache holds the
+    bytes of the version it parsed (a version's bytes are one object while it runs), so a new
+    version is parsed afresh and an old one is let go."""
+
+    def __init__(self) -> None:
+        self._trees: dict[tuple[Path, bool], tuple[bytes, _Tree | None]] = {}
+
+    def of(self, source: Source, *, old: bool = False) -> _Tree | None:
+        """``old``: the version a save replaced (kept apart, so the two do not evict each
+        other while a batch looks at both)."""
+        key = (source.path, old)
+        cached = self._trees.get(key)
+        if cached is not None and cached[0] is source.raw:
+            return cached[1]
+        text = decode_source(source.raw, source.path)
+        built = None if isinstance(text, Failure) else _build(text)
+        self._trees[key] = (source.raw, built)
+        return built
+
+
+# -- the two warnings ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changed:
+    """One accepted save of a module: what ran before and what runs now."""
+
+    source: Source  # the new version
+    old_raw: bytes  # the version it replaced
+    old: CodeIndex
+    new: CodeIndex
+    functions: Collection[str]  # top-level functions whose behaviour changed (not exports)
+
+
+class StaleCalls:
+    """Finds the warnings of the saves of one batch; ``entries`` are the host's entry
+    functions (`[app] entry`) as (file, qualified name): each is called once."""
+
+    def __init__(
+        self,
+        root: Path,
+        trees: Trees,
+        entries: Collection[tuple[str, str]],
+        ran_once: Mapping[tuple[str, str], str] | None = None,
+        restarts: bool = False,
+    ) -> None:
+        """``ran_once``: functions that ran once at start and returned, by (module, name), with
+        what they were (the app factory); ``restarts``: the server restarts itself when a
+        change to what they call is accepted."""
+        self.root = root
+        self.trees = trees
+        self.entries = entries
+        self.ran_once = ran_once or {}
+        self.restarts = restarts
+
+    def still_running(self, changed: Changed, frames: Iterable[Frame]) -> list[StaleWarning]:
+        """Calls of the changed functions that run now and do not return."""
+        warnings: list[StaleWarning] = []
+        said: set[tuple[str, str]] = set()
+        filename = str(changed.source.path)
+        home = changed.source
+        old_source = Source(home.name, home.path, changed.old_raw, home.package, home.namespace)
+        for frame in frames:
+            code = frame.code
+            if code.co_filename != filename or (frame.thread, code.co_qualname) in said:
+                continue
+            key = changed.old.key_of(code)
+            before = changed.old.by_key.get(key) if key is not None else None
+            after = changed.new.by_key.get(key) if key is not None else None
+            if before is None or after is None or same_behaviour(before, after):
+                continue  # not this save's change (or a definition it removed: `removed`)
+            if same_behaviour(code, after):
+                continue  # a call that started after the swap runs the new code
+            # Its loops are looked for in the version whose code the call runs.
+            tree = self.trees.of(old_source, old=True) if same_lines(code, before) else None
+            found = self._never_returns(frame, tree)
+            if found is None:
+                continue
+            why, looping = found
+            said.add((frame.thread, code.co_qualname))
+            name = code.co_qualname
+            where = f"{self._file(changed.source.path)}:{frame.line}"
+            message = (
+                f"`{name}` changed while a call of it runs in thread {frame.thread!r} "
+                f"({where}) that will not return: {why}; that call keeps the code it started "
+                f"with: {RESTART}" + (_LOOP_HINT if looping else "")
+            )
+            warnings.append(
+                StaleWarning(
+                    "still_running",
+                    name,
+                    frame.thread,
+                    self._file(changed.source.path),
+                    frame.line,
+                    message,
+                )
+            )
+        return warnings
+
+    def startup_only(
+        self,
+        changed: Changed,
+        frames: list[Frame],
+        source_at: Callable[[str], Source | None],
+        named: Callable[[str], Source | None],
+        sources: Callable[[], list[Source]],
+    ) -> list[StaleWarning]:
+        """Changed functions whose every call in the project already ran, in calls that do
+        not return (`setup()` before the loop of `main`), or in a function that ran once (the
+        app factory). ``source_at`` and ``named`` give the current version of a file's or a
+        module's source, ``sources`` every source of the project (asked for only when a
+        changed function is named where such a call is)."""
+        if not changed.functions:
+            return []
+        # The calls that do not return and run the current code of a top-level function: only
+        # in those can a line be known to have passed for good.
+        holders: dict[tuple[str, str], list[tuple[Frame, str]]] = {}
+        stuck: set[tuple[str, str]] = set()
+        callers: dict[str, Source] = {}  # the modules of the calls that ran for good
+        for frame in frames:
+            source = source_at(frame.code.co_filename)
+            if source is None or "." in frame.code.co_qualname:
+                continue
+            key = (source.name, frame.code.co_name)
+            current = source.namespace.get(frame.code.co_name)
+            # Its lines must be the current version's: those are the lines read from the source.
+            same = type(current) is types.FunctionType and same_lines(current.__code__, frame.code)
+            tree = self.trees.of(source) if same else None
+            found = None if tree is None else self._never_returns(frame, tree)
+            if found is None:
+                stuck.add(key)  # a call that will return: its function may call anything again
+                continue
+            holders.setdefault(key, []).append((frame, found[0]))
+            callers[source.name] = source
+        for module, _ in self.ran_once:
+            if (once := named(module)) is not None:
+                callers[module] = once
+        # Only a function named in those callers' modules can be called from them alone.
+        names = [n for n in sorted(changed.functions) if _named_in(n, callers.values())]
+        if not names:
+            return []
+        everyone = sources()
+        warnings = []
+        for name in names:
+            warning = self._startup_only(changed.source, name, holders, stuck, everyone)
+            if warning is not None:
+                warnings.append(warning)
+        return warnings
+
+    def _startup_only(
+        self,
+        home: Source,
+        name: str,
+        holders: dict[tuple[str, str], list[tuple[Frame, str]]],
+        stuck: set[tuple[str, str]],
+        sources: list[Source],
+    ) -> StaleWarning | None:
+        calls: list[tuple[Source, _Ref]] = []
+        for source, ref in self._refs(name, sources):
+            if ref.main_guard:
+                continue  # never runs in an imported module: neither a call that ran nor to come
+            passed = self._passed_call(home, name, source, ref, holders, stuck, sources)
+            if passed is None:
+                return None  # a use that may run again, or one we cannot read: say nothing
+            calls.append((source, ref))
+        if not calls:
+            return None  # nobody in the project calls it: the host may, through a binding
+        source, ref = calls[0]
+        assert ref.function is not None
+        sites = tuple(f"{self._file(s.path)}:{r.line}" for s, r in calls)
+        what = (
+            f"its only call ({sites[0]})" if len(sites) == 1 else f"its calls ({', '.join(sites)})"
+        )
+        caller = ref.function.name
+        running = holders.get((source.name, caller))
+        if not running:  # a function that ran once and returned: the app factory
+            once = self.ran_once[(source.name, caller)]
+            then = "the server restarts to apply it" if self.restarts else RESTART
+            message = (
+                f"`{name}` changed, but {what} already ran: `{caller}` ran once, at start-up "
+                f"({once}), so the new code runs only after a restart: {then}"
+            )
+            return StaleWarning("startup_only", name, None, None, None, message, sites, True)
+        frame, why = running[0]
+        message = (
+            f"`{name}` changed, but {what} already ran: `{caller}` passed "
+            f"{'it' if len(sites) == 1 else 'them'} and will not return ({why}; it runs at "
+            f"{self._file(source.path)}:{frame.line} in thread {frame.thread!r}), so the new "
+            f"code runs only after a restart: {RESTART}"
+        )
+        return StaleWarning(
+            "startup_only",
+            name,
+            frame.thread,
+            self._file(source.path),
+            frame.line,
+            message,
+            sites,
+        )
+
+    def _refs(self, name: str, sources: list[Source]) -> Iterable[tuple[Source, _Ref]]:
+        needle = name.encode()
+        for source in sources:
+            if needle not in source.raw:
+                continue  # no parse for a file that never writes the name
+            tree = self.trees.of(source)
+            if tree is None:
+                yield source, _Ref("name", 0, 0, False, None, None, True, (), False)
+                continue
+            for ref in tree.refs.get(name, ()):
+                yield source, ref
+
+    def _passed_call(
+        self,
+        home: Source,
+        name: str,
+        source: Source,
+        ref: _Ref,
+        holders: dict[tuple[str, str], list[tuple[Frame, str]]],
+        stuck: set[tuple[str, str]],
+        sources: list[Source],
+    ) -> _Ref | None:
+        """``ref`` if it is a call of ``home``'s ``name`` on a line that every call of its
+        function running now has passed for good; else None."""
+        function = ref.function
+        if not ref.is_call or function is None or ref.nested:
+            return None
+        if not self._resolves(home, name, source, ref, function):
+            return None
+        key = (source.name, function.name)
+        frames = holders.get(key)
+        if key in stuck or (not frames and key not in self.ran_once):
+            return None
+        for frame, _ in frames or ():
+            if ref.end_line >= frame.line:
+                return None  # not passed yet (or running it now)
+            if any(start <= frame.line <= end for start, end in ref.loops):
+                return None  # in a loop that comes round again
+        # Nobody calls that function again: wherever the project names it (its own module or
+        # any other: conservatively, any use of the name), only under the main guard.
+        needle = function.name.encode()
+        for other in sources:
+            if needle not in other.raw:
+                continue
+            tree = self.trees.of(other)
+            if tree is None or any(not use.main_guard for use in tree.refs.get(function.name, [])):
+                return None
+        return ref
+
+    def _resolves(
+        self,
+        home: Source,
+        name: str,
+        source: Source,
+        ref: _Ref,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+    ) -> bool:
+        """Whether the call in ``source`` is a call of ``home``'s ``name``."""
+        tree = self.trees.of(source)
+        if tree is None:
+            return False
+        if ref.kind == "name":
+            if name in _locals_of(function):
+                return False
+            if source.name == home.name:
+                return True
+            imported = tree.from_imports.get(name)
+            return imported is not None and _absolute(imported, source.package) == home.name
+        if ref.kind == "attr" and ref.target is not None:
+            head, _, rest = ref.target.partition(".")
+            if head in _locals_of(function):
+                return False
+            module = tree.module_aliases.get(head)
+            if module is None:
+                imported = tree.from_imports.get(head)  # `from pkg import mod`: mod.f()
+                if imported is None:
+                    return False
+                base = _absolute(imported, source.package)
+                module = f"{base}.{head}" if base else head
+            return (f"{module}.{rest}" if rest else module) == home.name
+        return False
+
+    def _never_returns(self, frame: Frame, tree: _Tree | None) -> tuple[str, bool] | None:
+        """Why a running call does not return (and whether it runs in a loop), or None where
+        it may."""
+        code = frame.code
+        node = None if tree is None else tree.defs.get((code.co_firstlineno, code.co_name))
+        loops = [] if node is None else _loops_around(node, frame.line)
+        if (code.co_filename, code.co_qualname) in self.entries:
+            return "it is the host's [app] entry, which is called once", bool(loops)
+        for loop in loops:
+            if isinstance(loop, ast.While) and _always_true(loop.test):
+                return f"it is in the `while True` loop at line {loop.lineno}", True
+            if isinstance(loop, ast.While) and frame.thread_target:
+                return (
+                    f"it is its thread's target, in the loop at line {loop.lineno}, which ends "
+                    "only when the thread's work does",
+                    True,
+                )
+        return None
+
+    def _file(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def _named_in(name: str, sources: Iterable[Source]) -> bool:
+    needle = name.encode()
+    return any(needle in source.raw for source in sources)
+
+
+def _absolute(imported: tuple[str, int], package: str) -> str:
+    module, level = imported
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    base = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    return ".".join([*base, module] if module else base)
+
+
+def _loops_around(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, line: int
+) -> list[ast.While | ast.For | ast.AsyncFor]:
+    """The loops of ``function``'s own body (not nested definitions') around ``line``."""
+    found: list[ast.While | ast.For | ast.AsyncFor] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        start = getattr(node, "lineno", None)
+        end = getattr(node, "end_lineno", None)
+        if isinstance(node, ast.stmt) and start is not None and end is not None:
+            if not start <= line <= end:
+                continue
+        if isinstance(node, ast.While | ast.For | ast.AsyncFor):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _always_true(test: ast.expr) -> bool:
+    return isinstance(test, ast.Constant) and bool(test.value)
