@@ -10,6 +10,7 @@ served with a factory, where no edit may warn.
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 import threading
@@ -91,15 +92,22 @@ def _startup_only(
     frames: list[Frame],
     others: list[Source] = (),  # type: ignore[assignment]
     entries: set[tuple[str, str]] | None = None,
+    ran_once: dict[tuple[str, str], str] | None = None,
+    root: Path | None = None,
 ) -> list[str]:
     """What `startup_only` says of ``functions`` of ``home`` (the call sites of each warning)."""
     sources = [home, *others]
     by_file = {str(s.path): s for s in sources}
-    calls = StaleCalls(home.path.parent, Trees(), entries or set())
+    root = root or Path(os.path.commonpath([s.path.parent for s in sources]))
+    calls = StaleCalls(root, Trees(), entries or set(), ran_once)
     index = index_code([compile(home.raw, str(home.path), "exec")])
-    changed = Changed(home, home.raw, index, index, functions)
+    changed = Changed(home, home.raw, None, index, index, functions)
     by_name = {s.name: s for s in sources}
-    warnings = calls.startup_only(changed, frames, by_file.get, by_name.get, lambda: sources)
+
+    def writing(name: str) -> list[Source]:
+        return [s for s in sources if name.encode() in s.raw]
+
+    warnings = calls.startup_only(changed, frames, by_file.get, by_name.get, writing)
     return [f"{w.function}@{','.join(w.call_sites)}" for w in warnings]
 
 
@@ -214,6 +222,23 @@ def test_a_call_from_another_module_through_its_import_is_start_up_only(tmp_path
         "configure@host.py:8",
         "setup@host.py:7",
     ]
+
+
+def test_a_function_only_the_app_factory_called_is_start_up_only(tmp_path: Path) -> None:
+    """The factory ran once and returned: no running call needed."""
+    settings = _source("shop.settings", "def configure(app):\n    app.debug = True\n", tmp_path)
+    factory = _source(
+        "shop.main",
+        "from shop.settings import configure\n\n\n"
+        "def create_app():\n    app = object()\n    configure(app)\n    return app\n",
+        tmp_path,
+    )
+    once = {("shop.main", "create_app"): "the [app] factory"}
+    found = _startup_only(settings, ["configure"], [], [factory], ran_once=once, root=tmp_path)
+    assert found == ["configure@shop/main.py:6"]
+    # Also called by a view: it runs again.
+    view = _source("shop.views", "from shop.settings import configure\nconfigure(1)\n", tmp_path)
+    assert _startup_only(settings, ["configure"], [], [factory, view], ran_once=once) == []
 
 
 def test_the_main_guard_never_runs_in_an_imported_module(tmp_path: Path) -> None:

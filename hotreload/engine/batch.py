@@ -260,8 +260,9 @@ class Batches:
                 if name not in spec.exports and type(namespace.get(name)) is types.FunctionType
             ]
             changed = Changed(
-                Source.of(spec.name, spec.path, live.source, namespace),
+                Source.of(spec.name, spec.path, live.source, namespace, live.current.analysis),
                 previous.source,
+                previous.analysis,
                 previous.code_index,
                 live.current.code_index,
                 functions,
@@ -292,23 +293,21 @@ class Batches:
         live = self.modules.at(Path(filename))
         if live is None:
             return None
-        return Source.of(live.spec.name, live.spec.path, live.source, live.namespace)
+        return _source(live)
 
     def _source_named(self, name: str) -> Source | None:
         live = self.modules.get(name)
         if live is None:
             return None
-        return Source.of(live.spec.name, live.spec.path, live.source, live.namespace)
+        return _source(live)
 
-    def _sources(self) -> list[Source]:
-        """Every module of the project, and the script run as `__main__` where it is a file
-        of its own: what may call a function."""
-        found = [
-            Source.of(live.spec.name, live.spec.path, live.source, live.namespace)
-            for live in self.modules
-        ]
+    def _sources(self, name: str) -> list[Source]:
+        """Every module of the project that writes ``name``, and the script run as `__main__`
+        where it is a file of its own and writes it: what may call a function of that name."""
+        needle = name.encode()
+        found = [_source(live) for live in self.modules if needle in live.source]
         main = main_script(self.modules.paths())
-        return found if main is None else [*found, main]
+        return found if main is None or needle not in main.raw else [*found, main]
 
     def _still_read(
         self,
@@ -514,3 +513,11 @@ class Batches:
         if outcome.kind == "unchanged":
             return False
         return previous != said
+
+
+def _source(live: LiveModule) -> Source:
+    """A live module's running version, with the engine's statements where it has them (a
+    module the process imported and no save touched yet has none: it is read whole)."""
+    analysed = live.analysed
+    analysis = analysed.analysis if analysed is not None else None
+    return Source.of(live.spec.name, live.spec.path, live.source, live.namespace, analysis)

@@ -30,11 +30,12 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.source import decode_source
+from hotreload.engine.statements import Analysis
 from hotreload.lookup import instance_dict
 from hotreload.verdicts import Failure, StaleWarning
 
@@ -64,11 +65,18 @@ class Source:
     raw: bytes  # the source as read: decoded and parsed only where needed
     package: str  # what a relative import in it starts from
     namespace: Mapping[str, object]
+    analysis: Analysis | None = None  # the engine's statements of this version, where it has them
 
     @staticmethod
-    def of(name: str, path: Path, raw: bytes, namespace: Mapping[str, object]) -> Source:
+    def of(
+        name: str,
+        path: Path,
+        raw: bytes,
+        namespace: Mapping[str, object],
+        analysis: Analysis | None = None,
+    ) -> Source:
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        return Source(name, path, raw, package, namespace)
+        return Source(name, path, raw, package, namespace, analysis)
 
 
 def running_frames(files: Callable[[str], bool]) -> list[Frame]:
@@ -180,50 +188,123 @@ class _Ref:
     main_guard: bool  # under `if __name__ == "__main__":` at the top level: never runs here
 
 
-@dataclass
-class _Tree:
-    """A version's syntax tree and what the warnings ask of it."""
+class _Found:
+    """What walking some statements found: every use of every name, every `def` by (first
+    line, name)."""
 
-    tree: ast.Module
-    refs: dict[str, list[_Ref]] = field(default_factory=dict)
-    defs: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = field(
-        default_factory=dict
-    )
-    from_imports: dict[str, tuple[str, int]] = field(
-        default_factory=dict
-    )  # name -> (module, level)
-    module_aliases: dict[str, str] = field(default_factory=dict)  # bound name -> module
+    def __init__(self) -> None:
+        self.refs: dict[str, list[_Ref]] = {}
+        self.defs: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = {}
 
 
-def _build(text: str) -> _Tree | None:
+def _parse(text: str, first_line: int) -> list[ast.stmt] | None:
+    """The statements of ``text``, with their lines where they stand in the file."""
     try:
-        tree = ast.parse(text)
+        body = ast.parse(text).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    built = _Tree(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-            built.defs[(first, node.name)] = node
-    for statement in tree.body:
-        if isinstance(statement, ast.ImportFrom):
-            for alias in statement.names:
-                if alias.asname is None and alias.name != "*":
-                    built.from_imports[alias.name] = (statement.module or "", statement.level)
-        elif isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.asname is not None:
-                    built.module_aliases[alias.asname] = alias.name
-                else:
-                    built.module_aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
-    _Walker(built).top(tree.body)
-    return built
+    if first_line > 1:
+        for node in body:
+            ast.increment_lineno(node, first_line - 1)
+    return body
+
+
+def _walk(body: list[ast.stmt]) -> _Found:
+    found = _Found()
+    for node in body:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = inner.decorator_list[0].lineno if inner.decorator_list else inner.lineno
+                found.defs[(first, inner.name)] = inner
+    _Walker(found).top(body)
+    return found
+
+
+class _Tree:
+    """One version of a module's source, parsed a top-level statement at a time, and only the
+    statements a question needs (those that write a name; the one that holds a `def`), where
+    the engine has the version's statements; else the whole file, once."""
+
+    def __init__(self, text: str, analysis: Analysis | None) -> None:
+        if analysis is not None:
+            self.spans = [
+                (s.line, s.line + max(len(s.text.splitlines()), 1) - 1, s.text)
+                for s in analysis.statements
+            ]
+        else:
+            self.spans = [(1, text.count("\n") + 1, text)]
+        self._found: dict[int, _Found | None] = {}
+        self._refs: dict[str, list[_Ref]] = {}
+        self._imports: tuple[dict[str, tuple[str, int]], dict[str, str]] | None = None
+
+    def _statement(self, index: int) -> _Found | None:
+        if index not in self._found:
+            first, _, text = self.spans[index]
+            body = _parse(text, first)
+            self._found[index] = None if body is None else _walk(body)
+        return self._found[index]
+
+    def readable(self) -> bool:
+        """Whether every statement parses (a single-span version: the file)."""
+        return len(self.spans) > 1 or self._statement(0) is not None
+
+    def refs(self, name: str) -> list[_Ref] | None:
+        """Every use of ``name`` (None if a statement that writes it cannot be read)."""
+        if name not in self._refs:
+            found: list[_Ref] = []
+            for index, (_, _, text) in enumerate(self.spans):
+                if name not in text:
+                    continue
+                walked = self._statement(index)
+                if walked is None:
+                    return None
+                found += walked.refs.get(name, [])
+            self._refs[name] = found
+        return self._refs[name]
+
+    def def_at(self, first_line: int, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The `def` (at any depth) whose first line (its first decorator's) is ``first_line``."""
+        for index, (first, last, _) in enumerate(self.spans):
+            if first <= first_line <= last:
+                walked = self._statement(index)
+                return None if walked is None else walked.defs.get((first_line, name))
+        return None
+
+    @property
+    def from_imports(self) -> dict[str, tuple[str, int]]:
+        """Names the module's top level imports from a module: name -> (module, level)."""
+        return self._read_imports()[0]
+
+    @property
+    def module_aliases(self) -> dict[str, str]:
+        """Names the module's top level binds to modules: name -> module."""
+        return self._read_imports()[1]
+
+    def _read_imports(self) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
+        if self._imports is None:
+            names: dict[str, tuple[str, int]] = {}
+            aliases: dict[str, str] = {}
+            for first, _, text in self.spans:
+                if len(self.spans) > 1 and not text.lstrip().startswith(("import", "from")):
+                    continue
+                body = _parse(text, first) or []
+                for statement in body:
+                    if isinstance(statement, ast.ImportFrom):
+                        for alias in statement.names:
+                            if alias.asname is None and alias.name != "*":
+                                names[alias.name] = (statement.module or "", statement.level)
+                    elif isinstance(statement, ast.Import):
+                        for alias in statement.names:
+                            head = alias.name.split(".")[0]
+                            aliases[alias.asname or head] = alias.name if alias.asname else head
+            self._imports = (names, aliases)
+        return self._imports
 
 
 class _Walker:
     """Records every use of every name, with where it is (function, loops, nesting)."""
 
-    def __init__(self, built: _Tree) -> None:
+    def __init__(self, built: _Found) -> None:
         self.built = built
 
     def top(self, body: list[ast.stmt]) -> None:
@@ -383,9 +464,9 @@ def _locals_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 class Trees:
-    """Syntax trees of the project's sources, each built once per version: the cache holds the
-    bytes of the version it parsed (a version's bytes are one object while it runs), so a new
-    version is parsed afresh and an old one is let go."""
+    """The project's sources as the warnings read them, one `_Tree` per version: the cache
+    holds the bytes of the version it read (a version's bytes are one object while it runs),
+    so a new version is read afresh and an old one is let go."""
 
     def __init__(self) -> None:
         self._trees: dict[tuple[Path, bool], tuple[bytes, _Tree | None]] = {}
@@ -398,7 +479,9 @@ class Trees:
         if cached is not None and cached[0] is source.raw:
             return cached[1]
         text = decode_source(source.raw, source.path)
-        built = None if isinstance(text, Failure) else _build(text)
+        built = None if isinstance(text, Failure) else _Tree(text, source.analysis)
+        if built is not None and not built.readable():
+            built = None
         self._trees[key] = (source.raw, built)
         return built
 
@@ -412,6 +495,7 @@ class Changed:
 
     source: Source  # the new version
     old_raw: bytes  # the version it replaced
+    old_analysis: Analysis | None
     old: CodeIndex
     new: CodeIndex
     functions: Collection[str]  # top-level functions whose behaviour changed (not exports)
@@ -444,7 +528,14 @@ class StaleCalls:
         said: set[tuple[str, str]] = set()
         filename = str(changed.source.path)
         home = changed.source
-        old_source = Source(home.name, home.path, changed.old_raw, home.package, home.namespace)
+        old_source = Source(
+            home.name,
+            home.path,
+            changed.old_raw,
+            home.package,
+            home.namespace,
+            changed.old_analysis,
+        )
         for frame in frames:
             code = frame.code
             if code.co_filename != filename or (frame.thread, code.co_qualname) in said:
@@ -488,13 +579,13 @@ class StaleCalls:
         frames: list[Frame],
         source_at: Callable[[str], Source | None],
         named: Callable[[str], Source | None],
-        sources: Callable[[], list[Source]],
+        sources: Callable[[str], list[Source]],
     ) -> list[StaleWarning]:
         """Changed functions whose every call in the project already ran, in calls that do
         not return (`setup()` before the loop of `main`), or in a function that ran once (the
         app factory). ``source_at`` and ``named`` give the current version of a file's or a
-        module's source, ``sources`` every source of the project (asked for only when a
-        changed function is named where such a call is)."""
+        module's source, ``sources`` every source of the project that writes a name (asked for
+        only when a changed function is named where such a call is)."""
         if not changed.functions:
             return []
         # The calls that do not return and run the current code of a top-level function: only
@@ -524,10 +615,9 @@ class StaleCalls:
         names = [n for n in sorted(changed.functions) if _named_in(n, callers.values())]
         if not names:
             return []
-        everyone = sources()
         warnings = []
         for name in names:
-            warning = self._startup_only(changed.source, name, holders, stuck, everyone)
+            warning = self._startup_only(changed.source, name, holders, stuck, sources)
             if warning is not None:
                 warnings.append(warning)
         return warnings
@@ -538,7 +628,7 @@ class StaleCalls:
         name: str,
         holders: dict[tuple[str, str], list[tuple[Frame, str]]],
         stuck: set[tuple[str, str]],
-        sources: list[Source],
+        sources: Callable[[str], list[Source]],
     ) -> StaleWarning | None:
         calls: list[tuple[Source, _Ref]] = []
         for source, ref in self._refs(name, sources):
@@ -583,16 +673,16 @@ class StaleCalls:
             sites,
         )
 
-    def _refs(self, name: str, sources: list[Source]) -> Iterable[tuple[Source, _Ref]]:
-        needle = name.encode()
-        for source in sources:
-            if needle not in source.raw:
-                continue  # no parse for a file that never writes the name
+    def _refs(
+        self, name: str, sources: Callable[[str], list[Source]]
+    ) -> Iterable[tuple[Source, _Ref]]:
+        for source in sources(name):  # no parse for a file that never writes the name
             tree = self.trees.of(source)
-            if tree is None:
+            refs = None if tree is None else tree.refs(name)
+            if refs is None:  # unreadable: a use we cannot see through
                 yield source, _Ref("name", 0, 0, False, None, None, True, (), False)
                 continue
-            for ref in tree.refs.get(name, ()):
+            for ref in refs:
                 yield source, ref
 
     def _passed_call(
@@ -603,7 +693,7 @@ class StaleCalls:
         ref: _Ref,
         holders: dict[tuple[str, str], list[tuple[Frame, str]]],
         stuck: set[tuple[str, str]],
-        sources: list[Source],
+        sources: Callable[[str], list[Source]],
     ) -> _Ref | None:
         """``ref`` if it is a call of ``home``'s ``name`` on a line that every call of its
         function running now has passed for good; else None."""
@@ -623,12 +713,10 @@ class StaleCalls:
                 return None  # in a loop that comes round again
         # Nobody calls that function again: wherever the project names it (its own module or
         # any other: conservatively, any use of the name), only under the main guard.
-        needle = function.name.encode()
-        for other in sources:
-            if needle not in other.raw:
-                continue
+        for other in sources(function.name):
             tree = self.trees.of(other)
-            if tree is None or any(not use.main_guard for use in tree.refs.get(function.name, [])):
+            uses = None if tree is None else tree.refs(function.name)
+            if uses is None or any(not use.main_guard for use in uses):
                 return None
         return ref
 
@@ -669,7 +757,7 @@ class StaleCalls:
         """Why a running call does not return (and whether it runs in a loop), or None where
         it may."""
         code = frame.code
-        node = None if tree is None else tree.defs.get((code.co_firstlineno, code.co_name))
+        node = None if tree is None else tree.def_at(code.co_firstlineno, code.co_name)
         loops = [] if node is None else _loops_around(node, frame.line)
         if (code.co_filename, code.co_qualname) in self.entries:
             return "it is the host's [app] entry, which is called once", bool(loops)

@@ -137,6 +137,11 @@ class LiveModule:
     def current(self, candidate: Candidate) -> None:
         self._current = candidate
 
+    @property
+    def analysed(self) -> Candidate | None:
+        """The running version if it is analysed already (never analyses it)."""
+        return self._current
+
 
 @dataclass
 class Outcome:
