@@ -71,7 +71,9 @@ class WarningRecord(BaseModel):
         "`main`, `Worker.run`); null for `field_added`.",
     )
     thread: str | None = Field(
-        default=None, description="The name of the thread whose call does not return."
+        default=None,
+        description="The name of the thread whose call does not return (`asyncio task NAME` "
+        "for a coroutine waiting in a task); null for `field_added` and for the app factory.",
     )
     file: str | None = Field(
         default=None,

@@ -10,6 +10,7 @@ served with a factory, where no edit may warn.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import textwrap
@@ -496,6 +497,7 @@ def test_up_in_process_host_of_its_own_thread_warns_for_the_thread_loop(
         import threading
 
         STOP = threading.Event()
+        STARTED = threading.Event()
 
 
         def body():
@@ -503,6 +505,7 @@ def test_up_in_process_host_of_its_own_thread_warns_for_the_thread_loop(
 
 
         def loop():
+            STARTED.set()
             while True:
                 body()
                 if STOP.wait(0.01):
@@ -514,6 +517,7 @@ def test_up_in_process_host_of_its_own_thread_warns_for_the_thread_loop(
     thread = threading.Thread(target=lambda: looper.loop(), name="looping")
     thread.start()
     try:
+        assert looper.STARTED.wait(10)
         event = running.save(
             module.replace("body()\n", "body()\n        body()\n"), module="looper"
         )
@@ -527,6 +531,64 @@ def test_up_in_process_host_of_its_own_thread_warns_for_the_thread_loop(
         assert event["warnings"] == []
     finally:
         looper.STOP.set()
+        thread.join(10)
+
+
+def test_a_coroutine_looping_in_an_asyncio_task_is_seen_while_it_awaits(
+    project: Project, start: object
+) -> None:
+    """`while True: await ...` in a task is on no thread's stack while it waits: the task's
+    chain of awaits is read instead."""
+    module = dedent(
+        """
+        import asyncio
+        import threading
+
+        STARTED = threading.Event()
+
+
+        def step():
+            return 1
+
+
+        async def tick():
+            await asyncio.sleep(0.01)
+
+
+        async def poll(stop):
+            STARTED.set()
+            while True:
+                step()
+                await tick()
+                if stop.is_set():
+                    return
+
+
+        async def main(stop):
+            await asyncio.create_task(poll(stop), name="poller")
+        """
+    )
+    running = run(project, start, {"pollers": module}, {"pollers": {}}, debounce_ms=1)  # type: ignore[arg-type]
+    pollers = running.module("pollers")
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: asyncio.run(pollers.main(stop)), name="loop")
+    thread.start()
+    try:
+        assert pollers.STARTED.wait(10)
+        event = running.save(
+            module.replace("step()\n", "step()\n        step()\n"), module="pollers"
+        )
+        [warning] = event["warnings"]
+        assert (warning["code"], warning["function"], warning["thread"]) == (
+            "still_running",
+            "poll",
+            "asyncio task poller",
+        )
+        assert "runs in asyncio task 'poller'" in warning["message"]
+        event = running.save(module.replace("return 1", "return 2"), module="pollers")
+        assert event["warnings"] == []
+    finally:
+        stop.set()
         thread.join(10)
 
 

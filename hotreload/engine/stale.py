@@ -7,7 +7,8 @@ Most calls return within milliseconds and nothing needs saying. Two cases never 
 
 - ``still_running``: the changed function runs now in a call that does not return: the host's
   ``[app] entry`` (called once), a ``while True`` loop, or the ``while`` loop of a thread's
-  target. Found on the threads' stacks (`sys._current_frames`: stacks only, no heap walk).
+  target or a task's coroutine. Found on the threads' stacks (`sys._current_frames`: stacks
+  only, no heap walk) and in the asyncio tasks' chains of awaits.
 - ``startup_only``: every call of the changed function in the project is on a line that such
   a call has already passed (`setup()` before the loop of `main`): nothing calls it again.
 
@@ -48,12 +49,23 @@ _LOOP_HINT = (
 
 @dataclass(frozen=True)
 class Frame:
-    """A call running now in one of the project's files, as the stack walk saw it."""
+    """A call running now in one of the project's files, as the stack walk saw it: on a
+    thread's stack, or a coroutine waiting in an asyncio task (``task``)."""
 
-    thread: str
+    thread: str  # the thread's name, or `asyncio task NAME`
     code: types.CodeType
     line: int
-    thread_target: bool  # called by `threading.Thread.run`: the target of its thread
+    thread_target: (
+        bool  # the target of its thread (called by `Thread.run`), or its task's coroutine
+    )
+    task: bool = False
+
+    @property
+    def runner(self) -> str:
+        """Where it runs, for a person: `thread 'MainThread'`, `asyncio task 'poll'`."""
+        if self.task:
+            return f"asyncio task {self.thread.removeprefix('asyncio task ')!r}"
+        return f"thread {self.thread!r}"
 
 
 @dataclass(frozen=True)
@@ -80,20 +92,25 @@ class Source:
 
 
 def running_frames(files: Callable[[str], bool]) -> list[Frame]:
-    """Every frame of every thread whose code comes from a file ``files`` accepts."""
+    """Every frame of every thread, and every coroutine waiting in an asyncio task, whose code
+    comes from a file ``files`` accepts."""
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     found: list[Frame] = []
     asked: dict[str, bool] = {}
+
+    def project(filename: str) -> bool:
+        known = asked.get(filename)
+        if known is None:
+            known = asked[filename] = files(filename)
+        return known
+
     top_frames = sys._current_frames()
     try:
         for ident, top in top_frames.items():
             frame: types.FrameType | None = top
             while frame is not None:
                 code = frame.f_code
-                known = asked.get(code.co_filename)
-                if known is None:
-                    known = asked[code.co_filename] = files(code.co_filename)
-                if known:
+                if project(code.co_filename):
                     caller = frame.f_back
                     target = (
                         caller is not None
@@ -105,6 +122,49 @@ def running_frames(files: Callable[[str], bool]) -> list[Frame]:
                 frame = frame.f_back
     finally:
         del top_frames  # frames hold every local of every thread: never keep them
+    return found + _task_frames(project)
+
+
+_COROUTINES = (types.CoroutineType, types.GeneratorType)
+
+
+def _task_frames(files: Callable[[str], bool]) -> list[Frame]:
+    """The coroutines waiting in asyncio tasks (an `await` is on no thread's stack): each task's
+    chain of awaits, read from the tasks asyncio registers (a set another thread may change
+    meanwhile: tried again, else left out). Only coroutine and generator objects are looked
+    into; what they await otherwise (a future, a user's awaitable) is not."""
+    registry = sys.modules.get("asyncio.tasks")
+    if registry is None:
+        return []
+    tasks: list[object] = []
+    for attribute in ("_all_tasks", "_scheduled_tasks", "_eager_tasks"):
+        registered = registry.__dict__.get(attribute)
+        for _ in range(3):
+            try:
+                tasks += list(registered) if registered is not None else []
+                break
+            except RuntimeError:  # changed while read
+                continue
+    found: list[Frame] = []
+    for task in dict.fromkeys(tasks, None):
+        get_coro = getattr(type(task), "get_coro", None)
+        get_name = getattr(type(task), "get_name", None)
+        if get_coro is None or get_name is None:
+            continue
+        awaiting, first = get_coro(task), True
+        while type(awaiting) in _COROUTINES:
+            frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+            busy = getattr(awaiting, "cr_running", False) or getattr(awaiting, "gi_running", False)
+            if frame is None or busy:
+                break  # finished, or running now: on its thread's stack
+            code = frame.f_code
+            if files(code.co_filename):
+                line = frame.f_lineno or code.co_firstlineno
+                found.append(Frame(f"asyncio task {get_name(task)}", code, line, first, True))
+            first = False
+            awaiting = getattr(awaiting, "cr_await", None) or getattr(
+                awaiting, "gi_yieldfrom", None
+            )
     return found
 
 
@@ -557,7 +617,7 @@ class StaleCalls:
             name = code.co_qualname
             where = f"{self._file(changed.source.path)}:{frame.line}"
             message = (
-                f"`{name}` changed while a call of it runs in thread {frame.thread!r} "
+                f"`{name}` changed while a call of it runs in {frame.runner} "
                 f"({where}) that will not return: {why}; that call keeps the code it started "
                 f"with: {RESTART}" + (_LOOP_HINT if looping else "")
             )
@@ -660,7 +720,7 @@ class StaleCalls:
         message = (
             f"`{name}` changed, but {what} already ran: `{caller}` passed "
             f"{'it' if len(sites) == 1 else 'them'} and will not return ({why}; it runs at "
-            f"{self._file(source.path)}:{frame.line} in thread {frame.thread!r}), so the new "
+            f"{self._file(source.path)}:{frame.line} in {frame.runner}), so the new "
             f"code runs only after a restart: {RESTART}"
         )
         return StaleWarning(
@@ -765,9 +825,10 @@ class StaleCalls:
             if isinstance(loop, ast.While) and _always_true(loop.test):
                 return f"it is in the `while True` loop at line {loop.lineno}", True
             if isinstance(loop, ast.While) and frame.thread_target:
+                owner, what = ("task", "coroutine") if frame.task else ("thread", "target")
                 return (
-                    f"it is its thread's target, in the loop at line {loop.lineno}, which ends "
-                    "only when the thread's work does",
+                    f"it is its {owner}'s {what}, in the loop at line {loop.lineno}, which ends "
+                    f"only when the {owner}'s work does",
                     True,
                 )
         return None
