@@ -256,13 +256,23 @@ def test_a_call_at_the_top_level_runs_again_with_the_save(tmp_path: Path) -> Non
     assert _startup_only(source, ["setup"], [_frame(source, "main", LOOP_LINE)]) == []
 
 
-def test_a_caller_whose_lines_changed_since_it_started_means_silence(host: Source) -> None:
-    """main runs an older version (other lines): its line cannot be read in this source."""
-    older = compile("\n" + HOST, str(host.path), "exec")
-    main_code = next(
-        c for c in older.co_consts if isinstance(c, types.CodeType) and c.co_name == "main"
+def _main_of(text: str, path: Path) -> types.CodeType:
+    module = compile(text, str(path), "exec")
+    return next(
+        c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == "main"
     )
-    frame = Frame("MainThread", main_code, LOOP_LINE + 1, thread_target=False)
+
+
+def test_a_caller_moved_down_since_it_started_is_read_where_it_stands_now(host: Source) -> None:
+    """main started before a line was added above it: its lines all moved by one."""
+    frame = Frame("MainThread", _main_of("\n" + HOST, host.path), LOOP_LINE + 1, False)
+    assert _startup_only(host, ["setup"], [frame]) == ["setup@app.py:13"]
+
+
+def test_a_caller_whose_lines_changed_since_it_started_means_silence(host: Source) -> None:
+    """main runs an older version with a line more inside it: its line cannot be read here."""
+    older = HOST.replace("    n = 0\n", "    n = 0\n    m = 1\n")
+    frame = Frame("MainThread", _main_of(older, host.path), LOOP_LINE + 1, False)
     assert _startup_only(host, ["setup"], [frame]) == []
 
 
@@ -280,6 +290,17 @@ def test_a_function_that_only_moved_behaves_the_same() -> None:
     assert before != after
     assert same_behaviour(before, after)
     assert not same_lines(before, after)
+
+
+def test_an_edited_docstring_or_comment_behaves_the_same() -> None:
+    before = _code_of(HOST, "main")
+    documented = HOST.replace("def main():\n", 'def main():\n    """Loop."""\n')
+    assert same_behaviour(
+        _code_of(documented, "main"), _code_of(documented.replace("Loop", "Run"), "main")
+    )
+    assert same_behaviour(before, _code_of(HOST.replace("n += 1", "n += 1  # next"), "main"))
+    returns = "def f():\n    return 'a'\n"
+    assert not same_behaviour(_code_of(returns, "f"), _code_of(returns.replace("'a'", "'b'"), "f"))
 
 
 def test_a_changed_body_does_not() -> None:
@@ -417,6 +438,10 @@ def test_up_warns_of_a_change_to_the_running_loop_of_main_and_to_setup(
     assert (warning["thread"], warning["file"]) == ("MainThread", "app.py")
     assert warning["line"] in (20, 21)  # in the loop, in `tick()` or in the sleep
     assert "restart" in warning["message"] and "app.py:17" in warning["message"]
+
+    # Its docstring only: nothing a call runs changed, nothing to say.
+    event = _accepted(child, app, "def setup():\n", 'def setup():\n    """Once."""\n')
+    assert event["warnings"] == []
 
     # The loop of main itself: it runs now and never returns.
     event = _accepted(child, app, "time.sleep(0.02)", "time.sleep(0.03)")

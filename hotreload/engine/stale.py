@@ -27,6 +27,7 @@ needs it, once per version of its source.
 from __future__ import annotations
 
 import ast
+import dis
 import sys
 import threading
 import types
@@ -196,9 +197,15 @@ def main_script(tracked: Collection[Path]) -> Source | None:
 
 def same_behaviour(a: types.CodeType, b: types.CodeType) -> bool:
     """Whether two code objects do the same, wherever their lines are (a function that moved
-    down a line takes new code, yet a call running it runs what it would run)."""
-    if a is b:
+    down a line takes new code, yet a call running it runs what it would run) and whatever
+    their docstrings say (a docstring added renumbers the constants, not what runs)."""
+    if a is b or _same_code(a, b):
         return True
+    return a.co_flags == b.co_flags and _instructions(a) == _instructions(b)
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """The quick comparison: the same instructions on the same constants and names."""
     if (
         a.co_code != b.co_code
         or a.co_names != b.co_names
@@ -219,15 +226,41 @@ def same_behaviour(a: types.CodeType, b: types.CodeType) -> bool:
     return True
 
 
+def _instructions(code: types.CodeType) -> list[object]:
+    """What runs, by value: each instruction with the constant, name or nested code it uses
+    (not the index it has in this code object's tables, nor its line)."""
+    found: list[object] = [code.co_argcount, code.co_kwonlyargcount, code.co_freevars]
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("RESUME", "NOP", "CACHE", "EXTENDED_ARG"):
+            continue
+        value = instruction.argval
+        if type(value) is types.CodeType:
+            value = ("code", value.co_flags, tuple(_instructions(value)))
+        elif not isinstance(value, str | int | float | bytes | bool | tuple | frozenset | None):
+            value = repr(value)
+        found.append((instruction.opname, type(value).__name__, value))
+    return found
+
+
 def same_lines(a: types.CodeType, b: types.CodeType) -> bool:
     """Whether two code objects of a function stand on the same lines (the running one may
     be compiled otherwise: a module imported whole reads `time.sleep` as an attribute of an
     import, the engine's statement alone as a method; their lines are the same)."""
-    if a is b:
-        return True
-    if a.co_firstlineno != b.co_firstlineno:
-        return False
-    return {line for *_, line in a.co_lines()} == {line for *_, line in b.co_lines()}
+    return a is b or (a.co_firstlineno == b.co_firstlineno and _lines(a) == _lines(b))
+
+
+def _lines(code: types.CodeType, shift: int = 0) -> set[int]:
+    return {line + shift for *_, line in code.co_lines() if line is not None}
+
+
+def aligned(frame: Frame, code: types.CodeType) -> Frame | None:
+    """The running call as if it ran ``code``, where ``code`` stands on the same lines as the
+    call's own, or on lines all moved by the same amount (an edit above the function since the
+    call started); None where the lines differ otherwise."""
+    shift = code.co_firstlineno - frame.code.co_firstlineno
+    if frame.code is not code and _lines(frame.code, shift) != _lines(code):
+        return None
+    return Frame(frame.thread, code, frame.line + shift, frame.thread_target, frame.task)
 
 
 # -- syntax trees, once per version ------------------------------------------------------------
@@ -600,22 +633,23 @@ class StaleCalls:
             code = frame.code
             if code.co_filename != filename or (frame.thread, code.co_qualname) in said:
                 continue
-            key = changed.old.key_of(code)
+            key = changed.old.key_of(code) or _only_key(changed.old, code.co_qualname)
             before = changed.old.by_key.get(key) if key is not None else None
             after = changed.new.by_key.get(key) if key is not None else None
             if before is None or after is None or same_behaviour(before, after):
                 continue  # not this save's change (or a definition it removed: `removed`)
             if same_behaviour(code, after):
                 continue  # a call that started after the swap runs the new code
-            # Its loops are looked for in the version whose code the call runs.
-            tree = self.trees.of(old_source, old=True) if same_lines(code, before) else None
-            found = self._never_returns(frame, tree)
+            # Its loops are looked for in the version it replaced, where its lines stand.
+            moved = aligned(frame, before)
+            tree = self.trees.of(old_source, old=True) if moved is not None else None
+            found = self._never_returns(moved or frame, tree)
             if found is None:
                 continue
             why, looping = found
             said.add((frame.thread, code.co_qualname))
             name = code.co_qualname
-            where = f"{self._file(changed.source.path)}:{frame.line}"
+            where = f"{self._file(changed.source.path)}:{(moved or frame).line}"
             message = (
                 f"`{name}` changed while a call of it runs in {frame.runner} "
                 f"({where}) that will not return: {why}; that call keeps the code it started "
@@ -659,14 +693,16 @@ class StaleCalls:
                 continue
             key = (source.name, frame.code.co_name)
             current = source.namespace.get(frame.code.co_name)
-            # Its lines must be the current version's: those are the lines read from the source.
-            same = type(current) is types.FunctionType and same_lines(current.__code__, frame.code)
-            tree = self.trees.of(source) if same else None
-            found = None if tree is None else self._never_returns(frame, tree)
-            if found is None:
+            # Its lines are read in the current version: they must stand where the call's do.
+            moved = (
+                aligned(frame, current.__code__) if type(current) is types.FunctionType else None
+            )
+            tree = self.trees.of(source) if moved is not None else None
+            found = None if tree is None or moved is None else self._never_returns(moved, tree)
+            if moved is None or found is None:
                 stuck.add(key)  # a call that will return: its function may call anything again
                 continue
-            holders.setdefault(key, []).append((frame, found[0]))
+            holders.setdefault(key, []).append((moved, found[0]))
             callers[source.name] = source
         for module, _ in self.ran_once:
             if (once := named(module)) is not None:
@@ -838,6 +874,14 @@ class StaleCalls:
             return str(path.relative_to(self.root))
         except ValueError:
             return str(path)
+
+
+def _only_key(index: CodeIndex, qualname: str) -> tuple[str, int] | None:
+    """The one code object of that name in a version (a call that started before an edit above
+    it has lines of its own), if there is exactly one."""
+    if (qualname, 0) in index.by_key and (qualname, 1) not in index.by_key:
+        return (qualname, 0)
+    return None
 
 
 def _named_in(name: str, sources: Iterable[Source]) -> bool:
