@@ -237,6 +237,17 @@ def test_a_function_only_the_app_factory_called_is_start_up_only(tmp_path: Path)
     once = {("shop.main", "create_app"): "the [app] factory"}
     found = _startup_only(settings, ["configure"], [], [factory], ran_once=once, root=tmp_path)
     assert found == ["configure@shop/main.py:6"]
+    calls = StaleCalls(tmp_path, Trees(), set(), once, restarts=False)
+    index = index_code([compile(settings.raw, str(settings.path), "exec")])
+    changed = Changed(settings, settings.raw, None, index, index, ["configure"])
+    every = {s.name: s for s in (settings, factory)}
+
+    def writing(name: str) -> list[Source]:
+        return [s for s in every.values() if name.encode() in s.raw]
+
+    [warning] = calls.startup_only(changed, [], lambda _: None, every.get, writing)
+    assert "restart the host to apply it" in warning.message  # restart = "never": said, not done
+    assert "server restarts" not in warning.message
     # Also called by a view: it runs again.
     view = _source("shop.views", "from shop.settings import configure\nconfigure(1)\n", tmp_path)
     assert _startup_only(settings, ["configure"], [], [factory, view], ran_once=once) == []

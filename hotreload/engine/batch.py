@@ -240,6 +240,8 @@ class Batches:
         began = time.perf_counter()
         try:
             self._find_stale(accepted)
+        except Exception:  # a warning is advice: never the reload's failure
+            pass
         finally:
             spent = time.perf_counter() - began  # part of each decision's time
             for outcome in accepted:
