@@ -260,6 +260,15 @@ def test_the_main_guard_never_runs_in_an_imported_module(tmp_path: Path) -> None
     assert _startup_only(source, ["setup"], frames) == ["setup@app.py:13"]
 
 
+def test_the_script_run_as_main_runs_its_guard(host: Source, tmp_path: Path) -> None:
+    """`python host.py`: its `if __name__ == "__main__":` block runs, here in a loop."""
+    text = 'import app\n\nif __name__ == "__main__":\n    while True:\n        app.setup()\n'
+    path = tmp_path / "host.py"
+    path.write_text(text, encoding="utf-8")
+    script = Source.of("__main__", path, text.encode(), {})
+    assert _startup_only(host, ["setup"], [_frame(host, "main", LOOP_LINE)], [script]) == []
+
+
 def test_a_call_at_the_top_level_runs_again_with_the_save(tmp_path: Path) -> None:
     """The engine runs `CONFIG = setup()` again when `setup` changed: not stale."""
     text = HOST + "\n\nCONFIG = setup()\n"

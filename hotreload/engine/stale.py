@@ -10,7 +10,8 @@ Most calls return within milliseconds and nothing needs saying. Two cases never 
   target or a task's coroutine. Found on the threads' stacks (`sys._current_frames`: stacks
   only, no heap walk) and in the asyncio tasks' chains of awaits.
 - ``startup_only``: every call of the changed function in the project is on a line that such
-  a call has already passed (`setup()` before the loop of `main`): nothing calls it again.
+  a call has already passed (`setup()` before the loop of `main`), or in a function that ran
+  once and returned (the served app's factory): nothing calls it again.
 
 A false warning is worse than none, so every doubt means silence: a function passed around
 (a callback, a thread's target, a reference stored anywhere), called through an attribute the
@@ -20,8 +21,8 @@ module are never stale either: the engine runs a statement again when a function
 import changed (`MODEL = load()`).
 
 Frames are walked once per batch, after the saves are applied (calls that never return are
-there before and after); a module's syntax tree is parsed only when a frame or a reference
-needs it, once per version of its source.
+there before and after). Sources are read a top-level statement at a time, only the statements
+that write a changed function's name or hold a running `def`, once per version.
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ class Frame:
     thread: str  # the thread's name, or `asyncio task NAME`
     code: types.CodeType
     line: int
-    thread_target: (
-        bool  # the target of its thread (called by `Thread.run`), or its task's coroutine
-    )
+    # The target of its thread (called by `Thread.run`), or its task's own coroutine.
+    thread_target: bool
     task: bool = False
 
     @property
@@ -728,7 +728,7 @@ class StaleCalls:
     ) -> StaleWarning | None:
         calls: list[tuple[Source, _Ref]] = []
         for source, ref in self._refs(name, sources):
-            if ref.main_guard:
+            if ref.main_guard and source.name != "__main__":
                 continue  # never runs in an imported module: neither a call that ran nor to come
             passed = self._passed_call(home, name, source, ref, holders, stuck, sources)
             if passed is None:
@@ -812,7 +812,8 @@ class StaleCalls:
         for other in sources(function.name):
             tree = self.trees.of(other)
             uses = None if tree is None else tree.refs(function.name)
-            if uses is None or any(not use.main_guard for use in uses):
+            imported = other.name != "__main__"  # the script run as `__main__` runs its guard
+            if uses is None or any(not (use.main_guard and imported) for use in uses):
                 return None
         return ref
 
