@@ -102,7 +102,7 @@ def _startup_only(
     root = root or Path(os.path.commonpath([s.path.parent for s in sources]))
     calls = StaleCalls(root, Trees(), entries or set(), ran_once)
     index = index_code([compile(home.raw, str(home.path), "exec")])
-    changed = Changed(home, home.raw, None, index, index, functions)
+    changed = Changed(home, home.raw, None, index_code([]), index, functions)  # all new
     by_name = {s.name: s for s in sources}
 
     def writing(name: str) -> list[Source]:
@@ -239,7 +239,7 @@ def test_a_function_only_the_app_factory_called_is_start_up_only(tmp_path: Path)
     assert found == ["configure@shop/main.py:6"]
     calls = StaleCalls(tmp_path, Trees(), set(), once, restarts=False)
     index = index_code([compile(settings.raw, str(settings.path), "exec")])
-    changed = Changed(settings, settings.raw, None, index, index, ["configure"])
+    changed = Changed(settings, settings.raw, None, index_code([]), index, ["configure"])
     every = {s.name: s for s in (settings, factory)}
 
     def writing(name: str) -> list[Source]:

@@ -32,7 +32,6 @@ from hotreload.engine.stale import (
     Trees,
     main_script,
     running_frames,
-    same_behaviour,
 )
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
@@ -257,14 +256,10 @@ class Batches:
             assert previous is not None
             live, spec = outcome.live, outcome.live.spec
             namespace = live.namespace
-            old_codes, new_codes = previous.code_index.by_key, live.current.code_index.by_key
             functions = [
                 name
                 for name in sorted(outcome.altered)
-                if name not in spec.exports
-                and type(namespace.get(name)) is types.FunctionType
-                # what a call runs changed (not only its docstring or its lines)
-                and not _same_code(old_codes.get((name, 0)), new_codes.get((name, 0)))
+                if name not in spec.exports and type(namespace.get(name)) is types.FunctionType
             ]
             changed = Changed(
                 Source.of(spec.name, spec.path, live.source, namespace, live.current.analysis),
@@ -528,7 +523,3 @@ def _source(live: LiveModule) -> Source:
     analysed = live.analysed
     analysis = analysed.analysis if analysed is not None else None
     return Source.of(live.spec.name, live.spec.path, live.source, live.namespace, analysis)
-
-
-def _same_code(old: types.CodeType | None, new: types.CodeType | None) -> bool:
-    return old is not None and new is not None and same_behaviour(old, new)

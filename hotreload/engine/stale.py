@@ -591,7 +591,7 @@ class Changed:
     old_analysis: Analysis | None
     old: CodeIndex
     new: CodeIndex
-    functions: Collection[str]  # top-level functions whose behaviour changed (not exports)
+    functions: Collection[str]  # top-level functions the save may have changed (not exports)
 
 
 class StaleCalls:
@@ -708,7 +708,13 @@ class StaleCalls:
             if (once := named(module)) is not None:
                 callers[module] = once
         # Only a function named in those callers' modules can be called from them alone.
-        names = [n for n in sorted(changed.functions) if _named_in(n, callers.values())]
+        names = [
+            name
+            for name in sorted(changed.functions)
+            if _named_in(name, callers.values())
+            # what a call runs changed (not only its docstring, or its lines)
+            and not _unchanged(changed, name)
+        ]
         if not names:
             return []
         warnings = []
@@ -883,6 +889,11 @@ def _only_key(index: CodeIndex, qualname: str) -> tuple[str, int] | None:
     if (qualname, 0) in index.by_key and (qualname, 1) not in index.by_key:
         return (qualname, 0)
     return None
+
+
+def _unchanged(changed: Changed, name: str) -> bool:
+    before, after = changed.old.by_key.get((name, 0)), changed.new.by_key.get((name, 0))
+    return before is not None and after is not None and same_behaviour(before, after)
 
 
 def _named_in(name: str, sources: Iterable[Source]) -> bool:
