@@ -516,6 +516,7 @@ def render(results: dict[str, Any]) -> str:
                 )
     lines += field_lines(results)
     lines += _web_lines(results.get("web"), results.get("derived", {}).get("web") or {})
+    lines += _frameworks_lines(results.get("frameworks"))
     lines += _exports_lines(results.get("exports"))
     lines += startup_lines(results)
     lines += heap_lines(results)
@@ -573,6 +574,38 @@ def _web_lines(web: dict[str, Any] | None, ratios: dict[str, Any]) -> list[str]:
         if ratio:
             notes.append(f"- {_WEB_LABELS[key]} is {ratio:.0f}x slower than hotreload at p50")
     return lines + (["", *notes] if notes else [])
+
+
+def _frameworks_lines(runs: dict[str, Any] | None) -> list[str]:
+    """Section 7b: Flask's and FastAPI's examples, a body edit and a new route, against the
+    restarter their users run."""
+    if not runs:
+        return []
+    from benchmarks.frameworks import LABELS
+
+    lines = [
+        "",
+        "## 7b. Flask and FastAPI apps: save -> new HTTP response (ms)",
+        "",
+        "examples/flaskr (an app factory, blueprints, SQLite, Jinja) and examples/todoapi "
+        "(FastAPI routers, pydantic, SQLAlchemy). *body*: a handler returns a new text; "
+        "*route*: a new route is appended (`hotreload up` restarts where it cannot apply it in "
+        "place). Failed: dropped or refused connections the polling client saw; "
+        "refused: of them, those no server was listening for.",
+        "",
+        "| app | reloader | edit | n | missed | min | p50 | p90 | max | failed | refused |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs.values():
+        if not isinstance(run, dict) or "contender" not in run:
+            continue
+        cells = " | ".join(_fmt(run[k]) for k in ("min", "p50", "p90", "max"))
+        label = LABELS.get(run["contender"], run["contender"])
+        lines.append(
+            f"| {run['app']} | {label} | {run['kind']} | {run['n']} | {run['missed']} | "
+            f"{cells} | {run['poll_errors']} | {run.get('refused', '-')} |"
+        )
+    return lines
 
 
 _EXPORTS_LABELS = {

@@ -455,6 +455,39 @@ def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
+def frameworks_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-new-response of examples/flaskr and examples/todoapi: a handler's body and a new
+    route under `hotreload up`, then the same saves under the restarter each app's users run
+    (`flask --debug`, `uvicorn --reload`), one child each."""
+    from benchmarks.frameworks import APPS
+
+    for needed in ("uvicorn", "fastapi", "flask", "sqlalchemy"):
+        if importlib.util.find_spec(needed) is None:
+            raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
+    results: dict[str, Any] = {}
+    for app in APPS.values():
+        for contender in ("hotreload", app.restarter):
+            for kind in ("body", "route"):
+                in_place = contender == "hotreload" and kind == "body"
+                edits = plan.web_edits if in_place else plan.web_restart_edits
+                timeout = ACCEPT_TIMEOUT_S if in_place else 30.0
+                log(f"frameworks: {app.name}, {contender}, {kind} ({edits} saves)")
+                args = {
+                    "app": app.name,
+                    "contender": contender,
+                    "kind": kind,
+                    "root": str(work.root / f"frameworks-{app.name}-{contender}-{kind}"),
+                    "edits": edits,
+                    "timeout": timeout,
+                    "seed": 5,
+                }
+                job_timeout = _job_timeout(edits, timeout + 1)
+                results[f"{app.name}/{contender}/{kind}"] = run_job(
+                    "frameworks", args, timeout=job_timeout
+                )
+    return results
+
+
 def exports_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     """Call round trip over HTTP: `hotreload up`'s exports API (development and production
     profiles) against a plain FastAPI endpoint making the same call, one child each."""
@@ -596,4 +629,5 @@ SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "startup": startup_section,
     "field": field_section,
     "web": web_section,
+    "frameworks": frameworks_section,
 }

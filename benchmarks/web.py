@@ -108,25 +108,33 @@ class Poller:
     def __init__(self, port: int) -> None:
         self.port = port
         self._conn: http.client.HTTPConnection | None = None
-        self.errors = 0
+        self.errors = 0  # requests that failed: refused, dropped or timed out
+        self.refused = 0  # of them: connections refused (no server listening)
 
-    def get(self, path: str) -> dict[str, Any] | None:
+    def text(self, path: str) -> str | None:
+        """The body of a 200 answer, or None (another status, or the connection failed)."""
         try:
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             self._conn.request("GET", path)
             response = self._conn.getresponse()
             body = response.read()
-            if response.status != 200:
-                return None
-            value: dict[str, Any] = json.loads(body)
-            return value
-        except (OSError, http.client.HTTPException, ValueError):
+            return body.decode("utf-8", errors="replace") if response.status == 200 else None
+        except (OSError, http.client.HTTPException) as error:
             self.errors += 1
+            self.refused += isinstance(error, ConnectionRefusedError)
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
             return None
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        body = self.text(path)
+        try:
+            value: dict[str, Any] | None = None if body is None else json.loads(body)
+        except ValueError:
+            return None
+        return value
 
     def wait_for(self, path: str, check: Any, timeout: float) -> tuple[int, dict[str, Any]] | None:
         deadline = time.monotonic() + timeout
@@ -134,6 +142,16 @@ class Poller:
             value = self.get(path)
             if value is not None and check(value):
                 return time.monotonic_ns(), value
+            time.sleep(POLL_PAUSE_S)
+        return None
+
+    def wait_for_text(self, path: str, needle: str, timeout: float) -> int | None:
+        """When (monotonic ns) a 200 answer at ``path`` first contains ``needle``, or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.text(path)
+            if body is not None and needle in body:
+                return time.monotonic_ns()
             time.sleep(POLL_PAUSE_S)
         return None
 

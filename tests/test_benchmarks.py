@@ -27,8 +27,8 @@ from hotreload.cli import main as hotreload_main
 
 
 def test_every_job_and_section_is_registered() -> None:
-    assert {"field", "web"} <= set(child.JOBS)
-    assert list(suite.SECTIONS)[-2:] == ["field", "web"]
+    assert {"field", "web", "frameworks"} <= set(child.JOBS)
+    assert list(suite.SECTIONS)[-3:] == ["field", "web", "frameworks"]
     assert suite.QUICK.field_kinds == ("small",)  # the quick run stays under a minute
     assert set(suite.FULL.field_kinds) == set(FIELD_KINDS)
     names = [c.name for c in field.CONTENDERS]

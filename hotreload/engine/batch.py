@@ -449,7 +449,7 @@ class Batches:
         (`follow.dependents`), and what depends on them; each module once a batch (``seen``),
         so imports that go round in a circle end. Their `lru_cache`s are cleared: they may
         hold results of the old code."""
-        if not outcome.replaced and not outcome.altered:
+        if not outcome.replaced and not outcome.altered and not outcome.altered_methods:
             return []
         followed: list[Decided] = []
         name = changed.spec.name
@@ -484,6 +484,7 @@ class Batches:
                 replaced=outcome.replaced,
                 public=public,
                 altered=altered,
+                methods=outcome.altered_methods,
             )
             if not found.statements:
                 continue

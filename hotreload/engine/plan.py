@@ -51,6 +51,9 @@ class Plan:
     # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
     # calls one at import, or passes it to what it computes, runs that statement again.
     altered: frozenset[str] = frozenset()
+    # Methods whose code changed, by name: a module that calls one at import on an instance
+    # (`X = helpers.Helper().compute()`) runs that statement again.
+    altered_methods: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def plan(
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
-    callers, altered = _import_time_callers(old, new, matching, run)
+    callers, altered, methods = _import_time_callers(old, new, matching, run)
     run |= callers
     run |= _missing_inputs(new, run, live_names)
     never = {
@@ -207,6 +210,7 @@ def plan(
         frozenset(edited - run),
         unstarred=unstarred,
         altered=frozenset(altered),
+        altered_methods=frozenset(methods),
         unbind=frozenset(unbind),
         added=frozenset(matching.added),
         remade=frozenset(remade),
@@ -354,9 +358,9 @@ def import_time_uses(statement: Statement) -> frozenset[str]:
 
 def _import_time_callers(
     old: Analysis, new: Analysis, matching: Matching, run: set[int]
-) -> tuple[set[int], set[str]]:
-    """Statements that call, while the module runs, a function whose behaviour changed, and
-    the functions whose behaviour changed.
+) -> tuple[set[int], set[str], set[str]]:
+    """Statements that call, while the module runs, a function whose behaviour changed; the
+    functions whose behaviour changed; and the methods whose code changed, by name.
 
     `MODEL = _load()` must run again when `_load`'s body changed (or a function `_load` calls
     did); `@log_calls` need not be applied again when only the wrapper it returns changed, as
@@ -391,7 +395,7 @@ def _import_time_callers(
         if s.scope.methods & methods and s.scope.binds and not s.definition and j not in run
     }
     if not altered:
-        return by_method, altered
+        return by_method, altered, methods
     functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
     called = {
         j: uses & functions.keys()
@@ -399,10 +403,10 @@ def _import_time_callers(
         if (uses := import_time_uses(s)) & functions.keys() and j not in run
     }
     if not called:
-        return by_method, altered
+        return by_method, altered, methods
     reach = Reach(new, altered)
     callers = {j for j, names in called.items() if any(reach.reaches(n) for n in names)}
-    return (callers | by_method) - run, altered
+    return (callers | by_method) - run, altered, methods
 
 
 class Reach:

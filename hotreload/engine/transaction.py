@@ -160,6 +160,7 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
+    altered_methods: frozenset[str] = frozenset()  # `Plan.altered_methods`
     warnings: list[AcceptWarning] = field(default_factory=list)
     # For `accepted`: the version that ran before (its code objects are those running calls
     # may still run), to tell what the save changed under them.
@@ -498,6 +499,7 @@ def _commit(
         # Todo(TodoBase)` after TodoBase changed): what other modules made from it runs again.
         altered=decided.altered
         | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
+        altered_methods=decided.altered_methods,
     )
     _say_what_changed(outcome, live.current, candidate)
     outcome.previous = live.current

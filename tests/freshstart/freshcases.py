@@ -3126,3 +3126,8 @@ CASES.append(
         main="kit",
     )
 )
+
+# Cases kept in their own modules (one per topic, so that several changes can add cases at once).
+from cases_methods import CASES as _METHODS  # noqa: E402
+
+CASES += _METHODS
