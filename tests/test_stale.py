@@ -352,6 +352,34 @@ def test_running_frames_sees_a_thread_in_a_project_file(tmp_path: Path) -> None:
         thread.join(10)
 
 
+def test_running_frames_sees_the_run_of_a_thread_subclass_as_its_target(tmp_path: Path) -> None:
+    text = (
+        "import threading\n\n\nclass Worker(threading.Thread):\n"
+        "    def __init__(self, event):\n        super().__init__(name='worker')\n"
+        "        self.event = event\n\n    def run(self):\n        self.event.wait(10)\n"
+    )
+    path = tmp_path / "workers.py"
+    path.write_text(text, encoding="utf-8")
+    namespace: dict[str, object] = {"__name__": "workers"}
+    exec(compile(text, str(path), "exec"), namespace)
+    event = threading.Event()
+    worker = namespace["Worker"](event)  # type: ignore[operator]
+    worker.start()
+    try:
+        frames: list[Frame] = []
+        for _ in range(200):  # until the thread is in `run` (bounded)
+            frames = running_frames(lambda filename: filename == str(path))
+            if frames:
+                break
+            threading.Event().wait(0.01)
+        assert [(f.thread, f.code.co_qualname, f.thread_target) for f in frames] == [
+            ("worker", "Worker.run", True)
+        ]
+    finally:
+        event.set()
+        worker.join(10)
+
+
 def test_the_console_line_shows_the_warning() -> None:
     line = render_console(
         {

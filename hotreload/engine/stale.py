@@ -57,7 +57,7 @@ class Frame:
     thread: str  # the thread's name, or `asyncio task NAME`
     code: types.CodeType
     line: int
-    # The target of its thread (called by `Thread.run`), or its task's own coroutine.
+    # The target of its thread (or a `Thread` subclass's `run`), or its task's own coroutine.
     thread_target: bool
     task: bool = False
 
@@ -116,7 +116,8 @@ def running_frames(files: Callable[[str], bool]) -> list[Frame]:
                     target = (
                         caller is not None
                         and caller.f_code.co_filename == threading.__file__
-                        and caller.f_code.co_name == "run"
+                        # `Thread.run` calls a target; `_bootstrap_inner` a subclass's `run`
+                        and caller.f_code.co_name in ("run", "_bootstrap_inner")
                     )
                     line = frame.f_lineno or code.co_firstlineno
                     found.append(Frame(names.get(ident, f"thread {ident}"), code, line, target))
