@@ -253,6 +253,30 @@ def test_a_function_only_the_app_factory_called_is_start_up_only(tmp_path: Path)
     assert _startup_only(settings, ["configure"], [], [factory, view], ran_once=once) == []
 
 
+@pytest.mark.parametrize(
+    ("imports", "warns"),
+    [
+        ("    from . import db\n", True),
+        ("    from .db import init_app\n", True),
+        ("    from . import db as db\n", False),  # bound under a name of its choosing: silence
+        ("    from . import db\n    db = None\n", False),  # rebound: silence
+    ],
+)
+def test_flasks_factory_imports_in_its_body(tmp_path: Path, imports: str, warns: bool) -> None:
+    """Flask's tutorial imports the modules it wires inside `create_app`."""
+    db = _source("flaskr.db", "def init_app(app):\n    app.teardown = 1\n", tmp_path)
+    call = "init_app(app)" if "import init_app" in imports else "db.init_app(app)"
+    text = f"def create_app():\n    app = object()\n{imports}    {call}\n    return app\n"
+    path = tmp_path / "flaskr" / "__init__.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    factory = Source.of("flaskr", path, text.encode(), {})
+    once = {("flaskr", "create_app"): "the [app] factory"}
+    found = _startup_only(db, ["init_app"], [], [factory], ran_once=once, root=tmp_path)
+    line = 3 + imports.count("\n")
+    assert found == ([f"init_app@flaskr/__init__.py:{line}"] if warns else [])
+
+
 def test_the_main_guard_never_runs_in_an_imported_module(tmp_path: Path) -> None:
     text = HOST + '\n\nif __name__ == "__main__":\n    setup()\n    main()\n'
     source = _source("app", text, tmp_path)

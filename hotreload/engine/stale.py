@@ -529,32 +529,59 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _locals_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The names a function binds itself (parameters, assignments, imports): a call of one of
-    them is not a call of the module's function of that name."""
+@dataclass(frozen=True)
+class _Scope:
+    """What a function binds itself: names it assigns (parameters, assignments, definitions),
+    and names it binds only by importing them (`from . import db` in Flask's `create_app`)."""
+
+    bound: frozenset[str]
+    from_imports: Mapping[str, tuple[str, int]]  # name -> (module, level)
+    module_aliases: Mapping[str, str]  # name -> module
+
+
+def _scope_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> _Scope:
     args = function.args
-    names = {
+    bound = {
         a.arg
         for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
         if a is not None
     }
     declared: set[str] = set()
+    from_imports: dict[str, tuple[str, int]] = {}
+    aliases: dict[str, str] = {}
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Global):
             declared.update(node.names)
         elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
+            bound.add(node.id)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.asname is None and alias.name != "*":
+                    from_imports[alias.name] = (node.module or "", node.level)
+                else:
+                    bound.add(alias.asname or "*")
+            continue
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                head = alias.name.split(".")[0]
+                aliases[alias.asname or head] = alias.name if alias.asname else head
+            continue
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
+            bound.add(node.name)
             continue  # their own bodies are their own scopes
         elif isinstance(node, ast.Lambda):
             continue
         stack.extend(ast.iter_child_nodes(node))
-    return names - declared
+    bound -= declared
+    # A name both imported and bound otherwise is not known to be the import: bound.
+    imported = (from_imports.keys() | aliases.keys()) - bound
+    return _Scope(
+        frozenset(bound),
+        {k: v for k, v in from_imports.items() if k in imported},
+        {k: v for k, v in aliases.items() if k in imported},
+    )
 
 
 class Trees:
@@ -836,20 +863,28 @@ class StaleCalls:
         tree = self.trees.of(source)
         if tree is None:
             return False
+        scope = _scope_of(function)
         if ref.kind == "name":
-            if name in _locals_of(function):
+            if name in scope.bound:
                 return False
-            if source.name == home.name:
-                return True
-            imported = tree.from_imports.get(name)
+            imported = scope.from_imports.get(name)  # imported in the function itself
+            if imported is None:
+                if name in scope.module_aliases:
+                    return False
+                if source.name == home.name:
+                    return True
+                imported = tree.from_imports.get(name)
             return imported is not None and _absolute(imported, source.package) == home.name
         if ref.kind == "attr" and ref.target is not None:
             head, _, rest = ref.target.partition(".")
-            if head in _locals_of(function):
+            if head in scope.bound:
                 return False
-            module = tree.module_aliases.get(head)
+            module = scope.module_aliases.get(head)
+            if module is None and head not in scope.from_imports:
+                module = tree.module_aliases.get(head)
             if module is None:
-                imported = tree.from_imports.get(head)  # `from pkg import mod`: mod.f()
+                # `from pkg import mod` (in the function or at the top): mod.f()
+                imported = scope.from_imports.get(head) or tree.from_imports.get(head)
                 if imported is None:
                     return False
                 base = _absolute(imported, source.package)
