@@ -35,6 +35,7 @@ import types
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hotreload.engine.codeswap import CodeIndex
 from hotreload.engine.source import decode_source
@@ -147,13 +148,16 @@ def _task_frames(files: Callable[[str], bool]) -> list[Frame]:
                 break
             except RuntimeError:  # changed while read
                 continue
+    found_type = registry.__dict__.get("Task")
+    if not isinstance(found_type, type):
+        return []
+    task_type: Any = found_type  # asyncio's Task: its methods, called as functions
     found: list[Frame] = []
-    for task in dict.fromkeys(tasks, None):
-        get_coro = getattr(type(task), "get_coro", None)
-        get_name = getattr(type(task), "get_name", None)
-        if get_coro is None or get_name is None:
+    # By identity, and through asyncio's own methods: a task subclass's code never runs here.
+    for task in {id(task): task for task in tasks}.values():
+        if not issubclass(type(task), task_type):
             continue
-        awaiting, first = get_coro(task), True
+        awaiting, first = task_type.get_coro(task), True
         while type(awaiting) in _COROUTINES:
             frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
             busy = getattr(awaiting, "cr_running", False) or getattr(awaiting, "gi_running", False)
@@ -162,7 +166,8 @@ def _task_frames(files: Callable[[str], bool]) -> list[Frame]:
             code = frame.f_code
             if files(code.co_filename):
                 line = frame.f_lineno or code.co_firstlineno
-                found.append(Frame(f"asyncio task {get_name(task)}", code, line, first, True))
+                name = task_type.get_name(task)
+                found.append(Frame(f"asyncio task {name}", code, line, first, True))
             first = False
             awaiting = getattr(awaiting, "cr_await", None) or getattr(
                 awaiting, "gi_yieldfrom", None
