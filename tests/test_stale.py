@@ -277,6 +277,53 @@ def test_flasks_factory_imports_in_its_body(tmp_path: Path, imports: str, warns:
     assert found == ([f"init_app@flaskr/__init__.py:{line}"] if warns else [])
 
 
+CHAIN = """\
+import time
+
+
+def load_config():
+    return {}
+
+
+def init():
+    load_config()
+
+
+def main():
+    init()
+    while True:
+        time.sleep(1)
+"""
+
+
+def test_a_function_only_start_up_calls_through_another_is_start_up_only(tmp_path: Path) -> None:
+    """`main` called `init` before its loop, and `init` called `load_config`: neither runs
+    again."""
+    source = _source("app", CHAIN, tmp_path)
+    frames = [_frame(source, "main", 15)]
+    assert _startup_only(source, ["load_config"], frames) == ["load_config@app.py:9"]
+    assert _startup_only(source, ["init"], frames) == ["init@app.py:13"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "expected"),
+    [
+        # init is called in main's loop too: load_config runs again
+        (("        time.sleep(1)", "        time.sleep(1)\n        init()"), 15, []),
+        # init passed on: it may be called from anywhere
+        (("    init()\n    while", "    init()\n    handlers = [init]\n    while"), 16, []),
+        # twice in init, both already ran
+        (("def init():\n", "def init():\n    load_config()\n"), 16, ["load_config@app.py:9,10"]),
+    ],
+)
+def test_a_chain_is_start_up_only_only_if_every_step_is(
+    tmp_path: Path, edit: tuple[str, str], line: int, expected: list[str]
+) -> None:
+    source = _source("app", CHAIN.replace(*edit), tmp_path)
+    found = _startup_only(source, ["load_config"], [_frame(source, "main", line)])
+    assert found == [f.replace(",", ",app.py:") for f in expected]
+
+
 def test_the_main_guard_never_runs_in_an_imported_module(tmp_path: Path) -> None:
     text = HOST + '\n\nif __name__ == "__main__":\n    setup()\n    main()\n'
     source = _source("app", text, tmp_path)

@@ -10,8 +10,9 @@ Most calls return within milliseconds and nothing needs saying. Two cases never 
   target or a task's coroutine. Found on the threads' stacks (`sys._current_frames`: stacks
   only, no heap walk) and in the asyncio tasks' chains of awaits.
 - ``startup_only``: every call of the changed function in the project is on a line that such
-  a call has already passed (`setup()` before the loop of `main`), or in a function that ran
-  once and returned (the served app's factory): nothing calls it again.
+  a call has already passed (`setup()` before the loop of `main`), in a function that ran
+  once and returned (the served app's factory), or in a function called only so (`init()`
+  before the loop, which calls `load_config()`): nothing calls it again.
 
 A false warning is worse than none, so every doubt means silence: a function passed around
 (a callback, a thread's target, a reference stored anywhere), called through an attribute the
@@ -765,48 +766,46 @@ class StaleCalls:
         stuck: set[tuple[str, str]],
         sources: Callable[[str], list[Source]],
     ) -> StaleWarning | None:
-        calls: list[tuple[Source, _Ref]] = []
-        for source, ref in self._refs(name, sources):
-            if ref.main_guard and source.name != "__main__":
-                continue  # never runs in an imported module: neither a call that ran nor to come
-            passed = self._passed_call(home, name, source, ref, holders, stuck, sources)
-            if passed is None:
-                return None  # a use that may run again, or one we cannot read: say nothing
-            calls.append((source, ref))
-        if not calls:
-            return None  # nobody in the project calls it: the host may, through a binding
-        source, ref = calls[0]
-        assert ref.function is not None
-        sites = tuple(f"{self._file(s.path)}:{r.line}" for s, r in calls)
+        calls = self._calls_passed(home, name, holders, stuck, sources, 0)
+        if calls is None:
+            return None
+        sites = tuple(f"{self._file(c.source.path)}:{c.ref.line}" for c in calls)
         what = (
             f"its only call ({sites[0]})" if len(sites) == 1 else f"its calls ({', '.join(sites)})"
         )
-        caller = ref.function.name
-        running = holders.get((source.name, caller))
-        if not running:  # a function that ran once and returned: the app factory
-            once = self.ran_once[(source.name, caller)]
-            then = "the server restarts to apply it" if self.restarts else RESTART
-            message = (
-                f"`{name}` changed, but {what} already ran: `{caller}` ran once, at start-up "
-                f"({once}), so the new code runs only after a restart: {then}"
-            )
-            return StaleWarning("startup_only", name, None, None, None, message, sites, True)
-        frame, why = running[0]
+        root = calls[0]
+        then = "the server restarts to apply it" if root.restarts and self.restarts else RESTART
         message = (
-            f"`{name}` changed, but {what} already ran: `{caller}` passed "
-            f"{'it' if len(sites) == 1 else 'them'} and will not return ({why}; it runs at "
-            f"{self._file(source.path)}:{frame.line} in {frame.runner}), so the new "
-            f"code runs only after a restart: {RESTART}"
+            f"`{name}` changed, but {what} already ran: {root.how}, so the new code runs only "
+            f"after a restart: {then}"
         )
+        frame = root.frame
+        if frame is None or root.frame_file is None:  # a function that ran once: the factory
+            return StaleWarning("startup_only", name, None, None, None, message, sites, True)
         return StaleWarning(
-            "startup_only",
-            name,
-            frame.thread,
-            self._file(source.path),
-            frame.line,
-            message,
-            sites,
+            "startup_only", name, frame.thread, root.frame_file, frame.line, message, sites
         )
+
+    def _calls_passed(
+        self,
+        home: Source,
+        name: str,
+        holders: dict[tuple[str, str], list[tuple[Frame, str]]],
+        stuck: set[tuple[str, str]],
+        sources: Callable[[str], list[Source]],
+        depth: int,
+    ) -> list[_Passed] | None:
+        """Every call of ``home``'s ``name`` in the project, if each already ran for good; None
+        if any use may run again (or none is seen: the host may call it, through a binding)."""
+        calls: list[_Passed] = []
+        for source, ref in self._refs(name, sources):
+            if ref.main_guard and source.name != "__main__":
+                continue  # never runs in an imported module: neither a call that ran nor to come
+            passed = self._passed_call(home, name, source, ref, holders, stuck, sources, depth)
+            if passed is None:
+                return None  # a use that may run again, or one we cannot read: say nothing
+            calls.append(passed)
+        return calls or None
 
     def _refs(
         self, name: str, sources: Callable[[str], list[Source]]
@@ -829,32 +828,57 @@ class StaleCalls:
         holders: dict[tuple[str, str], list[tuple[Frame, str]]],
         stuck: set[tuple[str, str]],
         sources: Callable[[str], list[Source]],
-    ) -> _Ref | None:
-        """``ref`` if it is a call of ``home``'s ``name`` on a line that every call of its
-        function running now has passed for good; else None."""
+        depth: int,
+    ) -> _Passed | None:
+        """How ``ref``, a call of ``home``'s ``name``, already ran for good: in a function whose
+        running call does not return and is past its line (not in a loop around where it runs),
+        in a function that ran once (the factory), or in a function whose own calls all ran
+        so (`init()` that `main` called before its loop: at most two such steps); else None."""
         function = ref.function
         if not ref.is_call or function is None or ref.nested:
             return None
         if not self._resolves(home, name, source, ref, function):
             return None
-        key = (source.name, function.name)
+        caller = function.name
+        key = (source.name, caller)
+        if key in stuck:
+            return None  # running now in a call that returns: it may call it again
         frames = holders.get(key)
-        if key in stuck or (not frames and key not in self.ran_once):
-            return None
         for frame, _ in frames or ():
             if ref.end_line >= frame.line:
                 return None  # not passed yet (or running it now)
             if any(start <= frame.line <= end for start, end in ref.loops):
                 return None  # in a loop that comes round again
+        if frames:
+            frame, why = frames[0]
+            how = (
+                f"`{caller}` is past that line and will not return ({why}; it runs at "
+                f"{self._file(source.path)}:{frame.line} in {frame.runner})"
+            )
+            passed = _Passed(source, ref, how, frame, self._file(source.path), False)
+        elif key in self.ran_once:
+            how = f"`{caller}` ran once, at start-up ({self.ran_once[key]})"
+            passed = _Passed(source, ref, how, None, None, True)
+        elif depth < 2 and source.namespace.get(caller) is not None:
+            # Not running now: called only from lines that already ran for good, it ran.
+            inner = self._calls_passed(source, caller, holders, stuck, sources, depth + 1)
+            if inner is None:
+                return None
+            sites = ", ".join(f"{self._file(c.source.path)}:{c.ref.line}" for c in inner)
+            how = f"it is in `{caller}`, called only at {sites}, which already ran: {inner[0].how}"
+            root = inner[0]
+            return _Passed(source, ref, how, root.frame, root.frame_file, root.restarts)
+        else:
+            return None
         # Nobody calls that function again: wherever the project names it (its own module or
         # any other: conservatively, any use of the name), only under the main guard.
-        for other in sources(function.name):
+        for other in sources(caller):
             tree = self.trees.of(other)
-            uses = None if tree is None else tree.refs(function.name)
+            uses = None if tree is None else tree.refs(caller)
             imported = other.name != "__main__"  # the script run as `__main__` runs its guard
             if uses is None or any(not (use.main_guard and imported) for use in uses):
                 return None
-        return ref
+        return passed
 
     def _resolves(
         self,
@@ -930,6 +954,18 @@ def _only_key(index: CodeIndex, qualname: str) -> tuple[str, int] | None:
     if (qualname, 0) in index.by_key and (qualname, 1) not in index.by_key:
         return (qualname, 0)
     return None
+
+
+@dataclass(frozen=True)
+class _Passed:
+    """A call that already ran for good, and how, for a person."""
+
+    source: Source  # the module the call is in
+    ref: _Ref
+    how: str
+    frame: Frame | None  # the call that does not return, where it is at the root; None: ran once
+    frame_file: str | None
+    restarts: bool  # at the root, the app factory: the server restarts where it may
 
 
 def _unchanged(changed: Changed, name: str) -> bool:
