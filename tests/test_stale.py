@@ -312,6 +312,10 @@ def test_a_function_only_start_up_calls_through_another_is_start_up_only(tmp_pat
         (("        time.sleep(1)", "        time.sleep(1)\n        init()"), 15, []),
         # init passed on: it may be called from anywhere
         (("    init()\n    while", "    init()\n    handlers = [init]\n    while"), 16, []),
+        # init registered by a decorator (atexit, a signal, a hook): it may run again
+        (("def init():\n", "@atexit.register\ndef init():\n"), 16, []),
+        # load_config itself registered
+        (("def load_config():\n", "@atexit.register\ndef load_config():\n"), 16, []),
         # twice in init, both already ran
         (("def init():\n", "def init():\n    load_config()\n"), 16, ["load_config@app.py:9,10"]),
     ],

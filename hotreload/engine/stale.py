@@ -292,7 +292,8 @@ class _Found:
     """What walking some statements found: every use of every name, every `def` by (first
     line, name)."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: list[ast.stmt]) -> None:
+        self.body = body
         self.refs: dict[str, list[_Ref]] = {}
         self.defs: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = {}
 
@@ -310,7 +311,7 @@ def _parse(text: str, first_line: int) -> list[ast.stmt] | None:
 
 
 def _walk(body: list[ast.stmt]) -> _Found:
-    found = _Found()
+    found = _Found(body)
     for node in body:
         for inner in ast.walk(node):
             if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -361,6 +362,21 @@ class _Tree:
                 found += walked.refs.get(name, [])
             self._refs[name] = found
         return self._refs[name]
+
+    def decorated(self, name: str) -> bool:
+        """Whether a top-level `def` of ``name`` has decorators (one may have registered the
+        function anywhere: an `atexit`, a signal, a framework's hook), or cannot be read."""
+        for index, (_, _, text) in enumerate(self.spans):
+            if f"def {name}" not in text:
+                continue
+            walked = self._statement(index)
+            if walked is None:
+                return True
+            for node in walked.body:
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                    if node.decorator_list:
+                        return True
+        return False
 
     def def_at(self, first_line: int, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The `def` (at any depth) whose first line (its first decorator's) is ``first_line``."""
@@ -797,6 +813,9 @@ class StaleCalls:
     ) -> list[_Passed] | None:
         """Every call of ``home``'s ``name`` in the project, if each already ran for good; None
         if any use may run again (or none is seen: the host may call it, through a binding)."""
+        tree = self.trees.of(home)
+        if tree is None or tree.decorated(name):
+            return None  # a decorator may have handed it to anyone, to call at any time
         calls: list[_Passed] = []
         for source, ref in self._refs(name, sources):
             if ref.main_guard and source.name != "__main__":
