@@ -238,7 +238,9 @@ def _start(
         raise
     loaded: list[Any] = []
     if web.factory:
-        server.restart_when_changed(*factory_restart(web))
+        module, restart = factory_restart(web)
+        server.restart_when_changed(module, restart)
+        server.ran_once(module, web.path.rpartition(":")[2], "the [app] factory")
     else:
         server.pin(*served_app(web))
     try:

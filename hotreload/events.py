@@ -69,10 +69,30 @@ class WarningRecord(BaseModel):
     model_config = _CONFIG
 
     code: WarningCode = Field(description="What kind of change this is.")
-    type: str = Field(
-        description="The frozen type concerned; for `parameter_added`, the export or `Type.method`."
+    type: str | None = Field(
+        description="The frozen type concerned (`field_added`); the export or `Type.method` "
+        "(`parameter_added`); null for the other codes."
     )
     member: str | None = Field(description="The field (or other member, or parameter) concerned.")
+    function: str | None = Field(
+        default=None,
+        description="The changed function that will not run again (qualified name: "
+        "`main`, `Worker.run`); null for `field_added`.",
+    )
+    thread: str | None = Field(
+        default=None,
+        description="The name of the thread whose call does not return (`asyncio task NAME` "
+        "for a coroutine waiting in a task); null for `field_added` and for the app factory.",
+    )
+    file: str | None = Field(
+        default=None,
+        description="The file that call runs in now (relative to project.root where under it).",
+    )
+    line: int | None = Field(default=None, description="The line that call runs now.")
+    call_sites: list[str] = Field(
+        default_factory=list,
+        description="`startup_only`: the calls of the function that already ran, as `file:line`.",
+    )
     message: str = Field(description="What changed and what a restart is for, for a person.")
 
 
@@ -209,7 +229,8 @@ class ReloadAccepted(SourceEvent):
     warnings: list[WarningRecord] = Field(
         default_factory=list,
         description="Accepted changes that need a restart to take full effect (a data type "
-        "gained a field); the event's level is then warning.",
+        "gained a field; a function that runs now in a call that does not return, or that is "
+        "called only from lines such a call has passed); the event's level is then warning.",
     )
     duration_ms: float = Field(description="Time from reading the file to the patched module.")
 

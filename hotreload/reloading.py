@@ -139,11 +139,19 @@ class ReloadingSide:
                     self.watchdog.close()
             for item in decided:
                 report_outcome(self.events, item.outcome, item.digest, self.policy)
-            restart = next((d.outcome for d in decided if d.outcome.kind == "restart_needed"), None)
+            restart = next(
+                (
+                    d.outcome
+                    for d in decided
+                    if d.outcome.kind == "restart_needed" or d.outcome.restart_after is not None
+                ),
+                None,
+            )
             if restart is not None and self.policy == "auto" and self.on_restart is not None:
-                assert restart.restart is not None, "a restart_needed outcome always says why"
+                needed = restart.restart or restart.restart_after
+                assert needed is not None, "a restart_needed outcome always says why"
                 spec = restart.live.spec
-                self.on_restart(spec.name, spec.path, restart.restart)
+                self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
 
     def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,14 @@ from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
 from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
+from hotreload.engine.stale import (
+    Changed,
+    Source,
+    StaleCalls,
+    Trees,
+    main_script,
+    running_frames,
+)
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
@@ -126,6 +135,12 @@ class Batches:
         # and the import recorder write it, so a save can tell which module imports which
         # first (`_read_too_early`).
         self.import_began: dict[str, int] = {}
+        # The host's entry functions (file, qualified name): called once, they never return.
+        self.entries: set[tuple[str, str]] = set()
+        # Functions that ran once at start and returned (the served app's factory), by (module,
+        # name), with what they are: what only they call does not run again.
+        self.ran_once: dict[tuple[str, str], str] = {}
+        self._trees = Trees()  # syntax trees for the warnings, once per version
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -217,6 +232,7 @@ class Batches:
                 self._waiting[name] = candidates[name]
                 item.outcome.waiting = True
         self._waiting |= held
+        self._warn_stale([d.outcome for d in said])
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
@@ -266,6 +282,87 @@ class Batches:
                 line=statement.line,
             )
         return None
+
+    def _warn_stale(self, outcomes: list[Outcome]) -> None:
+        """Accepted changes to functions that will not run again until a restart get a
+        warning (`stale`): one walk of the threads' stacks for the batch."""
+        accepted = [o for o in outcomes if o.kind == "accepted" and o.previous is not None]
+        if not accepted:
+            return
+        began = time.perf_counter()
+        try:
+            self._find_stale(accepted)
+        except Exception:  # a warning is advice: never the reload's failure
+            pass
+        finally:
+            spent = time.perf_counter() - began  # part of each decision's time
+            for outcome in accepted:
+                outcome.finished += spent
+
+    def _find_stale(self, accepted: list[Outcome]) -> None:
+        frames = running_frames(self._tracked)
+        if not frames and not self.ran_once:
+            return
+        calls = StaleCalls(self.root, self._trees, self.entries, self.ran_once, self.restarts)
+        for outcome in accepted:
+            previous = outcome.previous
+            assert previous is not None
+            live, spec = outcome.live, outcome.live.spec
+            namespace = live.namespace
+            functions = [
+                name
+                for name in sorted(outcome.altered)
+                if name not in spec.exports and type(namespace.get(name)) is types.FunctionType
+            ]
+            changed = Changed(
+                Source.of(spec.name, spec.path, live.source, namespace, live.current.analysis),
+                previous.source,
+                previous.analysis,
+                previous.code_index,
+                live.current.code_index,
+                functions,
+            )
+            found = calls.still_running(changed, frames)
+            found += calls.startup_only(
+                changed, frames, self._source_at, self._source_named, self._sources
+            )
+            outcome.warnings += found
+            restart = [w for w in found if w.restarts]
+            if restart and self.restarts:
+                # Applied in place, yet equal to a fresh start only once the factory runs again.
+                causes = [
+                    RestartCause("app_factory_changed", w.message, None, None, w.function)
+                    for w in restart
+                ]
+                names = ", ".join(f"`{w.function}`" for w in restart)
+                message = (
+                    f"{spec.name}: {names} changed, and only the app factory calls it, which ran "
+                    "once at start: a restart applies this save"
+                )
+                outcome.restart_after = RestartNeeded("app_factory_changed", message, tuple(causes))
+
+    def _tracked(self, filename: str) -> bool:
+        return self.modules.at(Path(filename)) is not None
+
+    def _source_at(self, filename: str) -> Source | None:
+        live = self.modules.at(Path(filename))
+        if live is None:
+            return None
+        return _source(live)
+
+    def _source_named(self, name: str) -> Source | None:
+        live = self.modules.get(name)
+        if live is None:
+            return None
+        return _source(live)
+
+    def _sources(self, name: str) -> list[Source]:
+        """Every module of the project that writes ``name``, and the script run as `__main__`
+        where it is a file of its own and writes it: what may call a function of that name."""
+        needle = name.encode()
+        found = [_source(live) for live in self.modules if needle in live.source]
+        main = main_script(self.modules.paths())
+        return found if main is None or needle not in main.raw else [*found, main]
 
     def _still_read(
         self,
@@ -478,3 +575,11 @@ def _package_of(live: LiveModule) -> str:
     """The package a module's relative imports start from."""
     name = live.spec.name
     return name if live.spec.path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _source(live: LiveModule) -> Source:
+    """A live module's running version, with the engine's statements where it has them (a
+    module the process imported and no save touched yet has none: it is read whole)."""
+    analysed = live.analysed
+    analysis = analysed.analysis if analysed is not None else None
+    return Source.of(live.spec.name, live.spec.path, live.source, live.namespace, analysis)

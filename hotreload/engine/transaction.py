@@ -67,7 +67,13 @@ from hotreload.engine.stdlibcover import covered, hook_statement
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
+from hotreload.verdicts import (
+    AcceptWarning,
+    Failure,
+    RestartCause,
+    RestartNeeded,
+    Violation,
+)
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -142,6 +148,11 @@ class LiveModule:
     def current(self, candidate: Candidate) -> None:
         self._current = candidate
 
+    @property
+    def analysed(self) -> Candidate | None:
+        """The running version if it is analysed already (never analyses it)."""
+        return self._current
+
 
 @dataclass
 class Outcome:
@@ -161,7 +172,13 @@ class Outcome:
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
     altered_methods: frozenset[str] = frozenset()  # `Plan.altered_methods`
-    warnings: list[TypeWarning] = field(default_factory=list)
+    warnings: list[AcceptWarning] = field(default_factory=list)
+    # For `accepted`: the version that ran before (its code objects are those running calls
+    # may still run), to tell what the save changed under them.
+    previous: Candidate | None = None
+    # For `accepted`: applied in place, but only a restart makes the process what a fresh start
+    # makes (a function only the app factory called); the server restarts where it may.
+    restart_after: RestartNeeded | None = None
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
     waiting: bool = False
@@ -531,6 +548,7 @@ def _commit(
     )
     _say_what_changed(outcome, live.current, candidate)
     live.ledger = _next_ledger(live.ledger, decided, run)
+    outcome.previous = live.current
     live.current = candidate
     live.version += 1
     return outcome
@@ -608,7 +626,7 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     outcome.changed = [
         name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
     ] + changed_types(old.types, new.types)
-    outcome.warnings = (
+    outcome.warnings = list[AcceptWarning](
         parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
         + parameter_warnings(
             method_signatures(spec.types),
