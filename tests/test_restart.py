@@ -123,9 +123,11 @@ def test_a_new_route_restarts_the_server_in_the_same_process_and_refuses_no_conn
             hammer.wait_answers(hammer.answered + 3)  # and after the restart
         assert hammer.refused == 0, hammer.errors
         # A connection the old server accepted in the instant it stopped accepting can be closed
-        # unanswered by uvicorn's shutdown (as under any graceful stop): once at most.
+        # unanswered by uvicorn's shutdown (as under any graceful stop): once at most. The client
+        # sees it as a disconnect, or as a reset when its request was already in the socket.
+        unanswered = ("disconnected without sending a response", "Connection reset by peer")
         assert len(hammer.errors) <= 1, hammer.errors
-        assert all("disconnected without sending a response" in e for e in hammer.errors)
+        assert all(any(u in e for u in unanswered) for e in hammer.errors), hammer.errors
         assert child.proc.pid == pid and child.proc.poll() is None  # the same process serves
         with httpx.Client(timeout=WAIT) as http:
             assert http.get(f"{url}/b").json() == {"route": "b"}
