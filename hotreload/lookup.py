@@ -11,9 +11,11 @@ code.
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import types
+from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 MISSING: Any = object()
@@ -84,6 +86,18 @@ def static_attr(value: object, name: str, default: Any = None) -> Any:
         return inspect.getattr_static(value, name)
     except AttributeError:
         return default
+
+
+def bound_value(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    """What a name or an attribute chain of the source (`logging.getLogger`, `app.router`) is
+    bound to now in ``namespace``, each attribute read as stored (`static_attr`); MISSING for
+    anything else, or a name not bound."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id, MISSING)
+    if isinstance(node, ast.Attribute):
+        owner = bound_value(node.value, namespace)
+        return MISSING if owner is MISSING else static_attr(owner, node.attr, MISSING)
+    return MISSING
 
 
 def own_attr(value: object, name: str, default: Any = None) -> Any:

@@ -45,6 +45,23 @@ def installed_locations() -> list[Path]:
     return [Path(os.path.realpath(p)) for p in places if p]
 
 
+class RealPaths:
+    """``os.path.realpath`` of files, each folder resolved once: realpath stats every part of a
+    path, and the modules of a package share their folder."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, file: str) -> str:
+        if os.path.islink(file):
+            return os.path.realpath(file)
+        folder, name = os.path.split(file)
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
+
+
 class ProjectFiles:
     """Decides which source files are the project's own: under the root, not installed code."""
 
@@ -58,7 +75,8 @@ class ProjectFiles:
             if not self.root.is_relative_to(p)
         ]
         self._folders: dict[Path, bool] = {}
-        self._real_folders: dict[str, str] = {}
+        # Asked for every module in sys.modules (hundreds, in a few dozen folders).
+        self._realpath = RealPaths()
         self._root_text = str(self.root)
         self._root_prefix = self._root_text.rstrip(os.sep) + os.sep
 
@@ -72,18 +90,6 @@ class ProjectFiles:
         if folder != self._root_text and not folder.startswith(self._root_prefix):
             return False
         return self.folder_is_project(Path(folder))
-
-    def _realpath(self, file: str) -> str:
-        """``os.path.realpath``, resolving each directory once: asked for every module in
-        `sys.modules` (hundreds, in a few dozen folders), where realpath stats every part of
-        each path."""
-        if os.path.islink(file):
-            return os.path.realpath(file)
-        folder, name = os.path.split(file)
-        real = self._real_folders.get(folder)
-        if real is None:
-            real = self._real_folders[folder] = os.path.realpath(folder)
-        return os.path.join(real, name)
 
     def folder_is_project(self, folder: Path) -> bool:
         """Whether modules in ``folder`` are project code (cached: asked at every import)."""

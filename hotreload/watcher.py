@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotreload.tracking import RealPaths
+
 if TYPE_CHECKING:  # imported when it runs: on Linux the kernel's events need none of it
     import watchfiles
 
@@ -81,7 +83,7 @@ class Watcher:
         self._by_path: dict[str, Path] = {}
         self._directories: list[str] = []
         self._directory_set: set[str] = set()
-        self._real_directories: dict[str, str] = {}
+        self._realpath = RealPaths()
         self._lock = threading.Lock()
         self._resync = False
         self.on_batch = on_batch
@@ -110,7 +112,7 @@ class Watcher:
             self._known.update(new)
             directories = set(self._directory_set)
             for f in new:
-                for spelling in (os.path.normpath(f), self._realpath(f)):
+                for spelling in (os.path.normpath(f), self._realpath(os.fspath(f))):
                     self._wanted.add(spelling)
                     self._by_path[spelling] = f
                     directories.add(os.path.dirname(spelling))
@@ -121,17 +123,6 @@ class Watcher:
                     self._kernel.wake()  # the kernel's watch takes new directories as it runs
                 elif self._thread is not None:
                     self._signal.restart = True
-
-    def _realpath(self, file: Path) -> str:
-        """``os.path.realpath``, resolving each directory once: realpath stats every part of
-        the path, and the modules of a package share their directory (one lstat a file)."""
-        if os.path.islink(file):
-            return os.path.realpath(file)
-        folder, name = os.path.split(file)
-        real = self._real_directories.get(folder)
-        if real is None:
-            real = self._real_directories[folder] = os.path.realpath(folder)
-        return os.path.join(real, name)
 
     def start(self, timeout: float = 10.0) -> None:
         """Start watching; returns once the OS watches are registered."""

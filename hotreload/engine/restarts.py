@@ -33,7 +33,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hotreload.engine.statements import Analysis, Statement
-from hotreload.lookup import MISSING, class_qualname, is_a, is_class, static_attr, type_module
+from hotreload.lookup import (
+    MISSING,
+    bound_value,
+    class_qualname,
+    is_a,
+    is_class,
+    static_attr,
+    type_module,
+)
 from hotreload.verdicts import RestartCause, RestartNeeded
 
 _STANDARD = frozenset(sys.stdlib_module_names) | {"builtins"}
@@ -241,7 +249,7 @@ def _library_metaclass(node: ast.ClassDef, namespace: Mapping[str, Any]) -> str 
     for base in node.bases:
         if not isinstance(base, ast.Name | ast.Attribute):
             continue
-        value = _resolve(base, namespace)
+        value = bound_value(base, namespace)
         if value is MISSING or not is_class(value):
             continue
         meta = type(value)
@@ -251,12 +259,3 @@ def _library_metaclass(node: ast.ClassDef, namespace: Mapping[str, Any]) -> str 
         if module.partition(".")[0] not in _STANDARD:
             return f"{module}.{class_qualname(meta)}"
     return None
-
-
-def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Name):
-        return namespace.get(node.id, MISSING)
-    if isinstance(node, ast.Attribute):
-        owner = _resolve(node.value, namespace)
-        return MISSING if owner is MISSING else static_attr(owner, node.attr, MISSING)
-    return MISSING

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hotreload.engine.codeswap import CodeIndex
+from hotreload.engine.scope import dotted_name
 from hotreload.engine.source import decode_source
 from hotreload.engine.statements import Analysis
 from hotreload.lookup import instance_dict
@@ -493,7 +494,7 @@ class _Walker:
         guard: bool,
     ) -> None:
         self._add(
-            node.attr, "attr", at, is_call, _dotted(node.value), function, nested, loops, guard
+            node.attr, "attr", at, is_call, dotted_name(node.value), function, nested, loops, guard
         )
 
     def _add(
@@ -538,17 +539,6 @@ def _is_main_guard(statement: ast.stmt) -> bool:
         and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
         and not statement.orelse
     )
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 @dataclass(frozen=True)

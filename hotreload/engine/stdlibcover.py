@@ -17,9 +17,7 @@ from typing import Any
 
 from hotreload.engine import stdlibrecord
 from hotreload.engine.stdlibrecord import standard_function
-from hotreload.lookup import is_a, static_attr
-
-_MISSING = object()
+from hotreload.lookup import bound_value, is_a
 
 # Methods of logging's loggers and handlers that are recorded (what `covered` reads).
 RECORDED_METHODS = frozenset({"addHandler", "addFilter", "setLevel"})
@@ -51,7 +49,7 @@ def covered(node: ast.stmt | None, namespace: Mapping[str, Any]) -> bool:
 
 def _recorded_call(call: ast.Call, namespace: Mapping[str, Any]) -> bool:
     func = call.func
-    name = standard_function(_resolve(func, namespace))
+    name = standard_function(bound_value(func, namespace))
     if name is not None:
         return name != "logging.basicConfig" or all(k.arg != "force" for k in call.keywords)
     if not isinstance(func, ast.Attribute):
@@ -59,17 +57,17 @@ def _recorded_call(call: ast.Call, namespace: Mapping[str, Any]) -> bool:
     receiver = func.value
     if func.attr in RECORDED_METHODS:
         if isinstance(receiver, ast.Call):
-            return _resolve(receiver.func, namespace) is vars(logging).get("getLogger")
-        return is_a(_resolve(receiver, namespace), logging.Filterer)
-    return func.attr == "register" and _recording_dispatcher(_resolve(receiver, namespace))
+            return bound_value(receiver.func, namespace) is vars(logging).get("getLogger")
+        return is_a(bound_value(receiver, namespace), logging.Filterer)
+    return func.attr == "register" and _recording_dispatcher(bound_value(receiver, namespace))
 
 
 def _recorded_decorator(decorator: ast.expr, namespace: Mapping[str, Any]) -> bool:
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if standard_function(_resolve(target, namespace)) == "atexit.register":
+    if standard_function(bound_value(target, namespace)) == "atexit.register":
         return not isinstance(decorator, ast.Call)
     if isinstance(target, ast.Attribute) and target.attr == "register":
-        return _recording_dispatcher(_resolve(target.value, namespace))
+        return _recording_dispatcher(bound_value(target.value, namespace))
     return False
 
 
@@ -82,20 +80,10 @@ def _recording_dispatcher(value: object) -> bool:
 
 
 def _hook_name(node: ast.Attribute, namespace: Mapping[str, Any]) -> str | None:
-    owner = _resolve(node.value, namespace)
+    owner = bound_value(node.value, namespace)
     if isinstance(owner, types.ModuleType):
         return f"{owner.__name__}.{node.attr}"
     return None
-
-
-def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
-    """What a name or attribute chain is bound to now, read as stored (`lookup.static_attr`)."""
-    if isinstance(node, ast.Name):
-        return namespace.get(node.id, _MISSING)
-    if isinstance(node, ast.Attribute):
-        owner = _resolve(node.value, namespace)
-        return _MISSING if owner is _MISSING else static_attr(owner, node.attr, _MISSING)
-    return _MISSING
 
 
 def hook_statement(analysis_nodes: Iterator[tuple[int, ast.stmt | None]], hook: str) -> int | None:
