@@ -3126,3 +3126,7 @@ CASES.append(
         main="kit",
     )
 )
+
+from cases_replay import REPLAY_CASES  # noqa: E402  (the replay's disagreements, minimized)
+
+CASES.extend(REPLAY_CASES)
