@@ -217,3 +217,51 @@ REPLAY_CASES.append(
         edit("more_itertools_10_2_0_alias_under_if", {"batching.py": BATCHED_IF}),
     )
 )
+
+# cachetools 7.2.0 -> 7.2.1 (_cachedmethod.py), on Python 3.13: a comment added at the top moves
+# every definition down; a function whose body defines a class (`class Descriptor:` inside
+# `_condition_info`) holds that class body's code, which on 3.13 stores its first line as a
+# constant (`__firstlineno__`, what `inspect.getsource` reads). The code swap must carry it.
+FACTORY = D('''
+    """Factories."""
+
+    __all__ = ()
+
+    import functools
+
+
+    def _none(_):
+        return None
+
+
+    def make(value):
+        class Made:
+            class Inner:
+                pass
+
+            def get(self):
+                return value
+
+        return Made
+''')
+
+REPLAY_CASES.append(
+    case(
+        "replay",
+        "class_inside_function_moved_down",
+        {"factory.py": FACTORY},
+        [
+            "getattr(m.make(1), '__firstlineno__', None)",
+            "getattr(m.make(1).Inner, '__firstlineno__', None)",
+            "m.make(2)().get()",
+        ],
+        edit(
+            "cachetools_7_2_1_comment_above",
+            {
+                "factory.py": FACTORY.replace(
+                    '"""Factories."""\n', '"""Factories."""\n\n# a comment\n'
+                )
+            },
+        ),
+    )
+)
