@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,11 @@ class Host(JsonChild):
                 raise HarnessError(f"the live host failed:\n{message.get('error')}")
             if message.get("driver") == kind:
                 return message
+
+    def loaded(self) -> set[str]:
+        """The modules the host runs: each was reported by a `module.loaded` event (one that
+        failed to import at start-up was not, and gets no decision when its file changes)."""
+        return {str(e["module"]) for e in self.events if e.get("event") == "module.loaded"}
 
     def ask(self, command: str) -> dict[str, Any]:
         self.send(command)
@@ -276,10 +281,17 @@ def _decision(event: Mapping[str, Any]) -> str:
     return f"{name} ({event['reason']})" if event.get("reason") else name
 
 
-def replay(package: Package, workdir: Path, log: Any = None) -> Replay:
-    """Replay every pinned version of ``package`` in one live host under ``workdir``."""
+def replay(
+    package: Package,
+    workdir: Path,
+    log: Any = None,
+    history: Sequence[tuple[str, Mapping[str, bytes]]] | None = None,
+) -> Replay:
+    """Replay every pinned version of ``package`` (or the versions of ``history``: the files
+    of each, as replay_sources lays them out) in one live host under ``workdir``."""
     started = time.monotonic()
-    history = versions(package)
+    if history is None:
+        history = versions(package)
     root = workdir / package.project
     root.mkdir(parents=True)
     (root / "hotreload.toml").write_text(
@@ -354,8 +366,9 @@ class Session:
         host = self.host
         after = len(host.events)
         changed = write_version(self.root, old, new)
+        loaded = host.loaded()
         expected = sorted(
-            {module_name(p.removeprefix("src/")) for p in changed if _imported(p, old)}
+            m for p in changed if (m := module_name(p.removeprefix("src/"))) in loaded
         )
         decided = host.wait_decided(expected, after)
         outcome = VersionResult(version, "equal", {m: _decision(e) for m, e in decided.items()})
@@ -389,20 +402,19 @@ class Session:
             outcome.verdict = "rejected" if fresh["import_errors"] else "disagreement"
         elif differs or trouble:
             outcome.verdict = "disagreement"
-        if outcome.verdict != "equal":
+        if outcome.verdict == "equal":
+            return outcome
+        if outcome.verdict == "rejected":
+            first = next(iter(fresh["import_errors"].items()))
+            outcome.details.append(f"a fresh start fails too: {first[0]}: {_short(first[1])}")
+        else:
             outcome.details += lines_of(differs)
-            if outcome.verdict == "disagreement":
-                accepted = [e for e in decided.values() if e["event"] == "reload.accepted"]
-                outcome.details += [f"event: {event_line(e)}" for e in accepted]
-            # The next version starts from a fresh start again: one difference must not hide
-            # the versions after it.
-            self.restart()
+            accepted = [e for e in decided.values() if e["event"] == "reload.accepted"]
+            outcome.details += [f"event: {event_line(e)}" for e in accepted]
+        # The next version starts from a fresh start again: one difference must not hide the
+        # versions after it.
+        self.restart()
         return outcome
-
-
-def _imported(path: str, files: Mapping[str, bytes]) -> bool:
-    """A module file of the package that the previous version had: the host imported it."""
-    return path.startswith("src/") and path.endswith(".py") and path in files
 
 
 def replay_all(names: list[str], log: Any = None) -> Iterator[Replay]:
