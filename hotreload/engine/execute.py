@@ -54,7 +54,8 @@ class Run:
     # Names an import statement bound: they take the imported object as it is (patching it
     # would rewrite another module's object, or one it discarded).
     imported: set[str] = field(default_factory=set)
-    dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
+    # Names a star import no longer brings, or that a statement run again did not bind again.
+    dropped: set[str] = field(default_factory=set)
     _analysis: Analysis | None = None
     _inputs: Inputs | None = None
 
@@ -106,6 +107,12 @@ class Run:
         module = str(namespace.get("__name__", ""))
         disposing = has_callbacks(module)
 
+        first_binder: dict[str, int] = {}
+        for index, statement in enumerate(new.statements):
+            if not statement.scope.star:
+                for name in statement.scope.binds:
+                    first_binder.setdefault(name, index)
+
         def work() -> None:
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
                 value = namespace.pop(name, _MISSING)
@@ -139,7 +146,14 @@ class Run:
                         dispose(module, name, snapshot[name])
                 self.ran.append(index)
                 before = dict(namespace) if statement.scope.star else None
+                # What only this statement binds is unbound when a fresh start runs it: a
+                # branch not taken now (`if ...: from itertools import batched as it`) must
+                # not leave the previous run's value behind.
+                fresh = {n for n in statement.scope.binds if first_binder.get(n) == index}
+                for name in fresh:
+                    namespace.pop(name, None)
                 exec(statement.runnable(path, new.future_flags), namespace)
+                self.dropped |= {n for n in fresh if n in snapshot and n not in namespace}
                 names = set(statement.scope.binds)
                 if before is not None:
                     names |= {n for n, v in namespace.items() if before.get(n, _MISSING) is not v}

@@ -158,6 +158,9 @@ class Patcher:
         self._keepalive: list[Any] = []  # ids in _done stay valid while this patcher lives
         # new class id -> live class (by id: a metaclass's __hash__ or __eq__ is user code)
         self.class_map: dict[int, type] = {}
+        # new function id -> the live function that took its code (an alias the run bound to
+        # the new object, `batched = _batched`, is swapped for the live one)
+        self.function_map: dict[int, types.FunctionType] = {}
 
     def patch(self, old: Any, new: Any, name: str | None, *, owner: type | None = None) -> Any:
         """Return the object to keep under ``name``: ``old`` patched in place, or ``new``.
@@ -189,6 +192,7 @@ class Patcher:
     def _patch(self, old: Any, new: Any, name: str | None, owner: type | None) -> Any:
         if is_a(old, types.FunctionType) and is_a(new, types.FunctionType):
             if _same_definition(old, new) and self._patch_function(old, new):
+                self.function_map[id(new)] = old
                 return old
             self._rebound(name)
             return rehome(new, owner)
@@ -326,7 +330,7 @@ class Patcher:
         An enum member is swapped for the live member of the same name: members compare by
         identity, so `Color.RED` from the discarded class is never equal to the live `Color.RED`.
         """
-        if not self.class_map:
+        if not self.class_map and not self.function_map:
             return
         module = namespace.get("__name__")
         memo: dict[int, Any] = {}
@@ -358,6 +362,8 @@ class Patcher:
         plain container is updated in place (a tuple or frozenset made again, once per object)."""
         if is_class(value):
             return self.class_map.get(id(value), value)
+        if is_a(value, types.FunctionType):
+            return self.function_map.get(id(value), value)
         kind = type(value)
         if kind not in _CONTAINERS:
             return self._retarget_instance(value, name)

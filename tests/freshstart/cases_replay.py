@@ -265,3 +265,50 @@ REPLAY_CASES.append(
         ),
     )
 )
+
+# more-itertools 10.1.0 -> 10.2.0 on Python 3.12: `itertools.batched` exists, so 10.1.0 defined
+# `def batched` beside `from itertools import batched as itertools_batched`; 10.2.0 takes that
+# branch only on 3.13 and binds `batched = _batched` otherwise. The alias took the new `_batched`
+# object (the live one was patched in place), and `itertools_batched`, which the statement no
+# longer binds, stayed in the live module.
+PAIRS_DEF = D("""
+    def _pairs(items):
+        return list(zip(items, items[1:]))
+
+
+    try:
+        from itertools import pairwise as itertools_pairwise
+    except ImportError:
+        pairs = _pairs
+    else:
+
+        def pairs(items):
+            return list(itertools_pairwise(items))
+""")
+PAIRS_ALIAS = D("""
+    from sys import hexversion
+
+
+    def _pairs(items, *, strict=False):
+        return list(zip(items, items[1:], strict=strict and False))
+
+
+    if hexversion >= 0x7F000000:
+        from itertools import pairwise as itertools_pairwise
+
+        def pairs(items, *, strict=False):
+            return list(itertools_pairwise(items))
+
+    else:
+        pairs = _pairs
+""")
+
+REPLAY_CASES.append(
+    case(
+        "replay",
+        "branch_not_taken_any_more",
+        {"pairing.py": PAIRS_DEF},
+        ["m.pairs is m._pairs", "hasattr(m, 'itertools_pairwise')", "m.pairs([1, 2, 3])"],
+        edit("more_itertools_10_2_0_on_3_12", {"pairing.py": PAIRS_ALIAS}),
+    )
+)
