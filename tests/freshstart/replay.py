@@ -368,7 +368,9 @@ class Session:
         changed = write_version(self.root, old, new)
         loaded = host.loaded()
         expected = sorted(
-            m for p in changed if (m := module_name(p.removeprefix("src/"))) in loaded
+            m
+            for p in changed
+            if p.endswith(".py") and (m := module_name(p.removeprefix("src/"))) in loaded
         )
         decided = host.wait_decided(expected, after)
         outcome = VersionResult(version, "equal", {m: _decision(e) for m, e in decided.items()})
@@ -376,7 +378,9 @@ class Session:
         outcome.details += [f"server trouble: {event_line(e)}" for e in trouble]
         events = [e for e in decided.values() if e["event"] != "reload.accepted"]
         outcome.details += [f"event: {event_line(e)}" for e in events]
-        gone = {module_name(p.removeprefix("src/")) for p in old if p not in new}
+        gone = {
+            module_name(p.removeprefix("src/")) for p in old if p not in new and p.endswith(".py")
+        }
         # A module whose file the version deleted is `file_missing`: not a rejection of the
         # version (a fresh start has no such module; the snapshot leaves it out).
         kinds = {
