@@ -91,7 +91,11 @@ class Host(JsonChild):
             encoding="utf-8",
         )
         super().__init__(proc, "live host")
-        self.first = self.until("ready", SUITE_WAIT)
+        try:
+            self.first = self.until("ready", SUITE_WAIT)
+        except BaseException:
+            self.close()
+            raise
 
     def until(self, kind: str, seconds: float) -> dict[str, Any]:
         deadline = time.monotonic() + seconds
