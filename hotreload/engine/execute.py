@@ -107,11 +107,13 @@ class Run:
         module = str(namespace.get("__name__", ""))
         disposing = has_callbacks(module)
 
-        first_binder: dict[str, int] = {}
-        for index, statement in enumerate(new.statements):
-            if not statement.scope.star:
+        # name -> the one statement that binds it, -1 if several do; none where a star import
+        # may bind anything (what it brings is not in the source)
+        sole_binder: dict[str, int] = {}
+        if not any(statement.scope.star for statement in new.statements):
+            for index, statement in enumerate(new.statements):
                 for name in statement.scope.binds:
-                    first_binder.setdefault(name, index)
+                    sole_binder[name] = -1 if name in sole_binder else index
 
         def work() -> None:
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
@@ -149,7 +151,7 @@ class Run:
                 # What only this statement binds is unbound when a fresh start runs it: a
                 # branch not taken now (`if ...: from itertools import batched as it`) must
                 # not leave the previous run's value behind.
-                fresh = {n for n in statement.scope.binds if first_binder.get(n) == index}
+                fresh = {n for n in statement.scope.binds if sole_binder.get(n) == index}
                 for name in fresh:
                     namespace.pop(name, None)
                 exec(statement.runnable(path, new.future_flags), namespace)

@@ -312,3 +312,27 @@ REPLAY_CASES.append(
         edit("more_itertools_10_2_0_on_3_12", {"pairing.py": PAIRS_ALIAS}),
     )
 )
+
+# The other side of the case above: a name a branch no longer binds but a later statement binds
+# too keeps the later statement's value, as in a fresh start.
+OVERRIDE = D("""
+    import sys
+
+    if sys.hexversion >= 0:
+        LIMIT = 1
+
+    LIMIT = 2
+""")
+
+REPLAY_CASES.append(
+    case(
+        "replay",
+        "branch_not_taken_name_bound_below",
+        {"limits.py": OVERRIDE},
+        ["m.LIMIT"],
+        edit(
+            "condition_now_false",
+            {"limits.py": OVERRIDE.replace("sys.hexversion >= 0", "sys.hexversion < 0")},
+        ),
+    )
+)
