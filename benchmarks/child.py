@@ -89,6 +89,12 @@ def web(args: dict[str, Any]) -> dict[str, Any]:
     return web_run(args)
 
 
+def frameworks(args: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.frameworks import frameworks_run
+
+    return frameworks_run(args)
+
+
 def exports(args: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.exports import exports_run
 
@@ -138,6 +144,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "memory": memory,
     "idle-floor": idle_floor,
     "web": web,
+    "frameworks": frameworks,
     "exports": exports,
 }
 

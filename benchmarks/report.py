@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from benchmarks.fieldreport import field_lines
@@ -35,11 +36,13 @@ def _package_version(name: str) -> str:
         return "not installed"
 
 
-def _git_revision() -> str:
+def revision(root: Path = REPO_ROOT) -> str:
+    """The checkout's short revision, and whether its package has uncommitted changes
+    ("unknown" outside git: a `git archive` copy)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,
@@ -47,7 +50,7 @@ def _git_revision() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "hotreload"],
-            cwd=REPO_ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,
@@ -80,7 +83,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "hotreload": _package_version("hotreload-contract"),  # its distribution name
         "watchfiles": _package_version("watchfiles"),
-        "revision": _git_revision(),
+        "revision": revision(),
         "load_average": list(os.getloadavg()),
     }
 
@@ -314,6 +317,11 @@ def render(results: dict[str, Any]) -> str:
         f"{results['load_average_end'][0]:.2f}; run took {results['duration_s']:.0f} s",
         "- command: `python -m benchmarks" + (" --quick`" if results["plan"] == "quick" else "`"),
     ]
+    if "baseline" in m:
+        lines.append(
+            f"- baseline (`--baseline`): revision {m['baseline']['revision']}, its `hotreload up` "
+            "in the same turns"
+        )
     latency = results.get("latency")
     d = results.get("derived", {})
     if latency:
@@ -516,6 +524,7 @@ def render(results: dict[str, Any]) -> str:
                 )
     lines += field_lines(results)
     lines += _web_lines(results.get("web"), results.get("derived", {}).get("web") or {})
+    lines += _frameworks_lines(results.get("frameworks"))
     lines += _exports_lines(results.get("exports"))
     lines += startup_lines(results)
     lines += heap_lines(results)
@@ -537,6 +546,7 @@ def render(results: dict[str, Any]) -> str:
 _WEB_LABELS = {
     "hotreload": "`hotreload up` (reload in place)",
     "hotreload_restart": "`hotreload up`, a new route (restarts the app)",
+    "hotreload_restart_baseline": "`hotreload up` of the baseline checkout, a new route",
     "uvicorn_reload": "`uvicorn --reload` (restarts the app)",
     "uvicorn_hmr": "`uvicorn-hmr`",
 }
@@ -572,7 +582,61 @@ def _web_lines(web: dict[str, Any] | None, ratios: dict[str, Any]) -> list[str]:
         ratio = ratios.get(f"{key}_ratio_p50")
         if ratio:
             notes.append(f"- {_WEB_LABELS[key]} is {ratio:.0f}x slower than hotreload at p50")
+    # Issue 19's restart target: a save that restarts, against uvicorn --reload's restart.
+    uvicorn = _get(web, "uvicorn_reload", "p50")
+    for key in ("hotreload_restart", "hotreload_restart_baseline"):
+        restart = _get(web, key, "p50")
+        if restart and uvicorn:
+            notes.append(
+                f"- {_WEB_LABELS[key]}: {restart / uvicorn:.2f}x `uvicorn --reload`'s p50 "
+                f"({restart:,.0f} / {uvicorn:,.0f} ms); requests that failed while it restarted: "
+                f"{_failures(web[key])} (the client reconnects at once)"
+            )
+    for key, error in (web.get("errors") or {}).items():
+        notes.append(f"- {_WEB_LABELS.get(key, key)}: failed: {error.strip().splitlines()[-1]}")
     return lines + (["", *notes] if notes else [])
+
+
+def _frameworks_lines(runs: dict[str, Any] | None) -> list[str]:
+    """Section 7b: Flask's and FastAPI's examples, a body edit and a new route, against the
+    restarter their users run."""
+    if not runs:
+        return []
+    from benchmarks.frameworks import LABELS
+
+    lines = [
+        "",
+        "## 7b. Flask and FastAPI apps: save -> new HTTP response (ms)",
+        "",
+        "examples/flaskr (an app factory, blueprints, SQLite, Jinja) and examples/todoapi "
+        "(FastAPI routers, pydantic, SQLAlchemy). *body*: a handler returns a new text; "
+        "*route*: a new route is appended (`hotreload up` restarts where it cannot apply it in "
+        "place). Failed polls: requests the polling client saw fail, by kind (a dropped "
+        "keep-alive connection; a refused one, no server listening).",
+        "",
+        "| app | reloader | edit | n | missed | min | p50 | p90 | max | failed polls |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for run in runs.values():
+        if not isinstance(run, dict) or "contender" not in run:
+            continue
+        cells = " | ".join(_fmt(run[k]) for k in ("min", "p50", "p90", "max"))
+        label = LABELS.get(run["contender"], run["contender"])
+        lines.append(
+            f"| {run['app']} | {label} | {run['kind']} | {run['n']} | {run['missed']} | "
+            f"{cells} | {_failures(run)} |"
+        )
+    return lines
+
+
+def _failures(run: dict[str, Any]) -> str:
+    """How many polls failed during the saves, by kind (a refused connection is named)."""
+    kinds = run.get("poll_error_kinds")
+    if not kinds:
+        return str(run["poll_errors"])
+    named = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    refused = kinds.get("ConnectionRefusedError", 0)
+    return f"{run['poll_errors']} ({named}; refused: {refused})"
 
 
 _EXPORTS_LABELS = {

@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks.fieldreport import issue11_verdicts
 from benchmarks.proc import ChildError, exit_on_sigterm
-from benchmarks.report import derived, machine, render, verdict_dicts
+from benchmarks.report import derived, machine, render, revision, verdict_dicts
 from benchmarks.scalereport import issue19_verdicts
 from benchmarks.suite import FULL, QUICK, SECTIONS, Workspace
 
@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "such as benchmarks/results/latest.json",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout of hotreload (git worktree add DIR REV): the start-up and web "
+        "sections also run its `hotreload up`, side by side with this one's, in turns",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=RESULTS_DIR,
@@ -94,9 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = args.only or list(SECTIONS)
     began = time.monotonic()
     results: dict[str, Any] = {"plan": plan.name, "machine": machine(), "errors": {}}
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None:
+        if not (baseline / "hotreload" / "__init__.py").is_file():
+            print(f"benchmarks: --baseline {baseline} holds no hotreload package", file=sys.stderr)
+            return 2
+        results["machine"]["baseline"] = {"revision": revision(baseline)}
     _log(f"{plan.name} run: {', '.join(sections)}")
     with tempfile.TemporaryDirectory(prefix="hotreload-bench-") as scratch:
-        work = Workspace(Path(scratch))
+        work = Workspace(Path(scratch), baseline=baseline)
         for name in sections:
             try:
                 results[name] = SECTIONS[name](plan, work, _log)

@@ -41,11 +41,15 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
         return []
     runs = startup["runs"]
 
+    cpu = all("cpu_s" in r for r in runs.values())
+
     def row(label: str, name: str) -> str:
         r = runs[name]
-        return f"| {label} | {r['wall_s'] * 1000:.0f} | {r['peak_mb']:.1f} |"
+        line = f"| {label} | {r['wall_s'] * 1000:.0f} | {r['peak_mb']:.1f} |"
+        return line + (f" {r['cpu_s'] * 1000:.0f} |" if cpu else "")
 
     plain, up = runs["plain"], runs["hotreload_up"]
+    base = runs.get("hotreload_up_baseline")
     bytecode = (
         "written" if startup.get("bytecode_written") else "not written (PYTHONDONTWRITEBYTECODE)"
     )
@@ -59,15 +63,31 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
         "`hotreload up` = the same `app` as its `[app] entry`, with one manifest module, "
         f"development profile, JSON events on stderr. Bytecode: {bytecode}, for all alike.",
         "",
-        "| process | wall ms | peak MB |",
-        "| --- | ---: | ---: |",
+        "| process | wall ms | peak MB |" + (" CPU ms |" if cpu else ""),
+        "| --- | ---: | ---: |" + (" ---: |" if cpu else ""),
         row("bare interpreter (`python -c pass`)", "bare_python"),
         row("`python -c 'import hotreload'`", "import_hotreload"),
         row("plain Python, the app", "plain"),
         row("`hotreload up`, the app", "hotreload_up"),
+        *(
+            [row("`hotreload up` of the baseline checkout", "hotreload_up_baseline")]
+            if base
+            else []
+        ),
         "",
         f"- `hotreload up` / plain: {_x(_ratio(up['wall_s'], plain['wall_s']))} wall time, "
-        f"{_x(_ratio(up['peak_mb'], plain['peak_mb']))} peak memory",
+        f"{_x(_ratio(up['peak_mb'], plain['peak_mb']))} peak memory"
+        + (f", {_x(_ratio(up['cpu_s'], plain['cpu_s']))} CPU time" if cpu else ""),
+        *(
+            [
+                f"- the baseline's `hotreload up` / plain: "
+                f"{_x(_ratio(base['wall_s'], plain['wall_s']))} wall time, "
+                f"{_x(_ratio(base['peak_mb'], plain['peak_mb']))} peak memory"
+                + (f", {_x(_ratio(base['cpu_s'], plain['cpu_s']))} CPU time" if cpu else "")
+            ]
+            if base
+            else []
+        ),
     ]
 
 
@@ -161,5 +181,22 @@ def issue19_verdicts(results: dict[str, Any]) -> list[dict[str, str]]:
                 f"{idle:.2f} %",
                 idle <= IDLE_PERCENT,
             )
+        )
+    # The restart path: a save that restarts the web app, against uvicorn --reload's restart.
+    restart = _get(results, "web", "hotreload_restart", "p50")
+    uvicorn = _get(results, "web", "uvicorn_reload", "p50")
+    if restart is not None and uvicorn:
+        found.append(
+            _verdict(
+                "save -> new response through a restart no slower than `uvicorn --reload` (p50)",
+                f"{restart / uvicorn:.2f}x ({restart:,.0f} / {uvicorn:,.0f} ms)",
+                restart <= uvicorn,
+            )
+        )
+    kinds = _get(results, "web", "hotreload_restart", "poll_error_kinds")
+    if kinds is not None:
+        refused = kinds.get("ConnectionRefusedError", 0)
+        found.append(
+            _verdict("0 connections refused during the restarts", str(refused), not refused)
         )
     return found

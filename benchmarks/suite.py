@@ -35,6 +35,7 @@ from benchmarks.projects import (
     write_scale_project,
     write_startup_project,
 )
+from benchmarks.stats import summary
 
 Log = Callable[[str], None]
 
@@ -67,6 +68,7 @@ class Plan:
     field_all_settings: bool  # also a tool's second setting (jurigged's default debounce)
     web_edits: int  # hotreload up serving examples/webapp
     web_restart_edits: int  # uvicorn --reload and uvicorn-hmr: each save costs a 2 s start-up
+    web_turns: int  # the restarters' saves are taken in this many turns each
     export_calls: int  # HTTP round trips per contender of the exports section
     heap_objects: int  # live objects of the big-heap runs (the other runs: none)
     heap_edits: int  # per edit kind, heap size and save style
@@ -96,6 +98,7 @@ FULL = Plan(
     field_all_settings=True,
     web_edits=30,
     web_restart_edits=10,
+    web_turns=2,
     export_calls=5000,
     heap_objects=5_000_000,
     heap_edits=20,
@@ -126,6 +129,7 @@ QUICK = Plan(
     # keeps the quick run under a minute.
     web_edits=5,
     web_restart_edits=1,
+    web_turns=1,
     export_calls=1000,
     heap_objects=5_000_000,
     heap_edits=5,
@@ -137,8 +141,10 @@ QUICK = Plan(
 class Workspace:
     """The run's scratch directory: generated projects, made once and shared by sections."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, baseline: Path | None = None) -> None:
         self.root = root
+        # Another checkout whose `hotreload up` runs beside this one's (`--baseline`).
+        self.baseline = baseline
         self._scale: dict[int, Project] = {}
 
     def big(self, name: str) -> Project:
@@ -429,30 +435,106 @@ def web_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
         if importlib.util.find_spec(needed) is None:
             raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
     python = hmr_python()
-    runs = [
-        ("hotreload", plan.web_edits, ACCEPT_TIMEOUT_S),
-        ("hotreload_restart", plan.web_restart_edits, 30.0),
-        ("uvicorn_reload", plan.web_restart_edits, 30.0),
-        ("uvicorn_hmr", plan.web_restart_edits, 30.0),
+    # (result key, contender, the checkout whose hotreload it runs, saves, timeout)
+    runs: list[tuple[str, str, Path | None, int, float]] = [
+        ("hotreload", "hotreload", None, plan.web_edits, ACCEPT_TIMEOUT_S),
     ]
+    # The restarters take turns, a few saves at a time, so a busy moment hits each alike.
+    turns = max(1, min(plan.web_turns, plan.web_restart_edits))
+    restarters: list[tuple[str, str, Path | None]] = [
+        ("hotreload_restart", "hotreload_restart", None)
+    ]
+    if work.baseline is not None:
+        restarters.append(("hotreload_restart_baseline", "hotreload_restart", work.baseline))
+    restarters.append(("uvicorn_reload", "uvicorn_reload", None))
+    for turn in range(turns):
+        edits = plan.web_restart_edits // turns + (turn < plan.web_restart_edits % turns)
+        runs += [(key, contender, package, edits, 30.0) for key, contender, package in restarters]
+    runs.append(("uvicorn_hmr", "uvicorn_hmr", None, plan.web_restart_edits, 30.0))
     results: dict[str, Any] = {"model_seconds": WEB_MODEL_SECONDS}
-    for contender, edits, timeout in runs:
+    errors: dict[str, str] = {}
+    for turn, (key, contender, package, edits, timeout) in enumerate(runs):
         if contender == "uvicorn_hmr" and python is None:
             log(f"web: {contender} skipped: {HMR_HINT}")
             results[contender] = {"skipped": HMR_HINT}
             continue
-        log(f"web: {contender} ({edits} saves)")
+        if key in errors:
+            continue
+        log(f"web: {key} ({edits} saves)")
         args = {
             "contender": contender,
-            "root": str(work.root / f"web-{contender}"),
+            "root": str(work.root / f"web-{key}-{turn}"),
             "edits": edits,
             "timeout": timeout,
             "model_seconds": WEB_MODEL_SECONDS,
-            "seed": 3,
+            "seed": 3 + turn,
             "python": python,
+            "package": None if package is None else str(package),
         }
-        results[contender] = run_job("web", args, timeout=_job_timeout(edits, timeout + 1))
+        try:
+            run = run_job("web", args, timeout=_job_timeout(edits, timeout + 1))
+        except ChildError as e:  # one contender failing must not cost the others' figures
+            errors[key] = str(e)[-2000:]
+            results.pop(key, None)
+            continue
+        results[key] = _merged_web_runs(results.get(key), run)
+    if errors:
+        results["errors"] = errors
     return results
+
+
+def frameworks_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
+    """Save-to-new-response of examples/flaskr and examples/todoapi: a handler's body and a new
+    route under `hotreload up`, then the same saves under the restarter each app's users run
+    (`flask --debug`, `uvicorn --reload`), one child each."""
+    from benchmarks.frameworks import APPS
+
+    for needed in ("uvicorn", "fastapi", "flask", "sqlalchemy"):
+        if importlib.util.find_spec(needed) is None:
+            raise RuntimeError(f'{needed} is not installed: pip install -e ".[test]"')
+    results: dict[str, Any] = {}
+    for app in APPS.values():
+        for contender in ("hotreload", app.restarter):
+            for kind in ("body", "route"):
+                in_place = contender == "hotreload" and kind == "body"
+                edits = plan.web_edits if in_place else plan.web_restart_edits
+                timeout = ACCEPT_TIMEOUT_S if in_place else 30.0
+                log(f"frameworks: {app.name}, {contender}, {kind} ({edits} saves)")
+                args = {
+                    "app": app.name,
+                    "contender": contender,
+                    "kind": kind,
+                    "root": str(work.root / f"frameworks-{app.name}-{contender}-{kind}"),
+                    "edits": edits,
+                    "timeout": timeout,
+                    "seed": 5,
+                }
+                job_timeout = _job_timeout(edits, timeout + 1)
+                results[f"{app.name}/{contender}/{kind}"] = run_job(
+                    "frameworks", args, timeout=job_timeout
+                )
+    return results
+
+
+def _merged_web_runs(before: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any]:
+    """One contender's turns as one run: every sample, summarised again."""
+    if before is None:
+        return run
+    samples = before["samples_ms"] + run["samples_ms"]
+    missed = before["missed"] + run["missed"]
+    return {
+        **run,
+        **summary(samples, missed=missed),
+        "samples_ms": samples,
+        "start_up_s": min(before["start_up_s"], run["start_up_s"]),
+        "state_kept": before["state_kept"] and run["state_kept"],
+        "poll_errors": before["poll_errors"] + run["poll_errors"],
+        "poll_error_kinds": {
+            kind: before.get("poll_error_kinds", {}).get(kind, 0)
+            + run.get("poll_error_kinds", {}).get(kind, 0)
+            for kind in {*before.get("poll_error_kinds", {}), *run.get("poll_error_kinds", {})}
+        },
+    }
 
 
 def exports_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
@@ -505,15 +587,21 @@ def heap_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     return results
 
 
-def _run_measured(command: list[str], cwd: Path, *, timeout: float = 300) -> tuple[float, float]:
-    """Wall seconds and peak resident set (MB, VmHWM) of a command that must succeed."""
+def _run_measured(
+    command: list[str], cwd: Path, *, timeout: float = 300, package: Path | None = None
+) -> tuple[float, float, float]:
+    """Wall seconds, peak resident set (MB, VmHWM) and CPU seconds of a command that must succeed
+    (``package``: the checkout whose hotreload it imports, this one's by default)."""
     import os
 
+    env = child_env()
+    if package is not None:
+        env["PYTHONPATH"] = os.pathsep.join((str(package), env["PYTHONPATH"]))
     began = time.perf_counter()
     process = subprocess.Popen(
         command,
         cwd=cwd,
-        env=child_env(),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -525,7 +613,7 @@ def _run_measured(command: list[str], cwd: Path, *, timeout: float = 300) -> tup
         deadline = time.monotonic() + timeout
         while True:
             peak_kb = _vm_hwm_kb(process.pid) or peak_kb
-            pid, status, _usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
@@ -538,7 +626,9 @@ def _run_measured(command: list[str], cwd: Path, *, timeout: float = 300) -> tup
     elapsed = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
         raise ChildError(f"{' '.join(command)} exited {os.waitstatus_to_exitcode(status)}")
-    return elapsed, peak_kb / 1024
+    # CPU time, all its threads: what the process itself did, which other work on a shared
+    # machine stretches far less than the wall time.
+    return elapsed, peak_kb / 1024, usage.ru_utime + usage.ru_stime
 
 
 def _vm_hwm_kb(pid: int) -> int:
@@ -564,21 +654,27 @@ def startup_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
         "import_hotreload": [sys.executable, "-c", "import hotreload"],
         "bare_python": [sys.executable, "-c", "pass"],
     }
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    packages: dict[str, Path | None] = dict.fromkeys(commands)
+    if work.baseline is not None:  # the other checkout's `hotreload up`, in the same turns
+        commands["hotreload_up_baseline"] = commands["hotreload_up"]
+        packages["hotreload_up_baseline"] = work.baseline
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     log(f"startup: {size} modules, {plan.startup_runs} runs of each")
     _run_measured(commands["plain"], project.root)  # the file system's caches warm for both
     for _ in range(plan.startup_runs):
         for name, command in commands.items():
-            runs[name].append(_run_measured(command, project.root))
+            runs[name].append(_run_measured(command, project.root, package=packages[name]))
     return {
         "modules": size,
         "bytecode_written": not sys.dont_write_bytecode,
         "runs": {
             name: {
-                "wall_s": statistics.median(w for w, _ in samples),
-                "peak_mb": statistics.median(m for _, m in samples),
-                "wall_s_runs": [w for w, _ in samples],
-                "peak_mb_runs": [m for _, m in samples],
+                "wall_s": statistics.median(w for w, _, _ in samples),
+                "peak_mb": statistics.median(m for _, m, _ in samples),
+                "cpu_s": statistics.median(c for _, _, c in samples),
+                "wall_s_runs": [w for w, _, _ in samples],
+                "peak_mb_runs": [m for _, m, _ in samples],
+                "cpu_s_runs": [c for _, _, c in samples],
             }
             for name, samples in runs.items()
         },
@@ -596,4 +692,5 @@ SECTIONS: dict[str, Callable[[Plan, Workspace, Log], dict[str, Any]]] = {
     "startup": startup_section,
     "field": field_section,
     "web": web_section,
+    "frameworks": frameworks_section,
 }

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import sys
 import time
@@ -49,6 +50,9 @@ def copy_example(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("hotreload.toml", "handlers.py", "webapp.py"):
         (target / name).write_text((EXAMPLE / name).read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in ("static", "templates"):  # the app mounts and renders them at start-up
+        if (EXAMPLE / folder).is_dir():
+            shutil.copytree(EXAMPLE / folder, target / folder, dirs_exist_ok=True)
     source = (EXAMPLE / "webapp.py").read_text(encoding="utf-8")
     binding = 'handlers = hotreload.current().module("handlers")\n'
     if binding not in source or "import hotreload\n" not in source:
@@ -108,25 +112,33 @@ class Poller:
     def __init__(self, port: int) -> None:
         self.port = port
         self._conn: http.client.HTTPConnection | None = None
-        self.errors = 0
+        self.errors = 0  # requests that failed: refused, dropped or timed out
+        self.kinds: dict[str, int] = {}  # failed requests by exception (ConnectionRefusedError)
 
-    def get(self, path: str) -> dict[str, Any] | None:
+    def text(self, path: str) -> str | None:
+        """The body of a 200 answer, or None (another status, or the connection failed)."""
         try:
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             self._conn.request("GET", path)
             response = self._conn.getresponse()
             body = response.read()
-            if response.status != 200:
-                return None
-            value: dict[str, Any] = json.loads(body)
-            return value
-        except (OSError, http.client.HTTPException, ValueError):
+            return body.decode("utf-8", errors="replace") if response.status == 200 else None
+        except (OSError, http.client.HTTPException) as e:
             self.errors += 1
+            self.kinds[type(e).__name__] = self.kinds.get(type(e).__name__, 0) + 1
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
             return None
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        body = self.text(path)
+        try:
+            value: dict[str, Any] | None = None if body is None else json.loads(body)
+        except ValueError:
+            return None
+        return value
 
     def wait_for(self, path: str, check: Any, timeout: float) -> tuple[int, dict[str, Any]] | None:
         deadline = time.monotonic() + timeout
@@ -134,6 +146,16 @@ class Poller:
             value = self.get(path)
             if value is not None and check(value):
                 return time.monotonic_ns(), value
+            time.sleep(POLL_PAUSE_S)
+        return None
+
+    def wait_for_text(self, path: str, needle: str, timeout: float) -> int | None:
+        """When (monotonic ns) a 200 answer at ``path`` first contains ``needle``, or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.text(path)
+            if body is not None and needle in body:
+                return time.monotonic_ns()
             time.sleep(POLL_PAUSE_S)
         return None
 
@@ -155,7 +177,8 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
     """One contender: start it, save handlers.py ``edits`` times, time each new response.
 
     args: contender ("hotreload", "hotreload_restart", "uvicorn_reload", "uvicorn_hmr"), root,
-    edits, timeout, model_seconds, seed, python (uvicorn-hmr's interpreter).
+    edits, timeout, model_seconds, seed, python (uvicorn-hmr's interpreter), package (another
+    checkout whose hotreload runs, or None).
 
     ``hotreload_restart`` saves a new route into webapp.py instead: a save that cannot apply in
     place, so `hotreload up` restarts into it (and pays the app's start-up, as restarters do).
@@ -168,6 +191,8 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
     port = free_port()
     rng = random.Random(args["seed"])
     env = child_env(WEBAPP_MODEL_SECONDS=str(args["model_seconds"]), PYTHONUNBUFFERED="1")
+    if args.get("package") and contender.startswith("hotreload"):  # another checkout's hotreload
+        env["PYTHONPATH"] = os.pathsep.join((args["package"], env["PYTHONPATH"]))
     log = open(app_dir / "server.log", "wb")  # closed in the finally below
     writer = Writer()
     server = Spawned(
@@ -189,6 +214,7 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
             tail = (app_dir / "server.log").read_text(encoding="utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"{contender} did not answer within {READY_TIMEOUT_S:g} s:\n{tail}")
         start_up_s = time.monotonic() - began
+        poller.errors, poller.kinds = 0, {}  # from here on: failures while saves apply
         loaded_at = ready[1]["model_loaded_at"]
         routes = ""
         for value in range(1, int(args["edits"]) + 1):
@@ -223,4 +249,5 @@ def web_run(args: dict[str, Any]) -> dict[str, Any]:
         "model_seconds": args["model_seconds"],
         "state_kept": kept,
         "poll_errors": poller.errors,
+        "poll_error_kinds": poller.kinds,
     }

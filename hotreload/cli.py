@@ -130,11 +130,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     listening: socket.socket | None = None
     saves: SaveWatch | None = None
     if serving:
-        from hotreload.web.restart import SaveWatch, inherited_socket
+        from hotreload.web.restart import SaveWatch, inherited_socket, restart_since
 
         listening = inherited_socket()
-        # A restart's start-up may fail: saves from now on are what it waits for then.
-        saves = SaveWatch(manifest.root, manifest.path).start() if restarted else None
+        # A restart's start-up may fail: then saves since the exec are what it waits for.
+        saves = SaveWatch(manifest.root, manifest.path, restart_since()) if restarted else None
     with Interrupts() as interrupts, _one_process(server):
         # A signal during start-up stops it; the server says which one stopped it.
         server.interrupt_cause = interrupts.describe
@@ -238,7 +238,9 @@ def _start(
         raise
     loaded: list[Any] = []
     if web.factory:
-        server.restart_when_changed(*factory_restart(web))
+        module, restart = factory_restart(web)
+        server.restart_when_changed(module, restart)
+        server.ran_once(module, web.path.rpartition(":")[2], "the [app] factory")
     else:
         server.pin(*served_app(web))
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -22,6 +23,13 @@ from hotreload.verdicts import (
 )
 from hotreload.words import LEVEL_ORDER, AppKind, AssetKind, Level
 
+# Every model forbids unknown fields and writes every field. Each builds its validator the first
+# time an event of its kind is emitted (a run emits a few of the kinds): start-up does not pay
+# for all of them.
+_CONFIG = ConfigDict(
+    extra="forbid", json_schema_serialization_defaults_required=True, defer_build=True
+)
+
 
 def _name(event: str) -> Any:
     """The ``event`` field of one model: its name, fixed, described like every field."""
@@ -38,7 +46,7 @@ _MEMBER_DESCRIPTION = (
 class ViolationRecord(BaseModel):
     """One way a function or a frozen type breaks the contract."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    model_config = _CONFIG
 
     code: ViolationCode = Field(description="What kind of break this is.")
     function: str = Field(
@@ -58,11 +66,33 @@ class ViolationRecord(BaseModel):
 class WarningRecord(BaseModel):
     """An accepted change that needs a restart to take full effect."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    model_config = _CONFIG
 
     code: WarningCode = Field(description="What kind of change this is.")
-    type: str = Field(description="The frozen type concerned.")
-    member: str | None = Field(description="The field (or other member) concerned.")
+    type: str | None = Field(
+        description="The frozen type concerned (`field_added`); the export or `Type.method` "
+        "(`parameter_added`); null for the other codes."
+    )
+    member: str | None = Field(description="The field (or other member, or parameter) concerned.")
+    function: str | None = Field(
+        default=None,
+        description="The changed function that will not run again (qualified name: "
+        "`main`, `Worker.run`); null for `field_added`.",
+    )
+    thread: str | None = Field(
+        default=None,
+        description="The name of the thread whose call does not return (`asyncio task NAME` "
+        "for a coroutine waiting in a task); null for `field_added` and for the app factory.",
+    )
+    file: str | None = Field(
+        default=None,
+        description="The file that call runs in now (relative to project.root where under it).",
+    )
+    line: int | None = Field(default=None, description="The line that call runs now.")
+    call_sites: list[str] = Field(
+        default_factory=list,
+        description="`startup_only`: the calls of the function that already ran, as `file:line`.",
+    )
     message: str = Field(description="What changed and what a restart is for, for a person.")
 
 
@@ -71,7 +101,7 @@ class BaseEvent(BaseModel):
 
     # Every field, defaults included, is written on every line: the schema says so (a consumer
     # may rely on `message` being present, null or not), and `event` is required in it.
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    model_config = _CONFIG
     default_level: ClassVar[Level] = "info"
 
     event: str = Field(description="The event's name.")
@@ -199,7 +229,8 @@ class ReloadAccepted(SourceEvent):
     warnings: list[WarningRecord] = Field(
         default_factory=list,
         description="Accepted changes that need a restart to take full effect (a data type "
-        "gained a field); the event's level is then warning.",
+        "gained a field; a function that runs now in a call that does not return, or that is "
+        "called only from lines such a call has passed); the event's level is then warning.",
     )
     duration_ms: float = Field(description="Time from reading the file to the patched module.")
 
@@ -222,7 +253,7 @@ class ReloadRejected(SourceEvent):
 class RestartCauseRecord(BaseModel):
     """One reason a save cannot apply in place."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    model_config = _CONFIG
     code: RestartReason = Field(description="What kind of reason this is.")
     statement: str | None = Field(
         description="The top-level statement concerned, as `line: first line`, where known."
@@ -335,7 +366,7 @@ class AppServing(BaseEvent):
 class SkippedExport(BaseModel):
     """An export the exports API does not serve, and why."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    model_config = _CONFIG
 
     export: str = Field(description='The export, as "module.function".')
     reason: str = Field(description="Which parameter or result has no JSON form, and why.")
@@ -409,11 +440,15 @@ EVENT_MODELS: tuple[type[BaseEvent], ...] = (
     AssetChanged,
 )
 
-# One list of the event models: the union that validates a record is built from it.
-# (A runtime union: the list is data, so no type checker reads it as a type.)
-EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Union[EVENT_MODELS], Field(discriminator="event")]  # type: ignore[arg-type]  # noqa: UP007
-)
+
+@functools.cache
+def event_adapter() -> TypeAdapter[Any]:
+    """The union of every event model (the schema of a line), built from the one list of them
+    when first asked: emitting an event validates it against its own model. (A runtime union:
+    the list is data, so no type checker reads it as a type.)"""
+    return TypeAdapter(
+        Annotated[Union[EVENT_MODELS], Field(discriminator="event")]  # type: ignore[arg-type]  # noqa: UP007
+    )
 
 
 def event_json_schema() -> dict[str, Any]:
@@ -421,7 +456,7 @@ def event_json_schema() -> dict[str, Any]:
 
     Serialization mode: it describes the lines as written, where every field is present.
     """
-    schema = EVENT_ADAPTER.json_schema(mode="serialization")
+    schema = event_adapter().json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "hotreload event",

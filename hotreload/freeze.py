@@ -9,7 +9,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import InlineTable, Table, Whitespace
 
+from hotreload.contract.crossmodule import ModuleSource, reached_across
 from hotreload.contract.framework import framework_called
 from hotreload.contract.signatures import (
     Signature,
@@ -24,7 +25,7 @@ from hotreload.contract.signatures import (
     parse_signature,
     public_functions,
 )
-from hotreload.contract.typeshapes import TypeShape, parse_field, reached_types
+from hotreload.contract.typeshapes import TypeShape, parse_field
 from hotreload.errors import ManifestError
 from hotreload.manifest import (
     LoadedManifest,
@@ -60,6 +61,8 @@ class Current:
     exports: dict[str, Signature]
     types: dict[str, TypeShape]
     left_out: dict[str, str]
+    # Whether exports of the modules `read_project` was asked for reach any of its types.
+    reached: bool = True
 
 
 def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> list[FreezeChange]:
@@ -73,12 +76,18 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     """
     loaded = load_manifest(manifest_path)
     names = _select_modules(loaded, modules)
-    current = {
-        name: read_current(
-            name, loaded.module_path(name), exported=loaded.manifest.modules[name].exports
-        )
-        for name in names
-    }
+    selected = set(names)
+    every = loaded.manifest.modules
+    current = read_project(
+        {name: loaded.module_path(name) for name in every},
+        exported={name: config.exports for name, config in every.items()},
+        required=names,
+    )
+    # A type the named modules' exports take from another manifest module is frozen there:
+    # that module's types are written too (all of them, as every export reaches them).
+    names += [
+        name for name in every if name not in names and name in current and current[name].reached
+    ]
     try:
         raw = loaded.path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -91,9 +100,10 @@ def freeze(manifest_path: Path | str, modules: Sequence[str] | None = None) -> l
     for name in names:
         config = loaded.manifest.modules[name]
         module = _as_table(_as_table(doc["modules"])[name])
-        changes += _sync_exports(
-            module, name, config.exports, loaded.signatures(name), current[name].exports
-        )
+        if name in selected:
+            changes += _sync_exports(
+                module, name, config.exports, loaded.signatures(name), current[name].exports
+            )
         changes += _sync_types(module, name, config.types, loaded.types(name), current[name].types)
     new_text = doc.as_string()
     if new_text != text:
@@ -124,6 +134,59 @@ def read_current(name: str, path: Path, *, exported: Collection[str] = ()) -> Cu
     as a host does not call it: it is left out, unless ``exported`` lists it already (frozen
     on purpose, it stays).
     """
+    return read_project({name: path}, exported={name: exported})[name]
+
+
+def read_project(
+    paths: Mapping[str, Path],
+    *,
+    exported: Mapping[str, Collection[str]],
+    required: Collection[str] | None = None,
+) -> dict[str, Current]:
+    """`read_current` for every manifest module at once, so that a type one module's exports
+    take from another manifest module is recorded under the module that defines it
+    (`contract.crossmodule`). A module outside ``required`` (not being frozen) that cannot be
+    read is left out rather than failing the modules that are; one that can is returned too,
+    with ``reached`` saying whether the required modules' exports reach its types."""
+    sources: dict[str, ModuleSource] = {}
+    left_out: dict[str, dict[str, str]] = {}
+    for name, path in paths.items():
+        try:
+            tree = _parse_module(name, path)
+        except ManifestError:
+            if required is None or name in required:
+                raise
+            continue
+        exports, left_out[name] = _exports_of(tree, exported.get(name, ()))
+        sources[name] = ModuleSource(tree, path.name == "__init__.py", exports)
+    reached = reached_across(sources)
+    asked = set(sources) if required is None else set(required)
+    by_asked = reached_across(
+        {n: replace(src, exports=src.exports if n in asked else {}) for n, src in sources.items()}
+    )
+    return {
+        name: Current(
+            dict(source.exports),
+            {type_name: found.shape for type_name, found in reached[name].items()},
+            left_out[name],
+            reached=bool(by_asked[name]),
+        )
+        for name, source in sources.items()
+    }
+
+
+def _exports_of(
+    tree: ast.Module, exported: Collection[str]
+) -> tuple[dict[str, Signature], dict[str, str]]:
+    """The public functions to export, and those left out as a framework calls them."""
+    found = public_functions(functions_in_tree(tree))
+    called = framework_called(tree)
+    left_out = {n: why for n, why in called.items() if n in found and n not in exported}
+    ordered = sorted(found.values(), key=lambda function: function.line)
+    return {f.name: f.signature for f in ordered if f.name not in left_out}, left_out
+
+
+def _parse_module(name: str, path: Path) -> ast.Module:
     try:
         source = path.read_bytes()
     except OSError as e:
@@ -137,14 +200,7 @@ def read_current(name: str, path: Path, *, exported: Collection[str] = ()) -> Cu
         ) from e
     except ValueError as e:  # Python 3.11 raises ValueError for NUL bytes in source
         raise ManifestError(f"{path}: module {name!r} cannot be parsed: {e}") from e
-    found = public_functions(functions_in_tree(tree))
-    called = framework_called(tree)
-    left_out = {n: why for n, why in called.items() if n in found and n not in exported}
-    ordered = sorted(found.values(), key=lambda function: function.line)
-    exports = {f.name: f.signature for f in ordered if f.name not in left_out}
-    types = reached_types(tree, exports.values())
-    shapes = {type_name: shape.shape for type_name, shape in types.items()}
-    return Current(exports, shapes, left_out)
+    return tree
 
 
 _Same = Callable[[str, str], bool]  # (key, manifest text) -> does it mean what the source has?

@@ -14,7 +14,7 @@ import tomli_w
 
 from hotreload.appscan import FoundApp, Scan, find_apps
 from hotreload.errors import ManifestError
-from hotreload.freeze import Current, read_current, write_atomic
+from hotreload.freeze import Current, read_project, write_atomic
 from hotreload.manifest import (
     find_module_file,
     is_module_name,
@@ -132,7 +132,10 @@ def init_manifest(
             taken_as[given] = name
         if name not in names:
             names.append(name)
-    current = {name: read_current(name, _module_file(root_dir, name)) for name in names}
+    current = read_project(
+        {name: _module_file(root_dir, name) for name in names},
+        exported={name: () for name in names},
+    )
     scan = find_apps(root_dir)
     src_layout = root is None and not names and _in_src_layout(scan.chosen, manifest_dir)
     if src_layout:  # module names start in src/, where the app's own imports resolve

@@ -11,10 +11,12 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from hotreload.engine import mainthread
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.source import digest, mark_of, read_source
+from hotreload.engine.stdlibrecord import recording_import
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
 from hotreload.errors import HotreloadError
 from hotreload.events import (
@@ -94,6 +96,8 @@ class ReloadingSide:
     def watch(self) -> None:
         """Start the watcher; returns once it is live and every save since the modules were
         read is decided."""
+        # A save may set or undo a signal handler, which only the main thread may do.
+        mainthread.install()
         manifest_watch = ManifestWatch(self.manifest.path, self.events)
 
         def on_batch(paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
@@ -135,11 +139,19 @@ class ReloadingSide:
                     self.watchdog.close()
             for item in decided:
                 report_outcome(self.events, item.outcome, item.digest, self.policy)
-            restart = next((d.outcome for d in decided if d.outcome.kind == "restart_needed"), None)
+            restart = next(
+                (
+                    d.outcome
+                    for d in decided
+                    if d.outcome.kind == "restart_needed" or d.outcome.restart_after is not None
+                ),
+                None,
+            )
             if restart is not None and self.policy == "auto" and self.on_restart is not None:
-                assert restart.restart is not None, "a restart_needed outcome always says why"
+                needed = restart.restart or restart.restart_after
+                assert needed is not None, "a restart_needed outcome always says why"
                 spec = restart.live.spec
-                self.on_restart(spec.name, spec.path, restart.restart)
+                self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
 
     def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
@@ -226,7 +238,9 @@ class ImportedModules:
         self.events = events
         self.manifest_modules = manifest_modules
         self.on_tracked: Callable[[Path], None] = lambda _path: None
-        self.recorder = ImportRecorder(ProjectFiles(root), self._imported)
+        self.recorder = ImportRecorder(
+            ProjectFiles(root), self._imported, batches.import_began, around=recording_import
+        )
 
     def install(self) -> None:
         """Record imports from now on (before the manifest's modules import their helpers)."""

@@ -7,6 +7,7 @@ import inspect
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -166,8 +167,10 @@ class Server:
         imports = self._reloading.imports
         if imports is not None:
             imports.install()  # before the imports: their helpers are recorded
+        order = self._reloading.batches.import_began
         for spec, candidate in prepared:
             loaded_at = time.perf_counter()
+            order.setdefault(spec.name, len(order))  # its own imports begin after it
             live = load(spec, candidate)
             self._reloading.batches.track(live)
             report_loaded(self.events, live, digest(live.source), _ms_since(loaded_at))
@@ -235,6 +238,12 @@ class Server:
         factory, whose app was built once at start and cannot be rebuilt in place)."""
         self._reloading.batches.restart_always[module] = restart
 
+    def ran_once(self, module: str, function: str, what: str) -> None:
+        """``module.function`` ran once at start and returned (`hotreload up`: the app factory):
+        a change to a function only it calls is accepted with a warning that says so, and
+        restarts the server where the profile lets it (``restart = "auto"``)."""
+        self._reloading.batches.ran_once[(module, function)] = what
+
     def pin(self, module: str, name: str, cause: RestartCause) -> None:
         """A save that would bind ``module.name`` again in place is ``restart_needed`` with
         ``cause`` (`hotreload up`: the served app, which uvicorn holds as it was at start)."""
@@ -300,6 +309,10 @@ class Server:
         if app is None or app.entry is None:
             raise ServerError(f"{self.manifest.path.name} has no [app] entry to run")
         entry = import_entry(app.entry, self.manifest.root)
+        # Called once: a change to it never runs in this process (a warning says so).
+        code = getattr(inspect.unwrap(entry), "__code__", None)
+        if isinstance(code, types.CodeType):
+            self._reloading.batches.entries.add((code.co_filename, code.co_qualname))
         return entry(self) if inspect.signature(entry).parameters else entry()
 
     def reload(self, paths: list[Path], *, resync: bool = False) -> list[Outcome]:

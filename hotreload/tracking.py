@@ -19,6 +19,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,32 @@ class ProjectFiles:
             if not self.root.is_relative_to(p)
         ]
         self._folders: dict[Path, bool] = {}
+        self._real_folders: dict[str, str] = {}
+        self._root_text = str(self.root)
+        self._root_prefix = self._root_text.rstrip(os.sep) + os.sep
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` (a module's file) is project code that may reload."""
-        real = Path(os.path.realpath(path))
-        if real.suffix != ".py" or not real.is_relative_to(self.root):
+        real = self._realpath(os.fspath(path))
+        if os.path.splitext(real)[1] != ".py":
             return False
-        return self.folder_is_project(real.parent)
+        folder = os.path.dirname(real)
+        # Text, not Path: asked for every module in sys.modules, most of them elsewhere.
+        if folder != self._root_text and not folder.startswith(self._root_prefix):
+            return False
+        return self.folder_is_project(Path(folder))
+
+    def _realpath(self, file: str) -> str:
+        """``os.path.realpath``, resolving each directory once: asked for every module in
+        `sys.modules` (hundreds, in a few dozen folders), where realpath stats every part of
+        each path."""
+        if os.path.islink(file):
+            return os.path.realpath(file)
+        folder, name = os.path.split(file)
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
     def folder_is_project(self, folder: Path) -> bool:
         """Whether modules in ``folder`` are project code (cached: asked at every import)."""
@@ -92,9 +112,20 @@ class ProjectFiles:
 class ImportRecorder:
     """Records the source of every project module the process imports while it is installed."""
 
-    def __init__(self, files: ProjectFiles, on_import: ImportHandler) -> None:
+    def __init__(
+        self,
+        files: ProjectFiles,
+        on_import: ImportHandler,
+        began: dict[str, int] | None = None,
+        around: Callable[[types.ModuleType], AbstractContextManager[object]] | None = None,
+    ) -> None:
         self.files = files
         self.on_import = on_import
+        # The order imports began in (name -> 0, 1, 2, ...): a module imported while another
+        # ran its import began after it. `sys.modules` cannot tell: an import moves its module
+        # to the end once it finished.
+        self.began: dict[str, int] = {} if began is None else began
+        self.around = around  # what the module's run is wrapped in (recording what it does)
         self._installed = False
         self._lock = threading.Lock()
         recorder = self
@@ -123,8 +154,15 @@ class ImportRecorder:
                 return super().source_to_code(data, path, _optimize=_optimize)
 
             def exec_module(self, module: types.ModuleType) -> None:
+                if recorder._installed:
+                    order = recorder.began
+                    order.setdefault(module.__name__, len(order))
                 began = time.perf_counter()
-                super().exec_module(module)
+                if recorder._installed and recorder.around is not None:
+                    with recorder.around(module):
+                        super().exec_module(module)
+                else:
+                    super().exec_module(module)
                 if recorder._installed:
                     took_ms = (time.perf_counter() - began) * 1000
                     source = self._source

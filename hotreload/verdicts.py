@@ -69,7 +69,18 @@ class Violation:
         }
 
 
-WarningCode = Literal["field_added"]
+WarningCode = Literal["field_added", "parameter_added", "still_running", "startup_only"]
+"""The code of a warning on an accepted change:
+
+- ``field_added``: a frozen data type gained a field with a default (objects built before lack
+  it; a framework that read the type's shape keeps the old one);
+- ``parameter_added``: a frozen function or method gained a parameter every frozen caller
+  survives (a trailing one with a default); `hotreload freeze` would record it;
+- ``still_running``: a changed function runs now in a call that does not return (the host's
+  entry, a `while True` loop, a thread's loop): that call keeps the old code;
+- ``startup_only``: a changed function is called only from lines that already ran in such a
+  call: it does not run again until a restart.
+"""
 
 # Why a restart matters after a data type gains a field: said in every such warning.
 RESTART_REASON = (
@@ -81,7 +92,10 @@ RESTART_REASON = (
 
 @dataclass(frozen=True)
 class TypeWarning:
-    """An accepted change to a frozen type that still needs a restart to take full effect."""
+    """An accepted change to the contract that the manifest does not record yet: a data type's
+    new field (a restart is for objects and frameworks that hold the old shape), or a new
+    parameter with a default that every frozen caller survives (``type`` is then the export,
+    or ``Type.method``; ``member`` the parameter)."""
 
     code: WarningCode
     type: str
@@ -94,8 +108,54 @@ class TypeWarning:
             "code": self.code,
             "type": self.type,
             "member": self.member,
+            "function": None,
+            "thread": None,
+            "file": None,
+            "line": None,
+            "call_sites": [],
             "message": self.message,
         }
+
+
+@dataclass(frozen=True)
+class StaleWarning:
+    """An accepted change to a function that will not run again until a restart: it runs now
+    in a call that does not return (``still_running``), or it is called only from lines such
+    a call has passed (``startup_only``).
+
+    ``thread``, ``file`` and ``line`` say where that call runs now (None for a caller that ran
+    once and returned: the app factory); ``call_sites`` (as ``file:line``) are the calls that
+    already ran, for ``startup_only``.
+    """
+
+    code: Literal["still_running", "startup_only"]
+    function: str
+    thread: str | None  # None where the caller ran once and returned (the app factory)
+    file: str | None
+    line: int | None
+    message: str
+    call_sites: tuple[str, ...] = ()
+    # Only a restart applies it, and the server restarts itself for it where it may (`restart =
+    # "auto"`): a change to what the served app's factory called.
+    restarts: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """The event form of a warning (`reload.accepted` ``warnings``)."""
+        return {
+            "code": self.code,
+            "type": None,
+            "member": None,
+            "function": self.function,
+            "thread": self.thread,
+            "file": self.file,
+            "line": self.line,
+            "call_sites": list(self.call_sites),
+            "message": self.message,
+        }
+
+
+AcceptWarning = TypeWarning | StaleWarning
+"""Any warning an accepted change carries."""
 
 
 # -- why a version cannot run -------------------------------------------------------------------

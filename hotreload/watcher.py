@@ -245,7 +245,7 @@ class Watcher:
             due = [min(writing.values()) + WRITE_LIMIT_S - now] if writing else []
             timeout = min([*due, *([DIRECTORY_POLL_S] if missing else [])], default=None)
             changes = kernel.wait(None if timeout is None else max(0.0, timeout))
-            changes += self._rest_of_burst(kernel) if changes else []
+            changes += self._rest_of_burst(kernel) if any(map(self._concerns, changes)) else []
             batch, whole, resync = self._kernel_batch(changes, writing)
             if resync:
                 self._deliver(list(self.files), True, frozenset())
@@ -253,16 +253,26 @@ class Watcher:
 
     def _rest_of_burst(self, kernel: Any) -> list[Any]:
         """Files saved together (a checkout, an editor's "save all") are one batch, applied in
-        import order: more events are taken while they come within a step (`debounce_ms`) of
-        each other, for at most `MAX_BATCH_MS`."""
+        import order: more events are taken while watched files change within a step
+        (`debounce_ms`) of each other, for at most `MAX_BATCH_MS`. Other files of the same
+        directories (a log the server writes, a SQLite database next to the code) never make
+        a save wait."""
         more: list[Any] = []
-        cap = time.monotonic() + MAX_BATCH_MS / 1000
-        while not self._signal.stop.is_set() and time.monotonic() < cap:
-            arrived = kernel.wait(self.step_ms / 1000)
-            if not arrived:
-                break
+        now = time.monotonic()
+        cap = now + MAX_BATCH_MS / 1000
+        quiet_at = now + self.step_ms / 1000
+        while not self._signal.stop.is_set() and (now := time.monotonic()) < min(cap, quiet_at):
+            arrived = kernel.wait(min(cap, quiet_at) - now)
+            if any(map(self._concerns, arrived)):
+                quiet_at = time.monotonic() + self.step_ms / 1000
             more += arrived
         return more
+
+    def _concerns(self, change: Any) -> bool:
+        """Whether a kernel change is about a watched file (or all of them)."""
+        return change.kind in ("overflow", "directory_gone") or (
+            os.path.normpath(change.path) in self._by_path
+        )
 
     def _kernel_batch(
         self, changes: list[Any], writing: dict[Path, float]

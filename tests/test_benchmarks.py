@@ -27,8 +27,8 @@ from hotreload.cli import main as hotreload_main
 
 
 def test_every_job_and_section_is_registered() -> None:
-    assert {"field", "web"} <= set(child.JOBS)
-    assert list(suite.SECTIONS)[-2:] == ["field", "web"]
+    assert {"field", "web", "frameworks"} <= set(child.JOBS)
+    assert list(suite.SECTIONS)[-3:] == ["field", "web", "frameworks"]
     assert suite.QUICK.field_kinds == ("small",)  # the quick run stays under a minute
     assert set(suite.FULL.field_kinds) == set(FIELD_KINDS)
     names = [c.name for c in field.CONTENDERS]
@@ -306,3 +306,56 @@ def test_the_scale_sections_render_side_by_side_with_their_baselines() -> None:
     assert verdicts["`hotreload up` of the app within 1.5x plain Python's wall time"] == "MISS"
     body = "body edit with 5,000,000 objects within 1.3x of an empty process at p50 (atomic)"
     assert verdicts[body] == "PASS"
+
+
+def test_a_baseline_checkout_renders_beside_this_one_and_the_restart_target_is_judged() -> None:
+    """`--baseline DIR`: the other checkout's rows, CPU time, and issue 19's restart target."""
+    from benchmarks import scalereport
+    from benchmarks.report import _web_lines
+
+    startup = {
+        "modules": 1000,
+        "bytecode_written": False,
+        "runs": {
+            name: {"wall_s": wall, "peak_mb": peak, "cpu_s": wall * 0.9}
+            for name, wall, peak in (
+                ("bare_python", 0.03, 10.0),
+                ("import_hotreload", 0.04, 11.0),
+                ("plain", 0.40, 19.0),
+                ("hotreload_up", 0.60, 30.0),
+                ("hotreload_up_baseline", 0.80, 40.0),
+            )
+        },
+    }
+
+    def web_run(p50: float, refused: int) -> dict[str, Any]:
+        kinds = {
+            "RemoteDisconnected": 3,
+            **({"ConnectionRefusedError": refused} if refused else {}),
+        }
+        return {
+            "n": 2,
+            "missed": 0,
+            **{k: p50 for k in ("min", "p50", "p90", "max")},
+            "state_kept": False,
+            "poll_errors": sum(kinds.values()),
+            "poll_error_kinds": kinds,
+        }
+
+    web = {
+        "model_seconds": 2.0,
+        "hotreload_restart": web_run(2500.0, 0),
+        "hotreload_restart_baseline": web_run(2800.0, 0),
+        "uvicorn_reload": web_run(2600.0, 2),
+    }
+    results: dict[str, Any] = {"startup": startup, "web": web}
+    text = "\n".join(scalereport.startup_lines(results) + _web_lines(web, {}))
+    assert "| `hotreload up` of the baseline checkout | 800 | 40.0 | 720 |" in text
+    assert "1.50x wall time, 1.58x peak memory, 1.50x CPU time" in text
+    assert "the baseline's `hotreload up` / plain: 2.00x wall time" in text
+    assert "0.96x `uvicorn --reload`'s p50 (2,500 / 2,600 ms)" in text
+    assert "(3 RemoteDisconnected; refused: 0)" in text
+    verdicts = {v["target"]: v for v in scalereport.issue19_verdicts(results)}
+    restart = "save -> new response through a restart no slower than `uvicorn --reload` (p50)"
+    assert verdicts[restart]["status"] == "PASS"
+    assert verdicts["0 connections refused during the restarts"]["status"] == "PASS"

@@ -619,7 +619,7 @@ def test_check_on_an_edited_copy_of_the_example_names_the_broken_export(tmp_path
 
 
 VALID_CHANGE = CALC.replace("return a + b", "return a + b + 100")
-BREAKING_CHANGE = CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 0)")
+BREAKING_CHANGE = CALC.replace("def add(a: int, b: int)", "def add(a: int, b: int, c: int)")
 
 
 def test_up_writes_one_valid_json_event_per_line_to_stderr_and_the_log_file(
@@ -687,8 +687,11 @@ def test_up_hot_reloads_a_running_host_and_keeps_it_running_on_a_rejection(
         rejected_mark = child.mark()
         edit(
             source,
-            ("def add(a: int, b: int)", "def add(a: int, b: int, c: int = 1000)"),
-            ("return a + b + 100", "return a + b + c"),  # would print 1108 if it ran
+            ("def add(a: int, b: int)", "def add(a: int, b: int, c: int)"),
+            (
+                "return a + b + 100",
+                "return a + b + c",
+            ),  # a caller passing two arguments would break
         )
         child.wait_for("reload.rejected", after=rejected_mark, reason="parameters_changed")
         after_rejection = child.mark()
@@ -815,3 +818,205 @@ def test_the_example_host_shows_an_error_in_a_reloaded_body_and_goes_on(tmp_path
         child.wait_stdout("5 + 3 = 9", after=after_error)
         assert child.stop() == 0
         assert any(line.startswith("Traceback") for line in child.stderr)
+
+
+# -- one contract, one comparison: `check` passes exactly when `up` starts ----------------------
+
+MODELS = """
+import dataclasses
+
+
+@dataclasses.dataclass
+class Base:
+    id: int
+
+
+@dataclasses.dataclass
+class Item(Base):
+    name: str = ""
+
+
+class Shape:
+    def area(self) -> float:
+        return 0.0
+
+
+class Square(Shape):
+    def describe(self) -> str:
+        return "square"
+"""
+
+API = """
+import models
+from models import Item
+
+
+def make(name: str) -> Item:
+    return Item(1, name)
+
+
+def square() -> "models.Square":
+    return models.Square()
+
+
+def with_tax(amount: float) -> float:
+    return amount * 1.2
+"""
+
+MOVED_INTO_BASE = MODELS.replace(
+    "        return 0.0\n",
+    '        return 0.0\n\n    def describe(self) -> str:\n        return "shape"\n',
+).replace('    def describe(self) -> str:\n        return "square"\n', "    pass\n")
+
+SQUARE_FROM_ELSEWHERE = MODELS.replace(
+    "class Shape:\n    def area(self) -> float:\n        return 0.0\n",
+    "from shapes import Shape  # a project file outside the manifest\n",
+)
+SHAPES = "class Shape:\n    def area(self) -> float:\n        return 0.0\n"
+DESCRIBED = SHAPES + '\n    def describe(self) -> str:\n        return "shape"\n'
+NOT_SQUARE = SQUARE_FROM_ELSEWHERE.replace(
+    '    def describe(self) -> str:\n        return "square"\n', "    pass\n"
+)
+
+AGREEMENT = [
+    pytest.param(
+        {"models.py": MODELS.replace("    name: str", "    title: str")},
+        1,
+        id="field-of-another-modules-type-renamed",
+    ),
+    pytest.param(
+        {"models.py": MODELS.replace("    id: int\n", '    id: int\n    kind: str = ""\n')},
+        1,
+        id="base-field-shifts-a-frozen-subclass",
+    ),
+    pytest.param(
+        {
+            "models.py": MODELS.replace(
+                "    id: int\n",
+                '    id: int\n    kind: str = dataclasses.field(default="", kw_only=True)\n',
+            )
+        },
+        0,
+        id="base-gains-a-keyword-only-field",
+    ),
+    pytest.param({"models.py": MOVED_INTO_BASE}, 0, id="method-moved-into-a-base"),
+    pytest.param(
+        {
+            "models.py": MODELS.replace(
+                '    name: str = ""\n',
+                '    name: str = ""\n    size: int = dataclasses.field(init=False)\n',
+            )
+        },
+        0,
+        id="init-false-field",
+    ),
+    pytest.param(
+        {"api.py": API.replace("(amount: float)", "(amount: float, rate: float = 0.2)")},
+        0,
+        id="trailing-parameter-with-a-default",
+    ),
+    pytest.param(
+        {"api.py": API.replace("(amount: float)", "(rate: float = 0.2, amount: float = 0.0)")},
+        1,
+        id="parameter-inserted-before",
+    ),
+]
+
+
+def up_exit(cwd: Path) -> int:
+    """0 once `up` started (then stopped cleanly), else the code it exited with."""
+    with Child("up", "--env", "production", cwd=cwd) as child:
+        try:
+            child.wait_for("server.started")  # raises at once if the child exited instead
+        except AssertionError:
+            assert child.events[-1]["event"] == "server.failed"
+            return child.wait()
+        return child.stop()
+
+
+ELSEWHERE = [
+    pytest.param({"models.py": NOT_SQUARE, "shapes.py": DESCRIBED}, 0, id="moved-into-it"),
+    pytest.param({"models.py": NOT_SQUARE}, 1, id="removed-from-both"),
+    pytest.param(
+        {"models.py": NOT_SQUARE, "shapes.py": DESCRIBED.replace("-> str", "-> int")},
+        1,
+        id="moved-into-it-with-another-signature",
+    ),
+]
+
+
+def init_two_modules(tmp_path: Path, models: str = MODELS, **others: str) -> None:
+    """api and models, and the manifest `init` writes for them (the api's types live in
+    models)."""
+    (tmp_path / "models.py").write_text(models, encoding="utf-8")
+    (tmp_path / "api.py").write_text(API, encoding="utf-8")
+    for name, text in others.items():
+        (tmp_path / f"{name}.py").write_text(text, encoding="utf-8")
+    assert run("init", "api", "models", cwd=tmp_path).returncode == 0
+    manifest = (tmp_path / "hotreload.toml").read_text(encoding="utf-8")
+    assert "[modules.models.types.Item.fields]" in manifest  # reached from api's export
+    assert "[modules.models.types.Square.methods]" in manifest  # through `models.Square`
+    assert run("check", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(("files", "code"), ELSEWHERE)
+def test_a_base_class_in_another_project_file_is_read_by_check_as_up_sees_it(
+    tmp_path: Path, files: dict[str, str], code: int
+) -> None:
+    """Square's base Shape comes from shapes.py, a project file outside the manifest: a frozen
+    method that Square no longer defines is looked for there, by `check` as by `up`."""
+    init_two_modules(tmp_path, SQUARE_FROM_ELSEWHERE, shapes=SHAPES)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == code, checked.stderr
+    assert up_exit(tmp_path) == code
+
+
+@pytest.mark.parametrize(("files", "code"), AGREEMENT)
+def test_check_passes_exactly_when_up_starts(
+    tmp_path: Path, files: dict[str, str], code: int
+) -> None:
+    """A manifest `init` wrote for two modules, then one edit: `check` and `up`, each a real
+    child process, say the same."""
+    init_two_modules(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == code, checked.stderr
+    assert up_exit(tmp_path) == code
+
+
+def test_up_accepts_a_trailing_parameter_with_a_warning_and_freeze_records_it(
+    tmp_path: Path,
+) -> None:
+    init_two_modules(tmp_path)
+    with Child("up", "--log-format", "json", cwd=tmp_path) as child:
+        child.wait_for("server.started")
+        (tmp_path / "api.py").write_text(
+            API.replace("(amount: float)", "(amount: float, rate: float = 0.2)")
+        )
+        accepted = child.wait_for("reload.accepted")
+        assert accepted["level"] == "warning"
+        [warning] = accepted["warnings"]
+        assert (warning["code"], warning["type"], warning["member"]) == (
+            "parameter_added",
+            "with_tax",
+            "rate",
+        )
+        assert "hotreload freeze" in warning["message"]
+        mark = child.mark()
+        (tmp_path / "models.py").write_text(MODELS.replace("    name: str", "    title: str"))
+        rejected = child.wait_for("reload.rejected", after=mark)
+        assert [(v["code"], v["type"], v["member"]) for v in rejected["violations"]] == [
+            ("field_removed", "Item", "name")
+        ]
+        assert child.stop() == 0
+        validate_events(child.events)
+    (tmp_path / "models.py").write_text(MODELS, encoding="utf-8")
+    frozen = run("freeze", cwd=tmp_path)
+    assert frozen.stdout.splitlines() == [
+        "~ api.with_tax: '(amount: float) -> float' -> "
+        "'(amount: float, rate: float = 0.2) -> float'",
+        "hotreload freeze: 1 change(s) written to hotreload.toml",
+    ]

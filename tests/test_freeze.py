@@ -353,3 +353,102 @@ def test_freeze_follows_the_source_order_of_fields(tmp_path: Path) -> None:
     ]
     assert 'y = "int = 0"\nx = "int = 1"\n' in path.read_text()
     assert freeze(path) == []
+
+
+# -- types of another manifest module ------------------------------------------------------------
+
+PACKAGE_MANIFEST = """\
+[project]
+name = "shop"
+
+[modules."shop.api".exports]
+
+[modules."shop.models".exports]
+"""
+
+MODELS = """\
+import dataclasses
+
+from shop.money import Money
+
+
+@dataclasses.dataclass
+class Price:
+    amount: float
+    currency: str = "EUR"
+
+
+@dataclasses.dataclass
+class Item:
+    name: str
+    price: Price
+
+
+class Unused:
+    def hidden(self) -> None: ...
+"""
+
+API = """\
+from . import models as m
+from .models import Item as Thing
+
+
+def make(name: str) -> Thing:
+    return Thing(name, m.Price(1.0))
+
+
+def reprice(item: "m.Item", to: m.Price) -> Thing:
+    return item
+"""
+
+
+def shop(tmp_path: Path) -> Path:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "money.py").write_text("class Money:\n    pass\n")
+    (tmp_path / "shop" / "models.py").write_text(MODELS)
+    (tmp_path / "shop" / "api.py").write_text(API)
+    path = tmp_path / "hotreload.toml"
+    path.write_text(PACKAGE_MANIFEST)
+    return path
+
+
+def test_a_type_another_manifest_module_defines_is_frozen_under_that_module(
+    tmp_path: Path,
+) -> None:
+    """`from .models import Item as Thing` and `m.Price` (through `from . import models as m`)
+    in api's exports, and `Price` again through Item's field: all recorded under shop.models,
+    which is where a save of models.py is checked. A class no export reaches is not."""
+    path = shop(tmp_path)
+    freeze(path)
+    loaded = load_manifest(path)
+    assert loaded.types("shop.api") == {}
+    assert list(loaded.types("shop.models")) == ["Price", "Item"]
+    assert [f.name for f in loaded.types("shop.models")["Item"].fields] == ["name", "price"]
+    assert freeze(path) == []  # a second run has nothing to do
+
+
+def test_freezing_one_module_writes_the_types_its_exports_take_from_another(
+    tmp_path: Path,
+) -> None:
+    path = shop(tmp_path)
+    (tmp_path / "shop" / "models.py").write_text(MODELS + "\n\ndef helper() -> None: ...\n")
+    changes = freeze(path, ["shop.api"])
+    assert {(c.module, c.function) for c in changes} >= {
+        ("shop.models", "types.Item.fields.name"),
+        ("shop.models", "types.Price.fields.amount"),
+    }
+    assert load_manifest(path).signatures("shop.models") == {}  # its exports: not asked for
+
+
+def test_a_type_a_package_re_exports_is_frozen_where_it_is_defined(tmp_path: Path) -> None:
+    path = shop(tmp_path)
+    (tmp_path / "shop" / "__init__.py").write_text("from .models import Item\n")
+    (tmp_path / "shop" / "api.py").write_text(
+        "from shop import Item\n\n\ndef make(name: str) -> Item:\n    return Item(name, None)\n"
+    )
+    path.write_text(PACKAGE_MANIFEST + "\n[modules.shop.exports]\n")
+    freeze(path)
+    loaded = load_manifest(path)
+    assert loaded.types("shop") == {}
+    assert list(loaded.types("shop.models")) == ["Price", "Item"]

@@ -50,7 +50,7 @@ def event_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
         child.wait_for("server.started", reload=True)
         save(source, 'GREETING = "Hello"', 'GREETING = "Hi"')
         child.wait_for("reload.accepted", version=2)
-        save(source, "def greet(name: str)", "def greet(name: str, loud: bool = False)")
+        save(source, "def greet(name: str)", "def greet(name: str, loud: bool)")
         child.wait_for("reload.rejected", reason="parameters_changed")
         assert child.stop() == 0
     return project / "logs" / "run.jsonl"
@@ -70,7 +70,7 @@ def test_a_log_with_a_rejection_prints_it_and_exits_1(event_log: Path) -> None:
     report, summary = result.stdout.splitlines()
     assert report.endswith(
         "greeter v2 rejected (parameters_changed): greet: parameters changed: expected "
-        "(name: str), found (name: str, loud: bool = False) (restore the frozen signature, or "
+        "(name: str), found (name: str, loud: bool) (restore the frozen signature, or "
         "run `hotreload freeze` and restart the host)"
     )
     assert summary == "1 rejected, 1 accepted, 0 start-up violation(s) in 1 run(s)"

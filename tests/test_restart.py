@@ -179,6 +179,50 @@ def test_a_restart_whose_start_up_fails_waits_for_the_next_save(tmp_path: Path) 
         child.kill()
 
 
+BLOCKED_IMPORT = """
+import pathlib
+import time
+
+_here = pathlib.Path(__file__).parent
+(_here / "importing.flag").write_text("1")
+_until = time.monotonic() + 60
+while not (_here / "go.flag").exists() and time.monotonic() < _until:
+    time.sleep(0.01)
+1 / 0
+"""
+
+
+def test_a_save_made_while_a_failing_restart_started_restarts_it_at_once(tmp_path: Path) -> None:
+    """No watcher runs during a restart's start-up: the files' modification times say, when
+    it fails, that a save came after the exec, and the fixed version starts without another."""
+    directory = project(tmp_path)
+    child = up(directory)
+    try:
+        url = child.wait_for("app.serving")["url"]
+        mark = child.mark()
+        # A new route (a restart), and an import that, once the file was read, waits until
+        # told to fail.
+        blocked = "app = FastAPI()\n" + ROUTE_B + BLOCKED_IMPORT
+        edit(directory / "main.py", ("app = FastAPI()\n", blocked))
+        child.wait_for("server.restarting", after=mark)
+        flag = directory / "importing.flag"
+        deadline = time.monotonic() + WAIT
+        while not flag.exists():
+            assert time.monotonic() < deadline, "the restarted run never imported main.py"
+            time.sleep(0.01)
+        # Saved while that start-up runs: the fix (no wait, no error) and route b.
+        (directory / "main.py").write_text(APP.lstrip() + ROUTE_B, encoding="utf-8")
+        (directory / "go.flag").write_text("1")
+        failed = child.wait_for("server.failed", after=mark)
+        assert failed["waiting"] is True and "ZeroDivisionError" in failed["message"]
+        child.wait_for("server.started", after=mark, restarted=True)
+        with httpx.Client(timeout=WAIT) as http:
+            assert http.get(f"{url}/b").json() == {"route": "b"}
+        assert child.stop() == 0
+    finally:
+        child.kill()
+
+
 def test_with_restart_never_the_event_says_so_and_the_old_version_serves(tmp_path: Path) -> None:
     directory = project(tmp_path, restart="never")
     child = up(directory)

@@ -12,6 +12,7 @@ from hotreload.contract.signatures import (
     FoundFunction,
     Parameter,
     Signature,
+    added_parameters,
     compare,
     functions_in_source,
     functions_in_tree,
@@ -530,6 +531,62 @@ def test_parameter_shape_changes_are_parameters_changed(
             line=3,
             message=f"add: parameters changed: expected (a: int, b: int), found {found}",
         )
+    ]
+
+
+# -- a change every frozen caller survives ---------------------------------------------------
+
+SURVIVED = [
+    ("(amount: float) -> float", "(amount: float, rate: float = 0.2) -> float", ["rate"]),
+    ("(a, b)", "(a, b, *, c=1)", ["c"]),
+    ("(a, *, b)", "(a, *, c=1, b)", ["c"]),
+    ("(a, *, b)", "(a, c=1, *, b)", ["c"]),
+    ("(a, /, b)", "(a, /, b, c=1, d=2)", ["c", "d"]),
+    ("(a, *args)", "(a, *args, k=1)", ["k"]),
+    ("(a, b=1.0)", "(a, b=1.00)", []),
+]
+
+
+@pytest.mark.parametrize(("manifest", "source", "added"), SURVIVED)
+def test_a_change_every_frozen_caller_survives_is_no_violation(
+    tmp_path: Path, manifest: str, source: str, added: list[str]
+) -> None:
+    frozen, now = parse_signature(manifest), parse_signature(source)
+    assert [p.name for p in added_parameters(frozen, now) or ()] == added
+    assert check(tmp_path, {"f": manifest}, f"def f{source}:\n    pass\n") == []
+
+
+BROKEN = [
+    ("(amount: float)", "(rate: float = 0.2, amount: float = 0.0)"),  # inserted before
+    ("(a, b=1)", "(a, c=2, b=1)"),  # a positional call f(1, 5) would set c
+    ("(amount: float)", "(amount: float, rate: float)"),  # no default
+    ("(a, *, k)", "(a, *, k, j)"),  # a keyword-only one without a default
+    ("(a)", "(a, *args)"),  # *args appears
+    ("(a, *args)", "(a)"),  # *args goes
+    ("(a)", "(a, **kw)"),  # **kwargs appears
+    ("(a, *args)", "(a, b=1, *args)"),  # f(1, 2) passed 2 into args, now into b
+    ("(a, **kw)", "(a, *, rate=1)"),  # **kwargs goes
+    ("(a, **kw)", "(a, *, rate=1, **kw)"),  # f(1, rate=2) went into kw, now into rate
+    ("(a, b)", "(b, a, c=1)"),  # reordered, whatever is added
+    ("(a, b=1)", "(a, b=2, c=1)"),  # a frozen default changed
+    ("(a, b)", "(a, /, b, c=1)"),  # a kind changed
+]
+
+
+@pytest.mark.parametrize(("manifest", "source"), BROKEN)
+def test_a_change_some_frozen_caller_would_not_survive_is_parameters_changed(
+    tmp_path: Path, manifest: str, source: str
+) -> None:
+    assert added_parameters(parse_signature(manifest), parse_signature(source)) is None
+    violations = check(tmp_path, {"f": manifest}, f"def f{source}:\n    pass\n")
+    assert [v.code for v in violations] == ["parameters_changed"]
+
+
+def test_a_survived_change_still_compares_the_frozen_parameters_types(tmp_path: Path) -> None:
+    source = "def f(amount: int, rate: float = 0.2) -> float:\n    pass\n"
+    violations = check(tmp_path, {"f": "(amount: float) -> float"}, source)
+    assert [(v.code, v.expected, v.actual) for v in violations] == [
+        ("parameter_type_changed", "amount: float", "amount: int")
     ]
 
 

@@ -99,6 +99,55 @@ BASE = dedent(
 
     def step(move: Move) -> int:
         return move["dx"]
+
+
+    @dataclasses.dataclass
+    class Base:
+        id: int
+
+
+    @dataclasses.dataclass
+    class Tagged(Base):
+        tag: str = ""
+
+
+    @dataclasses.dataclass
+    class Record:
+        key: str
+
+
+    @dataclasses.dataclass
+    class Stamped(Record):
+        pass
+
+
+    class Shape:
+        def area(self) -> float:
+            return 0.0
+
+
+    class Square(Shape):
+        def side(self) -> float:
+            return 1.0
+
+        def describe(self) -> str:
+            return "square"
+
+
+    def tagged() -> Tagged:
+        return Tagged(1, "x")
+
+
+    def stamped() -> Stamped:
+        return Stamped("k")
+
+
+    def square() -> Square:
+        return Square()
+
+
+    def with_tax(amount: float) -> float:
+        return amount * 1.2
     '''
 )
 
@@ -113,7 +162,7 @@ def edit(old: str, new: str) -> str:
 class Rejected:
     code: str
     function: str  # the qualified name the violation carries
-    type: str
+    type: str | None  # None for an export
     member: str | None
 
 
@@ -279,6 +328,112 @@ CASES = [
         edit("    x: int\n    y: int = 0\n", "    x: int\n    z: int = 0\n    y: int = 0\n"),
         Rejected("field_moved", "Point.y", "Point", "y"),
         id="dataclass-field-inserted-before-a-frozen-one",
+    ),
+    pytest.param(
+        edit(
+            "    note: Optional[str] = None\n",
+            "    note: Optional[str] = None\n    area: int = dataclasses.field(init=False)\n",
+        ),
+        Accepted(["Point"], [("Point", "area")]),
+        id="dataclass-gains-an-init-false-field",  # no caller passes it
+    ),
+    pytest.param(
+        edit(
+            "    x: int\n    y: int = 0\n",
+            "    x: int\n    z: int = dataclasses.field(init=False)\n    y: int = 0\n",
+        ),
+        Accepted(["Point"], [("Point", "z")]),
+        id="dataclass-init-false-field-before-frozen-ones",  # not an argument: nothing shifts
+    ),
+    # -- base classes: every frozen subclass's constructor --------------------------------------
+    pytest.param(
+        edit("class Base:\n    id: int\n", 'class Base:\n    id: int\n    name: str = ""\n'),
+        Rejected("field_moved", "Tagged.tag", "Tagged", "tag"),
+        id="base-gains-a-field-that-shifts-a-subclass",  # Tagged(1, "x") would set name
+    ),
+    pytest.param(
+        edit(
+            "class Base:\n    id: int\n",
+            'class Base:\n    id: int\n    name: str = dataclasses.field(default="", '
+            "kw_only=True)\n",
+        ),
+        Accepted(["Base"], [("Base", "name")]),
+        id="base-gains-a-keyword-only-field",
+    ),
+    pytest.param(
+        edit("class Record:\n    key: str\n", "class Record:\n    key: str\n    at: int = 0\n"),
+        Accepted(["Record"], [("Record", "at")]),
+        id="base-gains-a-last-field-its-subclass-adds-none-after",
+    ),
+    pytest.param(
+        edit(
+            "class Record:\n    key: str\n", "class Record:\n    at: int = 0\n    key: str = ''\n"
+        ),
+        Rejected("field_moved", "Stamped.key", "Stamped", "key"),
+        id="base-field-inserted-first-moves-the-subclass-too",
+    ),
+    # -- inherited methods ----------------------------------------------------------------------
+    pytest.param(
+        edit(
+            "    def area(self) -> float:\n        return 0.0\n",
+            "    def area(self) -> float:\n        return 0.0\n\n"
+            "    def describe(self) -> str:\n        return 'shape'\n",
+        ).replace(
+            '        return 1.0\n\n    def describe(self) -> str:\n        return "square"\n',
+            "        return 1.0\n",
+        ),
+        Accepted(["Shape", "Square"]),
+        id="method-moved-into-a-base-class",  # still Square().describe()
+    ),
+    pytest.param(
+        edit(
+            '        return 1.0\n\n    def describe(self) -> str:\n        return "square"\n',
+            "        return 1.0\n",
+        ),
+        Rejected("method_removed", "Square.describe", "Square", "describe"),
+        id="method-removed-from-class-and-bases",
+    ),
+    pytest.param(
+        edit(
+            "    def area(self) -> float:\n        return 0.0\n",
+            "    def area(self) -> float:\n        return 0.0\n\n"
+            "    def describe(self) -> int:\n        return 0\n",
+        ).replace(
+            '        return 1.0\n\n    def describe(self) -> str:\n        return "square"\n',
+            "        return 1.0\n",
+        ),
+        Rejected("method_changed", "Square.describe", "Square", "describe"),
+        id="method-moved-into-a-base-with-another-signature",
+    ),
+    # -- a new parameter every frozen caller survives -------------------------------------------
+    pytest.param(
+        edit(
+            "def with_tax(amount: float) -> float:\n",
+            "def with_tax(amount: float, rate: float = 0.2) -> float:\n",
+        ),
+        Accepted([], [("with_tax", "rate")]),
+        id="export-gains-a-trailing-parameter-with-a-default",
+    ),
+    pytest.param(
+        edit(
+            "def with_tax(amount: float) -> float:\n",
+            "def with_tax(amount: float, *, rate: float = 0.2) -> float:\n",
+        ),
+        Accepted([], [("with_tax", "rate")]),
+        id="export-gains-a-keyword-only-parameter-with-a-default",
+    ),
+    pytest.param(
+        edit(
+            "def with_tax(amount: float) -> float:\n",
+            "def with_tax(rate: float = 0.2, amount: float = 0.0) -> float:\n",
+        ),
+        Rejected("parameters_changed", "with_tax", None, None),
+        id="export-gains-a-parameter-before-a-frozen-one",
+    ),
+    pytest.param(
+        edit("    def reset(self) -> None:\n", "    def reset(self, to: int = 0) -> None:\n"),
+        Accepted(["Counter"], [("Counter.reset", "to")]),
+        id="method-gains-a-trailing-parameter-with-a-default",
     ),
     # -- NamedTuple and TypedDict ---------------------------------------------------------------
     pytest.param(
@@ -469,9 +624,9 @@ def test_a_type_entry_naming_nothing_is_exit_2_with_key_path_and_fix(
     err = capsys.readouterr().err
     assert err == (
         "hotreload: error: modules.shapes.types.Conter: names nothing shapes.py defines: "
-        "defines no Conter (its classes: Counter, Tag, Item, Point, Color, Pair, Move); did you "
-        "mean 'Counter'?; fix the name, or remove the entry (`hotreload freeze` records the "
-        "types the exports use)\n"
+        "defines no Conter (its classes: Counter, Tag, Item, Point, Color, Pair, Move, Base, "
+        "Tagged, Record, Stamped, Shape, Square); did you mean 'Counter'?; fix the name, or "
+        "remove the entry (`hotreload freeze` records the types the exports use)\n"
     )
 
 

@@ -384,3 +384,65 @@ def test_shape_round_trips_through_the_manifest_form() -> None:
     assert again == found
     assert TypeShape().summary() == "class"
     assert found.summary().startswith("class with methods __init__, inc, fetch")
+
+
+# -- what a class inherits from the module's own classes -----------------------------------------
+
+
+def test_inherited_members_follow_the_method_resolution_order() -> None:
+    found = read(
+        """
+        from elsewhere import Mixin
+
+        class A:
+            def who(self) -> str: ...
+            def a(self) -> int: ...
+
+        class B(A):
+            def who(self) -> bytes: ...
+
+        class C(A):
+            @property
+            def who(self) -> float: ...
+
+        class D(B, C):
+            def own(self) -> None: ...
+
+        class E(D, Mixin):
+            pass
+        """
+    )
+    d = found["D"].inherited
+    assert d is not None
+    assert d.ancestry == ("B", "C", "A")  # as Python computes D.__mro__
+    assert str(d.methods["who"]) == "(self) -> bytes"  # B's, before C's property
+    assert "who" not in d.properties
+    assert set(d.methods) == {"who", "a"}  # its own method is not inherited
+    assert not d.foreign
+    e = found["E"].inherited
+    assert e is not None and e.foreign  # Mixin comes from elsewhere
+
+
+def test_a_dataclass_lineage_is_its_data_bases_most_basic_first() -> None:
+    found = read(
+        """
+        import dataclasses
+
+        @dataclasses.dataclass
+        class Base:
+            id: int
+
+        class Plain(Base):
+            note = "not a field"
+
+        @dataclasses.dataclass
+        class Tagged(Plain):
+            tag: str = dataclasses.field(default="", kw_only=True)
+            size: int = dataclasses.field(init=False)
+        """
+    )
+    tagged = found["Tagged"]
+    assert tagged.inherited is not None
+    assert [step.name for step in tagged.inherited.lineage] == ["Base", "Tagged"]
+    assert tagged.positional == ()  # keyword-only, and not in __init__ at all
+    assert [f.required for f in tagged.shape.fields] == [False, False]

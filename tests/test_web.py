@@ -90,7 +90,10 @@ def test_a_signature_breaking_edit_is_rejected_and_the_old_handler_keeps_answeri
         mark = child.mark()
         edit(
             webapp / "handlers.py",
-            ("def greet(name: str)", 'def greet(name: str, punctuation: str = "?")'),
+            (
+                "def greet(name: str)",
+                "def greet(name: str, punctuation: str)",
+            ),  # callers must pass it
             ('f"Hello, {name}!"', 'f"Hello, {name}{punctuation}"'),
         )
         rejected = child.wait_for("reload.rejected", after=mark, module="handlers")

@@ -329,7 +329,7 @@ def _compare_function(name: str, expected: Signature, function: FoundFunction) -
             "async def" if actual.is_async else "def",
         )
         violations.append(violation("async_changed", "async", *kinds))
-    if _shape(expected) != _shape(actual):
+    if _shape(expected) != _shape(actual) and added_parameters(expected, actual) is None:
         want, got = _format_parameters(expected.parameters), _format_parameters(actual.parameters)
         violations.append(violation("parameters_changed", "parameters", want, got))
     else:
@@ -345,7 +345,9 @@ def _parameter_type_violations(
 ) -> list[Violation]:
     """One violation per parameter whose annotation differs; `expected`/`actual` name just it."""
     violations: list[Violation] = []
-    for want, got in zip(expected.parameters, function.signature.parameters, strict=True):
+    now = {p.name: p for p in function.signature.parameters}
+    for want in expected.parameters:
+        got = now[want.name]
         if normalise_annotation(want.annotation) != normalise_annotation(got.annotation):
             message = (
                 f"{name}: type of parameter {want.name!r} changed: expected "
@@ -358,9 +360,51 @@ def _parameter_type_violations(
     return violations
 
 
+_POSITIONAL: frozenset[ParameterKind] = frozenset({"positional_only", "positional_or_keyword"})
+
+
+def added_parameters(expected: Signature, actual: Signature) -> tuple[Parameter, ...] | None:
+    """The parameters ``actual`` adds to ``expected`` if every call the frozen signature allows
+    still binds the same arguments to the same parameters; None if some caller would break.
+
+    The one rule of "every caller survives" (exports and methods alike): the frozen parameters
+    stay, in their order, with their names, kinds and defaults; each new one has a default; a
+    new positional parameter comes after every frozen positional one (so no argument passed by
+    position shifts) and only where no `*args` took the extra positional arguments before; a new
+    keyword parameter only where no `**kwargs` took unknown keywords before; and neither
+    `*args` nor `**kwargs` appears or goes. Annotations are the caller's business too, but they
+    are compared parameter by parameter elsewhere (`parameter_type_changed`).
+    Returns ``()`` when nothing was added (the shapes are equal).
+    """
+    frozen = [p.name for p in expected.parameters]
+    now = {p.name: p for p in actual.parameters}
+    if [p.name for p in actual.parameters if p.name in frozen] != frozen:
+        return None  # one removed, renamed or moved
+    if any(_parameter_shape(p) != _parameter_shape(now[p.name]) for p in expected.parameters):
+        return None  # a kind or a default changed
+    added = tuple(p for p in actual.parameters if p.name not in frozen)
+    kinds = {p.kind for p in expected.parameters}
+    if any(p.kind in ("var_positional", "var_keyword") or p.default is None for p in added):
+        return None
+    if added and "var_keyword" in kinds:
+        return None  # `rate=` went into **kwargs before; now it binds a parameter
+    places = [i for i, p in enumerate(actual.parameters) if p.kind in _POSITIONAL]
+    last_frozen = max((i for i in places if actual.parameters[i].name in frozen), default=-1)
+    for index in places:
+        if actual.parameters[index].name not in frozen and (
+            index < last_frozen or "var_positional" in kinds
+        ):
+            return None
+    return added
+
+
+def _parameter_shape(parameter: Parameter) -> tuple[str, ParameterKind, str | None]:
+    return parameter.name, parameter.kind, canonical_expression(parameter.default)
+
+
 def _shape(signature: Signature) -> tuple[tuple[str, ParameterKind, str | None], ...]:
     """What `parameters_changed` is about: names, kinds, order and defaults, not annotations."""
-    return tuple((p.name, p.kind, canonical_expression(p.default)) for p in signature.parameters)
+    return tuple(_parameter_shape(p) for p in signature.parameters)
 
 
 @lru_cache(maxsize=4096)

@@ -7,28 +7,41 @@ import ast
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
+from hotreload.contract.crossmodule import inherited_elsewhere
 from hotreload.contract.rebinding import Rebinding, rebinding
 from hotreload.contract.signatures import (
     FoundFunction,
     Signature,
+    added_parameters,
     canonical_expression,
     compare,
     normalise_annotation,
 )
-from hotreload.contract.typeshapes import FieldShape, FoundType, TypeShape, classes_in_tree
+from hotreload.contract.typeshapes import (
+    FieldShape,
+    FoundType,
+    Lineage,
+    TypeShape,
+    classes_in_tree,
+)
 from hotreload.verdicts import RESTART_REASON, TypeViolationCode, TypeWarning, Violation
 from hotreload.words import article
 
 
 def compare_types(
-    expected: Mapping[str, TypeShape], found: Mapping[str, FoundType], tree: ast.Module
+    expected: Mapping[str, TypeShape],
+    found: Mapping[str, FoundType],
+    tree: ast.Module,
+    module: tuple[str, Path] | None = None,
 ) -> list[Violation]:
     """Every way the source breaks the frozen types, in the order of ``expected``.
 
     ``found`` holds the classes ``read_types`` read for those names; ``tree`` tells what binds a
-    name that no class statement defines any more.
+    name that no class statement defines any more; ``module`` (its name and file) tells where
+    to read a base class the module imports from another file of the project.
     """
     violations: list[Violation] = []
     for name, shape in expected.items():
@@ -36,15 +49,125 @@ def compare_types(
         rebound = None if current is None else binding_of(tree, name, after=current.line)
         if current is None or rebound is not None:
             violations.append(_missing_type(name, shape, tree, rebound))
-        else:
-            violations += compare_shape(
-                name,
-                shape,
-                current.shape,
-                line=current.line,
-                lines=current.lines,
-                positional=current.positional,
+            continue
+        at = _Lines(current.line, current.lines)
+        frozen, actual = _comparable(shape, current, tree, module)
+        violations += compare_shape(name, frozen, actual, line=current.line, lines=current.lines)
+        violations += _constructor_violations(name, expected, current, at)
+    return violations
+
+
+def _with_inherited(found: FoundType) -> TypeShape:
+    """The class's shape with the methods and properties its bases in the module give it: a
+    method moved into a base is still a method of the class."""
+    inherited = found.inherited
+    if inherited is None:
+        return found.shape
+    return replace(
+        found.shape,
+        methods={**inherited.methods, **found.shape.methods},
+        properties={**inherited.properties, **found.shape.properties},
+    )
+
+
+def _comparable(
+    shape: TypeShape, found: FoundType, tree: ast.Module, module: tuple[str, Path] | None
+) -> tuple[TypeShape, TypeShape]:
+    """The frozen shape and the class's as the source shows it, its bases' members included.
+
+    A base imported from another file of the project is read there (`inherited_elsewhere`).
+    One the source cannot show (an installed package's) may give a method the class does not
+    show: that method is left to the check once the module ran (`liveshapes.verify_class`, at
+    start-up and after every reload's run), which sees every base."""
+    actual = _with_inherited(found)
+    inherited = found.inherited
+    frozen = [*shape.methods, *shape.properties]
+    if (
+        inherited is None
+        or not inherited.foreign
+        or all(n in actual.methods or n in actual.properties for n in frozen)
+    ):
+        return shape, actual
+    elsewhere = (
+        inherited_elsewhere(module[0], module[1], tree, [found.name, *inherited.ancestry])
+        if module is not None
+        else None
+    )
+    if elsewhere is not None:
+        actual = replace(
+            actual,
+            methods={**elsewhere.methods, **actual.methods},
+            properties={**elsewhere.properties, **actual.properties},
+        )
+        if elsewhere.complete:
+            return shape, actual
+    seen = {**actual.methods, **actual.properties}
+    return replace(
+        shape,
+        methods={n: sig for n, sig in shape.methods.items() if n in seen},
+        properties={n: sig for n, sig in shape.properties.items() if n in seen},
+    ), actual
+
+
+def _constructor_violations(
+    name: str, expected: Mapping[str, TypeShape], found: FoundType, at: _Lines
+) -> list[Violation]:
+    """Fields a caller passes by position (dataclass, NamedTuple) keep their places, inherited
+    ones included: the frozen fields first, in their order, then any new one.
+
+    A dataclass's constructor takes its bases' fields first (the most basic class first), so a
+    field a base gains moves every field of the subclass one place on: ``Tagged(1, "x")``
+    would pass ``"x"`` to the base's new field. The frozen order is rebuilt from the manifest
+    (each frozen class's fields, along the lineage the source shows now; a base that is not
+    frozen counts as it is written), the order now from the source.
+    """
+    inherited = found.inherited
+    lineage = inherited.lineage if inherited is not None and inherited.lineage else None
+    if lineage is None:
+        lineage = (Lineage(name, found.shape.fields, found.positional),)
+    frozen: dict[str, FieldShape] = {}
+    now: dict[str, FieldShape] = {}
+    positional: dict[str, bool] = {}
+    origin: dict[str, str] = {}
+    for step in lineage:
+        shape = expected.get(step.name)
+        for f in shape.fields if shape is not None else step.fields:
+            frozen[f.name] = f
+        for f in step.fields:
+            now[f.name] = f
+            positional[f.name] = f.name in step.positional
+            origin.setdefault(f.name, step.name)
+    order = [n for n in now if positional[n]]
+    kept = [n for n in frozen if positional.get(n)]
+    violations: list[Violation] = []
+    for index, field_name in enumerate(kept):
+        place = order.index(field_name)
+        if place == index:
+            continue
+        before = [n for n in order[:place] if n not in kept]
+        why = ""
+        if before:
+            fields = ", ".join(
+                f"{origin[n]}'s field {n}" if origin[n] != name else f"field {n}" for n in before
             )
+            why = f", because {fields} now {'comes' if len(before) == 1 else 'come'} before it"
+        message = (
+            f"{name}.{field_name}: field moved: it was positional argument {index + 1} of "
+            f"{name}(...), now {place + 1}{why}, so a positional call would pass the wrong "
+            "field; keep the frozen fields first, in their order, and add new fields after "
+            "them (or keyword-only: `field(kw_only=True)`)"
+        )
+        violations.append(
+            _violation(
+                "field_moved",
+                name,
+                field_name,
+                _field_list(frozen.values()),
+                _field_list(now.values()),
+                at(field_name),
+                message,
+            )
+        )
     return violations
 
 
@@ -88,11 +211,10 @@ def compare_shape(
     *,
     line: int | None = None,
     lines: Mapping[str, int] | None = None,
-    positional: Iterable[str] = (),
 ) -> list[Violation]:
     """Every break of one type's frozen shape. ``line`` is the class's, ``lines`` its members'
-    where known; ``positional`` names the fields a caller may pass by position, in order:
-    those may not move."""
+    where known. Where fields passed by position moved is `compare_types`'s (it needs the
+    class's bases)."""
     at = _Lines(line, lines or {})
     violations = _signature_violations(
         name, expected.methods, actual.methods, actual.properties, "method", at
@@ -101,7 +223,6 @@ def compare_shape(
         name, expected.properties, actual.properties, actual.methods, "property", at
     )
     violations += _field_violations(name, expected.fields, actual.fields, at)
-    violations += _moved_fields(name, expected.fields, actual.fields, tuple(positional), at)
     for member in expected.members:
         if member not in actual.members:
             message = (
@@ -225,39 +346,6 @@ def _field_violations(
     return violations
 
 
-def _moved_fields(
-    type_name: str,
-    expected: tuple[FieldShape, ...],
-    actual: tuple[FieldShape, ...],
-    positional: tuple[str, ...],
-    at: _Lines,
-) -> list[Violation]:
-    """Fields a caller passes by position (dataclass, NamedTuple) must keep their places: the
-    frozen ones first, in their order, and a new one only after them."""
-    kept = [f.name for f in expected if f.name in positional]
-    violations: list[Violation] = []
-    for index, name in enumerate(kept):
-        place = positional.index(name)
-        if place != index:
-            message = (
-                f"{type_name}.{name}: field moved: it was positional argument {index + 1} of "
-                f"{type_name}(...), now {place + 1}, so a positional call would pass the wrong "
-                "field; keep the frozen fields first, in their order, and add new fields after them"
-            )
-            violations.append(
-                _violation(
-                    "field_moved",
-                    type_name,
-                    name,
-                    _field_list(expected),
-                    _field_list(actual),
-                    at(name),
-                    message,
-                )
-            )
-    return violations
-
-
 def _same_field(want: FieldShape, got: FieldShape) -> bool:
     return normalise_annotation(want.annotation) == normalise_annotation(
         got.annotation
@@ -286,6 +374,47 @@ def field_warnings(
                 )
                 warnings.append(TypeWarning("field_added", name, added.name, message))
     return warnings
+
+
+def parameter_warnings(
+    frozen: Mapping[str, Signature],
+    before: Mapping[str, Signature],
+    after: Mapping[str, Signature],
+) -> list[TypeWarning]:
+    """The parameters a frozen function (an export, or ``Type.method``) gains with this change
+    that every frozen caller survives (`added_parameters`): once per parameter, on the reload
+    that adds it, not again while it stays."""
+    warnings: list[TypeWarning] = []
+    for name, signature in frozen.items():
+        now = after.get(name)
+        added = added_parameters(signature, now) if now is not None else None
+        if not added:
+            continue
+        then = before.get(name)
+        had = {p.name for p in (added_parameters(signature, then) or ())} if then else set()
+        for parameter in added:
+            if parameter.name in had:
+                continue
+            message = (
+                f"{name}: parameter added ({parameter}); every call the manifest allows still "
+                f"works, but the manifest freezes {name}{signature}: run `hotreload freeze` to "
+                "record it (until then a host generated from the manifest does not know it)"
+            )
+            warnings.append(TypeWarning("parameter_added", name, parameter.name, message))
+    return warnings
+
+
+def method_signatures(
+    types: Mapping[str, TypeShape] | Mapping[str, FoundType],
+) -> dict[str, Signature]:
+    """Every method and property of these types as ``Type.member``: what `parameter_warnings`
+    compares for frozen types."""
+    found: dict[str, Signature] = {}
+    for type_name, entry in types.items():
+        shape = entry.shape if isinstance(entry, FoundType) else entry
+        for member, signature in [*shape.methods.items(), *shape.properties.items()]:
+            found[f"{type_name}.{member}"] = signature
+    return found
 
 
 def changed_types(running: Mapping[str, FoundType], new: Mapping[str, FoundType]) -> list[str]:

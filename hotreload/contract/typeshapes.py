@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hotreload.contract.signatures import Signature, dotted_name, parse_signature, signature_of
@@ -109,6 +109,38 @@ class FoundType:
     references: frozenset[str]  # names its bases, fields and signatures mention
     fingerprint: str  # a position-free dump of the class statement: to tell an edited one
     lines: Mapping[str, int] = field(default_factory=dict)  # method, field, member -> its line
+    # What it inherits from the module's own classes (see `Inheritance`); nothing for a class
+    # read on its own.
+    inherited: Inheritance | None = None
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """One data class whose fields a dataclass's constructor takes: its own fields as written,
+    and which of them a caller may pass by position."""
+
+    name: str
+    fields: tuple[FieldShape, ...]
+    positional: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inheritance:
+    """What a class has from its bases that the module itself defines, read from the source.
+
+    ``ancestry``: those bases in method resolution order; ``methods`` / ``properties``: what
+    they define that the class does not (so a method moved into a base is still there);
+    ``lineage``: for a dataclass, the data classes whose fields its constructor takes, the most
+    basic first and the class itself last (the order `dataclasses` collects them in);
+    ``foreign``: some base comes from elsewhere (an import), so the source cannot tell all the
+    class inherits, and what it lacks is decided once the module ran.
+    """
+
+    ancestry: tuple[str, ...]
+    methods: Mapping[str, Signature]
+    properties: Mapping[str, Signature]
+    lineage: tuple[Lineage, ...]
+    foreign: bool
 
 
 def parse_field(name: str, text: str) -> FieldShape:
@@ -220,16 +252,114 @@ def _enum_base(name: str) -> bool:
 
 
 def read_types(tree: ast.Module, names: Collection[str] | None = None) -> dict[str, FoundType]:
-    """The shapes of the module's top-level classes (only ``names``, if given), in source order."""
+    """The shapes of the module's top-level classes (only ``names``, if given), in source order,
+    each with what it inherits from the module's other classes."""
     if names is not None and not names:
         return {}  # a module without frozen types: a reload pays nothing for them
     classes = classes_in_tree(tree)
     kinds = _kinds(classes)
+    own: dict[str, FoundType] = {}
+
+    def read(name: str) -> FoundType:
+        if name not in own:
+            own[name] = _read_class(classes[name], kinds[name])
+        return own[name]
+
+    wanted = [name for name in classes if names is None or name in names]
+    orders = _Orders(classes)
     return {
-        name: _read_class(node, kinds[name])
-        for name, node in classes.items()
-        if names is None or name in names
+        name: replace(read(name), inherited=_inheritance(name, orders, kinds, read))
+        for name in wanted
     }
+
+
+# Library bases that give a class none of the methods a host calls on it: a frozen method the
+# source does not show is missing, not inherited from them.
+PLAIN_BASES = frozenset(
+    {"object", "Generic", "Protocol", "ABC", "BaseModel", "Exception"}
+    | _ENUM_BASES
+    | {"TypedDict", "NamedTuple"}
+)
+
+
+class _Orders:
+    """Method resolution orders of a module's classes over the module's own classes (C3, as
+    Python computes it; depth first where the bases cannot be linearised)."""
+
+    def __init__(self, classes: Mapping[str, ast.ClassDef]) -> None:
+        self.classes = classes
+        self._orders: dict[str, tuple[str, ...]] = {}
+        self._foreign: dict[str, bool] = {}
+
+    def local_bases(self, name: str) -> list[str]:
+        bases = [_dotted(b) or "" for b in self.classes[name].bases]
+        return [b for b in bases if b in self.classes and b != name]
+
+    def foreign(self, name: str) -> bool:
+        """Whether the class, or one of its bases here, has a base from elsewhere."""
+        if name not in self._foreign:
+            self._foreign[name] = False  # a cycle (cannot run anyway) ends here
+            node = self.classes[name]
+            bases = [_dotted(b) or "" for b in node.bases]
+            self._foreign[name] = any(
+                (b not in self.classes or b == name) and _last(b) not in PLAIN_BASES for b in bases
+            ) or any(self.foreign(b) for b in self.local_bases(name))
+        return self._foreign[name]
+
+    def order(self, name: str) -> tuple[str, ...]:
+        """The class, then its bases of the module in resolution order."""
+        if name not in self._orders:
+            self._orders[name] = (name,)  # a cycle (cannot run anyway) ends here
+            bases = self.local_bases(name)
+            sequences = [list(self.order(b)) for b in bases] + [bases]
+            merged = _c3(sequences)
+            if merged is None:  # Python would refuse the class; any order will do
+                merged = list(dict.fromkeys(n for seq in sequences for n in seq))
+            self._orders[name] = (name, *merged)
+        return self._orders[name]
+
+
+def _c3(sequences: list[list[str]]) -> list[str] | None:
+    result: list[str] = []
+    pending = [list(seq) for seq in sequences if seq]
+    while pending:
+        head = next(
+            (seq[0] for seq in pending if not any(seq[0] in rest[1:] for rest in pending)), None
+        )
+        if head is None:
+            return None
+        result.append(head)
+        pending = [[n for n in seq if n != head] for seq in pending]
+        pending = [seq for seq in pending if seq]
+    return result
+
+
+def _inheritance(
+    name: str,
+    orders: _Orders,
+    kinds: Mapping[str, TypeKind],
+    read: Callable[[str], FoundType],
+) -> Inheritance:
+    ancestry = orders.order(name)[1:]
+    methods: dict[str, Signature] = {}
+    properties: dict[str, Signature] = {}
+    for base in reversed(ancestry):  # the nearest base wins
+        shape = read(base).shape
+        methods.update(shape.methods)
+        properties.update(shape.properties)
+        for member in shape.methods:
+            properties.pop(member, None)
+        for member in shape.properties:
+            methods.pop(member, None)
+    own = read(name).shape
+    for member in [*own.methods, *own.properties]:
+        methods.pop(member, None)
+        properties.pop(member, None)
+    lineage: tuple[Lineage, ...] = ()
+    if kinds[name] == "dataclass":
+        data = [n for n in reversed(orders.order(name)) if kinds[n] == "dataclass"]
+        lineage = tuple(Lineage(n, read(n).shape.fields, read(n).positional) for n in data)
+    return Inheritance(ancestry, methods, properties, lineage, orders.foreign(name))
 
 
 def reached_types(tree: ast.Module, signatures: Collection[Signature]) -> dict[str, FoundType]:
@@ -377,8 +507,11 @@ def _fields(node: ast.ClassDef, kind: TypeKind) -> tuple[tuple[FieldShape, ...],
         if kind == "typeddict" and _is_false(total) and head != "Required":
             shape = FieldShape(shape.name, shape.annotation, shape.default, required=False)
         fields.append(shape)
-        by_keyword = statement.value is not None and _is_true(_keyword(statement.value, "kw_only"))
-        if kind in ("dataclass", "namedtuple") and not keyword_only and not by_keyword:
+        value = statement.value
+        by_keyword = value is not None and _is_true(_keyword(value, "kw_only"))
+        if kind in ("dataclass", "namedtuple") and not (
+            keyword_only or by_keyword or _not_in_init(value)
+        ):
             positional.append(name)
     return tuple(fields), tuple(positional)
 
@@ -399,10 +532,22 @@ def _field(name: str, annotation: ast.expr, value: ast.expr | None) -> FieldShap
     return FieldShape(name, ast.unparse(annotation), default, required=required)
 
 
+def _not_in_init(value: ast.expr | None) -> bool:
+    """``field(init=False)``: the constructor takes no argument for it (it is set otherwise,
+    in ``__post_init__`` for instance), so no caller passes it, by position or keyword."""
+    return (
+        isinstance(value, ast.Call)
+        and _dotted(value.func) in FIELD_CALLS
+        and _is_false(_keyword(value, "init"))
+    )
+
+
 def _required(value: ast.expr | None) -> bool:
     """Whether a field with this right-hand side must be passed to build an object."""
     if value is None:
         return True
+    if _not_in_init(value):
+        return False
     if isinstance(value, ast.Call) and _dotted(value.func) in FIELD_CALLS:
         if any(k.arg in ("default", "default_factory") for k in value.keywords):
             return False

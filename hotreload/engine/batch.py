@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from hotreload.engine.follow import (
     Dependents,
     dependents,
     missing_exports,
+    read_while_partial,
     reader_of,
     star_importer,
 )
@@ -24,6 +26,14 @@ from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
 from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
+from hotreload.engine.stale import (
+    Changed,
+    Source,
+    StaleCalls,
+    Trees,
+    main_script,
+    running_frames,
+)
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
@@ -121,6 +131,16 @@ class Batches:
         self._seen: dict[Path, tuple[FileMark, int]] = {}
         self._due: dict[str, Candidate] = {}  # versions of the batch being applied, not yet
         self._forced: dict[str, Dependents] = {}  # what those must run for modules followed
+        # The order the modules' imports began in (name -> 0, 1, ...), where known: the server
+        # and the import recorder write it, so a save can tell which module imports which
+        # first (`_read_too_early`).
+        self.import_began: dict[str, int] = {}
+        # The host's entry functions (file, qualified name): called once, they never return.
+        self.entries: set[tuple[str, str]] = set()
+        # Functions that ran once at start and returned (the served app's factory), by (module,
+        # name), with what they are: what only they call does not run again.
+        self.ran_once: dict[tuple[str, str], str] = {}
+        self._trees = Trees()  # syntax trees for the warnings, once per version
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -190,7 +210,9 @@ class Batches:
             names += list(waiting)
         held: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for name, (live, candidate, source_digest) in list(candidates.items()):
-            failure = self._still_read(live, candidate, candidates)
+            failure = self._still_read(live, candidate, candidates) or self._read_too_early(
+                live, candidate, candidates
+            )
             if failure is not None:  # tried again when the module that reads it changes
                 held[name] = candidates.pop(name)
                 outcome = Outcome("rejected", live, started, failure=failure, waiting=True)
@@ -210,9 +232,137 @@ class Batches:
                 self._waiting[name] = candidates[name]
                 item.outcome.waiting = True
         self._waiting |= held
+        self._warn_stale([d.outcome for d in said])
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def _read_too_early(
+        self,
+        changed: LiveModule,
+        candidate: Candidate,
+        candidates: dict[str, tuple[LiveModule, Candidate, str]],
+    ) -> Failure | None:
+        """A version that takes a name at import from a module that imports it first, before
+        binding that name (an import cycle the save introduces): a fresh start importing the
+        modules in this process's order (`import_began`) fails there. Rejected before anything
+        runs; tried again when the other module changes."""
+        name = changed.spec.name
+        began = self.import_began
+        mine = began.get(name)
+        if mine is None:
+            return None
+        last_part = name.rpartition(".")[2].encode()
+        package = _package_of(changed)
+        # Only the modules this version imports at import can be read half made.
+        for other in sorted(candidate.imports.modules):
+            live = self.modules.get(other)
+            if (
+                live is None
+                or live is changed
+                or began.get(other, mine) >= mine
+                or last_part not in live.source
+            ):
+                continue
+            due = candidates.get(other)
+            analysis = live.current.analysis if due is None else due[1].analysis
+            found = read_while_partial(analysis, other, name, candidate.analysis, package)
+            if found is None:
+                continue
+            statement, taken, importing = found
+            what = statement.summary().split(": ", 1)[1]
+            return Failure(
+                "import_would_fail",
+                f"{changed.spec.path.name}:{statement.line}: `{what}` takes `{taken}` from "
+                f"{other} at import, but {live.spec.path.name}:{importing.line} imports {name} "
+                f"before it binds `{taken}` (an import cycle): a fresh start importing {other} "
+                f"first, as this process did, would fail there (ImportError: partially "
+                f"initialized module '{other}'); bind `{taken}` above that import in "
+                f"{live.spec.path.name}, or read it inside a function",
+                line=statement.line,
+            )
+        return None
+
+    def _warn_stale(self, outcomes: list[Outcome]) -> None:
+        """Accepted changes to functions that will not run again until a restart get a
+        warning (`stale`): one walk of the threads' stacks for the batch."""
+        accepted = [o for o in outcomes if o.kind == "accepted" and o.previous is not None]
+        if not accepted:
+            return
+        began = time.perf_counter()
+        try:
+            self._find_stale(accepted)
+        except Exception:  # a warning is advice: never the reload's failure
+            pass
+        finally:
+            spent = time.perf_counter() - began  # part of each decision's time
+            for outcome in accepted:
+                outcome.finished += spent
+
+    def _find_stale(self, accepted: list[Outcome]) -> None:
+        frames = running_frames(self._tracked)
+        if not frames and not self.ran_once:
+            return
+        calls = StaleCalls(self.root, self._trees, self.entries, self.ran_once, self.restarts)
+        for outcome in accepted:
+            previous = outcome.previous
+            assert previous is not None
+            live, spec = outcome.live, outcome.live.spec
+            namespace = live.namespace
+            functions = [
+                name
+                for name in sorted(outcome.altered)
+                if name not in spec.exports and type(namespace.get(name)) is types.FunctionType
+            ]
+            changed = Changed(
+                Source.of(spec.name, spec.path, live.source, namespace, live.current.analysis),
+                previous.source,
+                previous.analysis,
+                previous.code_index,
+                live.current.code_index,
+                functions,
+            )
+            found = calls.still_running(changed, frames)
+            found += calls.startup_only(
+                changed, frames, self._source_at, self._source_named, self._sources
+            )
+            outcome.warnings += found
+            restart = [w for w in found if w.restarts]
+            if restart and self.restarts:
+                # Applied in place, yet equal to a fresh start only once the factory runs again.
+                causes = [
+                    RestartCause("app_factory_changed", w.message, None, None, w.function)
+                    for w in restart
+                ]
+                names = ", ".join(f"`{w.function}`" for w in restart)
+                message = (
+                    f"{spec.name}: {names} changed, and only the app factory calls it, which ran "
+                    "once at start: a restart applies this save"
+                )
+                outcome.restart_after = RestartNeeded("app_factory_changed", message, tuple(causes))
+
+    def _tracked(self, filename: str) -> bool:
+        return self.modules.at(Path(filename)) is not None
+
+    def _source_at(self, filename: str) -> Source | None:
+        live = self.modules.at(Path(filename))
+        if live is None:
+            return None
+        return _source(live)
+
+    def _source_named(self, name: str) -> Source | None:
+        live = self.modules.get(name)
+        if live is None:
+            return None
+        return _source(live)
+
+    def _sources(self, name: str) -> list[Source]:
+        """Every module of the project that writes ``name``, and the script run as `__main__`
+        where it is a file of its own and writes it: what may call a function of that name."""
+        needle = name.encode()
+        found = [_source(live) for live in self.modules if needle in live.source]
+        main = main_script(self.modules.paths())
+        return found if main is None or needle not in main.raw else [*found, main]
 
     def _still_read(
         self,
@@ -352,7 +502,7 @@ class Batches:
         (`follow.dependents`), and what depends on them; each module once a batch (``seen``),
         so imports that go round in a circle end. Their `lru_cache`s are cleared: they may
         hold results of the old code."""
-        if not outcome.replaced and not outcome.altered:
+        if not outcome.replaced and not outcome.altered and not outcome.altered_methods:
             return []
         followed: list[Decided] = []
         name = changed.spec.name
@@ -387,6 +537,7 @@ class Batches:
                 replaced=outcome.replaced,
                 public=public,
                 altered=altered,
+                methods=outcome.altered_methods,
             )
             if not found.statements:
                 continue
@@ -418,3 +569,17 @@ class Batches:
         if outcome.kind == "unchanged":
             return False
         return previous != said
+
+
+def _package_of(live: LiveModule) -> str:
+    """The package a module's relative imports start from."""
+    name = live.spec.name
+    return name if live.spec.path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _source(live: LiveModule) -> Source:
+    """A live module's running version, with the engine's statements where it has them (a
+    module the process imported and no save touched yet has none: it is read whole)."""
+    analysed = live.analysed
+    analysis = analysed.analysis if analysed is not None else None
+    return Source.of(live.spec.name, live.spec.path, live.source, live.namespace, analysis)

@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hotreload.engine.codeswap import Swap
 from hotreload.engine.deadline import ExecTimeout, Watchdog
@@ -26,6 +26,7 @@ from hotreload.engine.plan import Inputs, Plan, registration
 from hotreload.engine.registers import registration as class_registration
 from hotreload.engine.scope import changes_module_state
 from hotreload.engine.statements import Analysis, Statement
+from hotreload.engine.stdlibrecord import Ledger, Registration, Target, recording
 from hotreload.verdicts import Failure, RestartCause
 
 _MISSING = object()
@@ -56,6 +57,11 @@ class Run:
     imported: set[str] = field(default_factory=set)
     # Names a star import no longer brings, or that a statement run again did not bind again.
     dropped: set[str] = field(default_factory=set)
+    # What the running version's statements registered with the standard library (None: not
+    # known), what this run undid of it, and what its statements registered (`stdlibrecord`).
+    ledger: Ledger | None = None
+    undone: list[Registration] = field(default_factory=list)
+    target: Target | None = None
     _analysis: Analysis | None = None
     _inputs: Inputs | None = None
 
@@ -73,12 +79,35 @@ class Run:
                 swap.undo()
 
     def rollback(self) -> None:
-        """Put the namespace and every function back as they were before this run."""
+        """Put the namespace and every function back as they were before this run, and the
+        standard library's registrations: this run's taken back, the undone ones made again."""
+        if self.target is not None:
+            for *_, registration in reversed(self.target.found):
+                _quietly(registration.undo)
+            self.target.found.clear()
+        for registration in reversed(self.undone):
+            _quietly(registration.redo)
+        self.undone.clear()
         if self.snapshot is not None:
             self.namespace.clear()
             self.namespace.update(self.snapshot)
         for swap in reversed(self.swaps):
             swap.undo()
+
+    def _undo(self, index: int) -> None:
+        """Undo what the old statement ``index`` registered (before it runs again, or goes)."""
+        if self.ledger is None:
+            return
+        for made in reversed(self.ledger.by_index.get(index, [])):
+            made.undo()
+            self.undone.append(made)
+
+    def _exec(self, code: types.CodeType, index: int) -> None:
+        target = self.target
+        assert target is not None
+        target.index = index
+        exec(code, self.namespace)
+        target.check_hooks()
 
     def run_statements(
         self,
@@ -90,6 +119,7 @@ class Run:
         gone: Collection[str] = (),
         *,
         guard: Callable[[int], RestartCause | None] = lambda _index: None,
+        covered: Callable[[int], bool] = lambda _index: False,
     ) -> None:
         """Run the plan's statements, and each later one that reads a name whose value they
         changed, in source order, with one deadline for all. Raises what the code raises, and
@@ -98,11 +128,17 @@ class Run:
         again in place a value it changed before, or register again what it registered.
 
         ``gone`` names what a module this one star-imports no longer has: a re-run star
-        import drops it, as a fresh import would not bind it."""
+        import drops it, as a fresh import would not bind it. ``covered`` says of a statement
+        that all it registers with the standard library is recorded: its previous run's are
+        undone first (`stdlibrecord`), so it may run again.
+
+        The registrations of removed statements are undone first; each statement that runs
+        again undoes its previous run's right before it runs."""
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         changed: set[str] = set()
         self._analysis = new
+        previous = dict(plan.pairs)
 
         module = str(namespace.get("__name__", ""))
         disposing = has_callbacks(module)
@@ -116,6 +152,12 @@ class Run:
                     sole_binder[name] = -1 if name in sole_binder else index
 
         def work() -> None:
+            with recording(namespace) as self.target:
+                statements()
+
+        def statements() -> None:
+            for index in sorted(plan.removed, reverse=True):
+                self._undo(index)
             for name in plan.unbind:  # no statement binds it now: a fresh start lacks it
                 value = namespace.pop(name, _MISSING)
                 if value is not _MISSING:
@@ -132,9 +174,17 @@ class Run:
                     continue
                 if index not in plan.run and (cause := guard(index)) is not None:
                     raise NeedsRestart(cause)
-                if index not in plan.added or statement.scope.mutates & plan.remade:
+                undone = self.ledger is not None and self.ledger.complete and covered(index)
+                if not undone and (
+                    index not in plan.added or statement.scope.mutates & plan.remade
+                ):
                     self._refuse_repeat(statement)
-                if index not in plan.added and "@" in statement.text and statement.definition:
+                if (
+                    not undone
+                    and index not in plan.added
+                    and "@" in statement.text
+                    and statement.definition
+                ):
                     # Its decorator would register it again (unless that replaces the entry).
                     cause = registration(new, index, namespace)
                     if cause is not None:
@@ -147,6 +197,8 @@ class Run:
                     for name in statement.scope.binds & snapshot.keys():
                         dispose(module, name, snapshot[name])
                 self.ran.append(index)
+                if index in previous:
+                    self._undo(previous[index])
                 before = dict(namespace) if statement.scope.star else None
                 # What only this statement binds is unbound when a fresh start runs it: a
                 # branch not taken now (`if ...: from itertools import batched as it`) must
@@ -154,7 +206,7 @@ class Run:
                 fresh = {n for n in statement.scope.binds if sole_binder.get(n) == index}
                 for name in fresh:
                     namespace.pop(name, None)
-                exec(statement.runnable(path, new.future_flags), namespace)
+                self._exec(statement.runnable(path, new.future_flags), index)
                 self.dropped |= {n for n in fresh if n in snapshot and n not in namespace}
                 names = set(statement.scope.binds)
                 if before is not None:
@@ -271,21 +323,115 @@ class Run:
         self.dropped |= dropped
         return dropped
 
-    def run_module(self, new: Analysis, path: Path, watchdog: Watchdog, timeout: float) -> None:
-        """Run the whole new version in the namespace. Raises what the code raises."""
+    def run_module(
+        self,
+        new: Analysis,
+        path: Path,
+        watchdog: Watchdog,
+        timeout: float,
+        keep: Collection[str] = (),
+        old: Analysis | None = None,
+    ) -> None:
+        """Run the whole new version in the namespace. Raises what the code raises.
+
+        A statement that binds only `keep` names that the module has does not run, as in a
+        partial run: the rest of the module runs on the kept values (what such a statement of
+        the running version ``old`` registered with the standard library stays). If the run
+        changed a kept list, dict or set in place (a registration made again: `@register def
+        one` appends to the kept `REGISTRY` a second time), the module cannot end as a fresh
+        start with that value kept: its contents are put back and NeedsRestart is raised.
+        """
         namespace = self.namespace
         snapshot = self.snapshot = dict(namespace)
         module = str(namespace.get("__name__", ""))
+        kept = {n for n in keep if n in namespace}
+        skipped = [
+            s.scope.binds <= kept and bool(s.scope.binds) and not s.scope.dynamic
+            for s in new.statements
+        ]
+        contents = {n: _contents(namespace[n]) for n in kept}
+        kept_before = {
+            i
+            for i, s in enumerate(old.statements if old is not None else ())
+            if s.scope.binds <= kept and bool(s.scope.binds) and not s.scope.dynamic
+        }
 
         def work() -> None:
-            if has_callbacks(module):
-                for name, value in snapshot.items():
-                    dispose(module, name, value)
-            for code in new.runnable(path):
-                exec(code, namespace)
+            with recording(namespace) as self.target:
+                if self.ledger is not None:
+                    for index in sorted(self.ledger.by_index, reverse=True):
+                        if index not in kept_before:
+                            self._undo(index)
+                if has_callbacks(module):
+                    for name, value in snapshot.items():
+                        if name not in kept:
+                            dispose(module, name, value)
+                runnable = zip(skipped, new.runnable(path), strict=True)
+                for index, (skip, code) in enumerate(runnable):
+                    if not skip:
+                        self._exec(code, index)
 
-        watchdog.call(work, timeout)
+        try:
+            watchdog.call(work, timeout)
+        finally:
+            changed = []
+            for name, before in contents.items():
+                if before is not None and not _same_contents(snapshot[name], before):
+                    changed.append(name)
+                    _put_back(snapshot[name], before)
         self.bound = set(namespace)
+        if changed:
+            raise NeedsRestart(
+                RestartCause(
+                    "side_effect",
+                    f"the module runs whole, and its statements changed the kept `{changed[0]}` "
+                    "in place (a registration made again?): with it kept, the module cannot end "
+                    "as a fresh start would",
+                    name=changed[0],
+                )
+            )
+
+
+def _contents(value: Any) -> list[Any] | dict[Any, Any] | set[Any] | None:
+    """A shallow copy of a kept plain list, dict or set (copying runs no user code: a dict or
+    set copy reuses the stored hashes), to tell whether a run changed it in place and to put it
+    back. None for anything else: that cannot be told."""
+    kind = type(value)
+    if kind is list or kind is dict or kind is set:
+        return kind(value)
+    return None
+
+
+def _same_contents(value: Any, before: list[Any] | dict[Any, Any] | set[Any]) -> bool:
+    """Whether ``value`` holds the very objects ``before`` does, compared by identity (no user
+    `==` runs)."""
+    if type(value) is not type(before) or len(value) != len(before):
+        return False
+    if isinstance(before, dict):
+        now = cast(dict[Any, Any], value)
+        pairs = zip(now.items(), before.items(), strict=True)
+        return all(a[0] is b[0] and a[1] is b[1] for a, b in pairs)
+    if isinstance(before, set):
+        return {id(v) for v in value} == {id(v) for v in before}
+    return all(a is b for a, b in zip(value, before, strict=True))
+
+
+def _put_back(value: Any, before: list[Any] | dict[Any, Any] | set[Any]) -> None:
+    """A kept list, dict or set holds again what it held before the run."""
+    if isinstance(value, list):
+        value[:] = before
+    else:
+        value.clear()
+        value.update(before)
+
+
+def _quietly(step: Callable[[], None]) -> None:
+    """Put one registration back while rolling back: one that fails (the main thread gone
+    meanwhile) must not stop the others."""
+    try:
+        step()
+    except BaseException:  # best effort: the rest must still be put back
+        pass
 
 
 def _bases_of(value: Any, namespace: dict[str, Any]) -> set[str]:

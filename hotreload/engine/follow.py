@@ -7,7 +7,11 @@ changed, the statements of its importers that read what changed run again:
 - `import M` then `DEADLINE = M.TIMEOUT * 2`: an attribute of M read at import;
 - a statement that calls at import (or passes to what it computes) a function of M whose
   behaviour changed, though that function kept its identity (`X = compute()` after an edit of
-  `M.compute`'s body).
+  `M.compute`'s body);
+- a statement that computes a value calling, by name, a method of M's classes whose code
+  changed (`X = M.Helper().compute()`, `Y = MODEL.predict(1)` after an edit of `compute` or
+  `predict`): which object a call reaches is not known from the source, so the name decides,
+  as for the module's own classes. A false match only computes an equal value again.
 
 Found from the importer's source: its import statements say which local names stand for M
 and its attributes, each statement's scope what it reads and calls.
@@ -41,11 +45,12 @@ def dependents(
     replaced: Collection[str],
     public: Collection[str],
     altered: Callable[[str], bool],
+    methods: Collection[str] = frozenset(),
 ) -> Dependents:
     """The statements of an importer (``analysis``, in ``package``) that read what changed in
     ``module``: ``replaced`` names bound to other objects (or gone), ``public`` the names a
     star import takes from it now, ``altered`` whether a name is a function whose behaviour
-    changed."""
+    changed, ``methods`` the names of its classes' methods whose code changed."""
     found = Dependents()
     aliases: dict[str, str] = {}  # local name -> the dotted module (or attribute) it stands for
     taken: dict[str, str] = {}  # local name -> the name of `module` it was imported as
@@ -63,7 +68,7 @@ def dependents(
                 star = set(public) | set(replaced)
                 taken |= {n: n for n in star if not analysis.binders(n)}
                 found.gone |= {n for n in replaced if n not in public}
-    runs = _statements_reading(analysis, module, aliases, taken, replaced, altered)
+    runs = _statements_reading(analysis, module, aliases, taken, replaced, altered, methods)
     stars = {i for i in found.statements if analysis.statements[i].scope.star}
     if not (set(replaced) & set(taken.values())):
         found.statements -= stars  # nothing it brings changed
@@ -78,8 +83,10 @@ def _statements_reading(
     taken: dict[str, str],
     replaced: Collection[str],
     altered: Callable[[str], bool],
+    methods: Collection[str],
 ) -> set[int]:
     replaced = set(replaced)
+    methods = set(methods)
     runs: set[int] = set()
     for index, statement in enumerate(analysis.statements):
         scope = statement.scope
@@ -100,6 +107,8 @@ def _statements_reading(
             called = dotted in scope.attribute_calls or bool(scope.binds)
             if attribute in replaced or (called and altered(attribute)):
                 runs.add(index)
+        if scope.binds and scope.methods & methods:
+            runs.add(index)
     return runs
 
 
@@ -177,3 +186,25 @@ def star_importer(analysis: Analysis, package: str, module: str) -> Statement | 
         if any(_star_base(raw, package) == module for raw in statement.scope.star):
             return statement
     return None
+
+
+def read_while_partial(
+    importer: Analysis, importer_name: str, module: str, analysis: Analysis, package: str
+) -> tuple[Statement, str, Statement] | None:
+    """An import cycle a fresh start would trip on: ``importer`` (whose import began before
+    ``module``'s, so it is the one that imports ``module``) imports it at import before it binds
+    some name, and ``module``'s version (``analysis``; ``package`` for its relative imports)
+    takes that name from it at import: ``importer`` is then only partly initialised, and a
+    fresh start raises ImportError (`from importer import X`) or AttributeError
+    (`importer.X`). Returns the reading statement, the name, and ``importer``'s statement that
+    imports ``module``; None when nothing is read too early."""
+    statements = importer.statements
+    first = next((i for i, s in enumerate(statements) if module in s.imports.modules), None)
+    if first is None:
+        return None
+    bound = {n for s in statements[: first + 1] for n in s.scope.binds}
+    later = {n for s in statements[first + 1 :] for n in s.scope.binds} - bound
+    if not later:
+        return None
+    found = reader_of(analysis, package, importer_name, later)
+    return None if found is None else (*found, statements[first])

@@ -15,7 +15,7 @@ import ast
 import builtins
 import inspect
 import types
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
@@ -51,6 +51,12 @@ class Plan:
     # Functions whose behaviour changed (body edited, or their `def` ran again): a module that
     # calls one at import, or passes it to what it computes, runs that statement again.
     altered: frozenset[str] = frozenset()
+    # Methods whose code changed, by name: a module that calls one at import on an instance
+    # (`X = helpers.Helper().compute()`) runs that statement again.
+    altered_methods: frozenset[str] = frozenset()
+    # New statements paired with the old one they continue (same text, or edited in bodies):
+    # what the old one registered is undone before it runs again, or carried over.
+    pairs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,12 @@ def plan(
     keep: Collection[str] = (),
     force: Collection[str] = (),
     force_statements: Collection[int] = (),
+    undoable: Callable[[int], bool] = lambda _index: False,
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
+
+    ``undoable`` are old statements whose registrations with the standard library were
+    recorded (`stdlibrecord`): removed or edited, they are undone, not a restart.
 
     ``force`` names top-level names whose statements must run in any case (the code swap found
     live functions it cannot give the new code); ``force_statements`` are statements (by index
@@ -159,6 +169,8 @@ def plan(
             run.update(binders)
             if not binders and name not in keep:
                 unbind.add(name)
+        if undoable(i):
+            continue  # what it changed is undone before anything runs
         for name in sorted(scope.mutates - scope.binds - set(keep)):
             cause = _remake(old.statements[i], name, (old, new), run)
             if cause is not None:
@@ -181,7 +193,7 @@ def plan(
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
-    callers, altered = _import_time_callers(old, new, matching, run)
+    callers, altered, methods = _import_time_callers(old, new, matching, run)
     run |= callers
     run |= _missing_inputs(new, run, live_names)
     never = {
@@ -207,10 +219,12 @@ def plan(
         frozenset(edited - run),
         unstarred=unstarred,
         altered=frozenset(altered),
+        altered_methods=frozenset(methods),
         unbind=frozenset(unbind),
         added=frozenset(matching.added),
         remade=frozenset(remade),
         removed=removed,
+        pairs=tuple((j, i) for i, j in [*matching.same, *matching.edited]),
     )
 
 
@@ -354,9 +368,9 @@ def import_time_uses(statement: Statement) -> frozenset[str]:
 
 def _import_time_callers(
     old: Analysis, new: Analysis, matching: Matching, run: set[int]
-) -> tuple[set[int], set[str]]:
-    """Statements that call, while the module runs, a function whose behaviour changed, and
-    the functions whose behaviour changed.
+) -> tuple[set[int], set[str], set[str]]:
+    """Statements that call, while the module runs, a function whose behaviour changed; the
+    functions whose behaviour changed; and the methods whose code changed, by name.
 
     `MODEL = _load()` must run again when `_load`'s body changed (or a function `_load` calls
     did); `@log_calls` need not be applied again when only the wrapper it returns changed, as
@@ -391,7 +405,7 @@ def _import_time_callers(
         if s.scope.methods & methods and s.scope.binds and not s.definition and j not in run
     }
     if not altered:
-        return by_method, altered
+        return by_method, altered, methods
     functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
     called = {
         j: uses & functions.keys()
@@ -399,10 +413,10 @@ def _import_time_callers(
         if (uses := import_time_uses(s)) & functions.keys() and j not in run
     }
     if not called:
-        return by_method, altered
+        return by_method, altered, methods
     reach = Reach(new, altered)
     callers = {j for j, names in called.items() if any(reach.reaches(n) for n in names)}
-    return (callers | by_method) - run, altered
+    return (callers | by_method) - run, altered, methods
 
 
 class Reach:
@@ -565,6 +579,7 @@ def decide(
     force: set[str],
     reached: set[tuple[str, int]],
     force_statements: Collection[int] = (),
+    undoable: Callable[[int], bool] = lambda _index: False,
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
@@ -577,6 +592,7 @@ def decide(
         keep=keep,
         force=force,
         force_statements=force_statements,
+        undoable=undoable,
     )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
@@ -587,6 +603,7 @@ def decide(
             keep=keep,
             force=force | unreached,
             force_statements=force_statements,
+            undoable=undoable,
         )
     return decided
 

@@ -25,14 +25,20 @@ import traceback
 import types
 import weakref
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from hotreload.contract.liveshapes import verify_class
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typerules import changed_types, compare_types, field_warnings
+from hotreload.contract.typerules import (
+    changed_types,
+    compare_types,
+    field_warnings,
+    method_signatures,
+    parameter_warnings,
+)
 from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
@@ -45,6 +51,7 @@ from hotreload.engine.deadline import Watchdog
 from hotreload.engine.execute import NeedsRestart, Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
+from hotreload.engine.mainthread import MainThreadUnavailable
 from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
 from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.restarts import (
@@ -56,9 +63,17 @@ from hotreload.engine.restarts import (
 )
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
+from hotreload.engine.stdlibcover import covered, hook_statement
+from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import Failure, RestartCause, RestartNeeded, TypeWarning, Violation
+from hotreload.verdicts import (
+    AcceptWarning,
+    Failure,
+    RestartCause,
+    RestartNeeded,
+    Violation,
+)
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
@@ -109,6 +124,8 @@ class LiveModule:
     # while the module kept the older object: they take later code swaps too.
     handed_out: list[tuple[weakref.ref[types.FunctionType], str]] = field(default_factory=list)
     _source: bytes = b""
+    # What its statements registered with the standard library (`stdlibrecord`).
+    ledger: Ledger = field(default_factory=Ledger)
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -131,6 +148,11 @@ class LiveModule:
     def current(self, candidate: Candidate) -> None:
         self._current = candidate
 
+    @property
+    def analysed(self) -> Candidate | None:
+        """The running version if it is analysed already (never analyses it)."""
+        return self._current
+
 
 @dataclass
 class Outcome:
@@ -149,7 +171,14 @@ class Outcome:
     statements: list[str] = field(default_factory=list)
     replaced: frozenset[str] = frozenset()  # names now bound to other objects than before
     altered: frozenset[str] = frozenset()  # functions whose behaviour changed (`Plan.altered`)
-    warnings: list[TypeWarning] = field(default_factory=list)
+    altered_methods: frozenset[str] = frozenset()  # `Plan.altered_methods`
+    warnings: list[AcceptWarning] = field(default_factory=list)
+    # For `accepted`: the version that ran before (its code objects are those running calls
+    # may still run), to tell what the save changed under them.
+    previous: Candidate | None = None
+    # For `accepted`: applied in place, but only a restart makes the process what a fresh start
+    # makes (a function only the app factory called); the server restarts where it may.
+    restart_after: RestartNeeded | None = None
     # Rejected for want of a name another file of the project brings: tried again with the
     # next batch (the batch decides this, so its event can say so).
     waiting: bool = False
@@ -181,7 +210,7 @@ def prepare(
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
-            violations += compare_types(spec.types, types, analysis.tree())
+            violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
     if violations:
@@ -278,6 +307,8 @@ def apply_version(
     """
     spec = live.spec
     try:
+        ledger = placed(live)
+        undoable = _undoable(live.current.analysis, ledger, live.namespace)
         live.handed_out = [(ref, root) for ref, root in live.handed_out if ref() is not None]
         extra = [(f, root) for ref, root in live.handed_out if (f := ref()) is not None]
         functions = live_functions(live.namespace, str(spec.path), spec.name, extra)
@@ -292,6 +323,7 @@ def apply_version(
             force=set(also_run) | swaps.blocked,
             reached=swaps.reached,
             force_statements=also_statements,
+            undoable=undoable,
         )
     except Exception as error:  # nothing ran yet: the module is as it was
         return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
@@ -309,7 +341,10 @@ def apply_version(
         restart = restart_needed(causes, spec.name)
         return Outcome("restart_needed", live, started, restart=restart)
 
-    run = Run(live.namespace, swaps.swaps, stale=swaps.stale)
+    if decided.kind == "code" and any(i in ledger.by_index for i in decided.removed):
+        # Nothing runs again, but what a removed statement registered must go.
+        decided = replace(decided, kind="statements")
+    run = Run(live.namespace, swaps.swaps, stale=swaps.stale, ledger=ledger)
     try:
         run.swap_code()
         if decided.kind == "statements":
@@ -320,9 +355,21 @@ def apply_version(
                 kept = {k: v for k, v in before.items() if namespace.get(k, _GONE) is v}
                 return statement_cause(analysis, index, kept, strict=restarts, pinned=pinned)
 
-            run.run_statements(analysis, decided, spec.path, watchdog, timeout, gone, guard=guard)
+            def undoes(index: int) -> bool:
+                return covered(analysis.node(index), namespace)
+
+            run.run_statements(
+                analysis, decided, spec.path, watchdog, timeout, gone, guard=guard, covered=undoes
+            )
         elif decided.kind == "module":
-            run.run_module(candidate.analysis, spec.path, watchdog, timeout)
+            run.run_module(
+                candidate.analysis,
+                spec.path,
+                watchdog,
+                timeout,
+                keep=spec.keep,
+                old=live.current.analysis,
+            )
     except NeedsRestart as needed:
         run.rollback()
         restart = restart_needed([needed.cause], spec.name)
@@ -330,6 +377,9 @@ def apply_version(
     except BaseException as error:
         # SystemExit and KeyboardInterrupt too: module code must not stop the server.
         run.rollback()
+        if isinstance(error, MainThreadUnavailable):
+            restart = _main_thread_only(error, spec.name)
+            return Outcome("restart_needed", live, started, restart=restart)
         if isinstance(error, ValueError) and "main thread" in str(error):
             restart = _main_thread_only(error, spec.name)
             return Outcome("restart_needed", live, started, restart=restart)
@@ -395,9 +445,13 @@ def _planning_failed(error: Exception, spec: ModuleSpec) -> Failure:
     )
 
 
-def _main_thread_only(error: ValueError, module: str) -> RestartNeeded:
+def _main_thread_only(error: BaseException, module: str) -> RestartNeeded:
     """A statement that only the main thread may run (`signal.signal`): a reload runs on the
-    watcher's thread, a fresh start on the main one."""
+    watcher's thread, a fresh start on the main one. Where the module's registrations are
+    recorded the call is made on the main thread; this is when that thread was unavailable."""
+    if isinstance(error, MainThreadUnavailable):
+        cause = RestartCause("exec_error_in_place", f"{error} (a reload runs off the main thread)")
+        return restart_needed([cause], module)
     return restart_needed(
         [
             RestartCause(
@@ -428,6 +482,15 @@ def _commit(
     replaced = {n for n in run.bound if n in namespace and n not in snapshot}
     definitions = Counter(s.definition for s in candidate.analysis.statements if s.definition)
     repeated = {n for n, count in definitions.items() if count > 1}
+    # A `def` a dispatcher registered while it ran: the registry holds the new function, which
+    # the module takes too (as a fresh start has one object in both).
+    found = run.target.found if run.target is not None else []
+    statements = candidate.analysis.statements
+    repeated |= {
+        name
+        for index, _, _, made in found
+        if made.holds and index is not None and (name := statements[index].definition)
+    }
     for name in [n for n in namespace if n in run.bound]:
         if name not in snapshot or _is_dunder(name):
             continue
@@ -483,11 +546,65 @@ def _commit(
         # Todo(TodoBase)` after TodoBase changed): what other modules made from it runs again.
         altered=decided.altered
         | {d for i in run.ran if (d := candidate.analysis.statements[i].definition)},
+        altered_methods=decided.altered_methods,
     )
     _say_what_changed(outcome, live.current, candidate)
+    live.ledger = _next_ledger(live.ledger, decided, run)
+    outcome.previous = live.current
     live.current = candidate
     live.version += 1
     return outcome
+
+
+def _next_ledger(ledger: Ledger, decided: Plan, run: Run) -> Ledger:
+    """The registrations of the version kept, by its statements: what the statements that ran
+    registered now, and the old entries of the statements that did not run (by their pairs)."""
+    found = run.target.found if run.target is not None else []
+    by_index: dict[int, list[Any]] = {}
+    if decided.kind != "module":
+        ran = set(run.ran)
+        for new, old in decided.pairs:
+            if new not in ran and old in ledger.by_index:
+                by_index[new] = ledger.by_index[old]
+    for index, _line, _hook, registration in found:
+        if index is not None:
+            by_index.setdefault(index, []).append(registration)
+    return Ledger(ledger.complete, by_index)
+
+
+def placed(live: LiveModule) -> Ledger:
+    """The module's ledger, with the first import's registrations on their statements."""
+    ledger = live.ledger
+    if ledger.by_line:
+        analysis = live.current.analysis
+        lines = [(s.line, s.end_line) for s in analysis.statements]
+
+        def nodes() -> Iterator[tuple[int, ast.stmt | None]]:
+            return ((i, analysis.node(i)) for i in range(len(analysis.statements)))
+
+        ledger.place(lines, lambda hook: hook_statement(nodes(), hook))
+    return ledger
+
+
+def _undoable(
+    analysis: Analysis, ledger: Ledger, namespace: Mapping[str, Any]
+) -> Callable[[int], bool]:
+    """Whether a statement of the running version registered with the standard library only
+    what was recorded (`stdlibrecord.covered`): changed or removed, it is undone in place.
+    Only for a module whose import was recorded; asked only of statements a save removes."""
+    if not ledger.complete:
+        return lambda _index: False
+
+    def undoable(index: int) -> bool:
+        statement = analysis.statements[index]
+        return _may_register(statement) and covered(analysis.node(index), namespace)
+
+    return undoable
+
+
+def _may_register(statement: Statement) -> bool:
+    """Cheap first look: a statement that calls or decorates, or assigns an attribute."""
+    return bool(statement.scope.mutates) or "@" in statement.text
 
 
 def _exported_difference(
@@ -511,7 +628,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     outcome.changed = [
         name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
     ] + changed_types(old.types, new.types)
-    outcome.warnings = field_warnings(old.types, new.types)
+    outcome.warnings = list[AcceptWarning](
+        parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
+        + parameter_warnings(
+            method_signatures(spec.types),
+            method_signatures(old.types),
+            method_signatures(new.types),
+        )
+        + field_warnings(old.types, new.types)
+    )
     outcome.added = [
         name
         for name in new.function_names
@@ -520,6 +645,15 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         and name not in spec.exports
         and name not in old.function_names
     ]
+
+
+def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
+    """The exports' signatures in this version (the last `def` of each)."""
+    return {
+        s.export.name: s.export.signature
+        for s in candidate.analysis.statements
+        if s.export is not None
+    }
 
 
 def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
@@ -570,8 +704,11 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
         try:
             # No deadline at start-up: this runs in the caller's thread, where Ctrl+C stops it,
             # and a first import may rightly take long (a model, a cache).
-            for code in candidate.analysis.codes():
-                exec(code, module.__dict__)
+            with recording(module.__dict__) as target:
+                for index, code in enumerate(candidate.analysis.codes()):
+                    target.index = index
+                    exec(code, module.__dict__)
+                    target.check_hooks()
         except KeyboardInterrupt:  # Ctrl+C or SIGTERM stops start-up cleanly
             sys.modules.pop(spec.name, None)
             raise
@@ -584,13 +721,15 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
         if violations:
             message = "; ".join(v.message for v in violations)
             raise ContractViolation(message, list[object](violations))
+        _remember_source(spec.path, candidate.text)
+        return LiveModule(spec, module, candidate, 1, ledger=ledger_of(target))
     _remember_source(spec.path, candidate.text)
-    return LiveModule(spec, module, candidate, 1)
+    return LiveModule(spec, module, candidate, 1, ledger=take_imported(spec.name))
 
 
 def adopt(spec: ModuleSpec, module: types.ModuleType, source: bytes) -> LiveModule:
     """A module the process imported, running ``source``: version 1, analysed when needed."""
-    return LiveModule(spec, module, None, 1, _source=source)
+    return LiveModule(spec, module, None, 1, _source=source, ledger=take_imported(spec.name))
 
 
 def _unknown(source: bytes) -> Candidate:

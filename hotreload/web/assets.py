@@ -14,13 +14,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import watchfiles
+from typing import TYPE_CHECKING, Any
 
 from hotreload.lookup import instance_dict, is_a, own_attr
 from hotreload.tracking import ProjectFiles
 from hotreload.words import AssetKind
+
+if TYPE_CHECKING:
+    import watchfiles
 
 STEP_MS = 20  # a person saving a stylesheet does not notice 20 ms; a core does not notice a poll
 DEBOUNCE_MS = 50  # an editor's burst of writes (temp file, rename, chmod) is one change
@@ -98,6 +99,9 @@ class AssetWatcher:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        # Imported here, on the watcher's thread: serving starts without waiting for it.
+        import watchfiles
+
         while not self._stop.is_set():
             try:
                 for changes in watchfiles.watch(
@@ -113,6 +117,8 @@ class AssetWatcher:
                 self._stop.wait(0.5)
 
     def _report(self, changes: set[tuple[watchfiles.Change, str]]) -> None:
+        import watchfiles
+
         saved = sorted({p for change, p in changes if change != watchfiles.Change.deleted})
         for name in saved:
             change = classify(Path(name), self.folders)

@@ -20,19 +20,54 @@ _MAX_ITEMS = 40  # a container is described by its first items; enough to see a 
 _MAX_DEPTH = 4
 _CLASS_INTERNALS = frozenset({"_abc_impl"})  # caches of the abc machinery, not the user's
 
-# atexit has no public way to list its callbacks: the count since the project's first import is
-# what both sides can compare (`atexit_count()` in a probe).
-_atexit_base = atexit._ncallbacks()
+# atexit has no public way to list its callbacks, and `atexit._ncallbacks()` still counts one
+# that `atexit.unregister` took out: both sides count the callbacks the project's code registered
+# (a project file on the stack: not the `logging` that hotreload imports) and did not unregister
+# since, with the same two wrappers, installed right before the project is imported
+# (`atexit_count()` in a probe).
+_atexit_live: list[Any] = []
+_atexit_counting = False
+_project_roots: tuple[str, ...] = ()
+
+
+def _from_project() -> bool:
+    """Whether the module whose top-level code runs nearest on the stack is the project's (not
+    a library the project imports, which registers once whoever imports it first)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return frame.f_code.co_filename.startswith(_project_roots)
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def reset_atexit_base() -> None:
-    """Count atexit registrations from now on (called right before the project is imported)."""
-    global _atexit_base
-    _atexit_base = atexit._ncallbacks()
+    """Count atexit registrations from now on (called right before the project is imported, in
+    the project's directory)."""
+    global _atexit_counting, _project_roots
+    _atexit_live.clear()
+    here = os.getcwd()
+    _project_roots = (os.path.join(here, ""), os.path.join(os.path.realpath(here), ""))
+    if _atexit_counting:
+        return
+    _atexit_counting = True
+    register, unregister = atexit.register, atexit.unregister
+
+    def counted_register(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if _from_project():
+            _atexit_live.append(func)
+        return register(func, *args, **kwargs)
+
+    def counted_unregister(func: Callable[..., Any], /) -> None:
+        _atexit_live[:] = [f for f in _atexit_live if f != func]
+        unregister(func)
+
+    atexit.register = counted_register  # type: ignore[assignment]
+    atexit.unregister = counted_unregister  # type: ignore[assignment]
 
 
 def atexit_count() -> int:
-    return atexit._ncallbacks() - _atexit_base
+    return len(_atexit_live)
 
 
 def _clean(text: str) -> str:

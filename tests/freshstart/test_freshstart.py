@@ -5,6 +5,7 @@ reason says what differs, so a fix that makes it pass turns the suite red until 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -53,5 +54,13 @@ def test_fresh_start(case: Case, edit: Edit, sessions: SessionPool) -> None:
     """The live process after the save equals a fresh start, or the save changed nothing and said
     it needs a restart (or was rightly rejected)."""
     report = sessions.result(case, edit)
+    tally = os.environ.get("FRESHSTART_TALLY")
+    if tally:  # one JSON line an edit: its verdict and outcomes, for the counts in the docs
+        kinds = sorted({o["event"] for s in report.saves for o in s.outcomes.values()})
+        with open(tally, "a", encoding="utf-8") as out:
+            said = [o.get("message") for s in report.saves for o in s.outcomes.values()]
+            line = {"case": case.name, "edit": edit.name, "ok": report.ok, "outcomes": kinds}
+            line["messages"] = [m for m in said if m]
+            out.write(json.dumps(line) + "\n")
     if not report.ok:
         pytest.fail(report.text, pytrace=False)

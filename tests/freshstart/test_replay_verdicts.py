@@ -1,5 +1,5 @@
 """The replay's verdicts on a made-up history (no download): a body edit is equal, an edited
-`atexit.register` is restart_needed (the host restarted on it equals a fresh start), a syntax
+`os.environ[...] = ...` is restart_needed (the host restarted on it equals a fresh start), a syntax
 error is rightly rejected (a fresh start cannot import it either), and the fix after it is equal
 again. Runs in the default suite: it guards replay.py's judgement, which the real history (all
 equal today) does not exercise."""
@@ -38,12 +38,12 @@ def version(core: str) -> dict[str, bytes]:
 
 
 CORE = (
-    "import atexit\n\natexit.register(len, {arg!r})\n\n\ndef double(x{close}\n    return {body}\n"
+    "import os\n\nos.environ['TINY_MODE'] = {arg!r}\n\n\ndef double(x{close}\n    return {body}\n"
 )
 HISTORY = [
     ("1.0", version(CORE.format(arg="a", close="):", body="x + x"))),
     ("1.1", version(CORE.format(arg="a", close="):", body="2 * x"))),  # a body edit
-    ("1.2", version(CORE.format(arg="b", close="):", body="2 * x"))),  # a registration edited
+    ("1.2", version(CORE.format(arg="b", close="):", body="2 * x"))),  # a side effect edited
     ("1.3", version(CORE.format(arg="b", close=":", body="2 * x"))),  # a syntax error
     ("1.4", version(CORE.format(arg="b", close="):", body="x * 2"))),  # the fix
 ]

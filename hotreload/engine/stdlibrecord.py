@@ -1,0 +1,555 @@
+"""What module code registers with the standard library, recorded while it runs, so that a
+statement that runs again (or is removed) first undoes what its previous run registered.
+
+A fresh start runs `atexit.register(flush)` once. Run again in place, it would register a second
+time; removed, the first registration would stay. So while a project module's code runs (its
+first import, and every statement a save runs) the few standard functions that register are
+wrapped, and each registration is written down for the statement whose code made it:
+
+- `atexit.register` (undone with `atexit.unregister`);
+- `signal.signal` (the previous handler restored; both on the main thread, see `mainthread`);
+- `logging`: a handler or filter added to a logger or handler (`addHandler`, `addFilter`), a
+  logger's level (`setLevel`), and so `logging.basicConfig`, which does these;
+- `warnings.filterwarnings`, `warnings.simplefilter` (the entry taken out of `warnings.filters`);
+- `copyreg.pickle` (the previous `copyreg.dispatch_table` entry put back);
+- `sys.excepthook`, `threading.excepthook` assigned (the previous hook put back), seen by
+  comparing them before and after;
+- `.register` of a `functools.singledispatch` function made while recording (the registry entry
+  taken out and the dispatch cache cleared).
+
+The statement is the one whose module-level frame is nearest the call: a library that registers
+while the project imports it is not the project's (a statement run again does not import it
+again). Outside module code nothing is wrapped: a host's own calls cost what they cost without
+hotreload. A name bound to a wrapper while recording (`from atexit import register`) is bound
+back to the original when the module's run ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copyreg
+import functools
+import logging
+import signal
+import sys
+import threading
+import types
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotreload.engine import mainthread
+
+_MISSING = object()
+
+
+@dataclass(eq=False)
+class Registration:
+    """One registration made by a statement: ``undo`` takes it back, ``redo`` makes it again
+    (a save rolled back after the undo)."""
+
+    what: str  # for a person: "atexit.register(_flush)"
+    undo: Callable[[], None]
+    redo: Callable[[], None]
+    holds: bool = False  # the registry holds the very function a `def` made (singledispatch)
+
+
+@dataclass(eq=False)
+class Ledger:
+    """A module's registrations, by the index of the statement that made them in the version
+    that runs. ``complete``: every statement's run was recorded (the module was imported while
+    hotreload recorded), so a statement with no entry registered nothing."""
+
+    complete: bool = False
+    by_index: dict[int, list[Registration]] = field(default_factory=dict)
+    # Made at the first import, by line (placed on statements once the version is analysed);
+    # a hook changed somewhere in the module has no line (placed by what assigns it).
+    by_line: list[tuple[int | None, str, Registration]] = field(default_factory=list)
+
+    def place(self, lines: list[tuple[int, int]], assigns: Callable[[str], int | None]) -> None:
+        """Put the first import's registrations on their statements: ``lines`` has each
+        statement's first and last line, in order; ``assigns(hook)`` finds the statement that
+        assigns a hook (`sys.excepthook`)."""
+        for line, hook, registration in self.by_line:
+            index = _statement_at(lines, line) if line is not None else assigns(hook)
+            if index is not None:
+                self.by_index.setdefault(index, []).append(registration)
+        self.by_line = []
+
+
+def _statement_at(lines: list[tuple[int, int]], line: int) -> int | None:
+    for index, (first, last) in enumerate(lines):
+        if first <= line <= last:
+            return index
+    return None
+
+
+class Target:
+    """One module whose code runs now: its registrations go to ``found``, each with the
+    statement running (``index``, set by a save's run) or the line its frame is at."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.index: int | None = None
+        self.found: list[tuple[int | None, int | None, str, Registration]] = []
+        self.hooks = _hooks()
+
+    def add(self, line: int | None, registration: Registration, hook: str = "") -> None:
+        self.found.append((self.index, line, hook, registration))
+
+    def check_hooks(self) -> None:
+        """Compare the process's hooks with those seen last: what changed is registered."""
+        now = _hooks()
+        for (owner, name), before in self.hooks.items():
+            after = now[(owner, name)]
+            if after is not before:
+                hook = f"{owner.__name__}.{name}"
+                self.add(None, _hook_registration(owner, name, before, after), hook)
+        self.hooks = now
+
+
+_HOOK_OWNERS: tuple[tuple[types.ModuleType, str], ...] = (
+    (sys, "excepthook"),
+    (threading, "excepthook"),
+)
+
+
+def _hooks() -> dict[tuple[types.ModuleType, str], object]:
+    return {(owner, name): vars(owner).get(name) for owner, name in _HOOK_OWNERS}
+
+
+def _hook_registration(
+    owner: types.ModuleType, name: str, before: object, after: object
+) -> Registration:
+    def put(value: object, expected: object) -> Callable[[], None]:
+        def apply() -> None:
+            if vars(owner).get(name) is expected:
+                setattr(owner, name, value)
+
+        return apply
+
+    label = f"{owner.__name__}.{name}"
+    return Registration(f"{label} = {_name(after)}", put(before, after), put(after, before))
+
+
+def _name(value: object) -> str:
+    return str(getattr(value, "__qualname__", None) or type(value).__qualname__)
+
+
+# -- recording ---------------------------------------------------------------------------------
+
+_local = threading.local()
+_install_lock = threading.Lock()
+_depth = 0
+_originals: dict[tuple[object, str], Any] = {}  # (owner, attribute) -> the original
+_by_original: dict[int, Any] = {}  # id(original) -> its wrapper, while installed
+_by_wrapper: dict[int, Any] = {}  # id(wrapper) -> its original, while installed
+_made: dict[tuple[object, str], tuple[Any, Any]] = {}  # (owner, attribute) -> original, wrapper
+
+
+def _targets() -> list[Target]:
+    targets: list[Target] | None = getattr(_local, "targets", None)
+    if targets is None:
+        targets = _local.targets = []
+    return targets
+
+
+def _where() -> tuple[Target, int] | None:
+    """The module being recorded whose module-level frame is nearest the caller's caller, and
+    that frame's line; None for anything else (a library's own import, another thread)."""
+    targets = getattr(_local, "targets", None)
+    if not targets:
+        return None
+    frame: types.FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            for target in reversed(targets):
+                if frame.f_globals is target.namespace:
+                    return target, frame.f_lineno
+            return None
+        frame = frame.f_back
+    return None
+
+
+@contextmanager
+def recording(namespace: dict[str, Any]) -> Iterator[Target]:
+    """Record what the module whose namespace this is registers while the block runs (in this
+    thread). Nested blocks record their own modules."""
+    target = Target(namespace)
+    targets = _targets()
+    for outer in targets:  # a hook an outer module changed so far is its own
+        outer.check_hooks()
+    _install()
+    targets.append(target)
+    _swap_names(namespace, _by_original)
+    try:
+        yield target
+    finally:
+        target.check_hooks()
+        _swap_names(namespace, _by_wrapper)
+        targets.remove(target)
+        _uninstall()
+        for outer in targets:  # and what this one changed is not theirs
+            outer.hooks = _hooks()
+
+
+def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
+    """Bind names of the module that hold an original to its wrapper (``_by_original``), or
+    back (``_by_wrapper``)."""
+    if not table or table.keys().isdisjoint(map(id, namespace.values())):
+        return  # the common case, found at C speed
+    for name, value in list(namespace.items()):
+        swapped = table.get(id(value))
+        if swapped is not None:
+            namespace[name] = swapped
+
+
+def _install() -> None:
+    global _depth
+    with _install_lock:
+        _depth += 1
+        if _depth > 1:
+            return
+        for (owner, attribute), make in _WRAPPERS.items():
+            original = vars(owner)[attribute]
+            _originals[(owner, attribute)] = original
+            made = _made.get((owner, attribute))
+            if made is None or made[0] is not original:  # made once per original
+                made = _made[(owner, attribute)] = (original, make(original))
+            wrapper = made[1]
+            _by_original[id(original)] = wrapper
+            _by_wrapper[id(wrapper)] = original
+            setattr(owner, attribute, wrapper)
+
+
+def _uninstall() -> None:
+    global _depth
+    with _install_lock:
+        _depth -= 1
+        if _depth > 0:
+            return
+        for (owner, attribute), original in _originals.items():
+            setattr(owner, attribute, original)
+        _by_original.clear()
+        _by_wrapper.clear()
+
+
+# -- the wrappers ------------------------------------------------------------------------------
+
+
+def _wrap_atexit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def register(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        result = original(func, *args, **kwargs)
+        where = _where()
+        if where is not None:
+            target, line = where
+
+            def redo() -> None:
+                original(func, *args, **kwargs)
+
+            target.add(
+                line, Registration(f"atexit.register({_name(func)})", _unregister(func), redo)
+            )
+        return result
+
+    return register
+
+
+def _unregister(func: Callable[..., Any]) -> Callable[[], None]:
+    return lambda: atexit.unregister(func)
+
+
+def _wrap_signal(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def set_handler(signalnum: Any, handler: Any) -> Any:
+        where = _where()
+        if where is None:
+            return original(signalnum, handler)
+        what = f"signal.signal({_signal_name(signalnum)}, {_name(handler)})"
+        previous = mainthread.call(lambda: original(signalnum, handler), what)
+        target, line = where
+        restore = signal.SIG_DFL if previous is None else previous
+
+        def undo() -> None:
+            mainthread.call(lambda: original(signalnum, restore), f"undoing {what}")
+
+        def redo() -> None:
+            mainthread.call(lambda: original(signalnum, handler), what)
+
+        target.add(line, Registration(what, undo, redo))
+        return previous
+
+    return set_handler
+
+
+def _signal_name(signalnum: Any) -> str:
+    try:
+        return signal.Signals(signalnum).name
+    except ValueError:
+        return str(signalnum)
+
+
+def _wrap_add(kind: str, listed: str, remove: str) -> Callable[[Callable[..., Any]], Any]:
+    """`Logger.addHandler`, `Filterer.addFilter`: recorded when the item was not there yet."""
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def add(self: Any, item: Any) -> None:
+            new = item not in getattr(self, listed, ())
+            original(self, item)
+            where = _where() if new else None
+            if where is not None:
+                target, line = where
+
+                def undo() -> None:
+                    getattr(type(self), remove)(self, item)
+
+                def redo() -> None:
+                    original(self, item)
+
+                what = f"{_owner_name(self)}.{kind}({_name(item)})"
+                target.add(line, Registration(what, undo, redo))
+
+        return add
+
+    return wrap
+
+
+def _owner_name(value: Any) -> str:
+    name = getattr(value, "name", None)
+    return f"logger {name!r}" if isinstance(value, logging.Logger) else _name(value)
+
+
+def _wrap_level(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def set_level(self: logging.Logger, level: Any) -> None:
+        before = self.level
+        original(self, level)
+        where = _where()
+        if where is not None and self.level != before:
+            target, line = where
+            after = self.level
+            what = f"{_owner_name(self)}.setLevel({logging.getLevelName(after)})"
+            target.add(
+                line,
+                Registration(what, lambda: original(self, before), lambda: original(self, after)),
+            )
+
+    return set_level
+
+
+def _wrap_filters(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def add_filter(*args: Any, **kwargs: Any) -> Any:
+        before = list(warnings.filters)
+        result = original(*args, **kwargs)
+        where = _where()
+        if where is not None:
+            after = warnings.filters
+            added = [item for item in after if not any(item is b for b in before)]
+            moved = [(i, b) for i, b in enumerate(before) if not any(b is a for a in after)]
+            if added or moved:
+                target, line = where
+                what = f"warnings.{original.__name__}({', '.join(map(repr, args))})"
+                target.add(line, _filter_registration(what, added, moved))
+        return result
+
+    return add_filter
+
+
+def _filter_registration(what: str, added: list[Any], moved: list[tuple[int, Any]]) -> Registration:
+    """Taking out the entries a call added, and putting back the equal ones it displaced; only
+    on the list that holds them (a call made inside `catch_warnings` changed a copy, long gone)."""
+
+    def undo() -> None:
+        filters: list[Any] = warnings.filters  # type: ignore[assignment]  # a list at run time
+        kept = [f for f in filters if not any(f is a for a in added)]
+        if len(kept) == len(filters):
+            return
+        filters[:] = kept
+        for index, item in moved:
+            if not any(f is item for f in filters):
+                filters.insert(index, item)
+        _filters_mutated()
+
+    def redo() -> None:
+        filters: list[Any] = warnings.filters  # type: ignore[assignment]
+        if any(f is a for f in filters for a in added):
+            return
+        filters[:] = [f for f in filters if not any(f is m for _, m in moved)]
+        filters[0:0] = added
+        _filters_mutated()
+
+    return Registration(what, undo, redo)
+
+
+def _filters_mutated() -> None:
+    mutated = getattr(warnings, "_filters_mutated", None)
+    if mutated is not None:
+        mutated()  # the filters' version: cached decisions of `warn` are dropped
+
+
+def _wrap_copyreg(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def pickle(ob_type: Any, pickle_function: Any, constructor_ob: Any = None) -> None:
+        table = copyreg.dispatch_table
+        before = table.get(ob_type, _MISSING)
+        original(ob_type, pickle_function, constructor_ob)
+        where = _where()
+        if where is not None:
+            target, line = where
+
+            def put(value: Any, expected: Any) -> Callable[[], None]:
+                def apply() -> None:
+                    if table.get(ob_type, _MISSING) is expected:
+                        if value is _MISSING:
+                            table.pop(ob_type, None)
+                        else:
+                            table[ob_type] = value
+
+                return apply
+
+            what = f"copyreg.pickle({_name(ob_type)}, {_name(pickle_function)})"
+            undo, redo = put(before, pickle_function), put(pickle_function, before)
+            target.add(line, Registration(what, undo, redo))
+
+    return pickle
+
+
+def _wrap_singledispatch(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A dispatcher made while recording gets a `register` that records (a dispatcher made
+    before hotreload started is not seen: its registrations stay as the static rules say)."""
+
+    @functools.wraps(original)
+    def singledispatch(func: Any) -> Any:
+        dispatcher = original(func)
+        plain = dispatcher.register
+        registry = _cell(plain, "registry")
+        cache = _cell(plain, "dispatch_cache")
+        if not isinstance(registry, dict) or cache is None:
+            return dispatcher
+
+        def register(cls: Any, func: Any = None) -> Any:
+            if not getattr(_local, "targets", None):
+                return plain(cls, func)  # outside module code: as if unwrapped
+            if func is None and _dispatch_type(cls):
+                return lambda f: register(cls, f)
+            before = dict(registry)
+            result = plain(cls, func)
+            where = _where()
+            if where is not None:
+                changed = {k: v for k, v in registry.items() if before.get(k, _MISSING) is not v}
+                if changed:
+                    target, line = where
+                    what = f"{_name(dispatcher)}.register({', '.join(map(_name, changed))})"
+                    previous = {k: before.get(k, _MISSING) for k in changed}  # keep no more
+                    target.add(
+                        line, _dispatch_registration(what, registry, cache, previous, changed)
+                    )
+            return result
+
+        register.__doc__ = plain.__doc__
+        dispatcher.register = register
+        return dispatcher
+
+    return singledispatch
+
+
+def _dispatch_type(cls: Any) -> bool:
+    if isinstance(cls, type):
+        return True
+    args = getattr(cls, "__args__", None) or ()
+    return type(cls) is types.UnionType and bool(args) and all(isinstance(a, type) for a in args)
+
+
+def _cell(function: Any, name: str) -> Any:
+    code = getattr(function, "__code__", None)
+    closure = getattr(function, "__closure__", None)
+    if code is None or closure is None or name not in code.co_freevars:
+        return None
+    return closure[code.co_freevars.index(name)].cell_contents
+
+
+def _dispatch_registration(
+    what: str, registry: dict[Any, Any], cache: Any, before: dict[Any, Any], changed: dict[Any, Any]
+) -> Registration:
+    def undo() -> None:
+        for key, value in changed.items():
+            if registry.get(key, _MISSING) is value:
+                previous = before[key]
+                if previous is _MISSING:
+                    del registry[key]
+                else:
+                    registry[key] = previous
+        cache.clear()
+
+    def redo() -> None:
+        registry.update(changed)
+        cache.clear()
+
+    return Registration(what, undo, redo, holds=True)
+
+
+_WRAPPERS: dict[tuple[object, str], Callable[[Any], Any]] = {
+    (atexit, "register"): _wrap_atexit,
+    (signal, "signal"): _wrap_signal,
+    (logging.Logger, "addHandler"): _wrap_add("addHandler", "handlers", "removeHandler"),
+    (logging.Filterer, "addFilter"): _wrap_add("addFilter", "filters", "removeFilter"),
+    (logging.Logger, "setLevel"): _wrap_level,
+    (warnings, "filterwarnings"): _wrap_filters,
+    (warnings, "simplefilter"): _wrap_filters,
+    (copyreg, "pickle"): _wrap_copyreg,
+    (functools, "singledispatch"): _wrap_singledispatch,
+}
+
+
+def standard_function(value: object) -> str | None:
+    """The dotted name of one of the recorded standard functions (or its wrapper), or None."""
+    value = _by_wrapper.get(id(value), value)
+    for (owner, attribute), _ in _WRAPPERS.items():
+        if isinstance(owner, types.ModuleType) and vars(owner).get(attribute) is value:
+            return f"{owner.__name__}.{attribute}"
+        if _originals.get((owner, attribute)) is value:
+            return f"{getattr(owner, '__name__', '')}.{attribute}"
+    if value is vars(logging).get("basicConfig"):
+        return "logging.basicConfig"
+    return None
+
+
+# -- the ledgers of modules imported while recording -------------------------------------------
+
+
+def ledger_of(target: Target) -> Ledger:
+    """A complete ledger of what a module's whole run registered (recorded from its start)."""
+    ledger = Ledger(complete=True)
+    for index, line, hook, registration in target.found:
+        if index is not None:
+            ledger.by_index.setdefault(index, []).append(registration)
+        else:
+            ledger.by_line.append((line, hook, registration))
+    return ledger
+
+
+_imported: dict[str, Ledger] = {}
+_imported_lock = threading.Lock()
+
+
+@contextmanager
+def recording_import(module: types.ModuleType) -> Iterator[None]:
+    """Record a project module's first import (the import system runs it whole); its ledger
+    waits for the server to take it (`take_imported`)."""
+    namespace = vars(module)
+    with recording(namespace) as target:
+        yield
+    name = str(namespace.get("__name__", ""))
+    with _imported_lock:
+        _imported[name] = ledger_of(target)
+
+
+def take_imported(name: str) -> Ledger:
+    """The ledger recorded when ``name`` was imported; an incomplete empty one if it was not."""
+    with _imported_lock:
+        return _imported.pop(name, None) or Ledger()
