@@ -55,7 +55,8 @@ class Run:
     # Names an import statement bound: they take the imported object as it is (patching it
     # would rewrite another module's object, or one it discarded).
     imported: set[str] = field(default_factory=set)
-    dropped: set[str] = field(default_factory=set)  # names a star import no longer brings
+    # Names a star import no longer brings, or that a statement run again did not bind again.
+    dropped: set[str] = field(default_factory=set)
     # What the running version's statements registered with the standard library (None: not
     # known), what this run undid of it, and what its statements registered (`stdlibrecord`).
     ledger: Ledger | None = None
@@ -142,6 +143,14 @@ class Run:
         module = str(namespace.get("__name__", ""))
         disposing = has_callbacks(module)
 
+        # name -> the one statement that binds it, -1 if several do; none where a star import
+        # may bind anything (what it brings is not in the source)
+        sole_binder: dict[str, int] = {}
+        if not any(statement.scope.star for statement in new.statements):
+            for index, statement in enumerate(new.statements):
+                for name in statement.scope.binds:
+                    sole_binder[name] = -1 if name in sole_binder else index
+
         def work() -> None:
             with recording(namespace) as self.target:
                 statements()
@@ -191,7 +200,14 @@ class Run:
                 if index in previous:
                     self._undo(previous[index])
                 before = dict(namespace) if statement.scope.star else None
+                # What only this statement binds is unbound when a fresh start runs it: a
+                # branch not taken now (`if ...: from itertools import batched as it`) must
+                # not leave the previous run's value behind.
+                fresh = {n for n in statement.scope.binds if sole_binder.get(n) == index}
+                for name in fresh:
+                    namespace.pop(name, None)
                 self._exec(statement.runnable(path, new.future_flags), index)
+                self.dropped |= {n for n in fresh if n in snapshot and n not in namespace}
                 names = set(statement.scope.binds)
                 if before is not None:
                     names |= {n for n, v in namespace.items() if before.get(n, _MISSING) is not v}

@@ -20,6 +20,10 @@ from hotreload.lookup import (
 )
 
 _MISSING = object()
+# The plain containers whose items retarget_instances visits (exact types: a subclass may be a
+# user's, whose methods are user code), and how deep.
+_CONTAINERS = (tuple, list, dict, set, frozenset)
+_RETARGET_DEPTH = 4
 
 # Class attributes that belong to the class object itself, not to its version of the code.
 _CLASS_SKIP = frozenset(
@@ -127,6 +131,20 @@ def keeps_identity(old: Any, new: Any) -> bool:
     return False
 
 
+def made_here(value: Any, namespace: dict[str, Any]) -> bool:
+    """A function or class that a statement of the module owning ``namespace`` made (not an
+    object another module handed over), e.g. a `def` under `try: from itertools import x`."""
+    if is_a(value, types.FunctionType):
+        return value.__globals__ is namespace
+    return is_class(value) and class_module(value) == namespace.get("__name__")
+
+
+def taken_as_same(old: Any, new: Any) -> bool:
+    """Whether taking ``new`` for ``old`` as it is (never patched) leaves the name as it was:
+    the same object, or an equal plain value."""
+    return old is new or (not _has_identity(old) and keeps_identity(old, new))
+
+
 class Patcher:
     """Patches one module's old objects with the new version's, and records what it could not.
 
@@ -140,6 +158,9 @@ class Patcher:
         self._keepalive: list[Any] = []  # ids in _done stay valid while this patcher lives
         # new class id -> live class (by id: a metaclass's __hash__ or __eq__ is user code)
         self.class_map: dict[int, type] = {}
+        # new function id -> the live function that took its code (an alias the run bound to
+        # the new object, `batched = _batched`, is swapped for the live one)
+        self.function_map: dict[int, types.FunctionType] = {}
 
     def patch(self, old: Any, new: Any, name: str | None, *, owner: type | None = None) -> Any:
         """Return the object to keep under ``name``: ``old`` patched in place, or ``new``.
@@ -171,6 +192,7 @@ class Patcher:
     def _patch(self, old: Any, new: Any, name: str | None, owner: type | None) -> Any:
         if is_a(old, types.FunctionType) and is_a(new, types.FunctionType):
             if _same_definition(old, new) and self._patch_function(old, new):
+                self.function_map[id(new)] = old
                 return old
             self._rebound(name)
             return rehome(new, owner)
@@ -298,22 +320,27 @@ class Patcher:
         )
 
     def retarget_instances(self, namespace: dict[str, Any]) -> None:
-        """Objects the new code built from classes patched in place join the live classes.
+        """What the new code built from classes patched in place joins the live classes.
 
-        Module-level names, default argument values and class attributes are visited (not the
-        inside of containers). An enum member is swapped for the live member of the same name:
-        members compare by identity, so `Color.RED` from the discarded class is never equal to
-        the live `Color.RED`.
+        Module-level names, what their plain containers hold (tuples, lists, dicts, sets, a few
+        levels deep), default argument values and class attributes are visited. An instance of a
+        discarded class gets the live class; a discarded class itself (``MARK = (Key,)`` run again
+        after ``class Key``) is swapped for the live one, and so is the base of a class this run
+        made (a new ``class Child(Base)``), so that one class has one object, as in a fresh start.
+        An enum member is swapped for the live member of the same name: members compare by
+        identity, so `Color.RED` from the discarded class is never equal to the live `Color.RED`.
         """
-        if not self.class_map:
+        if not self.class_map and not self.function_map:
             return
         module = namespace.get("__name__")
+        memo: dict[int, Any] = {}
         for name, value in list(namespace.items()):
-            namespace[name] = self._retarget_instance(value, name)
+            namespace[name] = self._retarget(value, name, memo, 0)
         for value in list(namespace.values()):
             if is_class(value) and class_module(value) == module:
+                self._retarget_bases(value)
                 for attr, member in list(class_dict(value).items()):
-                    rehomed = self._retarget_instance(member, None)
+                    rehomed = self._retarget(member, None, memo, 0)
                     if rehomed is not member and not is_a(value, enum.EnumMeta):
                         setattr(value, attr, rehomed)
                     for function in _functions_in(member):
@@ -321,6 +348,46 @@ class Patcher:
             elif is_a(value, types.FunctionType) and value.__globals__ is namespace:
                 for function in _functions_in(value):
                     self._retarget_defaults(function)
+
+    def _retarget_bases(self, cls: type) -> None:
+        bases = tuple(self.class_map.get(id(b), b) for b in cls.__bases__)
+        if any(a is not b for a, b in zip(bases, cls.__bases__, strict=True)):
+            try:
+                cls.__bases__ = bases
+            except TypeError:  # a layout Python will not switch: it stays on the discarded base
+                self._rebound(class_qualname(cls))
+
+    def _retarget(self, value: Any, name: str | None, memo: dict[int, Any], depth: int) -> Any:
+        """``value`` with discarded classes and their instances swapped for the live ones; a
+        plain container is updated in place (a tuple or frozenset made again, once per object)."""
+        if is_class(value):
+            return self.class_map.get(id(value), value)
+        if is_a(value, types.FunctionType):
+            return self.function_map.get(id(value), value)
+        kind = type(value)
+        if kind not in _CONTAINERS:
+            return self._retarget_instance(value, name)
+        if id(value) in memo or depth >= _RETARGET_DEPTH:
+            return memo.get(id(value), value)
+        memo[id(value)] = value  # a container that holds itself
+        if kind is list:
+            for index, item in enumerate(value):
+                if (swapped := self._retarget(item, None, memo, depth + 1)) is not item:
+                    value[index] = swapped
+        elif kind is dict:
+            for key, item in list(value.items()):
+                if (swapped := self._retarget(item, None, memo, depth + 1)) is not item:
+                    value[key] = swapped
+        else:
+            items = list(value)
+            swapped_items = [self._retarget(i, None, memo, depth + 1) for i in items]
+            if any(a is not b for a, b in zip(items, swapped_items, strict=True)):
+                if kind is set:
+                    value.clear()
+                    value.update(swapped_items)
+                else:
+                    memo[id(value)] = kind(swapped_items)
+        return memo[id(value)]
 
     def _retarget_instance(self, value: Any, name: str | None) -> Any:
         live = self.class_map.get(id(type(value)))
@@ -336,12 +403,13 @@ class Patcher:
 
     def _retarget_defaults(self, function: types.FunctionType) -> None:
         if function.__defaults__:
-            defaults = tuple(self._retarget_instance(v, None) for v in function.__defaults__)
+            memo: dict[int, Any] = {}
+            defaults = tuple(self._retarget(v, None, memo, 0) for v in function.__defaults__)
             if any(a is not b for a, b in zip(defaults, function.__defaults__, strict=True)):
                 function.__defaults__ = defaults
         if function.__kwdefaults__:
             for key, value in function.__kwdefaults__.items():
-                function.__kwdefaults__[key] = self._retarget_instance(value, None)
+                function.__kwdefaults__[key] = self._retarget(value, None, {}, 0)
 
 
 def _functions_in(obj: Any, depth: int = 0) -> list[types.FunctionType]:

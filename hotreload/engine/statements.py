@@ -15,10 +15,12 @@ import __future__
 
 import ast
 import copy
+import dis
 import types
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from itertools import pairwise
 from pathlib import Path
 
 from hotreload.contract.signatures import FoundFunction, signature_of
@@ -120,10 +122,31 @@ class Statement:
 def moved_code(code: types.CodeType, lines: int) -> types.CodeType:
     """A code object (and every code object in it) ``lines`` further down the file: its line
     table is relative to its first line, so moving that moves every position."""
-    consts = tuple(
-        moved_code(c, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts
-    )
-    return code.replace(co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
+    consts = [moved_code(c, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts]
+    index = _first_line_constant(code)
+    if index is not None:
+        consts[index] = code.co_firstlineno + lines
+    return code.replace(co_firstlineno=code.co_firstlineno + lines, co_consts=tuple(consts))
+
+
+def _first_line_constant(code: types.CodeType) -> int | None:
+    """Where a class body keeps its own first line as a constant (Python 3.13 sets the class's
+    `__firstlineno__` from it, which `inspect.getsource` reads): the index in ``co_consts``, if
+    no other instruction loads that constant."""
+    if "__firstlineno__" not in code.co_names:
+        return None
+    instructions = list(dis.get_instructions(code))
+    for load, store in pairwise(instructions):
+        if (
+            store.opname == "STORE_NAME"
+            and store.argval == "__firstlineno__"
+            and load.opname == "LOAD_CONST"
+            and load.argval == code.co_firstlineno
+            and load.arg is not None
+        ):
+            shared = sum(1 for i in instructions if i.opname == "LOAD_CONST" and i.arg == load.arg)
+            return load.arg if shared == 1 else None
+    return None
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from hotreload.engine.execute import NeedsRestart, Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.mainthread import MainThreadUnavailable
-from hotreload.engine.patching import Patcher, keeps_identity
+from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
 from hotreload.engine.plan import Plan, PlanKind, decide
 from hotreload.engine.restarts import (
     docstring_causes,
@@ -498,11 +498,13 @@ def _commit(
         if name in spec.keep:
             namespace[name] = old
             continue
-        if name in run.imported or name in repeated:
+        if name in repeated or (name in run.imported and not made_here(new, namespace)):
             # Another module's object, or the last of several definitions of one name (`def
             # _` under `@f.register`), which a registry holds: taken as it is, never rewritten.
+            # (A `def` beside an import, `try: from itertools import x ... else: def x`, is
+            # this module's own: patched as any other.)
             namespace[name] = patcher.take(old, new, name)
-            if not keeps_identity(old, new):
+            if not taken_as_same(old, new):
                 replaced.add(name)
             continue
         try:

@@ -3134,3 +3134,6 @@ CASES.extend(contract_cases())
 from cases_stdlib import CASES as _STDLIB  # noqa: E402
 
 CASES += _STDLIB
+from cases_replay import REPLAY_CASES  # noqa: E402  (the replay's disagreements, minimized)
+
+CASES += REPLAY_CASES
