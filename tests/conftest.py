@@ -125,3 +125,15 @@ def start(project: Project) -> Iterator[Callable[..., tuple[Server, EventRecorde
     finally:
         for server in servers:
             server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The replay's counts at the end of a run that replayed (``pytest -m replay``). Here, not
+    in a conftest of tests/freshstart: the tests import this module as ``conftest``, and a
+    second module of that name would take its place."""
+    replay = sys.modules.get("replay")
+    reports = vars(replay).get("REPORTS") if replay is not None else None
+    if reports:
+        terminalreporter.section("replay of real history (issue 21)")
+        for report in reports:
+            terminalreporter.write_line(report.summary())
