@@ -56,8 +56,8 @@ def _helper(index: int) -> list[str]:
 def big_module(value: int, *, broken: bool = False, field: bool = False) -> str:
     """A 500-line module: many helpers and three exports; ``current_value()`` returns ``value``.
 
-    ``broken`` changes the frozen signature of ``current_value`` (a new parameter), so the
-    change is rejected before any of its code runs. ``field`` is the field's variant: a
+    ``broken`` changes the frozen signature of ``current_value`` (a new required parameter,
+    which its callers do not pass), so the change is rejected before any of its code runs. ``field`` is the field's variant: a
     ``STATE`` token (see ``field_module``), and only ``current_value``'s body changes with
     ``value`` (the docstring and ``VALUE`` stay), so an edit is a body edit.
     """
@@ -75,7 +75,7 @@ def big_module(value: int, *, broken: bool = False, field: bool = False) -> str:
         *([STATE_LINE] if field else []),
         "",
     ]
-    params = "extra: int = 0" if broken else ""
+    params = "extra: int" if broken else ""
     tail = [
         f"def current_value({params}) -> int:",
         '    """The export the benchmark host polls: its body changes with every edit."""',
