@@ -57,9 +57,10 @@ def big_module(value: int, *, broken: bool = False, field: bool = False) -> str:
     """A 500-line module: many helpers and three exports; ``current_value()`` returns ``value``.
 
     ``broken`` changes the frozen signature of ``current_value`` (a new required parameter,
-    which its callers do not pass), so the change is rejected before any of its code runs. ``field`` is the field's variant: a
-    ``STATE`` token (see ``field_module``), and only ``current_value``'s body changes with
-    ``value`` (the docstring and ``VALUE`` stay), so an edit is a body edit.
+    which its callers do not pass), so the change is rejected before any of its code runs.
+    ``field`` is the field's variant: a ``STATE`` token (see ``field_module``), and only
+    ``current_value``'s body changes with ``value`` (the docstring and ``VALUE`` stay), so an
+    edit is a body edit.
     """
     version = 0 if field else value
     head = [
