@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, get_args
 
 import pytest
-from child import EVENT_SCHEMA, REPO, strict_json
+from child import EVENT_SCHEMA, REPO, child_env, strict_json
 from jsonschema import Draft202012Validator, ValidationError
 
 from hotreload.events import (
@@ -458,3 +458,21 @@ def test_importing_and_emitting_events_leaves_pydantic_out() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_suite_s_children_validate_their_events_too() -> None:
+    """The CLIs the tests start inherit the variable: their events are checked as well."""
+    code = (
+        "from hotreload.events import EventLog, ServerStopped\n"
+        "EventLog('development').emit(ServerStopped, reason='bored')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "InvalidEvent: server.stopped" in result.stderr
