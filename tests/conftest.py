@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 import structlog
 
+from hotreload.events import VALIDATE_ENV
 from hotreload.server import Server, up
+
+# Every event the suite emits is validated against its type, in this process and in every CLI
+# or child it starts (they inherit the environment): the records the event log builds itself
+# cannot drift from the schema unseen. Users' processes never pay for it.
+os.environ[VALIDATE_ENV] = "1"
 
 EVENT_TIMEOUT = 10.0  # generous for a loaded 2-core CI machine; a passing wait returns at once
 
