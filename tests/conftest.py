@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -15,6 +17,19 @@ import pytest
 import structlog
 
 from hotreload.server import Server, up
+
+# The manifest cache of every test (and of every process a test starts, which inherits it) lives
+# in a directory of this session, never in the real home's ~/.cache.
+SESSION_CACHE = tempfile.mkdtemp(prefix="hotreload-test-cache-")
+os.environ["HOTRELOAD_CACHE_DIR"] = SESSION_CACHE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_cache_removed() -> Iterator[None]:
+    """The session's manifest cache is deleted when the session ends."""
+    yield
+    shutil.rmtree(SESSION_CACHE, ignore_errors=True)
+
 
 EVENT_TIMEOUT = 10.0  # generous for a loaded 2-core CI machine; a passing wait returns at once
 
