@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args, get_origin
@@ -54,14 +56,26 @@ def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
 
 @functools.cache
 def _rules_digest() -> bytes | None:
-    """A digest of the validation rules' sources; None (no caching) if one cannot be read."""
-    digest = hashlib.sha256(_FORMAT)
+    """A digest of everything that decides what validation accepts: the sources of our rules,
+    pydantic's version (its version module, found without importing pydantic) and Python's
+    (its TOML parser). None (no caching) if one of our sources cannot be read."""
+    digest = hashlib.sha256(_FORMAT + b"\0" + sys.version.encode())
     for module in _RULES:
         try:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:
             return None
+    digest.update(_pydantic_version())
     return digest.digest()
+
+
+def _pydantic_version() -> bytes:
+    try:
+        spec = importlib.util.find_spec("pydantic")
+        locations = (spec.submodule_search_locations or []) if spec else []
+        return b"".join(Path(place, "version.py").read_bytes() for place in locations)
+    except (ImportError, ValueError, OSError):
+        return b""  # not installed (a miss fails to validate and says so) or unreadable
 
 
 def content_key(raw: bytes) -> str | None:
