@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -88,11 +89,14 @@ def project(tmp_path: Path) -> Path:
     return root / "hotreload.toml"
 
 
-def probe(manifest: Path) -> tuple[list[str], str, str]:
+def probe(manifest: Path, *, pythonpath: Path | None = None) -> tuple[list[str], str, str]:
     """(pydantic modules loaded, the manifest's repr, the written log formats) of a fresh
-    interpreter that loads ``manifest``."""
+    interpreter that loads ``manifest`` (with the hotreload package under ``pythonpath``)."""
+    env = dict(os.environ) if pythonpath is None else {**os.environ, "PYTHONPATH": str(pythonpath)}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(manifest)],
+        cwd=manifest.parent,  # not the repository: its package would come before PYTHONPATH
+        env=env,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -258,6 +262,19 @@ def test_an_entry_under_another_key_is_a_miss(cache: Path, project: Path) -> Non
     project.write_text("# a comment\n" + MANIFEST, encoding="utf-8")
     modules, _, _ = probe(project)
     assert "pydantic" in modules
+
+
+def test_changed_validation_rules_are_a_miss(cache: Path, project: Path, tmp_path: Path) -> None:
+    """The key covers the rules' sources: a hotreload whose manifest types differ (here by a
+    comment) validates content that today's accepted, rather than trusting the entry."""
+    copy = tmp_path / "other-version"
+    shutil.copytree(REPO / "hotreload", copy / "hotreload")
+    with (copy / "hotreload" / "manifesttypes.py").open("a", encoding="utf-8") as types:
+        types.write("# a later version\n")
+    probe(project)
+    assert probe(project)[0] == []
+    assert "pydantic" in probe(project, pythonpath=copy)[0]
+    assert probe(project, pythonpath=copy)[0] == []
 
 
 def test_check_validates_even_cached_content_and_keeps_it(cache: Path, project: Path) -> None:
