@@ -23,7 +23,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "models and process-facing leaves",
         (
             "manifest",
+            "manifestcache",
             "manifesterrors",
+            "manifesttypes",
             "freeze",
             "appscan",
             "init",

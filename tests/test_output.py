@@ -15,7 +15,6 @@ from conftest import Project
 from hotreload.cli import choose_log_format, main
 from hotreload.errors import ServerError
 from hotreload.events import EventLog, ReloadRejected, ServerStopped, WatcherError
-from hotreload.manifest import EnvProfile
 from hotreload.output import EventOutput, LogFile, render_console, to_json_line
 
 
@@ -50,7 +49,7 @@ def test_log_format_is_the_option_else_the_profile_else_console_only_on_a_termin
     explicit: str | None, profile: dict[str, Any], terminal: bool, expected: str
 ) -> None:
     stream = Terminal() if terminal else io.StringIO()
-    assert choose_log_format(explicit, EnvProfile(**profile), stream) == expected
+    assert choose_log_format(explicit, profile.get("log_format"), stream) == expected
 
 
 # -- rendering ---------------------------------------------------------------------------------
