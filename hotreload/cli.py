@@ -96,7 +96,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     from hotreload.manifest import load_manifest
     from hotreload.process import Interrupts
     from hotreload.server import Server, set_current
-    from hotreload.web.restart import SaveWatch, inherited_socket, is_restart
 
     try:
         manifest = load_manifest(args.manifest)
@@ -318,8 +317,6 @@ def _serve_or_run(
     stop: Stop,
     argv: Sequence[str] = (),
 ) -> int:
-    from hotreload.web.restart import Restarter, exec_again
-
     failed: StopReason = "entry_failed" if web is None else "app_failed"
     try:
         if web is not None:
