@@ -3,8 +3,8 @@ starts worker processes is refused (a worker would keep serving the code it star
 
 from __future__ import annotations
 
+import os
 import signal
-import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,14 +33,15 @@ class Interrupts:
     interpreter's *wakeup fd* (which every Python-level handler writes the signal number to)
     is the backstop, unless the host replaced that too (asyncio's ``add_signal_handler`` does).
 
-    Enter it in the main thread only: handlers and the wakeup fd belong to it.
+    Enter it in the main thread only: handlers and the wakeup fd belong to it. The wakeup fd is
+    a pipe's (POSIX takes any non-blocking fd; a socket pair would load `socket` at start-up).
     """
 
     def __init__(self) -> None:
         self._arrived: int | None = None
         self._previous: dict[int, Any] = {}
-        self._reader: socket.socket | None = None
-        self._writer: socket.socket | None = None
+        self._reader: int | None = None
+        self._writer: int | None = None
         self._previous_wakeup = -1
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
@@ -51,12 +52,10 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
-        self._reader, self._writer = socket.socketpair()
-        self._reader.setblocking(False)
-        self._writer.setblocking(False)
-        self._previous_wakeup = signal.set_wakeup_fd(
-            self._writer.fileno(), warn_on_full_buffer=False
-        )
+        self._reader, self._writer = os.pipe()
+        os.set_blocking(self._reader, False)
+        os.set_blocking(self._writer, False)
+        self._previous_wakeup = signal.set_wakeup_fd(self._writer, warn_on_full_buffer=False)
         return self
 
     def __exit__(
@@ -67,13 +66,13 @@ class Interrupts:
     ) -> None:
         self._drain()
         current = signal.set_wakeup_fd(self._previous_wakeup)
-        if self._writer is not None and current != self._writer.fileno():
+        if self._writer is not None and current != self._writer:
             signal.set_wakeup_fd(current)  # the host's own, set after ours: left as it was
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
-        for sock in (self._reader, self._writer):
-            if sock is not None:
-                sock.close()
+        for fd in (self._reader, self._writer):
+            if fd is not None:
+                os.close(fd)
         self._reader = self._writer = None
 
     def note(self, signum: int) -> None:
@@ -88,7 +87,7 @@ class Interrupts:
             return
         while True:
             try:
-                data = self._reader.recv(4096)
+                data = os.read(self._reader, 4096)
             except (BlockingIOError, InterruptedError):
                 return
             if not data:
