@@ -167,7 +167,7 @@ class _StartRefused:
     def __init__(self, env: str) -> None:
         self._env = env
         self._active = False
-        self._wrapped: tuple[type, Any] | None = None  # the class, and its own start
+        self._wrapped: list[tuple[type, Any]] = []  # each class wrapped, and its own start
 
     def __enter__(self) -> None:
         self._active = True
@@ -181,10 +181,9 @@ class _StartRefused:
         self._active = False
         if self in sys.meta_path:
             sys.meta_path.remove(self)
-        if self._wrapped is not None:
-            base, original = self._wrapped
+        for base, original in reversed(self._wrapped):
             setattr(base, "start", original)  # noqa: B010 (a method of a stdlib class)
-            self._wrapped = None
+        self._wrapped = []
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -211,8 +210,8 @@ class _StartRefused:
             self._wrap(module)
 
     def _wrap(self, module: ModuleType) -> None:
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
+        if sys.modules.get(_PROCESS_MODULE) is module and self in sys.meta_path:
+            sys.meta_path.remove(self)  # the module is imported: nothing more to watch for
         base: type = module.BaseProcess
         original = base.__dict__["start"]
         env = self._env
@@ -220,7 +219,7 @@ class _StartRefused:
         def start(process: Any) -> None:
             raise WorkersRefused(_message(f"multiprocessing {type(process).__name__}.start()", env))
 
-        self._wrapped = (base, original)
+        self._wrapped.append((base, original))
         setattr(base, "start", start)  # noqa: B010 (put back by __exit__)
 
 
