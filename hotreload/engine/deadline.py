@@ -70,7 +70,7 @@ class Watchdog:
             raise ExecTimeout
 
     def _watch(self) -> None:
-        # ctypes (about a megabyte) is for a deadline only: it loads with the first timed run,
+        # ctypes (0.4 MB, 2 ms) is for a deadline only: it loads with the first timed run,
         # here, before a deadline can fire, not with every process that makes a Watchdog.
         import ctypes  # noqa: F401
 
