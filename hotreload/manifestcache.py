@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib.util
 import json
 import os
@@ -27,6 +26,7 @@ from typing import Any, TypeVar, cast, get_args, get_origin
 
 from hotreload import manifesttypes
 from hotreload.contract import signatures, typeshapes
+from hotreload.digests import sha256
 from hotreload.manifesterrors import is_table, table_fields, unwrap
 
 CACHE_VARIABLE = "HOTRELOAD_CACHE_DIR"
@@ -59,7 +59,7 @@ def _rules_digest() -> bytes | None:
     """A digest of everything that decides what validation accepts: the sources of our rules,
     pydantic's version (its version module, found without importing pydantic) and Python's
     (its TOML parser). None (no caching) if one of our sources cannot be read."""
-    digest = hashlib.sha256(_FORMAT + b"\0" + sys.version.encode())
+    digest = sha256(_FORMAT + b"\0" + sys.version.encode())
     for module in _RULES:
         try:
             digest.update(Path(module.__file__ or "").read_bytes())
@@ -81,11 +81,11 @@ def _pydantic_version() -> bytes:
 def content_key(raw: bytes) -> str | None:
     """The key of a manifest's bytes under today's rules; None when it cannot be computed."""
     rules = _rules_digest()
-    return None if rules is None else hashlib.sha256(rules + raw).hexdigest()
+    return None if rules is None else sha256(rules + raw).hexdigest()
 
 
 def _entry_path(manifest: Path, directory: Path) -> Path:
-    name = hashlib.sha256(os.fsencode(manifest)).hexdigest()[:32]
+    name = sha256(os.fsencode(manifest)).hexdigest()[:32]
     return directory / "manifests" / f"{name}.json"
 
 
@@ -97,7 +97,7 @@ def read_entry(manifest: Path, key: str, directory: Path) -> dict[str, Any] | No
     except OSError:
         return None
     head, _, body = text.partition(b"\n")
-    if head != _FORMAT + b" " + hashlib.sha256(body).hexdigest().encode():
+    if head != _FORMAT + b" " + sha256(body).hexdigest().encode():
         return None  # not ours, or not what was written (a digest of the body guards it)
     try:
         entry = json.loads(body)
@@ -121,7 +121,7 @@ def write_entry(manifest: Path, key: str, data: Mapping[str, Any], directory: Pa
         ).encode()
     except (TypeError, ValueError):
         return False  # not JSON (validation accepted something no field should hold): no entry
-    text = _FORMAT + b" " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+    text = _FORMAT + b" " + sha256(body).hexdigest().encode() + b"\n" + body
     import tempfile  # only a miss writes
 
     try:

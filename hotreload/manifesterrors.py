@@ -8,7 +8,6 @@ descriptions are read from the dataclass fields, so pydantic is needed only for 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import re
 import types
@@ -139,6 +138,8 @@ def describe(error: ErrorDetails, root: type) -> tuple[str, str]:
         parent = _table_at(loc[:-1], root)
         known = list(table_fields(parent)) if parent else []
         message = f"unknown key; known keys: {', '.join(known)}"
+        import difflib  # a manifest's error only: not loaded with every start
+
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             message += f"; did you mean {close[0]!r}?"

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("verdicts", ("errors", "verdicts", "words", "lookup")),
+    ("verdicts", ("errors", "verdicts", "words", "lookup", "digests")),
     ("contract", ("contract",)),
     ("engine", ("engine",)),
     (
@@ -43,7 +43,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("command line", ("cli", "__main__", "__init__")),
 ]
 # Modules that import nothing of ours: each owns one concern that needs no other part.
-LEAVES = {"errors", "verdicts", "words", "lookup", "kernelwatch", "listeners", "tracking"}
+LEAVES = {
+    "errors",
+    "verdicts",
+    "words",
+    "lookup",
+    "digests",
+    "kernelwatch",
+    "listeners",
+    "tracking",
+}
 
 
 def _module_name(path: Path) -> str:

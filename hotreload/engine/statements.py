@@ -19,7 +19,6 @@ import dis
 import types
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 from itertools import pairwise
 from pathlib import Path
 
@@ -432,7 +431,9 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
     while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
     if len(old) - tail - head > _ONE_STRETCH or len(new) - tail - head > _ONE_STRETCH:
-        return list(SequenceMatcher(None, old, new).get_opcodes())  # edits far apart
+        from difflib import SequenceMatcher  # edits far apart: rare, and a save's only
+
+        return list(SequenceMatcher(None, old, new).get_opcodes())
     return [
         ("equal", 0, head, 0, head),
         ("replace", head, len(old) - tail, head, len(new) - tail),
