@@ -1,4 +1,4 @@
-"""Linux: the kernel's own file events (inotify), read as they come.
+"""Linux: the kernel's own file events (inotify, through `inotify_simple`), read as they come.
 
 The kernel says when a file written in place is closed (`IN_CLOSE_WRITE`) and when a finished
 file is renamed over a module (`IN_MOVED_TO`): at either moment the file is whole, and can be
@@ -7,96 +7,37 @@ writer is done. Events are read when they arrive (the thread sleeps in `poll` me
 step, no CPU at idle), and a directory is added to the one inotify instance without starting the
 watch afresh.
 
-The three calls of <sys/inotify.h> are made through ctypes on the C library the interpreter
-runs with (`_Inotify`), not through `inotify_simple`: that package looks the library up with
-`ctypes.util.find_library`, which imports subprocess, tempfile, shutil and random and runs
-`ldconfig -p` at every start, about 10 ms and 2 MB of a start-up (issue 19).
+The binding is `inotify_simple`'s (a maintained library, not one of ours). It finds the C library
+with `ctypes.util.find_library("c")`, which runs `ldconfig -p` in a child process, about 10 ms
+of every start-up: the interpreter is linked with the C library, so its own symbols are handed to
+`inotify_simple` first (`_use_the_interpreters_libc`).
 """
 
 from __future__ import annotations
 
 import ctypes
-import errno
 import math
 import os
 import select
-import struct
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+import inotify_simple
+from inotify_simple import flags
 
 ChangeKind = Literal["whole", "moving", "gone", "directory_gone", "overflow"]
 
-# <sys/inotify.h>: the kernel's ABI, the same on every Linux architecture.
-IN_MODIFY = 0x2
-IN_CLOSE_WRITE = 0x8
-IN_MOVED_FROM = 0x40
-IN_MOVED_TO = 0x80
-IN_CREATE = 0x100
-IN_DELETE = 0x200
-IN_DELETE_SELF = 0x400
-IN_MOVE_SELF = 0x800
-IN_Q_OVERFLOW = 0x4000
-IN_IGNORED = 0x8000
-IN_ONLYDIR = 0x1000000
-
-_FILE_EVENTS = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_MODIFY
-_SELF_EVENTS = IN_DELETE_SELF | IN_MOVE_SELF
-MASK = _FILE_EVENTS | _SELF_EVENTS | IN_ONLYDIR
-
-# struct inotify_event: int wd; uint32_t mask, cookie, len; char name[len] (NUL-padded)
-_EVENT = struct.Struct("iIII")
-_READ_SIZE = 64 * 1024  # many events a read; at least one (header + NAME_MAX + 1)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One inotify event: the watch it concerns, what happened, the file's name in the folder."""
-
-    wd: int
-    mask: int
-    name: str
-
-
-class _Inotify:
-    """An inotify instance (close-on-exec, non-blocking): the C library's calls, in ctypes."""
-
-    def __init__(self) -> None:
-        # The interpreter's own symbols include the C library's (glibc, musl): no lookup.
-        self._libc: Any = ctypes.CDLL(None, use_errno=True)
-        self.fd: int = self._call(self._libc.inotify_init1, os.O_CLOEXEC | os.O_NONBLOCK)
-
-    def _call(self, function: Any, *args: Any, path: str | None = None) -> int:
-        while True:
-            result: int = function(*args)
-            if result != -1:
-                return result
-            error = ctypes.get_errno()
-            if error != errno.EINTR:
-                # OSError picks the subclass by errno: FileNotFoundError, NotADirectoryError
-                raise OSError(error, os.strerror(error), path)
-
-    def add_watch(self, path: str, mask: int) -> int:
-        return self._call(self._libc.inotify_add_watch, self.fd, os.fsencode(path), mask, path=path)
-
-    def read(self) -> Iterator[Event]:
-        """The events ready now (none if none: the descriptor never blocks)."""
-        while True:
-            try:
-                data = os.read(self.fd, _READ_SIZE)
-            except BlockingIOError:
-                return
-            offset = 0
-            while offset + _EVENT.size <= len(data):
-                wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-                offset += _EVENT.size
-                name = os.fsdecode(data[offset : offset + length].rstrip(b"\0"))
-                offset += length
-                yield Event(wd, mask, name)
-
-    def close(self) -> None:
-        os.close(self.fd)
+_FILE_EVENTS = (
+    flags.CLOSE_WRITE
+    | flags.MOVED_TO
+    | flags.MOVED_FROM
+    | flags.DELETE
+    | flags.CREATE
+    | flags.MODIFY
+)
+_SELF_EVENTS = flags.DELETE_SELF | flags.MOVE_SELF
+MASK = _FILE_EVENTS | _SELF_EVENTS | flags.ONLYDIR
 
 
 @dataclass(frozen=True)
@@ -112,15 +53,24 @@ class Change:
     path: str
 
 
+def _use_the_interpreters_libc() -> None:
+    """Give `inotify_simple` the C library this interpreter runs with, before its first `INotify`
+    looks it up by name (it keeps the handle in its module's `_libc`, filled only while None).
+    Where a later release has no such attribute, nothing is set and it looks the library up."""
+    if getattr(inotify_simple, "_libc", ...) is None:
+        inotify_simple._libc = ctypes.CDLL(None, use_errno=True)
+
+
 class KernelWatch:
     """One inotify instance watching directories (not recursively); `wake` ends a `wait`."""
 
     def __init__(self) -> None:
-        self._inotify = _Inotify()
+        _use_the_interpreters_libc()
+        self._inotify = inotify_simple.INotify()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
         self._poll = select.poll()
-        self._poll.register(self._inotify.fd, select.POLLIN)
+        self._poll.register(self._inotify.fileno(), select.POLLIN)
         self._poll.register(self._wake_read, select.POLLIN)
         self._directories: dict[int, str] = {}  # watch descriptor -> directory
         self._watches: dict[str, int] = {}
@@ -149,24 +99,24 @@ class KernelWatch:
         ready = {fd for fd, _ in self._poll.poll(timeout_ms)}
         if self._wake_read in ready:
             os.read(self._wake_read, 4096)
-        if self._inotify.fd not in ready:
+        if self._inotify.fileno() not in ready:
             return []
-        return [c for event in self._inotify.read() if (c := self._change(event))]
+        return [c for event in self._inotify.read(timeout=0) if (c := self._change(event))]
 
-    def _change(self, event: Event) -> Change | None:
+    def _change(self, event: inotify_simple.Event) -> Change | None:
         mask = event.mask
-        if mask & IN_Q_OVERFLOW:
+        if mask & flags.Q_OVERFLOW:
             return Change("overflow", "")
         directory = self._directories.get(event.wd)
         if directory is None:
             return None
-        if mask & (_SELF_EVENTS | IN_IGNORED):
+        if mask & (_SELF_EVENTS | flags.IGNORED):
             self._forget(event.wd)
             return Change("directory_gone", directory)
         path = os.path.join(directory, event.name)
-        if mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
+        if mask & (flags.CLOSE_WRITE | flags.MOVED_TO):
             return Change("whole", path)
-        if mask & (IN_DELETE | IN_MOVED_FROM):
+        if mask & (flags.DELETE | flags.MOVED_FROM):
             return Change("gone", path)
         return Change("moving", path)
 
@@ -196,7 +146,7 @@ class KernelWatch:
 
 
 def available() -> bool:
-    """Whether this system has inotify (Linux) and its C library the calls."""
+    """Whether this system has inotify (Linux) and `inotify_simple` is installed."""
     try:
         KernelWatch().close()
     except (ImportError, OSError, AttributeError):

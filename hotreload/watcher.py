@@ -322,7 +322,7 @@ class Watcher:
 
 
 def _kernel_watch() -> Any:
-    """A KernelWatch where the kernel's file events can be had (Linux: inotify), else
+    """A KernelWatch where the kernel's file events can be had (Linux, inotify_simple), else
     None (watchfiles then)."""
     try:
         from hotreload.kernelwatch import KernelWatch

@@ -53,8 +53,9 @@ BODY_SAVE_LOADS = {
     "hotreload.engine.unbound",
 }
 # The standard library's heavy parts no start-up needs: multiprocessing is imported by the app if
-# at all (the refusal of workers waits for it), OpenSSL (`_hashlib`) and `shutil` not at all.
-HEAVY_STDLIB = {"multiprocessing", "difflib", "_hashlib", "shutil", "socket", "ctypes.util"}
+# at all (the refusal of workers waits for it), OpenSSL (`_hashlib`) and `socket` not at all.
+# (`shutil` and `ctypes.util` come with inotify_simple, the watcher's binding on Linux.)
+HEAVY_STDLIB = {"multiprocessing", "difflib", "_hashlib", "socket"}
 
 MANIFEST = """
 [project]
