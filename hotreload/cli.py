@@ -486,47 +486,16 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's own, told the terminal's width: left to find it, argparse imports `shutil`
-    (and with it bz2, lzma, fnmatch: 0.8 MB, 3 ms) at every `add_argument`, in a `hotreload up`
-    that prints no help. The width is found as `shutil.get_terminal_size` finds it."""
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        width = _terminal_columns() - 2 if width is None else width
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-def _terminal_columns() -> int:
-    """$COLUMNS, else the width of the terminal on stdout, else 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotreload",
         description="Hot-reload Python modules in a running process, guarded by a contract.",
-        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], text: str) -> Any:
-        sub = commands.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+        sub = commands.add_parser(name, help=text, description=text)
         sub.set_defaults(run=run)
         return sub
 
