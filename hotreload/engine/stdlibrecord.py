@@ -245,8 +245,12 @@ def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
 
 
 # CPython counts references: a name bound to a wrapper is one more than the wrapper had once
-# installed. (Elsewhere every namespace is looked through.)
-_COUNTS_REFERENCES = sys.implementation.name == "cpython"
+# installed. (Elsewhere, and where the GIL is gone, every namespace is looked through.) A
+# wrapper replaced on its owner by module code and bound to a name at once is missed: such a
+# name keeps a wrapper, which outside module code only calls the original.
+_COUNTS_REFERENCES = (
+    sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
+)
 _installed: list[Any] = []  # the wrappers, while installed
 _installed_references: list[int] = []  # how many references each had once installed
 
