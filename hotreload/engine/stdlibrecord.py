@@ -36,7 +36,7 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,27 +57,41 @@ class Registration:
     holds: bool = False  # the registry holds the very function a `def` made (singledispatch)
 
 
+_NO_INDEX: Mapping[int, list[Registration]] = types.MappingProxyType({})
+
+
+def _no_index() -> Mapping[int, list[Registration]]:
+    return _NO_INDEX
+
+
 @dataclass(eq=False, slots=True)  # one per project module: no instance dict
 class Ledger:
     """A module's registrations, by the index of the statement that made them in the version
     that runs. ``complete``: every statement's run was recorded (the module was imported while
-    hotreload recorded), so a statement with no entry registered nothing."""
+    hotreload recorded), so a statement with no entry registered nothing.
+
+    Most modules register nothing: their ledgers share one empty index (read-only; `place`
+    makes a new one where it adds)."""
 
     complete: bool = False
-    by_index: dict[int, list[Registration]] = field(default_factory=dict)
+    by_index: Mapping[int, list[Registration]] = field(default_factory=_no_index)
     # Made at the first import, by line (placed on statements once the version is analysed);
     # a hook changed somewhere in the module has no line (placed by what assigns it).
-    by_line: list[tuple[int | None, str, Registration]] = field(default_factory=list)
+    by_line: Sequence[tuple[int | None, str, Registration]] = ()
 
     def place(self, lines: list[tuple[int, int]], assigns: Callable[[str], int | None]) -> None:
         """Put the first import's registrations on their statements: ``lines`` has each
         statement's first and last line, in order; ``assigns(hook)`` finds the statement that
         assigns a hook (`sys.excepthook`)."""
+        if not self.by_line:
+            return
+        by_index = dict(self.by_index)
         for line, hook, registration in self.by_line:
             index = _statement_at(lines, line) if line is not None else assigns(hook)
             if index is not None:
-                self.by_index.setdefault(index, []).append(registration)
-        self.by_line = []
+                by_index.setdefault(index, []).append(registration)
+        self.by_index = by_index
+        self.by_line = ()
 
 
 def _statement_at(lines: list[tuple[int, int]], line: int) -> int | None:
@@ -587,13 +601,16 @@ def standard_function(value: object) -> str | None:
 
 def ledger_of(target: Target) -> Ledger:
     """A complete ledger of what a module's whole run registered (recorded from its start)."""
-    ledger = Ledger(complete=True)
+    if not target.found:
+        return Ledger(complete=True)
+    by_index: dict[int, list[Registration]] = {}
+    by_line: list[tuple[int | None, str, Registration]] = []
     for index, line, hook, registration in target.found:
         if index is not None:
-            ledger.by_index.setdefault(index, []).append(registration)
+            by_index.setdefault(index, []).append(registration)
         else:
-            ledger.by_line.append((line, hook, registration))
-    return ledger
+            by_line.append((line, hook, registration))
+    return Ledger(True, by_index, by_line)
 
 
 _imported: dict[str, Ledger] = {}
