@@ -60,10 +60,13 @@ _C_ENCODER: Callable[[Any, int], list[str]] | None = (
 def ordered(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """The event's common fields first, so a JSON line reads like the schema (most records of
     the event log come in that order already: they are returned as they are)."""
-    head = [key for key in _FIRST_KEYS if key in event_dict]
-    if list(event_dict)[: len(head)] == head:
+    keys = iter(event_dict)
+    for key in _FIRST_KEYS:  # stops at the first key out of place: nothing built till then
+        if key in event_dict and next(keys) != key:
+            break
+    else:
         return event_dict
-    first = {key: event_dict[key] for key in head}
+    first = {key: event_dict[key] for key in _FIRST_KEYS if key in event_dict}
     return {**first, **{k: v for k, v in event_dict.items() if k not in first}}
 
 
