@@ -68,14 +68,14 @@ DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per module the process imports: no instance dict
 class ModuleSpec:
     """A module that reloads: one of the manifest's, with its contract, or one the process
     imported from under the project root, with none (``contract`` False)."""
 
     name: str
     path: Path
-    exports: dict[str, Signature]
+    exports: Mapping[str, Signature]
     keep: tuple[str, ...] = ()
     contract: bool = True
     types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
@@ -95,7 +95,7 @@ class Candidate:
     types: Mapping[str, FoundType]  # the frozen types, as read from this version
 
 
-@dataclass
+@dataclass(slots=True)  # one per module the process imports: no instance dict
 class LiveModule:
     """A loaded module and the facts about the version that runs now.
 
