@@ -113,6 +113,7 @@ class ReloadingSide:
             on_batch,
             debounce_ms=self.profile.debounce_ms,
             on_error=self._on_watch_error,
+            on_early=self._prepare_early,
         )
         if self.imports is not None:
             self.imports.on_tracked = lambda path: watcher.add([path])
@@ -153,6 +154,16 @@ class ReloadingSide:
                 spec = restart.live.spec
                 self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
+
+    def _prepare_early(self, paths: list[Path]) -> None:
+        """Check the files of a burst of saves while the watcher waits for its end (no code
+        runs); skipped while a reload is under way (the burst's batch then decides as ever)."""
+        if self.stopped.is_set() or not self.lock.acquire(blocking=False):
+            return
+        try:
+            self.batches.prepare_early(paths)
+        finally:
+            self.lock.release()
 
     def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
         """A save of any of these files (not modules) restarts the server (policy auto)."""

@@ -25,7 +25,14 @@ from hotreload.engine.follow import (
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
 from hotreload.engine.plan import Reach
-from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
+from hotreload.engine.source import (
+    FileMark,
+    digest,
+    file_mark,
+    may_have_moved,
+    read_settled,
+    read_source,
+)
 from hotreload.engine.stale import (
     Changed,
     Source,
@@ -141,6 +148,9 @@ class Batches:
         # name), with what they are: what only they call does not run again.
         self.ran_once: dict[tuple[str, str], str] = {}
         self._trees = Trees()  # syntax trees for the warnings, once per version
+        # Versions checked ahead (`prepare_early`), by file: the bytes, what `prepare` made of
+        # them, and the running version it was made against.
+        self._early: dict[Path, tuple[bytes, Candidate | Failure, Candidate]] = {}
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -185,6 +195,7 @@ class Batches:
         )
         for path, mark in marks.items():
             self._seen[path] = (mark, read_ns)
+        early, self._early = self._early, {}  # good for this batch only
         decided: dict[str, Decided] = {}
         candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for live in targets:
@@ -194,7 +205,7 @@ class Batches:
             elif source == live.source:
                 decided[name] = Decided(Outcome("unchanged", live, started), digest(source))
             else:
-                result = prepare(live.spec, source, live.current)
+                result = _prepare(live, source, early.get(live.spec.path))
                 if isinstance(result, Failure):
                     outcome = Outcome("rejected", live, started, failure=result)
                     decided[name] = Decided(outcome, digest(source))
@@ -236,6 +247,21 @@ class Batches:
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def prepare_early(self, paths: list[Path]) -> None:
+        """Read and `prepare` these files now (no code runs, nothing of the modules changes),
+        while the watcher waits for the rest of a burst of saves; `apply` takes the result
+        where it reads the same bytes and the same version runs. The caller holds the lock of
+        the reloads."""
+        for path in paths:
+            live = self.modules.at(path)
+            current = live.analysed if live is not None else None
+            if live is None or current is None:
+                continue  # a module not analysed yet is analysed when a batch needs it
+            source = read_source(path, root=self.root)
+            if not isinstance(source, bytes) or source == current.source:
+                continue
+            self._early[path] = (source, prepare(live.spec, source, current), current)
 
     def _read_too_early(
         self,
@@ -569,6 +595,17 @@ class Batches:
         if outcome.kind == "unchanged":
             return False
         return previous != said
+
+
+def _prepare(
+    live: LiveModule, source: bytes, early: tuple[bytes, Candidate | Failure, Candidate] | None
+) -> Candidate | Failure:
+    """`prepare` the bytes read, or take what `Batches.prepare_early` made of the same bytes
+    against the version that runs now (the same inputs: the same result)."""
+    current = live.current
+    if early is not None and early[2] is current and early[0] == source:
+        return early[1]
+    return prepare(live.spec, source, current)
 
 
 def _package_of(live: LiveModule) -> str:
