@@ -378,12 +378,32 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
     blocks = [(i1, i2, j1 - i1) for tag, i1, i2, j1, _ in opcodes if tag == "equal"]
     shifts = [_shift_in(blocks, s) for s in statements]
     touched = {i for i, shift in enumerate(shifts) if shift is None}
+    if touched:
+        # First the statements the edit is in, alone (the usual save: a function's body);
+        # where that stretch does not parse alone, with their neighbours too.
+        narrow = _splice_touched(previous, lines, reading, shifts, touched)
+        if narrow is not None:
+            return narrow
     for tag, i1, i2, _, _ in opcodes:
         if tag != "equal":  # the statements on either side of an edit, which it may join
             before = [i for i, s in enumerate(statements) if s.end_line <= i1]
             after = [i for i, s in enumerate(statements) if s.line > i2]
             touched |= {before[-1]} if before else set()
             touched |= {after[0]} if after else set()
+    return _splice_touched(previous, lines, reading, shifts, touched)
+
+
+def _splice_touched(
+    previous: Analysis,
+    lines: tuple[str, ...],
+    reading: Reading,
+    shifts: list[int | None],
+    touched: set[int],
+) -> Analysis | None:
+    """The new version with the ``touched`` statements parsed again (each stretch of them
+    alone) and the others reused, moved by their ``shifts``; None where a stretch does not
+    parse alone."""
+    statements = previous.statements
     made: list[Statement] = []
     index = 0
     while index < len(statements):
@@ -404,15 +424,20 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
         made += fresh
         index = end
     spliced = Analysis(tuple(made), previous.future_flags, lines)
-    return spliced if _futures_first(spliced) else None
+    return spliced if _futures_first(spliced, previous) else None
 
 
-def _futures_first(analysis: Analysis) -> bool:
+def _futures_first(analysis: Analysis, previous: Analysis) -> bool:
     """Whether the module's `from __future__` imports still come first (a new line above them
-    is an error that only the module's compiler reports)."""
+    is an error that only the module's compiler reports). Where every statement up to the last
+    of them is the previous version's own, unmoved, they do as they did."""
     futures = [i for i, s in enumerate(analysis.statements) if s.text.startswith("from __future__")]
     if not futures:
         return True
+    last = futures[-1]
+    kept = previous.statements[: last + 1]
+    if len(kept) == last + 1 and all(a is b for a, b in zip(analysis.statements, kept)):
+        return True  # the previous version's own start, which had them first
     prefix = [analysis.node(i) for i in range(futures[-1] + 1)]
     nodes = [n for n in prefix if n is not None]
     return len(nodes) == len(prefix) and _misplaced_future(nodes) is None
