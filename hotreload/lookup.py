@@ -139,10 +139,11 @@ def is_cache_wrapper(value: object) -> bool:
 # Builtin types whose instances are never cache wrappers (their type dicts cannot change), by
 # id: hashing a class asks its metaclass, which may be the user's.
 _NEVER_WRAPPERS = frozenset(
-    id(kind)
-    for kind in (int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set)
-    + (frozenset, type(None), types.BuiltinFunctionType, types.MethodType)
-)
+    map(
+        id,
+        (int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set, frozenset),
+    )
+) | {id(type(None)), id(types.BuiltinFunctionType), id(types.MethodType)}
 
 
 def _type_attr(cls: type, name: str) -> Any:

@@ -16,10 +16,12 @@ import __future__
 import ast
 import copy
 import dis
+import operator
 import types
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
@@ -49,6 +51,12 @@ class Statement:
     # How many lines the statement moved since `code` was compiled: the functions and classes
     # in it moved with it, its own module-level instructions did not (see `runnable`).
     stale: int = 0
+
+    @cached_property
+    def nested(self) -> tuple[types.CodeType, ...]:
+        """The code objects in the statement's code (its functions, classes, lambdas), depth
+        first, in source order: found once per statement, not at every save's indexing."""
+        return tuple(nested_codes(self.code))
 
     def summary(self, width: int = 72) -> str:
         """The statement's first line, for an event: `12: MODEL = _load()`; a `def` or `class`
@@ -119,6 +127,24 @@ class Statement:
         return code
 
 
+def nested_codes(code: types.CodeType) -> list[types.CodeType]:
+    """The code objects nested in ``code``, depth first, in source order. A list made with a
+    stack: a chain of nested generators costs more than the walk at every save, and a recursive
+    inner function would be a reference cycle keeping the list (and its code objects) alive
+    until the collector runs."""
+    found: list[types.CodeType] = []
+    stack = [iter(code.co_consts)]
+    while stack:
+        for const in stack[-1]:
+            if type(const) is types.CodeType:
+                found.append(const)
+                stack.append(iter(const.co_consts))
+                break
+        else:
+            stack.pop()
+    return found
+
+
 def moved_code(code: types.CodeType, lines: int) -> types.CodeType:
     """A code object (and every code object in it) ``lines`` further down the file: its line
     table is relative to its first line, so moving that moves every position."""
@@ -186,6 +212,10 @@ class Analysis:
             if statement.export is not None and statement.export.name == name:
                 found = index
         return found
+
+    def nested(self) -> Iterator[tuple[types.CodeType, ...]]:
+        """Each statement's nested code objects (`Statement.nested`), in order."""
+        return (s.nested for s in self.statements)
 
     def codes(self) -> Iterator[types.CodeType]:
         """Each statement's code, in order: their functions and classes are where the source
@@ -436,7 +466,7 @@ def _futures_first(analysis: Analysis, previous: Analysis) -> bool:
         return True
     last = futures[-1]
     kept = previous.statements[: last + 1]
-    if len(kept) == last + 1 and all(a is b for a, b in zip(analysis.statements, kept)):
+    if len(kept) == last + 1 and all(map(operator.is_, analysis.statements, kept)):
         return True  # the previous version's own start, which had them first
     prefix = [analysis.node(i) for i in range(futures[-1] + 1)]
     nodes = [n for n in prefix if n is not None]

@@ -44,6 +44,7 @@ from hotreload.engine.codeswap import (
     CodeIndex,
     cache_wrappers,
     index_code,
+    index_nested,
     live_functions,
     plan_swaps,
 )
@@ -53,7 +54,7 @@ from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.mainthread import MainThreadUnavailable
 from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
-from hotreload.engine.plan import Plan, PlanKind, decide
+from hotreload.engine.plan import Plan, PlanKind, decide, same_tree
 from hotreload.engine.restarts import (
     docstring_causes,
     removal_causes,
@@ -228,7 +229,7 @@ def prepare(
         source,
         text,
         analysis,
-        index_code(analysis.codes()),
+        index_nested(analysis.nested()),
         function_names=tuple(
             dict.fromkeys(s.definition for s in statements if s.is_function and s.definition)
         ),
@@ -637,13 +638,14 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         )
         + field_warnings(old.types, new.types)
     )
+    before = set(old.function_names)
     outcome.added = [
         name
         for name in new.function_names
         if spec.contract
         and not name.startswith("_")
         and name not in spec.exports
-        and name not in old.function_names
+        and name not in before
     ]
 
 
@@ -665,7 +667,7 @@ def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
     if old.statements[before].text == new.statements[after].text:
         return False
     a, b = old.node(before), new.node(after)
-    return a is None or b is None or ast.dump(a) != ast.dump(b)
+    return a is None or b is None or not same_tree(a, b)
 
 
 def _is_dunder(name: str) -> bool:
