@@ -44,6 +44,7 @@ from hotreload.engine.stale import (
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
+_FILENAMES_KEPT = 4096
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
 # What module code raises when it needs a name that another file of the batch brings
@@ -57,6 +58,9 @@ class LiveModules:
     def __init__(self) -> None:
         self._by_name: dict[str, LiveModule] = {}
         self._by_path: dict[Path, str] = {}
+        # Code file names (`co_filename`) already asked about: every save's look at the
+        # threads' stacks asks about the same few dozen files, each a Path to make otherwise.
+        self._filenames: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     def add(self, live: LiveModule) -> bool:
@@ -66,6 +70,7 @@ class LiveModules:
                 return False
             self._by_name[live.spec.name] = live
             self._by_path[live.spec.path] = live.spec.name
+            self._filenames = {}
             return True
 
     def get(self, name: str) -> LiveModule | None:
@@ -74,6 +79,15 @@ class LiveModules:
     def at(self, path: Path) -> LiveModule | None:
         name = self._by_path.get(path)
         return None if name is None else self._by_name.get(name)
+
+    def has_file(self, filename: str) -> bool:
+        """Whether a code object's file name is one of these modules' files."""
+        known = self._filenames.get(filename)
+        if known is None:
+            if len(self._filenames) > _FILENAMES_KEPT:  # code made by exec with many names
+                self._filenames = {}
+            known = self._filenames[filename] = Path(filename) in self._by_path
+        return known
 
     def __iter__(self) -> Iterator[LiveModule]:
         with self._lock:
@@ -368,7 +382,7 @@ class Batches:
                 outcome.restart_after = RestartNeeded("app_factory_changed", message, tuple(causes))
 
     def _tracked(self, filename: str) -> bool:
-        return self.modules.at(Path(filename)) is not None
+        return self.modules.has_file(filename)
 
     def _source_at(self, filename: str) -> Source | None:
         live = self.modules.at(Path(filename))

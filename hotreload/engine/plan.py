@@ -210,6 +210,7 @@ def plan(
     force: Collection[str] = (),
     force_statements: Collection[int] = (),
     undoable: Callable[[int], bool] = lambda _index: False,
+    matching: Matching | None = None,
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
 
@@ -222,7 +223,8 @@ def plan(
     """
     if old.future_flags != new.future_flags:
         return Plan("module", why="its `from __future__` imports changed")
-    matching = match(old, new)
+    if matching is None:
+        matching = match(old, new)
     removed = frozenset(matching.removed)
     run = set(matching.added) | set(force_statements)
     unstarred = tuple(raw for i in matching.removed for raw in old.statements[i].scope.star)
@@ -650,11 +652,15 @@ def decide(
     reached: set[tuple[str, int]],
     force_statements: Collection[int] = (),
     undoable: Callable[[int], bool] = lambda _index: False,
+    matching: Matching | None = None,
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
     keys it found). ``force`` names statements to run whatever their text (closures the swap
-    cannot update, names another module replaced)."""
+    cannot update, names another module replaced). ``matching`` is `match` of the two
+    versions where it was found already."""
+    if matching is None:
+        matching = match(old[0], new[0])
     decided = plan(
         old[0],
         new[0],
@@ -663,6 +669,7 @@ def decide(
         force=force,
         force_statements=force_statements,
         undoable=undoable,
+        matching=matching,
     )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
@@ -674,6 +681,7 @@ def decide(
             force=force | unreached,
             force_statements=force_statements,
             undoable=undoable,
+            matching=matching,
         )
     return decided
 

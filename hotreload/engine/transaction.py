@@ -54,7 +54,7 @@ from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.mainthread import MainThreadUnavailable
 from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
-from hotreload.engine.plan import Plan, PlanKind, decide, same_tree
+from hotreload.engine.plan import Matching, Plan, PlanKind, decide, match, same_tree
 from hotreload.engine.restarts import (
     docstring_causes,
     removal_causes,
@@ -95,6 +95,18 @@ class ModuleSpec:
 
 
 @dataclass(frozen=True)
+class Delta:
+    """A version compared with the running one it was prepared against (``previous``), while it
+    was prepared: where the watcher prepares a save during the rest of a burst, that is done
+    before the reload begins. Its statements paired with the previous ones (`plan.match`),
+    and the exports whose `def` changed."""
+
+    previous: Analysis
+    matching: Matching
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A version of a module's source that passed every check that runs no code."""
 
@@ -106,6 +118,7 @@ class Candidate:
     defined: frozenset[str]
     imports: Imports
     types: Mapping[str, FoundType]  # the frozen types, as read from this version
+    delta: Delta | None = None  # compared with the version it was prepared against
 
 
 @dataclass
@@ -225,6 +238,11 @@ def prepare(
             hint = "the exports must stay the functions the manifest freezes"
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
     statements = analysis.statements
+    delta = None
+    if previous is not None:
+        old = previous.analysis
+        changed = tuple(name for name in spec.exports if _export_changed(old, analysis, name))
+        delta = Delta(old, match(old, analysis), changed)
     return Candidate(
         source,
         text,
@@ -236,6 +254,7 @@ def prepare(
         defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
         imports=merged(s.imports for s in statements),
         types=types,
+        delta=delta,
     )
 
 
@@ -316,6 +335,7 @@ def apply_version(
         swaps = plan_swaps(
             functions, live.current.code_index, candidate.code_index, namespace=live.namespace
         )
+        delta = _delta(candidate, live.current)
         decided = decide(
             (live.current.analysis, live.current.code_index),
             (candidate.analysis, candidate.code_index),
@@ -325,6 +345,7 @@ def apply_version(
             reached=swaps.reached,
             force_statements=also_statements,
             undoable=undoable,
+            matching=delta.matching if delta is not None else None,
         )
     except Exception as error:  # nothing ran yet: the module is as it was
         return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
@@ -626,9 +647,13 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     """The exports and frozen types that changed, the new public functions, and the warnings
     of an accepted version, for its event."""
     spec = outcome.live.spec
-    outcome.changed = [
-        name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
-    ] + changed_types(old.types, new.types)
+    delta = _delta(new, old)
+    changed = (
+        list(delta.changed)
+        if delta is not None
+        else [name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)]
+    )
+    outcome.changed = changed + changed_types(old.types, new.types)
     outcome.warnings = list[AcceptWarning](
         parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
         + parameter_warnings(
@@ -647,6 +672,12 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         and name not in spec.exports
         and name not in before
     ]
+
+
+def _delta(candidate: Candidate, running: Candidate) -> Delta | None:
+    """The candidate's comparison with ``running``, if it was prepared against that version."""
+    delta = candidate.delta
+    return delta if delta is not None and delta.previous is running.analysis else None
 
 
 def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
