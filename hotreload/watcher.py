@@ -37,6 +37,7 @@ RESTART_DELAY_S = 0.2
 DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked for again
 RESYNC_MS = 100  # after a fresh watch, how soon every file is decided once
 WRITE_LIMIT_S = 2.0  # a file written in place and not closed for this long is decided as is
+EARLY_FILES = 2  # a burst about more files than this (a checkout) is read without early checks
 
 
 class _StopSignal:
@@ -256,14 +257,17 @@ class Watcher:
         directories (a log the server writes, a SQLite database next to the code) never make
         a save wait.
 
-        The files already whole are handed to ``on_early`` first; the time that takes is part
-        of the step, and the kernel's queue is read at least once after it, so a file saved
-        meanwhile joins the batch as it would have during an idle wait."""
+        Where the burst is a save of one or two files, those the kernel says are whole are
+        handed to ``on_early`` as they come (at most `EARLY_FILES` times a burst, so a checkout
+        is read as fast as before); the time that takes is part of the step, and the kernel's
+        queue is read at least once after it, so a file saved meanwhile joins the batch as it
+        would have during an idle wait."""
         more: list[Any] = []
         now = time.monotonic()
         cap = now + MAX_BATCH_MS / 1000
         quiet_at = now + self.step_ms / 1000
-        self._early(first, first)
+        last: dict[Path, str] = {}  # each watched file's last change in the burst
+        told = self._early(first, last, 0)
         while not self._signal.stop.is_set():
             arrived = kernel.wait(max(0.0, min(cap, quiet_at) - time.monotonic()))
             if any(map(self._concerns, arrived)):
@@ -271,32 +275,33 @@ class Watcher:
             more += arrived
             if time.monotonic() >= min(cap, quiet_at):
                 break
-            self._early(arrived, first + more)
+            told = self._early(arrived, last, told)
         return more
 
-    def _early(self, arrived: list[Any], burst: list[Any]) -> None:
-        """Tell ``on_early`` of the watched files that ``arrived`` says are whole, and that
-        are still whole as the burst stands (never raises: what it would have found is found
-        again when the batch is handled)."""
-        if self.on_early is None or not arrived:
-            return
+    def _early(self, arrived: list[Any], last: dict[Path, str], told: int) -> int:
+        """Note what ``arrived`` says of each watched file in ``last``, and tell ``on_early``
+        of those it says are whole, while the burst is about `EARLY_FILES` files at most and
+        fewer were told (``told``, returned updated). Never raises: what it would have found is
+        found again when the batch is handled."""
         by_path = self._by_path
-        files = [
-            file
-            for change in arrived
-            if change.kind == "whole" and (file := by_path.get(os.path.normpath(change.path)))
+        whole: list[Path] = []
+        for change in arrived:
+            file = by_path.get(os.path.normpath(change.path)) if change.path else None
+            if file is not None:
+                last[file] = change.kind
+                if change.kind == "whole":
+                    whole.append(file)
+        if self.on_early is None or len(last) > EARLY_FILES:
+            return told
+        files = [f for f in dict.fromkeys(whole) if last[f] == "whole"][
+            : max(0, EARLY_FILES - told)
         ]
-        files = [f for f in dict.fromkeys(files) if not self._written_again(f, burst)]
         if files:
             try:
                 self.on_early(files)
             except Exception:  # advice only: the batch handler decides from the files anyway
                 pass
-
-    def _written_again(self, file: Path, changes: list[Any]) -> bool:
-        """Whether the last of these changes to ``file`` says it is being written again."""
-        kinds = [c.kind for c in changes if self._by_path.get(os.path.normpath(c.path)) == file]
-        return bool(kinds) and kinds[-1] != "whole"
+        return told + len(files)
 
     def _concerns(self, change: Any) -> bool:
         """Whether a kernel change is about a watched file (or all of them)."""
