@@ -136,14 +136,17 @@ def is_cache_wrapper(value: object) -> bool:
     return callable(clear) and own_attr(value, "__wrapped__", MISSING) is not MISSING
 
 
-# Builtin types whose instances are never cache wrappers (their type dicts cannot change), by
-# id: hashing a class asks its metaclass, which may be the user's.
+# Builtin types whose instances are never cache wrappers (their type dicts cannot change),
+# functions and modules first (most of a namespace), by id: hashing a class asks its
+# metaclass, which may be the user's.
 _NEVER_WRAPPERS = frozenset(
-    map(
-        id,
-        (int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set, frozenset),
+    id(kind)
+    for kind in (
+        *(types.FunctionType, types.ModuleType, types.BuiltinFunctionType, types.MethodType),
+        *(int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set, frozenset),
+        type(None),
     )
-) | {id(type(None)), id(types.BuiltinFunctionType), id(types.MethodType)}
+)
 
 
 def _type_attr(cls: type, name: str) -> Any:

@@ -12,6 +12,8 @@ import pytest
 from conftest import EventRecorder, Project
 from support import Running, run
 
+from hotreload.engine.batch import Early
+from hotreload.engine.transaction import Candidate
 from hotreload.server import Server
 
 EXPORTS = {
@@ -634,7 +636,7 @@ def test_a_version_checked_early_is_applied_only_for_the_bytes_it_was_checked_on
 
     project.write("calc", calc(offset=1))
     batches.prepare_early([path])
-    early = batches._early[path][1]
+    early = batches._early[path].result
     [outcome] = r.server.reload([path])
     assert outcome.kind == "accepted" and live.current is early
     assert r.binding().add(1, 2) == 4
@@ -648,7 +650,8 @@ def test_a_version_checked_early_is_applied_only_for_the_bytes_it_was_checked_on
 
     # The same bytes, checked against a version that no longer runs: checked afresh.
     project.write("calc", calc(offset=5))
-    batches._early[path] = (path.read_bytes(), early, early)
+    assert isinstance(early, Candidate)
+    batches._early[path] = Early(path.read_bytes(), early, early)
     [outcome] = r.server.reload([path])
     assert outcome.kind == "accepted" and live.current is not early
     assert r.binding().add(1, 2) == 8

@@ -162,9 +162,8 @@ class Batches:
         # name), with what they are: what only they call does not run again.
         self.ran_once: dict[tuple[str, str], str] = {}
         self._trees = Trees()  # syntax trees for the warnings, once per version
-        # Versions checked ahead (`prepare_early`), by file: the bytes, what `prepare` made of
-        # them, and the running version it was made against.
-        self._early: dict[Path, tuple[bytes, Candidate | Failure, Candidate]] = {}
+        # Versions checked ahead (`prepare_early`), by file.
+        self._early: dict[Path, Early] = {}
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -219,12 +218,12 @@ class Batches:
             elif source == live.source:
                 decided[name] = Decided(Outcome("unchanged", live, started), digest(source))
             else:
-                result = _prepare(live, source, early.get(live.spec.path))
+                result, source_digest = _prepare(live, source, early.get(live.spec.path))
                 if isinstance(result, Failure):
                     outcome = Outcome("rejected", live, started, failure=result)
-                    decided[name] = Decided(outcome, digest(source))
+                    decided[name] = Decided(outcome, source_digest)
                 else:
-                    candidates[name] = (live, result, digest(source))
+                    candidates[name] = (live, result, source_digest)
         names = [live.spec.name for live in targets]
         # Versions that failed for want of what another file brings (a branch switch that the
         # watcher saw as several batches) are tried again with this batch.
@@ -275,7 +274,7 @@ class Batches:
             source = read_source(path, root=self.root)
             if not isinstance(source, bytes) or source == current.source:
                 continue
-            self._early[path] = (source, prepare(live.spec, source, current), current)
+            self._early[path] = Early(source, prepare(live.spec, source, current), current)
 
     def _read_too_early(
         self,
@@ -611,15 +610,29 @@ class Batches:
         return previous != said
 
 
+@dataclass(frozen=True)
+class Early:
+    """A version checked ahead (`Batches.prepare_early`): the bytes, what `prepare` made of
+    them, the running version it was made against, and the bytes' digest."""
+
+    source: bytes
+    result: Candidate | Failure
+    against: Candidate
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", digest(self.source))
+
+
 def _prepare(
-    live: LiveModule, source: bytes, early: tuple[bytes, Candidate | Failure, Candidate] | None
-) -> Candidate | Failure:
-    """`prepare` the bytes read, or take what `Batches.prepare_early` made of the same bytes
-    against the version that runs now (the same inputs: the same result)."""
+    live: LiveModule, source: bytes, early: Early | None
+) -> tuple[Candidate | Failure, str]:
+    """`prepare` the bytes read (and their digest), or take what `Batches.prepare_early` made
+    of the same bytes against the version that runs now (the same inputs: the same result)."""
     current = live.current
-    if early is not None and early[2] is current and early[0] == source:
-        return early[1]
-    return prepare(live.spec, source, current)
+    if early is not None and early.against is current and early.source == source:
+        return early.result, early.digest
+    return prepare(live.spec, source, current), digest(source)
 
 
 def _package_of(live: LiveModule) -> str:

@@ -106,7 +106,10 @@ class _Finder:
         lazy object in the module's globals must never run, nor raise, because it was seen."""
         if id(value) in self._seen or depth > 12:
             return
-        if is_a(value, types.FunctionType):
+        if type(value) is types.FunctionType:  # most globals: a plain function, asked first
+            self._seen.add(id(value))
+            self._function(value, root, depth)
+        elif is_a(value, types.FunctionType):
             self._seen.add(id(value))
             self._function(value, root, depth)
         elif is_class(value):
@@ -132,7 +135,8 @@ class _Finder:
     def _function(self, function: types.FunctionType, root: str, depth: int) -> None:
         if function.__code__.co_filename == self.filename:
             self.found.append((function, root))
-        wrapped = function.__dict__.get("__wrapped__")
+        attributes = function.__dict__
+        wrapped = attributes.get("__wrapped__") if attributes else None
         if wrapped is not None:
             self.visit(wrapped, root, depth + 1)
         for cell in function.__closure__ or ():
