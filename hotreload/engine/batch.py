@@ -188,6 +188,7 @@ class Batches:
         the files whose stat says they may have moved since they were last read. The files in
         ``whole`` were closed after writing or renamed into place (the kernel said so): they
         are read at once, with no quiet period."""
+        early, self._early = self._early, {}  # good for this batch only
         if resync:
             paths = [path for path in paths if self._may_have_moved(path)]
         targets = [live for path in paths if (live := self.modules.at(path)) is not None]
@@ -208,7 +209,6 @@ class Batches:
         )
         for path, mark in marks.items():
             self._seen[path] = (mark, read_ns)
-        early, self._early = self._early, {}  # good for this batch only
         decided: dict[str, Decided] = {}
         candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for live in targets:

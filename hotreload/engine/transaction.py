@@ -99,9 +99,10 @@ class Delta:
     """A version compared with the running one it was prepared against (``previous``), while it
     was prepared: where the watcher prepares a save during the rest of a burst, that is done
     before the reload begins. Its statements paired with the previous ones (`plan.match`),
-    and the exports whose `def` changed."""
+    and the exports whose `def` changed. The previous version is held weakly: once replaced,
+    its code must be free to go."""
 
-    previous: Analysis
+    previous: weakref.ref[Analysis]
     matching: Matching
     changed: tuple[str, ...]
 
@@ -242,7 +243,7 @@ def prepare(
     if previous is not None:
         old = previous.analysis
         changed = tuple(name for name in spec.exports if _export_changed(old, analysis, name))
-        delta = Delta(old, match(old, analysis), changed)
+        delta = Delta(weakref.ref(old), match(old, analysis), changed)
     return Candidate(
         source,
         text,
@@ -677,7 +678,7 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
 def _delta(candidate: Candidate, running: Candidate) -> Delta | None:
     """The candidate's comparison with ``running``, if it was prepared against that version."""
     delta = candidate.delta
-    return delta if delta is not None and delta.previous is running.analysis else None
+    return delta if delta is not None and delta.previous() is running.analysis else None
 
 
 def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
