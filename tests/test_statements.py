@@ -51,7 +51,10 @@ def edit(lines: list[str], rng: random.Random) -> list[str]:
     lines = list(lines)
     at = rng.randrange(len(lines))
     kind = rng.choice(
-        ["change", "insert", "delete", "indent", "dedent", "duplicate", "swap", "open", "far"]
+        [
+            *("change", "insert", "delete", "indent", "dedent", "duplicate", "swap", "open"),
+            *("far", "between"),
+        ]
     )
     if kind == "change":
         lines[at] = (
@@ -78,6 +81,10 @@ def edit(lines: list[str], rng: random.Random) -> list[str]:
         other = rng.randrange(len(lines))
         lines[at] = lines[at] + "  # one"
         lines[other] = lines[other] + "  # two"
+    elif kind == "between":  # a new statement between two, and an edit far from it
+        other = rng.randrange(len(lines))
+        lines[other] = lines[other] + "  # edited"
+        lines[at:at] = ["", "def added_here():", "    return 1", ""]
     else:
         lines[at:at] = lines[at : at + rng.randint(1, 4)]
     return lines

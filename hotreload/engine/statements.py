@@ -408,19 +408,23 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
     blocks = [(i1, i2, j1 - i1) for tag, i1, i2, j1, _ in opcodes if tag == "equal"]
     shifts = [_shift_in(blocks, s) for s in statements]
     touched = {i for i, shift in enumerate(shifts) if shift is None}
-    if touched:
-        # First the statements the edit is in, alone (the usual save: a function's body);
-        # where that stretch does not parse alone, with their neighbours too.
-        narrow = _splice_touched(previous, lines, reading, shifts, touched)
-        if narrow is not None:
-            return narrow
+    widened = set(touched)
+    inside = True  # every edit is within a statement (not only between two)
     for tag, i1, i2, _, _ in opcodes:
         if tag != "equal":  # the statements on either side of an edit, which it may join
             before = [i for i, s in enumerate(statements) if s.end_line <= i1]
             after = [i for i, s in enumerate(statements) if s.line > i2]
-            touched |= {before[-1]} if before else set()
-            touched |= {after[0]} if after else set()
-    return _splice_touched(previous, lines, reading, shifts, touched)
+            widened |= {before[-1]} if before else set()
+            widened |= {after[0]} if after else set()
+            inside = inside and any(s.line <= i2 and s.end_line > i1 for s in statements)
+    if touched and inside:
+        # First the statements the edits are in, alone (the usual save: a function's body):
+        # each stretch runs from the reused statement before to the one after, so it holds
+        # every changed line. Where one does not parse alone, with their neighbours too.
+        narrow = _splice_touched(previous, lines, reading, shifts, touched)
+        if narrow is not None:
+            return narrow
+    return _splice_touched(previous, lines, reading, shifts, widened)
 
 
 def _splice_touched(
