@@ -18,7 +18,7 @@ import copy
 import dis
 import operator
 import types
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import cached_property
@@ -207,11 +207,16 @@ class Analysis:
 
     def exported_def(self, name: str) -> int | None:
         """The index of the `def` of an export that the contract reads (the last one)."""
-        found = None
-        for index, statement in enumerate(self.statements):
-            if statement.export is not None and statement.export.name == name:
-                found = index
-        return found
+        return self._exported_defs.get(name)
+
+    @cached_property
+    def _exported_defs(self) -> dict[str, int]:
+        """Each export's last `def`, by name: found once a version, not once an export."""
+        return {
+            statement.export.name: index
+            for index, statement in enumerate(self.statements)
+            if statement.export is not None
+        }
 
     def nested(self) -> Iterator[tuple[types.CodeType, ...]]:
         """Each statement's nested code objects (`Statement.nested`), in order."""
@@ -484,12 +489,8 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
     """Runs of equal and changed lines (as difflib gives them), in two passes of string
     comparison where one stretch changed (the usual save); difflib where several did."""
     limit = min(len(old), len(new))
-    head = 0
-    while head < limit and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
+    head = _same_start(old, new)
+    tail = min(_same_start(reversed(old), reversed(new)), limit - head)
     if len(old) - tail - head > _ONE_STRETCH or len(new) - tail - head > _ONE_STRETCH:
         return list(SequenceMatcher(None, old, new).get_opcodes())  # edits far apart
     return [
@@ -500,6 +501,15 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
 
 
 _ONE_STRETCH = 40  # lines: more between the first and the last change, and they are told apart
+
+
+def _same_start(old: Iterable[str], new: Iterable[str]) -> int:
+    """How many lines the two start with alike (compared in C, not one by one in Python)."""
+    differs = list(map(operator.ne, old, new))
+    try:
+        return differs.index(True)
+    except ValueError:
+        return len(differs)
 
 
 def _shift_in(blocks: list[tuple[int, int, int]], statement: Statement) -> int | None:
