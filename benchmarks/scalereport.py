@@ -53,6 +53,12 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
     bytecode = (
         "written" if startup.get("bytecode_written") else "not written (PYTHONDONTWRITEBYTECODE)"
     )
+    own = (
+        " hotreload's own modules byte-compiled beforehand, as `pip install` leaves an installed "
+        "package."
+        if startup.get("hotreload_compiled")
+        else ""
+    )
     return [
         "",
         f"## 9. Start-up: an app importing {startup['modules']:,} project modules (about 50 lines "
@@ -61,7 +67,8 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
         "Wall time of the whole process and its peak resident set (VmHWM), median of runs "
         "taken in turns. plain = `python plain.py` (`import app`, which imports every module); "
         "`hotreload up` = the same `app` as its `[app] entry`, with one manifest module, "
-        f"development profile, JSON events on stderr. Bytecode: {bytecode}, for all alike.",
+        f"development profile, JSON events on stderr. Bytecode of the app: {bytecode}, for all "
+        f"alike.{own}",
         "",
         "| process | wall ms | peak MB |" + (" CPU ms |" if cpu else ""),
         "| --- | ---: | ---: |" + (" ---: |" if cpu else ""),

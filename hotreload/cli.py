@@ -71,22 +71,23 @@ def _error(message: str) -> None:
     print(f"hotreload: error: {message}", file=sys.stderr)
 
 
-def choose_log_format(explicit: str | None, profile: EnvProfile, stream: TextIO) -> LogFormat:
-    """--log-format, else the profile's explicit setting, else console on a terminal, else json."""
+def choose_log_format(explicit: str | None, written: LogFormat | None, stream: TextIO) -> LogFormat:
+    """--log-format, else the profile's log_format when the manifest writes one (``written``,
+    see `LoadedManifest.written_log_format`), else console on a terminal, else json."""
     if explicit is not None:
         return "json" if explicit == "json" else "console"
-    if "log_format" in profile.model_fields_set:
-        return profile.log_format
+    if written is not None:
+        return written
     return "console" if stream.isatty() else "json"
 
 
 def _manifest_failed(args: argparse.Namespace, error: ManifestError) -> None:
     """A manifest that cannot be loaded still gets its event, for whoever reads the log."""
     from hotreload.events import EventLog, ServerFailed
-    from hotreload.manifest import EnvProfile, resolve_env_name
+    from hotreload.manifest import resolve_env_name
     from hotreload.output import EventOutput
 
-    output = EventOutput(choose_log_format(args.log_format, EnvProfile(), sys.stderr))
+    output = EventOutput(choose_log_format(args.log_format, None, sys.stderr))
     env = resolve_env_name(args.env, os.environ, "unknown")
     EventLog(env, output=output).emit(ServerFailed, reason="manifest_error", message=str(error))
 
@@ -95,7 +96,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     from hotreload.manifest import load_manifest
     from hotreload.process import Interrupts
     from hotreload.server import Server, set_current
-    from hotreload.web.restart import SaveWatch, inherited_socket, is_restart
 
     try:
         manifest = load_manifest(args.manifest)
@@ -104,7 +104,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except ManifestError as e:
         _manifest_failed(args, e)
         raise
-    log_format = choose_log_format(args.log_format, profile, sys.stderr)
+    log_format = choose_log_format(args.log_format, manifest.written_log_format(env), sys.stderr)
     app = manifest.manifest.app
     serving = app is not None and (app.asgi is not None or app.wsgi is not None)
     restarted = False
@@ -317,8 +317,6 @@ def _serve_or_run(
     stop: Stop,
     argv: Sequence[str] = (),
 ) -> int:
-    from hotreload.web.restart import Restarter, exec_again
-
     failed: StopReason = "entry_failed" if web is None else "app_failed"
     try:
         if web is not None:
@@ -396,9 +394,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from hotreload.manifest import load_manifest
     from hotreload.output import EventOutput
 
-    manifest = load_manifest(args.manifest)
+    manifest = load_manifest(args.manifest, revalidate=True)  # the check validates, always
     env, profile = manifest.profile(args.env)
-    output = EventOutput(choose_log_format(args.log_format, profile, sys.stderr))
+    output = EventOutput(
+        choose_log_format(args.log_format, manifest.written_log_format(env), sys.stderr)
+    )
     specs = module_specs(manifest)
     failures = check_contract(specs)
     events = EventLog(env, level=profile.log_level, output=output)

@@ -6,10 +6,16 @@ read at once, where a watcher that only hears "modified" must wait a quiet perio
 writer is done. Events are read when they arrive (the thread sleeps in `poll` meanwhile: no
 step, no CPU at idle), and a directory is added to the one inotify instance without starting the
 watch afresh.
+
+The binding is `inotify_simple`'s (a maintained library, not one of ours). It finds the C library
+with `ctypes.util.find_library("c")`, which runs `ldconfig -p` in a child process, about 10 ms
+of every start-up: the interpreter is linked with the C library, so its own symbols are handed to
+`inotify_simple` first (`_use_the_interpreters_libc`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import select
@@ -48,10 +54,19 @@ class Change:
     path: str
 
 
+def _use_the_interpreters_libc() -> None:
+    """Give `inotify_simple` the C library this interpreter runs with, before its first `INotify`
+    looks it up by name (it keeps the handle in its module's `_libc`, filled only while None).
+    Where a later release has no such attribute, nothing is set and it looks the library up."""
+    if getattr(inotify_simple, "_libc", ...) is None:
+        inotify_simple._libc = ctypes.CDLL(None, use_errno=True)
+
+
 class KernelWatch:
     """One inotify instance watching directories (not recursively); `wake` ends a `wait`."""
 
     def __init__(self) -> None:
+        _use_the_interpreters_libc()
         self._inotify = inotify_simple.INotify()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)

@@ -1,17 +1,24 @@
 """What a manifest error says: the key path as it is written in TOML, what was found there,
-what was expected, and the fix; one line for each error pydantic reports."""
+what was expected, and the fix; one line for each error pydantic reports.
+
+The manifest's types are stdlib dataclasses (`manifesttypes`): their keys, bounds and
+descriptions are read from the dataclass fields, so pydantic is needed only for the error itself.
+"""
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
+import functools
 import re
 import types
+import typing
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
-from annotated_types import Ge, Le
-from pydantic import BaseModel
-from pydantic_core import ErrorDetails
+from hotreload.manifesttypes import ManifestProblem
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 _BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -43,7 +50,7 @@ def _found(value: object) -> str:
     return f"{value} ({type(value).__name__})"
 
 
-def _unwrap(annotation: Any) -> Any:
+def unwrap(annotation: Any) -> Any:
     """``X | None`` and ``Annotated[X, ...]`` -> ``X``: the shape that the next key steps into."""
     while True:
         origin = get_origin(annotation)
@@ -54,26 +61,45 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _type_at(loc: Sequence[int | str], root: type[BaseModel]) -> Any:
-    """The declared type at an error location, found by walking the models; None if unknown."""
+def is_table(annotation: Any) -> bool:
+    """Whether a (unwrapped) type is one of the manifest's tables, a dataclass."""
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
+@functools.cache
+def table_fields(table: type) -> dict[str, tuple[Any, Mapping[str, Any]]]:
+    """A table's keys in order -> (declared type, metadata: description, bounds)."""
+    hints = typing.get_type_hints(table, include_extras=True)
+    return {f.name: (hints[f.name], f.metadata) for f in dataclasses.fields(table)}
+
+
+def _type_at(loc: Sequence[int | str], root: type) -> Any:
+    """The declared type at an error location, found by walking the tables; None if unknown."""
     current: Any = root
     for part in loc:
-        current = _unwrap(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
+        current = unwrap(current)
+        if is_table(current):
+            found = table_fields(current).get(str(part))
+            if found is None:
                 return None
-            current = field.annotation
+            current = found[0]
         elif get_origin(current) in (dict, list):
             current = get_args(current)[-1]
         else:
             return None
-    return _unwrap(current)
+    return unwrap(current)
 
 
-def _model_at(loc: Sequence[int | str], root: type[BaseModel]) -> type[BaseModel] | None:
+def _table_at(loc: Sequence[int | str], root: type) -> type | None:
     found = _type_at(loc, root)
-    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+    return found if is_table(found) else None
+
+
+def _metadata(loc: Sequence[int | str], root: type) -> Mapping[str, Any]:
+    """The metadata of the field at ``loc`` (description, bounds); empty if it is no field."""
+    parent = _table_at(loc[:-1], root)
+    found = table_fields(parent).get(str(loc[-1])) if parent else None
+    return found[1] if found else {}
 
 
 _EXPECTED = {
@@ -83,24 +109,20 @@ _EXPECTED = {
     "list": "an array",
     "dict": "a table",
     "model": "a table",
+    "dataclass": "a table",
 }
 
 
-def _bounds(loc: Sequence[int | str], root: type[BaseModel]) -> str:
+def _bounds(loc: Sequence[int | str], root: type) -> str:
     """' between 0 and 10000' for a bounded integer field: every integer error states the range."""
-    parent = _model_at(loc[:-1], root)
-    if parent:
-        field = parent.model_fields.get(str(loc[-1]))
-        metadata = field.metadata if field else []
-        low = next((m.ge for m in metadata if isinstance(m, Ge)), None)
-        high = next((m.le for m in metadata if isinstance(m, Le)), None)
-        if low is not None and high is not None:
-            return f" between {low} and {high}"
+    metadata = _metadata(loc, root)
+    if "ge" in metadata and "le" in metadata:
+        return f" between {metadata['ge']} and {metadata['le']}"
     return ""
 
 
-def describe(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
-    """One pydantic error of a ``root`` model -> (key path, message) in the manifest's own
+def describe(error: ErrorDetails, root: type) -> tuple[str, str]:
+    """One pydantic error of the ``root`` table -> (key path, message) in the manifest's own
     words."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
     key = key_path(loc)
@@ -109,10 +131,15 @@ def describe(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
     value = error.get("input")
     if kind == "hotreload":
         return ctx.get("key") or key, error["msg"]
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1], root)
-        known = list(parent.model_fields) if parent else []
+    problem = ctx.get("error")
+    if kind == "value_error" and isinstance(problem, ManifestProblem):  # a whole-table check
+        return problem.key or key, str(problem)
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        parent = _table_at(loc[:-1], root)
+        known = list(table_fields(parent)) if parent else []
         message = f"unknown key; known keys: {', '.join(known)}"
+        import difflib  # a manifest's error only: not loaded with every start
+
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             message += f"; did you mean {close[0]!r}?"
@@ -120,12 +147,11 @@ def describe(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
             dotted = f"{loc[1]}.{loc[2]}"
             message += f'; for the dotted module {dotted!r}, quote it: [modules."{dotted}"]'
         return key, message
-    if kind == "missing":
-        if _model_at(loc, root) or get_origin(_type_at(loc, root)) is dict:
+    if kind.startswith("missing"):
+        if _table_at(loc, root) or get_origin(_type_at(loc, root)) is dict:
             return key, f"required table [{key}] is missing"
-        parent = _model_at(loc[:-1], root)
-        field = parent.model_fields.get(str(loc[-1])) if parent else None
-        hint = f" ({field.description})" if field and field.description else ""
+        description = _metadata(loc, root).get("description")
+        hint = f" ({description})" if description else ""
         return key, f"required key is missing{hint}"
     if kind == "literal_error":
         return key, f"expected {ctx['expected']}, found {_found(value)}"

@@ -42,15 +42,40 @@ _CONSOLE_SKIP = {
 _LEVEL_MARK = {"debug": "·", "info": "•", "warning": "!", "error": "✗"}
 
 
-def ordered(event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
-    """The event's common fields first, so a JSON line reads like the schema."""
-    head = {key: event_dict[key] for key in _FIRST_KEYS if key in event_dict}
-    return {**head, **{k: v for k, v in event_dict.items() if k not in head}}
+# One encoder for every line: `json.dumps` with options makes a new one at each call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
+# What that encoder writes for a string (ensure_ascii=False).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
+# The C encoder `_ENCODER.encode` makes at every call, made once: without the check for
+# circular records (a record is built from an event's fields, never circular), it keeps no
+# state between calls, so every thread may share it.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Callable[[Any, int], list[str]] | None = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, str, _encode_str, None, ": ", ", ", False, False, False)
+)
+
+
+def ordered(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The event's common fields first, so a JSON line reads like the schema (most records of
+    the event log come in that order already: they are returned as they are)."""
+    keys = iter(event_dict)
+    for key in _FIRST_KEYS:  # stops at the first key out of place: nothing built till then
+        if key in event_dict and next(keys) != key:
+            break
+    else:
+        return event_dict
+    first = {key: event_dict[key] for key in _FIRST_KEYS if key in event_dict}
+    return {**first, **{k: v for k, v in event_dict.items() if k not in first}}
 
 
 def to_json_line(event_dict: MutableMapping[str, Any]) -> str:
     """One event as one line of strict JSON (no NaN, no raw newlines)."""
-    return json.dumps(ordered(event_dict), ensure_ascii=False, allow_nan=False, default=str)
+    record = ordered(event_dict)
+    if _C_ENCODER is not None and type(record) is dict:
+        return "".join(_C_ENCODER(record, 0))
+    return _ENCODER.encode(record)
 
 
 class LogFile:
@@ -62,8 +87,10 @@ class LogFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._text = os.fspath(path)
         self._lock = threading.Lock()
         self._file: TextIO | None = None
+        self._identity: tuple[int, int] = (-1, -1)  # the open file's (inode, device)
         self._closed = False
         try:
             self._file = self._open()
@@ -75,18 +102,22 @@ class LogFile:
 
     def _open(self) -> TextIO:
         try:
-            return open(self.path, "a", encoding="utf-8")
+            file = open(self._text, "a", encoding="utf-8")
         except FileNotFoundError:  # its directory was never made, or was deleted: make it
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return open(self.path, "a", encoding="utf-8")
+            file = open(self._text, "a", encoding="utf-8")
+        mine = os.fstat(file.fileno())
+        self._identity = (mine.st_ino, mine.st_dev)
+        return file
 
-    def _rotated(self, file: TextIO) -> bool:
+    def _rotated(self) -> bool:
+        """Whether the path names another file than the one open (one stat per line: the open
+        file's identity was taken when it was opened)."""
         try:
-            on_disk = os.stat(self.path)
+            on_disk = os.stat(self._text)
         except OSError:  # gone, or a directory on the way was replaced: open the path again
             return True
-        mine = os.fstat(file.fileno())
-        return (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
+        return (on_disk.st_ino, on_disk.st_dev) != self._identity
 
     def write_line(self, line: str) -> None:
         """Append one line and flush it, reopening the file first if it was rotated away.
@@ -97,7 +128,7 @@ class LogFile:
         with self._lock:
             if self._closed:
                 return
-            if self._file is None or self._rotated(self._file):
+            if self._file is None or self._rotated():
                 if self._file is not None:
                     self._file.close()
                     self._file = None

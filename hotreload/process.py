@@ -3,16 +3,19 @@ starts worker processes is refused (a worker would keep serving the code it star
 
 from __future__ import annotations
 
-import multiprocessing.process
+import os
 import signal
-import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from types import FrameType, TracebackType
-from typing import Any
+from types import FrameType, ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, cast
 
 from hotreload.errors import WorkersRefused
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
 
 # -- signals stop it ---------------------------------------------------------------------------
 
@@ -30,14 +33,15 @@ class Interrupts:
     interpreter's *wakeup fd* (which every Python-level handler writes the signal number to)
     is the backstop, unless the host replaced that too (asyncio's ``add_signal_handler`` does).
 
-    Enter it in the main thread only: handlers and the wakeup fd belong to it.
+    Enter it in the main thread only: handlers and the wakeup fd belong to it. The wakeup fd is
+    a pipe's (POSIX takes any non-blocking fd; a socket pair would load `socket` at start-up).
     """
 
     def __init__(self) -> None:
         self._arrived: int | None = None
         self._previous: dict[int, Any] = {}
-        self._reader: socket.socket | None = None
-        self._writer: socket.socket | None = None
+        self._reader: int | None = None
+        self._writer: int | None = None
         self._previous_wakeup = -1
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
@@ -48,12 +52,10 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
-        self._reader, self._writer = socket.socketpair()
-        self._reader.setblocking(False)
-        self._writer.setblocking(False)
-        self._previous_wakeup = signal.set_wakeup_fd(
-            self._writer.fileno(), warn_on_full_buffer=False
-        )
+        self._reader, self._writer = os.pipe()
+        os.set_blocking(self._reader, False)
+        os.set_blocking(self._writer, False)
+        self._previous_wakeup = signal.set_wakeup_fd(self._writer, warn_on_full_buffer=False)
         return self
 
     def __exit__(
@@ -64,13 +66,13 @@ class Interrupts:
     ) -> None:
         self._drain()
         current = signal.set_wakeup_fd(self._previous_wakeup)
-        if self._writer is not None and current != self._writer.fileno():
+        if self._writer is not None and current != self._writer:
             signal.set_wakeup_fd(current)  # the host's own, set after ours: left as it was
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
-        for sock in (self._reader, self._writer):
-            if sock is not None:
-                sock.close()
+        for fd in (self._reader, self._writer):
+            if fd is not None:
+                os.close(fd)
         self._reader = self._writer = None
 
     def note(self, signum: int) -> None:
@@ -85,7 +87,7 @@ class Interrupts:
             return
         while True:
             try:
-                data = self._reader.recv(4096)
+                data = os.read(self._reader, 4096)
             except (BlockingIOError, InterruptedError):
                 return
             if not data:
@@ -134,22 +136,108 @@ def refuse_workers(env: str) -> Iterator[None]:
     ``os.fork`` is refused by an audit hook (the interpreter's own interception point; it stays
     installed, inert, once the block ends, as audit hooks cannot be removed); a process started
     by the ``spawn`` method raises no audit event, so ``multiprocessing``'s ``start()`` is
-    wrapped for the duration of the block.
+    wrapped for the duration of the block (`_StartRefused`).
     """
     global _refusal, _hook_installed
     if not _hook_installed:
         sys.addaudithook(_audit)
         _hook_installed = True
-    base = multiprocessing.process.BaseProcess
-    original: Callable[[Any], None] = base.start
-
-    def start(process: Any) -> None:
-        raise WorkersRefused(_message(f"multiprocessing {type(process).__name__}.start()", env))
-
     _refusal = env
-    setattr(base, "start", start)  # noqa: B010 (a method of a stdlib class, put back below)
     try:
-        yield
+        with _StartRefused(env):
+            yield
     finally:
-        setattr(base, "start", original)  # noqa: B010
         _refusal = None
+
+
+_PROCESS_MODULE = "multiprocessing.process"
+
+
+class _StartRefused:
+    """``BaseProcess.start`` refused while active: at once where ``multiprocessing`` is loaded,
+    else the moment it loads.
+
+    Most apps never import ``multiprocessing``, and importing it only to wrap a method (it pulls
+    in pickle, socket, selectors: 6-8 ms of CPU and 1.3 MB at every start-up) is not worth it. So
+    until it is imported this is a ``sys.meta_path`` finder that finds nothing itself: asked for
+    ``multiprocessing.process``, it takes the spec the other finders give and has the method
+    wrapped as soon as the module's code ran, before any code can start a process with it.
+    """
+
+    def __init__(self, env: str) -> None:
+        self._env = env
+        self._active = False
+        self._wrapped: list[tuple[type, Any]] = []  # each class wrapped, and its own start
+
+    def __enter__(self) -> None:
+        self._active = True
+        module = sys.modules.get(_PROCESS_MODULE)
+        if module is not None:
+            self._wrap(module)
+        else:
+            sys.meta_path.insert(0, self)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._active = False
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for base, original in reversed(self._wrapped):
+            setattr(base, "start", original)  # noqa: B010 (a method of a stdlib class)
+        self._wrapped = []
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        """None for every module; for ``multiprocessing.process``, the other finders' spec,
+        its loader wrapped (`_ThenRefuse`)."""
+        if name != _PROCESS_MODULE:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec: ModuleSpec | None = find(name, path, target)
+            if spec is None:
+                continue
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                # A loader by its methods (importlib.abc would load importlib.resources).
+                spec.loader = cast("Loader", _ThenRefuse(spec.loader, self._loaded))
+            return spec
+        return None
+
+    def _loaded(self, module: ModuleType) -> None:
+        if self._active:
+            self._wrap(module)
+
+    def _wrap(self, module: ModuleType) -> None:
+        if sys.modules.get(_PROCESS_MODULE) is module and self in sys.meta_path:
+            sys.meta_path.remove(self)  # the module is imported: nothing more to watch for
+        base: type = module.BaseProcess
+        original = base.__dict__["start"]
+        env = self._env
+
+        def start(process: Any) -> None:
+            raise WorkersRefused(_message(f"multiprocessing {type(process).__name__}.start()", env))
+
+        self._wrapped.append((base, original))
+        setattr(base, "start", start)  # noqa: B010 (put back by __exit__)
+
+
+class _ThenRefuse:
+    """The loader of ``multiprocessing.process`` while a refusal waits for it: the module is
+    loaded by its own loader (which it keeps as ``__loader__``), then ``then`` wraps it."""
+
+    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
+        self._loader = loader
+        self._then = then
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        created: ModuleType | None = self._loader.create_module(spec)
+        return created
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        self._then(module)

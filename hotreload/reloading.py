@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import types
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,8 @@ class ReloadingSide:
 
 # -- project modules the process imports --------------------------------------------------
 
+_NONE: Mapping[str, Any] = types.MappingProxyType({})  # no exports, no frozen types: one for all
+
 
 class ImportedModules:
     """Every module the process imports from under the project root (but the manifest's)
@@ -281,7 +283,7 @@ class ImportedModules:
     ) -> None:
         if name in self.batches.modules or name in self.manifest_modules:
             return
-        spec = ModuleSpec(name=name, path=path, exports={}, contract=False)
+        spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
         live = adopt(spec, module, source)
         if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
             return

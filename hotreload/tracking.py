@@ -55,11 +55,23 @@ class RealPaths:
     def __call__(self, file: str) -> str:
         if os.path.islink(file):
             return os.path.realpath(file)
-        folder, name = os.path.split(file)
+        folder, sep, name = file.rpartition(os.sep)
+        if not sep or not name or folder.endswith(sep) or (os.altsep and os.altsep in file):
+            # No folder, separators doubled or trailing, Windows: as `os.path.split` says.
+            folder, name = os.path.split(file)
+            real = self._folders.get(folder)
+            if real is None:
+                real = self._folders[folder] = os.path.realpath(folder)
+            return os.path.join(real, name)
+        folder = folder or sep  # a file in the root folder
         real = self._folders.get(folder)
         if real is None:
             real = self._folders[folder] = os.path.realpath(folder)
-        return os.path.join(real, name)
+        # Asked for every module imported: the same text when the folder is real (one string
+        # kept, not two equal ones).
+        if real == folder:
+            return file
+        return real + name if real.endswith(sep) else real + sep + name
 
 
 class ProjectFiles:
@@ -174,9 +186,11 @@ class ImportRecorder:
                     source = self._source
                     if source is None:  # compiled code came from a .pyc: read what it ran
                         source = self.get_data(self.path)
-                    self._source = None  # the loader lives on in the spec: keep no bytes
+                    # The loader lives on in the module's spec: it keeps neither the bytes nor
+                    # the stat (a stat result is some 600 bytes of int objects per module).
+                    stat, self._source, self._stat = self._stat, None, None
                     path = Path(self.path)
-                    recorder.on_import(module.__name__, path, source, module, took_ms, self._stat)
+                    recorder.on_import(module.__name__, path, source, module, took_ms, stat)
 
         self._loader = RecordingLoader
 

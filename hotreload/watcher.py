@@ -32,6 +32,7 @@ ErrorHandler = Callable[[BaseException, list[Path]], None]
 EarlyHandler = Callable[[list[Path]], None]
 
 MIN_STEP_MS = 1
+_DOTDOT = os.sep + ".."  # in a path's text wherever it has a `..` part
 MAX_BATCH_MS = 500
 RESTART_DELAY_S = 0.2
 DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked for again
@@ -117,13 +118,18 @@ class Watcher:
                 return
             self.files.extend(new)
             self._known.update(new)
-            directories = set(self._directory_set)
+            added: set[str] = set()
             for f in new:
-                for spelling in (os.path.normpath(f), self._realpath(os.fspath(f))):
+                text = os.fspath(f)
+                # A Path's text is normal already, but for `..` (`_absolute` kept it).
+                norm = os.path.normpath(text) if _DOTDOT in text else text
+                real = self._realpath(text)
+                for spelling in (norm,) if real == norm else (norm, real):
                     self._wanted.add(spelling)
                     self._by_path[spelling] = f
-                    directories.add(os.path.dirname(spelling))
-            if directories != self._directory_set:
+                    added.add(os.path.dirname(spelling))
+            if not added <= self._directory_set:  # replaced, never changed: read unlocked
+                directories = self._directory_set | added
                 self._directories = sorted(directories)
                 self._directory_set = directories
                 if self._kernel is not None:
@@ -378,8 +384,10 @@ def _kernel_watch() -> Any:
 
 def _absolute(file: Path) -> Path:
     """The file as an absolute, normalised path (a Path that is one already is kept as is)."""
-    if isinstance(file, Path) and file.is_absolute() and ".." not in file.parts:
-        return file
+    if isinstance(file, Path):
+        text = os.fspath(file)  # not `.parts`: a tuple kept in every Path asked for it
+        if os.path.isabs(text) and _DOTDOT not in text:
+            return file
     return Path(os.path.abspath(file))
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -14,7 +16,26 @@ from typing import Any
 import pytest
 import structlog
 
+from hotreload.events import VALIDATE_ENV
 from hotreload.server import Server, up
+
+# Every event the suite emits is validated against its type, in this process and in every CLI
+# or child it starts (they inherit the environment): the records the event log builds itself
+# cannot drift from the schema unseen. Users' processes never pay for it.
+os.environ[VALIDATE_ENV] = "1"
+
+# The manifest cache of every test (and of every process a test starts, which inherits it) lives
+# in a directory of this session, never in the real home's ~/.cache.
+SESSION_CACHE = tempfile.mkdtemp(prefix="hotreload-test-cache-")
+os.environ["HOTRELOAD_CACHE_DIR"] = SESSION_CACHE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_cache_removed() -> Iterator[None]:
+    """The session's manifest cache is deleted when the session ends."""
+    yield
+    shutil.rmtree(SESSION_CACHE, ignore_errors=True)
+
 
 EVENT_TIMEOUT = 10.0  # generous for a loaded 2-core CI machine; a passing wait returns at once
 

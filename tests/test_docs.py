@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotreload.events import EVENT_MODELS
+from hotreload.events import EVENT_MODELS, event_name
 from hotreload.verdicts import RejectReason
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,7 +151,7 @@ def test_the_reason_code_table_lists_every_rejection_reason() -> None:
 
 def test_the_event_table_lists_every_event() -> None:
     listed = _codes_in_column(REPO / "docs" / "events.md", "## Fields", "event")
-    names = {model.model_fields["event"].default for model in EVENT_MODELS}
+    names = {event_name(model) for model in EVENT_MODELS}
     assert listed == names
 
 

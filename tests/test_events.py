@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any, get_args
 
 import pytest
-from child import EVENT_SCHEMA, strict_json
+from child import EVENT_SCHEMA, REPO, child_env, strict_json
 from jsonschema import Draft202012Validator, ValidationError
-from pydantic import ValidationError as PydanticValidationError
 
 from hotreload.events import (
     EVENT_MODELS,
+    VALIDATE_ENV,
     AppLog,
     AppServing,
     AssetChanged,
@@ -22,6 +26,7 @@ from hotreload.events import (
     ContractViolationEvent,
     EventLog,
     ExportsServing,
+    InvalidEvent,
     ListenerError,
     ManifestChanged,
     ModuleLoaded,
@@ -35,6 +40,8 @@ from hotreload.events import (
     ServerStarted,
     ServerStopped,
     WatcherError,
+    event_adapter,
+    event_name,
     utc_now,
 )
 from hotreload.output import EventOutput
@@ -189,7 +196,7 @@ def recorded(log: EventLog) -> list[dict[str, Any]]:
 
 def test_every_event_model_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_MODELS)
-    names = {model.model_fields["event"].default for model in EVENT_MODELS}
+    names = {event_name(model) for model in EVENT_MODELS}
     assert names >= NAMES_IN_DESIGN
 
 
@@ -283,10 +290,11 @@ def test_the_level_threshold_filters_before_numbering() -> None:
     ]
 
 
-def test_an_invalid_event_raises_and_takes_no_number() -> None:
+def test_an_invalid_event_raises_and_takes_no_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VALIDATE_ENV, "1")
     log = EventLog("development")
     events = recorded(log)
-    with pytest.raises(PydanticValidationError):
+    with pytest.raises(InvalidEvent, match="reason"):
         log.emit(ServerStopped, reason="bored")
     log.emit(ServerStopped, reason="stopped")
     assert [e["seq"] for e in events] == [1]
@@ -335,3 +343,136 @@ def test_every_violation_code_is_a_reason_a_rejection_may_give() -> None:
     schema = json.loads(EVENT_SCHEMA.read_text(encoding="utf-8"))
     violation_codes = set(schema["$defs"]["ViolationRecord"]["properties"]["code"]["enum"])
     assert violation_codes == codes
+
+
+LOADED = SAMPLES[ModuleLoaded]
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "problem"),
+    [
+        (ModuleLoaded, {**LOADED, "size": 3}, "ModuleLoaded has no field size"),
+        (ModuleLoaded, {k: v for k, v in LOADED.items() if k != "digest"}, "needs field digest"),
+        (ModuleLoaded, {**LOADED, "version": "one"}, "version"),
+        (ModuleLoaded, {**LOADED, "exports": "add"}, "exports"),
+        (ModuleLoaded, {**LOADED, "duration_ms": "0.4"}, "duration_ms"),  # pydantic would parse it
+        (ServerStopped, {"reason": "bored"}, "reason"),
+        (ServerStopped, {"reason": "stopped", "level": "loud"}, "level"),
+        (
+            ReloadRejected,
+            {**SAMPLES[ReloadRejected], "violations": [{**VIOLATION, "column": 2}]},
+            "ViolationRecord has no field column",
+        ),
+        (
+            ReloadRejected,
+            {**SAMPLES[ReloadRejected], "violations": [{**VIOLATION, "code": "bad_code"}]},
+            "violations.0.code",
+        ),
+    ],
+    ids=[
+        "unknown-field",
+        "missing-field",
+        "wrong-type",
+        "not-a-list",
+        "string-number",
+        "bad-literal",
+        "bad-level",
+        "unknown-nested-field",
+        "bad-nested-code",
+    ],
+)
+def test_a_wrong_field_is_caught_when_events_are_validated(
+    model: type[BaseEvent], fields: dict[str, Any], problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the suite runs under (conftest sets the variable): pydantic checks each record, and
+    a record that is not exactly what it would have written (a value it would have converted,
+    a tuple for a list) is refused too, so the log and the schema cannot drift apart."""
+    monkeypatch.setenv(VALIDATE_ENV, "1")
+    log = EventLog("development", level="debug")
+    events = recorded(log)
+    with pytest.raises(InvalidEvent, match=re.escape(problem)):
+        log.emit(model, **fields)
+    assert events == []
+    assert log.emit(ServerStopped, reason="stopped")["seq"] == 1  # type: ignore[index]
+
+
+def test_without_the_variable_only_the_fields_names_are_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user's process pays for no validation: names are checked (cheaply), values are not."""
+    monkeypatch.delenv(VALIDATE_ENV, raising=False)
+    log = EventLog("development")
+    with pytest.raises(InvalidEvent, match="ModuleLoaded has no field size"):
+        log.emit(ModuleLoaded, **LOADED, size=3)
+    with pytest.raises(InvalidEvent, match="needs field exports"):
+        log.emit(ModuleLoaded, **{k: v for k, v in LOADED.items() if k != "exports"})
+    record = log.emit(ModuleLoaded, **{**LOADED, "version": "one"})
+    assert record is not None and record["version"] == "one" and record["seq"] == 1
+
+
+def test_records_are_what_pydantic_writes_for_every_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log builds records itself: for every sample (nested records with fields left to
+    their defaults, an int given for a float, a tuple for a list), the record is the model's
+    JSON dump, key order and value types included, and shares no list with the caller."""
+    monkeypatch.delenv(VALIDATE_ENV, raising=False)
+    adapter = event_adapter()
+    log = EventLog("development", level="debug")
+    samples: list[tuple[type[BaseEvent], dict[str, Any]]] = [
+        *SAMPLES.items(),
+        (ModuleLoaded, {**LOADED, "duration_ms": 2, "exports": ("add", "negate")}),
+    ]
+    for model, fields in samples:
+        record = log.emit(model, **fields)
+        assert record is not None
+        written = adapter.dump_python(adapter.validate_python(record), mode="json")
+        assert json.dumps(record) == json.dumps(written), model.__name__
+        assert type(record["duration_ms"]) is float if "duration_ms" in record else True
+        for key, value in fields.items():
+            assert not isinstance(value, list) or record[key] is not value, key
+
+
+def test_importing_and_emitting_events_leaves_pydantic_out() -> None:
+    """A server's start-up pays nothing for pydantic through its events (issue 19)."""
+    code = (
+        "import io, sys\n"
+        "from hotreload.events import EventLog, ModuleLoaded, ReloadRejected\n"
+        "from hotreload.output import EventOutput\n"
+        "stream = io.StringIO()\n"
+        "log = EventLog('development', output=EventOutput('json', stream=stream))\n"
+        f"log.emit(ModuleLoaded, **{LOADED!r})\n"
+        f"log.emit(ReloadRejected, **{SAMPLES[ReloadRejected]!r})\n"
+        "assert stream.getvalue().count('\\n') == 2, stream.getvalue()\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0].startswith('pydantic')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != VALIDATE_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_suite_s_children_validate_their_events_too() -> None:
+    """The CLIs the tests start inherit the variable: their events are checked as well."""
+    code = (
+        "from hotreload.events import EventLog, ServerStopped\n"
+        "EventLog('development').emit(ServerStopped, reason='bored')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "InvalidEvent: server.stopped" in result.stderr

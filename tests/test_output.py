@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -15,7 +16,6 @@ from conftest import Project
 from hotreload.cli import choose_log_format, main
 from hotreload.errors import ServerError
 from hotreload.events import EventLog, ReloadRejected, ServerStopped, WatcherError
-from hotreload.manifest import EnvProfile
 from hotreload.output import EventOutput, LogFile, render_console, to_json_line
 
 
@@ -50,7 +50,7 @@ def test_log_format_is_the_option_else_the_profile_else_console_only_on_a_termin
     explicit: str | None, profile: dict[str, Any], terminal: bool, expected: str
 ) -> None:
     stream = Terminal() if terminal else io.StringIO()
-    assert choose_log_format(explicit, EnvProfile(**profile), stream) == expected
+    assert choose_log_format(explicit, profile.get("log_format"), stream) == expected
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -69,6 +69,32 @@ def test_a_json_line_keeps_non_ascii_text_readable() -> None:
 def test_a_json_line_refuses_nan() -> None:
     with pytest.raises(ValueError, match="Out of range float"):
         to_json_line({"event": "x", "duration_ms": float("nan")})
+
+
+def test_a_json_line_is_what_the_standard_encoder_writes() -> None:
+    """The line is made by one shared encoder (not one per line): the same characters as
+    `json.dumps` with the log's options, a refusal after a NaN included."""
+    record: dict[str, Any] = {
+        "event": "module.loaded",
+        "timestamp": "2026-12-05T02:00:00.000001Z",
+        "level": "info",
+        "seq": 2**70,
+        "env": "dev",
+        "module": 'é"\\\u2028\x01',
+        "path": None,
+        "version": 1,
+        "contract": False,
+        "exports": ["a", "ü"],
+        "violations": [{"line": 3, "message": "m", "nested": {"x": [1.5, True]}}],
+        "duration_ms": 1e-7,
+        "other": Path("/x"),  # not JSON: written as its str
+    }
+    for _ in range(2):  # and again once a refusal interrupted a line
+        assert to_json_line(record) == json.dumps(
+            record, ensure_ascii=False, allow_nan=False, default=str
+        )
+        with pytest.raises(ValueError, match="Out of range float"):
+            to_json_line({"event": "x", "nested": [{"duration_ms": float("inf")}]})
 
 
 def test_a_console_line_shows_what_a_person_needs() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from child import Child
+from child import Child, child_env
 from conftest import Project
 
 from hotreload.errors import WorkersRefused
@@ -158,3 +161,58 @@ def test_os_fork_is_refused_before_it_forks() -> None:
         if pid == 0:  # the refusal failed: the child must not run the rest of the suite
             os._exit(0)
         os.waitpid(pid, 0)
+
+
+LATE_MULTIPROCESSING = """
+import os
+import sys
+
+from hotreload.errors import WorkersRefused
+from hotreload.process import refuse_workers
+
+
+def main() -> None:
+    finders = list(sys.meta_path)
+    with refuse_workers("development"):
+        assert "multiprocessing" not in sys.modules  # a start-up does not load it
+        import multiprocessing
+
+        try:
+            multiprocessing.get_context("spawn").Process(target=os.getpid).start()
+            print("STARTED")
+        except WorkersRefused as refused:
+            print("REFUSED", str(refused).split(":")[0])
+    # Once over: the finder is gone, the module has its own loader, and a process starts.
+    assert sys.meta_path == finders
+    assert type(multiprocessing.process.__loader__).__name__ == "SourceFileLoader"
+    process = multiprocessing.get_context("spawn").Process(target=os.getpid)
+    process.start()
+    process.join(30)
+    print("EXIT", process.exitcode)
+
+
+if __name__ == "__main__":  # a spawned process imports this file again
+    main()
+"""
+
+
+def test_multiprocessing_imported_once_the_refusal_is_on_is_refused_too(tmp_path: Path) -> None:
+    """A start-up does not import multiprocessing to wrap it: the app that imports it later (a
+    web server's workers=N) is refused all the same, and nothing of the wrapping stays after."""
+    script = tmp_path / "late.py"
+    script.write_text(LATE_MULTIPROCESSING)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "REFUSED hotreload up refused to start a worker process (multiprocessing SpawnProcess"
+        ".start())",
+        "EXIT 0",
+    ]

@@ -171,3 +171,25 @@ def test_without_the_main_thread_a_signal_edit_is_restart_needed_saying_why(
     event = json.loads(done.stdout)
     assert event["event"] == "reload.restart_needed", event
     assert "main thread" in event["message"] and "started off the main thread" in event["message"]
+
+
+def test_names_bound_to_wrappers_in_nested_imports_are_bound_back(tmp_path: Path) -> None:
+    """A module imported while another imports binds a wrapper (`from atexit import register`):
+    both modules end with the originals, also while a name nobody records holds a wrapper."""
+    outer: dict[str, object] = {"__name__": "fs_outer"}
+    inner: dict[str, object] = {"__name__": "fs_inner"}
+    elsewhere: dict[str, object] = {}
+    original, original_signal = atexit.register, signal.signal
+    with stdlibrecord.recording(outer):
+        exec("from signal import signal as handle\n", outer)
+        with stdlibrecord.recording(inner):
+            exec("from atexit import register\n", inner)
+            elsewhere["kept"] = atexit.register  # a wrapper held outside module code
+        assert inner["register"] is original
+        assert outer["handle"] is not original_signal  # still the wrapper while the outer runs
+        with stdlibrecord.recording({"__name__": "fs_other"}):
+            pass  # another import ends while the outer and `elsewhere` hold wrappers
+        assert outer["handle"] is not original_signal
+    assert outer["handle"] is original_signal is signal.signal
+    assert elsewhere["kept"] is not original  # not a namespace that was recorded: left alone
+    assert atexit.register is original

@@ -10,21 +10,12 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.execute import public_names
-from hotreload.engine.follow import (
-    Dependents,
-    dependents,
-    missing_exports,
-    read_while_partial,
-    reader_of,
-    star_importer,
-)
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
-from hotreload.engine.plan import Reach
 from hotreload.engine.source import (
     FileMark,
     digest,
@@ -33,16 +24,16 @@ from hotreload.engine.source import (
     read_settled,
     read_source,
 )
-from hotreload.engine.stale import (
-    Changed,
-    Source,
-    StaleCalls,
-    Trees,
-    main_script,
-    running_frames,
-)
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
+
+if TYPE_CHECKING:
+    from hotreload.engine.follow import Dependents
+    from hotreload.engine.stale import Source, Trees
+
+# A start-up only tracks modules (`LiveModules`, `Batches.track`): what follows a save to the
+# modules that read it (follow, plan, execute) and warns of stale code (stale) is imported where
+# it is first used, at the first save (issue 19).
 
 _FILENAMES_KEPT = 4096
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
@@ -161,7 +152,7 @@ class Batches:
         # Functions that ran once at start and returned (the served app's factory), by (module,
         # name), with what they are: what only they call does not run again.
         self.ran_once: dict[tuple[str, str], str] = {}
-        self._trees = Trees()  # syntax trees for the warnings, once per version
+        self._trees: Trees | None = None  # syntax trees for the warnings, once per version
         # Versions checked ahead (`prepare_early`), by file.
         self._early: dict[Path, Early] = {}
 
@@ -286,6 +277,8 @@ class Batches:
         binding that name (an import cycle the save introduces): a fresh start importing the
         modules in this process's order (`import_began`) fails there. Rejected before anything
         runs; tried again when the other module changes."""
+        from hotreload.engine.follow import read_while_partial
+
         name = changed.spec.name
         began = self.import_began
         mine = began.get(name)
@@ -339,9 +332,13 @@ class Batches:
                 outcome.finished += spent
 
     def _find_stale(self, accepted: list[Outcome]) -> None:
+        from hotreload.engine.stale import Changed, Source, StaleCalls, Trees, running_frames
+
         frames = running_frames(self._tracked)
         if not frames and not self.ran_once:
             return
+        if self._trees is None:
+            self._trees = Trees()
         calls = StaleCalls(self.root, self._trees, self.entries, self.ran_once, self.restarts)
         for outcome in accepted:
             previous = outcome.previous
@@ -398,6 +395,8 @@ class Batches:
     def _sources(self, name: str) -> list[Source]:
         """Every module of the project that writes ``name``, and the script run as `__main__`
         where it is a file of its own and writes it: what may call a function of that name."""
+        from hotreload.engine.stale import main_script
+
         needle = name.encode()
         found = [_source(live) for live in self.modules if needle in live.source]
         main = main_script(self.modules.paths())
@@ -412,6 +411,8 @@ class Batches:
         """A version that removes a name another module takes from it at import (`from util
         import clamp`, `X = helpers.build()`) is one a fresh start could not import: rejected
         before anything runs (with the other module's new version where it is saved too)."""
+        from hotreload.engine.follow import missing_exports, reader_of, star_importer
+
         removed = changed.current.defined - candidate.defined
         missing = (
             missing_exports(candidate.analysis)
@@ -508,6 +509,8 @@ class Batches:
         if always is not None:  # decided before anything runs: the module stays as it is
             return Outcome("restart_needed", live, started, restart=always)
         if forced is None:
+            from hotreload.engine.follow import Dependents
+
             forced = self._forced.get(live.spec.name, Dependents())
         return apply_version(
             live,
@@ -543,6 +546,10 @@ class Batches:
         hold results of the old code."""
         if not outcome.replaced and not outcome.altered and not outcome.altered_methods:
             return []
+        from hotreload.engine.execute import public_names
+        from hotreload.engine.follow import Dependents, dependents
+        from hotreload.engine.plan import Reach
+
         followed: list[Decided] = []
         name = changed.spec.name
         public = public_names(changed.module)
@@ -644,6 +651,8 @@ def _package_of(live: LiveModule) -> str:
 def _source(live: LiveModule) -> Source:
     """A live module's running version, with the engine's statements where it has them (a
     module the process imported and no save touched yet has none: it is read whole)."""
+    from hotreload.engine.stale import Source
+
     analysed = live.analysed
     analysis = analysed.analysis if analysed is not None else None
     return Source.of(live.spec.name, live.spec.path, live.source, live.namespace, analysis)

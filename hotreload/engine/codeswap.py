@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hotreload.engine.closures import closures_of
 from hotreload.engine.statements import nested_codes
 from hotreload.lookup import (
     MISSING,
@@ -279,6 +278,8 @@ def _plan_closure_swaps(
     targets = _changed_nested(changed, old, new, swapped)
     if not targets:
         return
+    from hotreload.engine.closures import closures_of  # a save's, and only for nested defs
+
     known = [function for function, _ in functions]
     codes = [entry[0] for entry in targets.values()]
     # What keeps the old code objects here: the old index (each code there holds its nested

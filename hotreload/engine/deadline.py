@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 import types
@@ -20,6 +19,8 @@ class ExecTimeout(BaseException):
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
     """Ask CPython to raise ``exception`` in a thread at its next bytecode (None cancels)."""
+    import ctypes  # loaded by the watching thread as it starts (`Watchdog._watch`)
+
     py_exception = ctypes.py_object(exception) if exception is not None else None
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), py_exception)
 
@@ -69,6 +70,10 @@ class Watchdog:
             raise ExecTimeout
 
     def _watch(self) -> None:
+        # ctypes (0.4 MB, 2 ms) is for a deadline only: it loads with the first timed run,
+        # here, before a deadline can fire, not with every process that makes a Watchdog.
+        import ctypes  # noqa: F401
+
         with self._cond:
             while not self._closed:
                 if self._target is None:

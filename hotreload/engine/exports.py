@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotreload.contract.rebinding import rebinding
 from hotreload.contract.signatures import Signature
 from hotreload.engine.statements import Analysis
 from hotreload.lookup import is_a, is_class, wrapped_of
@@ -65,6 +64,8 @@ def replaced_in_source(analysis: Analysis, exports: Mapping[str, Signature]) -> 
             if name not in statements[later].scope.binds:
                 continue
             node = analysis.node(later)
+            from hotreload.contract.rebinding import rebinding  # an export bound twice only
+
             if node is not None and rebinding(node, name) is None:
                 continue  # `add = cached(add)`, or a name the statement binds in a comprehension
             kind = _kind(node, name) if node is not None else "a statement"

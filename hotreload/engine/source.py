@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import errno
-import hashlib
 import io
 import os
 import stat
@@ -14,6 +13,7 @@ import tokenize
 from collections.abc import Callable
 from pathlib import Path
 
+from hotreload.digests import sha256
 from hotreload.verdicts import Failure
 
 # Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
@@ -158,7 +158,7 @@ def too_deep(error: BaseException) -> str:
 
 def digest(source: bytes) -> str:
     """Short SHA-256 of a version's bytes: lets a log reader tell which save an event decided."""
-    return hashlib.sha256(source).hexdigest()[:16]
+    return sha256(source).hexdigest()[:16]
 
 
 FileMark = tuple[int, int, int, int] | None

@@ -20,7 +20,6 @@ import operator
 import types
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -492,7 +491,9 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
     head = _same_start(old, new)
     tail = min(_same_start(reversed(old), reversed(new)), limit - head)
     if len(old) - tail - head > _ONE_STRETCH or len(new) - tail - head > _ONE_STRETCH:
-        return list(SequenceMatcher(None, old, new).get_opcodes())  # edits far apart
+        from difflib import SequenceMatcher  # edits far apart: rare, and a save's only
+
+        return list(SequenceMatcher(None, old, new).get_opcodes())
     return [
         ("equal", 0, head, 0, head),
         ("replace", head, len(old) - tail, head, len(new) - tail),

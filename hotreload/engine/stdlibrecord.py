@@ -30,13 +30,14 @@ import atexit
 import copyreg
 import functools
 import logging
+import operator
 import signal
 import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,27 +57,41 @@ class Registration:
     holds: bool = False  # the registry holds the very function a `def` made (singledispatch)
 
 
-@dataclass(eq=False)
+_NO_INDEX: Mapping[int, list[Registration]] = types.MappingProxyType({})
+
+
+def _no_index() -> Mapping[int, list[Registration]]:
+    return _NO_INDEX
+
+
+@dataclass(eq=False, slots=True)  # one per project module: no instance dict
 class Ledger:
     """A module's registrations, by the index of the statement that made them in the version
     that runs. ``complete``: every statement's run was recorded (the module was imported while
-    hotreload recorded), so a statement with no entry registered nothing."""
+    hotreload recorded), so a statement with no entry registered nothing.
+
+    Most modules register nothing: their ledgers share one empty index (read-only; `place`
+    makes a new one where it adds)."""
 
     complete: bool = False
-    by_index: dict[int, list[Registration]] = field(default_factory=dict)
+    by_index: Mapping[int, list[Registration]] = field(default_factory=_no_index)
     # Made at the first import, by line (placed on statements once the version is analysed);
     # a hook changed somewhere in the module has no line (placed by what assigns it).
-    by_line: list[tuple[int | None, str, Registration]] = field(default_factory=list)
+    by_line: Sequence[tuple[int | None, str, Registration]] = ()
 
     def place(self, lines: list[tuple[int, int]], assigns: Callable[[str], int | None]) -> None:
         """Put the first import's registrations on their statements: ``lines`` has each
         statement's first and last line, in order; ``assigns(hook)`` finds the statement that
         assigns a hook (`sys.excepthook`)."""
+        if not self.by_line:
+            return
+        by_index = dict(self.by_index)
         for line, hook, registration in self.by_line:
             index = _statement_at(lines, line) if line is not None else assigns(hook)
             if index is not None:
-                self.by_index.setdefault(index, []).append(registration)
-        self.by_line = []
+                by_index.setdefault(index, []).append(registration)
+        self.by_index = by_index
+        self.by_line = ()
 
 
 def _statement_at(lines: list[tuple[int, int]], line: int) -> int | None:
@@ -90,6 +105,8 @@ class Target:
     """One module whose code runs now: its registrations go to ``found``, each with the
     statement running (``index``, set by a save's run) or the line its frame is at."""
 
+    __slots__ = ("found", "hooks", "index", "namespace")
+
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
         self.index: int | None = None
@@ -99,11 +116,15 @@ class Target:
     def add(self, line: int | None, registration: Registration, hook: str = "") -> None:
         self.found.append((self.index, line, hook, registration))
 
-    def check_hooks(self) -> None:
-        """Compare the process's hooks with those seen last: what changed is registered."""
-        now = _hooks()
-        for (owner, name), before in self.hooks.items():
-            after = now[(owner, name)]
+    def check_hooks(self, now: tuple[object, ...] | None = None) -> None:
+        """Compare the process's hooks (``now``, else read) with those seen last: what changed
+        is registered."""
+        if now is None:
+            now = _hooks()
+        before_all = self.hooks
+        if all(map(operator.is_, before_all, now)):
+            return
+        for (owner, name), before, after in zip(_HOOK_OWNERS, before_all, now, strict=True):
             if after is not before:
                 hook = f"{owner.__name__}.{name}"
                 self.add(None, _hook_registration(owner, name, before, after), hook)
@@ -114,10 +135,13 @@ _HOOK_OWNERS: tuple[tuple[types.ModuleType, str], ...] = (
     (sys, "excepthook"),
     (threading, "excepthook"),
 )
+_HOOK_NAMESPACES = tuple((vars(owner), name) for owner, name in _HOOK_OWNERS)
 
 
-def _hooks() -> dict[tuple[types.ModuleType, str], object]:
-    return {(owner, name): vars(owner).get(name) for owner, name in _HOOK_OWNERS}
+def _hooks() -> tuple[object, ...]:
+    """The hooks now, in `_HOOK_OWNERS` order (read at every import, and for each importer of
+    a nested one: a tuple compared item by item, by identity)."""
+    return tuple([namespace.get(name) for namespace, name in _HOOK_NAMESPACES])
 
 
 def _hook_registration(
@@ -173,37 +197,82 @@ def _where() -> tuple[Target, int] | None:
     return None
 
 
-@contextmanager
-def recording(namespace: dict[str, Any]) -> Iterator[Target]:
+class _Recording:
+    """Records what the module whose namespace this is registers while the block runs (in
+    this thread); nested blocks record their own modules. A class, not a generator: every
+    project module's import runs in one, and a nested import (a module importing another)
+    must cost little more than a flat one."""
+
+    __slots__ = ("namespace", "target", "targets")
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+
+    def __enter__(self) -> Target:
+        self.target = target = Target(self.namespace)
+        self.targets = targets = _targets()
+        if targets:  # a hook an outer module changed so far is its own
+            now = target.hooks
+            for outer in targets:
+                outer.check_hooks(now)
+        _install()
+        targets.append(target)
+        _swap_names(target.namespace, _by_original)
+        return target
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        target, targets = self.target, self.targets
+        try:
+            target.check_hooks()
+            _swap_names(target.namespace, _by_wrapper)
+        finally:
+            targets.remove(target)
+            _uninstall()
+            if targets:  # and what this one changed is not theirs
+                now = _hooks()
+                for outer in targets:
+                    outer.hooks = now
+
+
+def recording(namespace: dict[str, Any]) -> AbstractContextManager[Target]:
     """Record what the module whose namespace this is registers while the block runs (in this
     thread). Nested blocks record their own modules."""
-    target = Target(namespace)
-    targets = _targets()
-    for outer in targets:  # a hook an outer module changed so far is its own
-        outer.check_hooks()
-    _install()
-    targets.append(target)
-    _swap_names(namespace, _by_original)
-    try:
-        yield target
-    finally:
-        target.check_hooks()
-        _swap_names(namespace, _by_wrapper)
-        targets.remove(target)
-        _uninstall()
-        for outer in targets:  # and what this one changed is not theirs
-            outer.hooks = _hooks()
+    return _Recording(namespace)
 
 
 def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
     """Bind names of the module that hold an original to its wrapper (``_by_original``), or
     back (``_by_wrapper``)."""
-    if not table or table.keys().isdisjoint(map(id, namespace.values())):
+    if not table:
+        return
+    if table is _by_wrapper and _COUNTS_REFERENCES and _references() == _installed_references:
+        # No name anywhere holds a wrapper (each is referred to as when it was installed):
+        # asked at the end of every project module's import, this costs the same for any
+        # namespace, where comparing every value's id costs some 75 ns a name.
+        return
+    if table.keys().isdisjoint(map(id, namespace.values())):
         return  # the common case, found at C speed
     for name, value in list(namespace.items()):
         swapped = table.get(id(value))
         if swapped is not None:
             namespace[name] = swapped
+
+
+# CPython counts references: a name bound to a wrapper is one more than the wrapper had once
+# installed. (Elsewhere, and where the GIL is gone, every namespace is looked through.) A
+# wrapper replaced on its owner by module code and bound to a name at once is missed: such a
+# name keeps a wrapper, which outside module code only calls the original.
+_COUNTS_REFERENCES = (
+    sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
+)
+_installed: list[Any] = []  # the wrappers, while installed
+_installed_references: list[int] = []  # how many references each had once installed
+
+
+def _references() -> list[int]:
+    """How many references each installed wrapper has now (counted the same way every time:
+    the list and this loop hold one each)."""
+    return [sys.getrefcount(wrapper) for wrapper in _installed]
 
 
 def _install() -> None:
@@ -212,16 +281,22 @@ def _install() -> None:
         _depth += 1
         if _depth > 1:
             return
-        for (owner, attribute), make in _WRAPPERS.items():
-            original = vars(owner)[attribute]
-            _originals[(owner, attribute)] = original
-            made = _made.get((owner, attribute))
-            if made is None or made[0] is not original:  # made once per original
-                made = _made[(owner, attribute)] = (original, make(original))
-            wrapper = made[1]
-            _by_original[id(original)] = wrapper
-            _by_wrapper[id(wrapper)] = original
-            setattr(owner, attribute, wrapper)
+        _install_wrappers()
+        _installed_references[:] = _references()  # (no local name holds a wrapper here)
+
+
+def _install_wrappers() -> None:
+    for (owner, attribute), make in _WRAPPERS.items():
+        original = vars(owner)[attribute]
+        _originals[(owner, attribute)] = original
+        made = _made.get((owner, attribute))
+        if made is None or made[0] is not original:  # made once per original
+            made = _made[(owner, attribute)] = (original, make(original))
+        wrapper = made[1]
+        _by_original[id(original)] = wrapper
+        _by_wrapper[id(wrapper)] = original
+        setattr(owner, attribute, wrapper)
+        _installed.append(wrapper)
 
 
 def _uninstall() -> None:
@@ -234,6 +309,8 @@ def _uninstall() -> None:
             setattr(owner, attribute, original)
         _by_original.clear()
         _by_wrapper.clear()
+        _installed.clear()
+        _installed_references.clear()
 
 
 # -- the wrappers ------------------------------------------------------------------------------
@@ -524,29 +601,39 @@ def standard_function(value: object) -> str | None:
 
 def ledger_of(target: Target) -> Ledger:
     """A complete ledger of what a module's whole run registered (recorded from its start)."""
-    ledger = Ledger(complete=True)
+    if not target.found:
+        return Ledger(complete=True)
+    by_index: dict[int, list[Registration]] = {}
+    by_line: list[tuple[int | None, str, Registration]] = []
     for index, line, hook, registration in target.found:
         if index is not None:
-            ledger.by_index.setdefault(index, []).append(registration)
+            by_index.setdefault(index, []).append(registration)
         else:
-            ledger.by_line.append((line, hook, registration))
-    return ledger
+            by_line.append((line, hook, registration))
+    return Ledger(True, by_index, by_line)
 
 
 _imported: dict[str, Ledger] = {}
 _imported_lock = threading.Lock()
 
 
-@contextmanager
-def recording_import(module: types.ModuleType) -> Iterator[None]:
+class _ImportRecording(_Recording):
+    __slots__ = ()
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        super().__exit__(exc_type, exc, traceback)
+        if exc_type is None:
+            target = self.target
+            name = str(target.namespace.get("__name__", ""))
+            ledger = ledger_of(target)
+            with _imported_lock:
+                _imported[name] = ledger
+
+
+def recording_import(module: types.ModuleType) -> AbstractContextManager[None]:
     """Record a project module's first import (the import system runs it whole); its ledger
     waits for the server to take it (`take_imported`)."""
-    namespace = vars(module)
-    with recording(namespace) as target:
-        yield
-    name = str(namespace.get("__name__", ""))
-    with _imported_lock:
-        _imported[name] = ledger_of(target)
+    return _ImportRecording(vars(module))  # type: ignore[return-value]  # yields no Target
 
 
 def take_imported(name: str) -> Ledger:

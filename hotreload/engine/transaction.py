@@ -28,17 +28,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from hotreload.contract.liveshapes import verify_class
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typerules import (
-    changed_types,
-    compare_types,
-    field_warnings,
-    method_signatures,
-    parameter_warnings,
-)
 from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
@@ -49,24 +41,12 @@ from hotreload.engine.codeswap import (
     plan_swaps,
 )
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.execute import NeedsRestart, Run, exec_failure
 from hotreload.engine.exports import replaced_at_run_time, replaced_in_source
 from hotreload.engine.importorder import Imports, merged
 from hotreload.engine.mainthread import MainThreadUnavailable
-from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
-from hotreload.engine.plan import Matching, Plan, PlanKind, decide, match, same_tree
-from hotreload.engine.restarts import (
-    docstring_causes,
-    removal_causes,
-    restart_causes,
-    restart_needed,
-    statement_cause,
-)
 from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
-from hotreload.engine.stdlibcover import covered, hook_statement
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
-from hotreload.engine.unbound import first_unbound
 from hotreload.errors import ContractViolation, ServerError
 from hotreload.verdicts import (
     AcceptWarning,
@@ -77,18 +57,26 @@ from hotreload.verdicts import (
 )
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
+if TYPE_CHECKING:
+    from hotreload.engine.execute import Run
+    from hotreload.engine.plan import Matching, Plan, PlanKind
+
+# A start-up only checks and loads (`prepare`, `load`, `adopt`): what applies a save (plan,
+# execute, patching, restarts, stdlibcover, unbound, typerules, liveshapes) is imported where
+# it is first used, so it loads at the first save, not with every process (issue 19).
+
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per module the process imports: no instance dict
 class ModuleSpec:
     """A module that reloads: one of the manifest's, with its contract, or one the process
     imported from under the project root, with none (``contract`` False)."""
 
     name: str
     path: Path
-    exports: dict[str, Signature]
+    exports: Mapping[str, Signature]
     keep: tuple[str, ...] = ()
     contract: bool = True
     types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
@@ -122,7 +110,7 @@ class Candidate:
     delta: Delta | None = None  # compared with the version it was prepared against
 
 
-@dataclass
+@dataclass(slots=True)  # one per module the process imports: no instance dict
 class LiveModule:
     """A loaded module and the facts about the version that runs now.
 
@@ -220,11 +208,16 @@ def prepare(
         analysis = analyse(text, reading, previous.analysis if previous else None)
         if isinstance(analysis, Failure):
             return analysis
-        if previous is not None and (unbound := first_unbound(analysis)) is not None:
-            return _would_fail(spec.path, *unbound)
+        if previous is not None:
+            from hotreload.engine.unbound import first_unbound  # a save's check
+
+            if (unbound := first_unbound(analysis)) is not None:
+                return _would_fail(spec.path, *unbound)
         violations = _violations(spec, analysis)
         types = read_types(analysis.tree(), spec.types) if spec.types else {}
         if spec.types:
+            from hotreload.contract.typerules import compare_types  # only for frozen types
+
             violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
@@ -240,7 +233,9 @@ def prepare(
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
     statements = analysis.statements
     delta = None
-    if previous is not None:
+    if previous is not None:  # a save (a start-up's first load compares with nothing)
+        from hotreload.engine.plan import match
+
         old = previous.analysis
         changed = tuple(name for name in spec.exports if _export_changed(old, analysis, name))
         delta = Delta(weakref.ref(old), match(old, analysis), changed)
@@ -326,6 +321,17 @@ def apply_version(
     objects, the served app, docstrings a framework read), and those raised while running
     (`NeedsRestart`).
     """
+    from hotreload.engine.execute import NeedsRestart, Run, exec_failure
+    from hotreload.engine.plan import decide
+    from hotreload.engine.restarts import (
+        docstring_causes,
+        removal_causes,
+        restart_causes,
+        restart_needed,
+        statement_cause,
+    )
+    from hotreload.engine.stdlibcover import covered
+
     spec = live.spec
     try:
         ledger = placed(live)
@@ -472,6 +478,8 @@ def _main_thread_only(error: BaseException, module: str) -> RestartNeeded:
     """A statement that only the main thread may run (`signal.signal`): a reload runs on the
     watcher's thread, a fresh start on the main one. Where the module's registrations are
     recorded the call is made on the main thread; this is when that thread was unavailable."""
+    from hotreload.engine.restarts import restart_needed
+
     if isinstance(error, MainThreadUnavailable):
         cause = RestartCause("exec_error_in_place", f"{error} (a reload runs off the main thread)")
         return restart_needed([cause], module)
@@ -491,8 +499,11 @@ def _replaced_once_run(spec: ModuleSpec, namespace: dict[str, Any]) -> list[Viol
     """What only running shows: an export that is not its `def` any more, a frozen class that
     a decorator replaced or reshaped."""
     violations = replaced_at_run_time(namespace, spec.exports, spec.path)
-    for name, shape in spec.types.items():
-        violations += verify_class(name, namespace.get(name), shape, namespace)
+    if spec.types:
+        from hotreload.contract.liveshapes import verify_class  # only for frozen types
+
+        for name, shape in spec.types.items():
+            violations += verify_class(name, namespace.get(name), shape, namespace)
     return violations
 
 
@@ -500,6 +511,8 @@ def _commit(
     live: LiveModule, candidate: Candidate, decided: Plan, run: Run, started: float
 ) -> Outcome:
     """Keep the run: patch re-made objects into the live ones, restore `keep`, drop stale names."""
+    from hotreload.engine.patching import Patcher, keeps_identity, made_here, taken_as_same
+
     spec, namespace, snapshot = live.spec, live.namespace, run.snapshot or {}
     patcher = Patcher()
     replaced = {n for n in run.bound if n in namespace and n not in snapshot}
@@ -599,6 +612,8 @@ def placed(live: LiveModule) -> Ledger:
     """The module's ledger, with the first import's registrations on their statements."""
     ledger = live.ledger
     if ledger.by_line:
+        from hotreload.engine.stdlibcover import hook_statement
+
         analysis = live.current.analysis
         lines = [(s.line, s.end_line) for s in analysis.statements]
 
@@ -617,6 +632,7 @@ def _undoable(
     Only for a module whose import was recorded; asked only of statements a save removes."""
     if not ledger.complete:
         return lambda _index: False
+    from hotreload.engine.stdlibcover import covered
 
     def undoable(index: int) -> bool:
         statement = analysis.statements[index]
@@ -647,6 +663,13 @@ def _exported_difference(
 def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     """The exports and frozen types that changed, the new public functions, and the warnings
     of an accepted version, for its event."""
+    from hotreload.contract.typerules import (
+        changed_types,
+        field_warnings,
+        method_signatures,
+        parameter_warnings,
+    )
+
     spec = outcome.live.spec
     delta = _delta(new, old)
     changed = (
@@ -698,6 +721,8 @@ def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
         return before != after
     if old.statements[before].text == new.statements[after].text:
         return False
+    from hotreload.engine.plan import same_tree
+
     a, b = old.node(before), new.node(after)
     return a is None or b is None or not same_tree(a, b)
 
@@ -748,6 +773,8 @@ def load(spec: ModuleSpec, candidate: Candidate | Failure) -> LiveModule:
             raise
         except BaseException as error:
             sys.modules.pop(spec.name, None)
+            from hotreload.engine.execute import exec_failure  # a failed start only
+
             failure = exec_failure(error, spec.path, 0)
             raise ServerError(f"cannot load module {spec.name!r}: {failure.message}") from error
         _attach_to_parent(spec.name, module)

@@ -106,6 +106,8 @@ class Case:
 
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTRELOAD_", "PYTHON"))}
+    if "HOTRELOAD_CACHE_DIR" in os.environ:  # the test session's manifest cache (conftest)
+        env["HOTRELOAD_CACHE_DIR"] = os.environ["HOTRELOAD_CACHE_DIR"]
     env["PYTHONPATH"] = str(REPO)  # the code under test, whatever is installed
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a same-size edit in the same second must not hit a .pyc
     env["PYTHONHASHSEED"] = "0"  # set and dict reprs of str keys are ordered alike on both sides
