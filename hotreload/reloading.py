@@ -157,13 +157,12 @@ class ReloadingSide:
 
     def _prepare_early(self, paths: list[Path]) -> None:
         """Check the files of a burst of saves while the watcher waits for its end (no code
-        runs); skipped while a reload is under way (the burst's batch then decides as ever)."""
-        if self.stopped.is_set() or not self.lock.acquire(blocking=False):
-            return
-        try:
+        runs, nothing of the modules changes). Not under the reload lock (held, it means a
+        reload is under way, which `stop` waits for): a reload another thread runs meanwhile
+        only makes the check go unused, as it is taken for the same bytes against the same
+        running version only."""
+        if not self.stopped.is_set():
             self.batches.prepare_early(paths)
-        finally:
-            self.lock.release()
 
     def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
         """A save of any of these files (not modules) restarts the server (policy auto)."""

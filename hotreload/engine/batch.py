@@ -255,8 +255,8 @@ class Batches:
     def prepare_early(self, paths: list[Path]) -> None:
         """Read and `prepare` these files now (no code runs, nothing of the modules changes),
         while the watcher waits for the rest of a burst of saves; `apply` takes the result
-        where it reads the same bytes and the same version runs. The caller holds the lock of
-        the reloads."""
+        where it reads the same bytes and the same version runs (safe beside a reload on
+        another thread: the running version is read once, and a stale result goes unused)."""
         for path in paths:
             live = self.modules.at(path)
             current = live.analysed if live is not None else None
