@@ -38,6 +38,7 @@ _FILE_EVENTS = (
 )
 _SELF_EVENTS = flags.DELETE_SELF | flags.MOVE_SELF
 MASK = _FILE_EVENTS | _SELF_EVENTS | flags.ONLYDIR
+_SELECT_LIMIT = 1024  # FD_SETSIZE: `select` takes descriptors below it only
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,17 @@ class KernelWatch:
         return set(self._watches)
 
     def wait(self, timeout_s: float | None) -> list[Change]:
-        """What happened, once something did (or after ``timeout_s``; None: no limit)."""
-        timeout_ms = None if timeout_s is None else max(0, math.ceil(timeout_s * 1000))
-        ready = {fd for fd, _ in self._poll.poll(timeout_ms)}
+        """What happened, once something did (or after ``timeout_s``; None: no limit).
+
+        The wait is timed to the microsecond (`select`): `poll` counts whole milliseconds, and
+        rounds a burst's last 0.2 ms of quiet up to a full one. `poll` only where a descriptor
+        is past what `select` can take (a process with over a thousand files open)."""
+        fds = (self._inotify.fileno(), self._wake_read)
+        if max(fds) < _SELECT_LIMIT:
+            ready = set(select.select(fds, (), (), _seconds(timeout_s))[0])
+        else:
+            timeout_ms = None if timeout_s is None else max(0, math.ceil(timeout_s * 1000))
+            ready = {fd for fd, _ in self._poll.poll(timeout_ms)}
         if self._wake_read in ready:
             os.read(self._wake_read, 4096)
         if self._inotify.fileno() not in ready:
@@ -143,6 +152,10 @@ class KernelWatch:
             self._inotify.close()
             os.close(self._wake_read)
             os.close(self._wake_write)
+
+
+def _seconds(timeout_s: float | None) -> float | None:
+    return None if timeout_s is None else max(0.0, timeout_s)
 
 
 def available() -> bool:

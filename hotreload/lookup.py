@@ -129,10 +129,46 @@ def accessors(value: property) -> tuple[Any, Any, Any]:
 def is_cache_wrapper(value: object) -> bool:
     """`functools.lru_cache` / `cache` wrappers (or look-alikes): a `cache_clear` method on the
     type, the function kept in the instance's `__wrapped__`."""
-    if is_a(value, types.FunctionType, type, types.ModuleType):
+    kind = type(value)
+    if id(kind) in _NEVER_WRAPPERS or is_a(value, types.FunctionType, type, types.ModuleType):
         return False
-    clear = static_attr(type(value), "cache_clear", None)
+    clear = _type_attr(kind, "cache_clear")
     return callable(clear) and own_attr(value, "__wrapped__", MISSING) is not MISSING
+
+
+# Builtin types whose instances are never cache wrappers (their type dicts cannot change),
+# functions and modules first (most of a namespace), by id: hashing a class asks its
+# metaclass, which may be the user's.
+_NEVER_WRAPPERS = frozenset(
+    id(kind)
+    for kind in (
+        *(types.FunctionType, types.ModuleType, types.BuiltinFunctionType, types.MethodType),
+        *(int, float, complex, bool, str, bytes, bytearray, tuple, list, dict, set, frozenset),
+        type(None),
+    )
+)
+
+
+def _type_attr(cls: type, name: str) -> Any:
+    """`static_attr(cls, name)` for a class: the first of its MRO's own dicts that has the name,
+    else its metaclass's. Read from the dicts directly where every class involved is a plain
+    `type` (the usual case; `getattr_static` is ten times slower), through `static_attr` where a
+    metaclass might shadow `__dict__` (then `getattr_static` skips that class)."""
+    if type(cls) is not type:
+        return static_attr(cls, name)
+    mro = _TYPE_MRO.__get__(cls, type)
+    for klass in mro:
+        if type(klass) is not type:
+            return static_attr(cls, name)
+    for klass in mro:
+        found = _TYPE_DICT.__get__(klass, type).get(name, MISSING)
+        if found is not MISSING:
+            return found
+    for klass in (type, object):  # the metaclass's MRO
+        found = _TYPE_DICT.__get__(klass, type).get(name, MISSING)
+        if found is not MISSING:
+            return found
+    return None
 
 
 def wrapped_of(value: object) -> Any:

@@ -113,6 +113,7 @@ class ReloadingSide:
             on_batch,
             debounce_ms=self.profile.debounce_ms,
             on_error=self._on_watch_error,
+            on_early=self._prepare_early,
         )
         if self.imports is not None:
             self.imports.on_tracked = lambda path: watcher.add([path])
@@ -153,6 +154,15 @@ class ReloadingSide:
                 spec = restart.live.spec
                 self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
+
+    def _prepare_early(self, paths: list[Path]) -> None:
+        """Check the files of a burst of saves while the watcher waits for its end (no code
+        runs, nothing of the modules changes). Not under the reload lock (held, it means a
+        reload is under way, which `stop` waits for): a reload another thread runs meanwhile
+        only makes the check go unused, as it is taken for the same bytes against the same
+        running version only."""
+        if not self.stopped.is_set():
+            self.batches.prepare_early(paths)
 
     def restart_on_save(self, files: dict[Path, RestartNeeded]) -> None:
         """A save of any of these files (not modules) restarts the server (policy auto)."""

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # imported when it runs: on Linux the kernel's events need no
 BatchHandler = Callable[[list[Path], bool, frozenset[Path]], None]
 # The error, and what it concerns: the files of the batch being handled, or the folders watched.
 ErrorHandler = Callable[[BaseException, list[Path]], None]
+# Files the kernel said are whole as a burst of saves begins, told while the rest of the burst
+# is waited for: the server reads and checks them meanwhile (no code runs), so that wait is not
+# idle. The batch is delivered as ever, at the end of the burst.
+EarlyHandler = Callable[[list[Path]], None]
 
 MIN_STEP_MS = 1
 _DOTDOT = os.sep + ".."  # in a path's text wherever it has a `..` part
@@ -34,6 +38,7 @@ RESTART_DELAY_S = 0.2
 DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked for again
 RESYNC_MS = 100  # after a fresh watch, how soon every file is decided once
 WRITE_LIMIT_S = 2.0  # a file written in place and not closed for this long is decided as is
+EARLY_FILES = 2  # a burst about more files than this (a checkout) is read without early checks
 
 
 class _StopSignal:
@@ -77,6 +82,7 @@ class Watcher:
         *,
         debounce_ms: int,
         on_error: ErrorHandler | None = None,
+        on_early: EarlyHandler | None = None,
     ) -> None:
         self.files: list[Path] = []
         self._known: set[Path] = set()
@@ -89,6 +95,7 @@ class Watcher:
         self._resync = False
         self.on_batch = on_batch
         self.on_error = on_error
+        self.on_early = on_early
         self.step_ms = max(MIN_STEP_MS, debounce_ms)
         self._signal = _StopSignal()
         self._thread: threading.Thread | None = None
@@ -242,28 +249,65 @@ class Watcher:
             due = [min(writing.values()) + WRITE_LIMIT_S - now] if writing else []
             timeout = min([*due, *([DIRECTORY_POLL_S] if missing else [])], default=None)
             changes = kernel.wait(None if timeout is None else max(0.0, timeout))
-            changes += self._rest_of_burst(kernel) if any(map(self._concerns, changes)) else []
+            if any(map(self._concerns, changes)):
+                changes += self._rest_of_burst(kernel, changes)
             batch, whole, resync = self._kernel_batch(changes, writing)
             if resync:
                 self._deliver(list(self.files), True, frozenset())
             self._deliver(batch, False, frozenset(whole))
 
-    def _rest_of_burst(self, kernel: Any) -> list[Any]:
+    def _rest_of_burst(self, kernel: Any, first: list[Any]) -> list[Any]:
         """Files saved together (a checkout, an editor's "save all") are one batch, applied in
         import order: more events are taken while watched files change within a step
         (`debounce_ms`) of each other, for at most `MAX_BATCH_MS`. Other files of the same
         directories (a log the server writes, a SQLite database next to the code) never make
-        a save wait."""
+        a save wait.
+
+        Where the burst is a save of one or two files, those the kernel says are whole are
+        handed to ``on_early`` as they come (at most `EARLY_FILES` times a burst, so a checkout
+        is read as fast as before); the time that takes is part of the step, and the kernel's
+        queue is read at least once after it, so a file saved meanwhile joins the batch as it
+        would have during an idle wait."""
         more: list[Any] = []
         now = time.monotonic()
         cap = now + MAX_BATCH_MS / 1000
         quiet_at = now + self.step_ms / 1000
-        while not self._signal.stop.is_set() and (now := time.monotonic()) < min(cap, quiet_at):
-            arrived = kernel.wait(min(cap, quiet_at) - now)
+        last: dict[Path, str] = {}  # each watched file's last change in the burst
+        told = self._early(first, last, 0)
+        while not self._signal.stop.is_set():
+            arrived = kernel.wait(max(0.0, min(cap, quiet_at) - time.monotonic()))
             if any(map(self._concerns, arrived)):
                 quiet_at = time.monotonic() + self.step_ms / 1000
             more += arrived
+            if time.monotonic() >= min(cap, quiet_at):
+                break
+            told = self._early(arrived, last, told)
         return more
+
+    def _early(self, arrived: list[Any], last: dict[Path, str], told: int) -> int:
+        """Note what ``arrived`` says of each watched file in ``last``, and tell ``on_early``
+        of those it says are whole, while the burst is about `EARLY_FILES` files at most and
+        fewer were told (``told``, returned updated). Never raises: what it would have found is
+        found again when the batch is handled."""
+        by_path = self._by_path
+        whole: list[Path] = []
+        for change in arrived:
+            file = by_path.get(os.path.normpath(change.path)) if change.path else None
+            if file is not None:
+                last[file] = change.kind
+                if change.kind == "whole":
+                    whole.append(file)
+        if self.on_early is None or len(last) > EARLY_FILES:
+            return told
+        files = [f for f in dict.fromkeys(whole) if last[f] == "whole"][
+            : max(0, EARLY_FILES - told)
+        ]
+        if files:
+            try:
+                self.on_early(files)
+            except Exception:  # advice only: the batch handler decides from the files anyway
+                pass
+        return told + len(files)
 
     def _concerns(self, change: Any) -> bool:
         """Whether a kernel change is about a watched file (or all of them)."""

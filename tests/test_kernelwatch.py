@@ -176,3 +176,61 @@ def test_without_the_kernel_s_events_watchfiles_delivers_saves(
         assert batches.of(module)[0][2] == frozenset()
     finally:
         watcher.stop()
+
+
+def test_files_saved_while_the_first_is_checked_early_join_its_batch(tmp_path: Path) -> None:
+    """The watcher hands a burst's first whole file to ``on_early`` (the server checks it while
+    the rest of the burst is waited for). That time is part of the step: a file saved meanwhile,
+    even when the check takes longer than the step, is in the same batch."""
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    for path in (first, second):
+        path.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    told: list[list[Path]] = []
+
+    def slow_check(paths: list[Path]) -> None:
+        told.append(list(paths))
+        if paths == [first]:
+            temp = tmp_path / ".b.py.tmp"
+            temp.write_text("X = 1\n", encoding="utf-8")
+            os.replace(temp, second)
+            threading.Event().wait(0.05)  # ten steps: longer than any quiet period
+
+    watcher = Watcher([first, second], batches, debounce_ms=5, on_early=slow_check)
+    watcher.start()
+    try:
+        first.write_text("X = 1\n", encoding="utf-8")
+        wait_until(lambda: batches.of(first) != [])
+        threading.Event().wait(0.1)  # a wrong split would deliver `second` apart by now
+        assert [b[0] for b in batches.seen if not b[1]] == [[first, second]]
+        assert told[0] == [first]
+    finally:
+        watcher.stop()
+
+
+def test_a_checkout_is_one_batch_and_checked_early_twice_at_most(tmp_path: Path) -> None:
+    """Many files saved at once (a checkout) are one batch in watch order, as ever: the early
+    checks stop once the burst is about more than two files, so however slow they are, they
+    cannot stretch the burst to its cap and split it."""
+    files = [tmp_path / f"m{i}.py" for i in range(12)]
+    for path in files:
+        path.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    told: list[list[Path]] = []
+
+    def slow_check(paths: list[Path]) -> None:
+        told.append(list(paths))
+        threading.Event().wait(0.02)
+
+    watcher = Watcher(files, batches, debounce_ms=20, on_early=slow_check)
+    watcher.start()
+    try:
+        for path in reversed(files):  # saved in another order than watched
+            temp = path.with_name(f".{path.name}.tmp")
+            temp.write_text("X = 1\n", encoding="utf-8")
+            os.replace(temp, path)
+        wait_until(lambda: batches.of(files[0]) != [] and batches.of(files[-1]) != [])
+        assert [b[0] for b in batches.seen if not b[1]] == [files]
+        assert sum(len(t) for t in told) <= 2
+    finally:
+        watcher.stop()

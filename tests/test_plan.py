@@ -4,14 +4,18 @@ a new version must run, and the order of a batch. No code runs here."""
 from __future__ import annotations
 
 import ast
+import copy
+import random
 import textwrap
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import pytest
 
+import hotreload
 from hotreload.engine.codeswap import index_code
 from hotreload.engine.importorder import import_order, merged, statement_imports
-from hotreload.engine.plan import Plan, plan
+from hotreload.engine.plan import Plan, _text_changes, plan, same_shape, same_tree, shape_key
 from hotreload.engine.scope import statement_scope
 from hotreload.engine.statements import Analysis, Reading, analyse
 
@@ -219,3 +223,52 @@ def test_a_batch_orders_importers_after_what_they_import_and_keeps_cycles_togeth
     imports = {"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"b"})}
     assert import_order(["a", "b", "c", "d"], imports) == [["b", "c"], ["a"], ["d"]]
     assert import_order(["x", "y"], {}) == [["x"], ["y"]]
+
+
+def test_statements_are_paired_as_difflib_pairs_them() -> None:
+    """`plan.match` compares only the stretch between the first and the last changed statement
+    where every text of each side is different: random edits of such lists (and of lists with
+    repeated texts, which take difflib whole) give exactly difflib's opcodes."""
+    rng = random.Random(19)
+    for _ in range(3000):
+        pool = [f"s{i}" for i in range(rng.randint(1, 30))]
+        old = rng.sample(pool, min(rng.randint(0, 12), len(pool)))
+        new = list(old)
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.choice(["insert", "delete", "replace", "swap", "move"])
+            if kind == "insert":
+                new.insert(rng.randint(0, len(new)), rng.choice([*pool, "x"]))
+            elif kind == "delete" and new:
+                del new[rng.randrange(len(new))]
+            elif kind == "replace" and new:
+                new[rng.randrange(len(new))] = rng.choice([*pool, "z"])
+            elif kind == "swap" and len(new) > 1:
+                i = rng.randrange(len(new) - 1)
+                new[i], new[i + 1] = new[i + 1], new[i]
+            elif kind == "move" and new:
+                new.insert(rng.randint(0, len(new) - 1), new.pop(rng.randrange(len(new))))
+        expected = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        assert _text_changes(old, new) == expected, (old, new)
+
+
+def test_trees_compare_as_their_dumps_compare() -> None:
+    """`same_tree` and `same_shape` stand for comparing `ast.dump` and `shape_key` strings:
+    statements of hotreload's own modules, against each other and against copies with a
+    constant or a name changed (constants as the dump writes them: 1, 1.0 and True differ)."""
+    rng = random.Random(7)
+    nodes: list[ast.stmt] = []
+    for path in sorted(Path(hotreload.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes += [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    for _ in range(5000):
+        a = rng.choice(nodes)
+        b = rng.choice(nodes) if rng.random() < 0.3 else copy.deepcopy(a)
+        for node in ast.walk(b):
+            if isinstance(node, ast.Constant) and rng.random() < 0.2:
+                node.value = rng.choice([1, 1.0, True, "s", None, -0.0, 0.0])
+                break
+            if isinstance(node, ast.Name) and rng.random() < 0.1:
+                node.id = "renamed"
+                break
+        assert same_tree(a, b) == (ast.dump(a) == ast.dump(b))
+        assert same_shape(a, b) == (shape_key(a) == shape_key(b))

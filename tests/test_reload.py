@@ -12,6 +12,8 @@ import pytest
 from conftest import EventRecorder, Project
 from support import Running, run
 
+from hotreload.engine.batch import Early
+from hotreload.engine.transaction import Candidate
 from hotreload.server import Server
 
 EXPORTS = {
@@ -618,3 +620,38 @@ def test_the_seed_examples_of_unsupported_changes_are_rejected(
     assert r.save(added_parameter, expect="reload.rejected")["reason"] == "parameters_changed"
     assert r.save(changed_return, expect="reload.rejected")["reason"] == "return_type_changed"
     assert (r.binding().calculate(1, 2), r.binding().get_result()) == (3, 42)
+
+
+def test_a_version_checked_early_is_applied_only_for_the_bytes_it_was_checked_on(
+    project: Project, start: Start
+) -> None:
+    """The watcher hands the server a burst's first files while it waits for the rest
+    (`Batches.prepare_early`): the batch takes that check where it reads the same bytes against
+    the same running version, and checks afresh what was saved since."""
+    r = run(project, start, {"calc": calc()}, EXPORTS, keep={"calc": ["history"]}, env="production")
+    batches = r.server._reloading.batches
+    path = project.path("calc")
+    live = batches.modules.at(path)
+    assert live is not None
+
+    project.write("calc", calc(offset=1))
+    batches.prepare_early([path])
+    early = batches._early[path].result
+    [outcome] = r.server.reload([path])
+    assert outcome.kind == "accepted" and live.current is early
+    assert r.binding().add(1, 2) == 4
+
+    project.write("calc", calc(offset=2))
+    batches.prepare_early([path])
+    project.write("calc", calc(offset=3))  # saved again before the batch is handled
+    [outcome] = r.server.reload([path])
+    assert outcome.kind == "accepted"
+    assert r.binding().add(1, 2) == 6
+
+    # The same bytes, checked against a version that no longer runs: checked afresh.
+    project.write("calc", calc(offset=5))
+    assert isinstance(early, Candidate)
+    batches._early[path] = Early(path.read_bytes(), early, early)
+    [outcome] = r.server.reload([path])
+    assert outcome.kind == "accepted" and live.current is not early
+    assert r.binding().add(1, 2) == 8

@@ -51,7 +51,10 @@ def edit(lines: list[str], rng: random.Random) -> list[str]:
     lines = list(lines)
     at = rng.randrange(len(lines))
     kind = rng.choice(
-        ["change", "insert", "delete", "indent", "dedent", "duplicate", "swap", "open", "far"]
+        [
+            *("change", "insert", "delete", "indent", "dedent", "duplicate", "swap", "open"),
+            *("far", "between"),
+        ]
     )
     if kind == "change":
         lines[at] = (
@@ -78,6 +81,10 @@ def edit(lines: list[str], rng: random.Random) -> list[str]:
         other = rng.randrange(len(lines))
         lines[at] = lines[at] + "  # one"
         lines[other] = lines[other] + "  # two"
+    elif kind == "between":  # a new statement between two, and an edit far from it
+        other = rng.randrange(len(lines))
+        lines[other] = lines[other] + "  # edited"
+        lines[at:at] = ["", "def added_here():", "    return 1", ""]
     else:
         lines[at:at] = lines[at : at + rng.randint(1, 4)]
     return lines
@@ -129,3 +136,25 @@ def test_a_future_import_after_other_statements_is_a_syntax_error_as_python_says
     assert "must occur at the beginning of the file" in failure.message
     with pytest.raises(SyntaxError, match="beginning of the file"):
         compile(text, "m.py", "exec")
+
+
+def test_an_edit_inside_a_body_parses_that_statement_alone() -> None:
+    """A body edit parses and compiles only the statement it is in; its neighbours are the
+    previous version's own. Where the edited stretch does not parse alone (a line it adds
+    belongs to the statement above), the neighbours are parsed with it, as a whole parse
+    would read them."""
+    old = "def f():\n    return 1\n\ndef g():\n    return 2\n\ndef h():\n    return 3\n"
+    previous = analyse(old, READING)
+    assert isinstance(previous, Analysis)
+    body = analyse(old.replace("return 2", "return 20"), READING, previous)
+    assert isinstance(body, Analysis)
+    assert body.statements[0] is previous.statements[0]
+    assert body.statements[2] is previous.statements[2]
+    assert body.statements[1] is not previous.statements[1]
+
+    joined = old.replace("\ndef g():\n    return 2", "    x = 1\ndef g():\n    return 22")
+    whole = analyse(joined, READING)
+    incremental = analyse(joined, READING, previous)
+    assert isinstance(whole, Analysis) and isinstance(incremental, Analysis)
+    assert summary(incremental) == summary(whole)
+    assert "x = 1" in incremental.statements[0].text

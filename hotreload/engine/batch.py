@@ -16,7 +16,14 @@ from hotreload.engine.codeswap import cache_wrappers
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
 from hotreload.engine.importorder import import_order
-from hotreload.engine.source import FileMark, digest, file_mark, may_have_moved, read_settled
+from hotreload.engine.source import (
+    FileMark,
+    digest,
+    file_mark,
+    may_have_moved,
+    read_settled,
+    read_source,
+)
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure, RestartCause, RestartNeeded
 
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
 # modules that read it (follow, plan, execute) and warns of stale code (stale) is imported where
 # it is first used, at the first save (issue 19).
 
+_FILENAMES_KEPT = 4096
 SETTLE_LIMIT_S = 2.0  # a file rewritten without a quiet period for longer is decided as read
 
 # What module code raises when it needs a name that another file of the batch brings
@@ -41,6 +49,9 @@ class LiveModules:
     def __init__(self) -> None:
         self._by_name: dict[str, LiveModule] = {}
         self._by_path: dict[Path, str] = {}
+        # Code file names (`co_filename`) already asked about: every save's look at the
+        # threads' stacks asks about the same few dozen files, each a Path to make otherwise.
+        self._filenames: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     def add(self, live: LiveModule) -> bool:
@@ -50,6 +61,7 @@ class LiveModules:
                 return False
             self._by_name[live.spec.name] = live
             self._by_path[live.spec.path] = live.spec.name
+            self._filenames = {}
             return True
 
     def get(self, name: str) -> LiveModule | None:
@@ -58,6 +70,15 @@ class LiveModules:
     def at(self, path: Path) -> LiveModule | None:
         name = self._by_path.get(path)
         return None if name is None else self._by_name.get(name)
+
+    def has_file(self, filename: str) -> bool:
+        """Whether a code object's file name is one of these modules' files."""
+        known = self._filenames.get(filename)
+        if known is None:
+            if len(self._filenames) > _FILENAMES_KEPT:  # code made by exec with many names
+                self._filenames = {}
+            known = self._filenames[filename] = Path(filename) in self._by_path
+        return known
 
     def __iter__(self) -> Iterator[LiveModule]:
         with self._lock:
@@ -132,6 +153,8 @@ class Batches:
         # name), with what they are: what only they call does not run again.
         self.ran_once: dict[tuple[str, str], str] = {}
         self._trees: Trees | None = None  # syntax trees for the warnings, once per version
+        # Versions checked ahead (`prepare_early`), by file.
+        self._early: dict[Path, Early] = {}
 
     def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
@@ -156,6 +179,7 @@ class Batches:
         the files whose stat says they may have moved since they were last read. The files in
         ``whole`` were closed after writing or renamed into place (the kernel said so): they
         are read at once, with no quiet period."""
+        early, self._early = self._early, {}  # good for this batch only
         if resync:
             paths = [path for path in paths if self._may_have_moved(path)]
         targets = [live for path in paths if (live := self.modules.at(path)) is not None]
@@ -185,12 +209,12 @@ class Batches:
             elif source == live.source:
                 decided[name] = Decided(Outcome("unchanged", live, started), digest(source))
             else:
-                result = prepare(live.spec, source, live.current)
+                result, source_digest = _prepare(live, source, early.get(live.spec.path))
                 if isinstance(result, Failure):
                     outcome = Outcome("rejected", live, started, failure=result)
-                    decided[name] = Decided(outcome, digest(source))
+                    decided[name] = Decided(outcome, source_digest)
                 else:
-                    candidates[name] = (live, result, digest(source))
+                    candidates[name] = (live, result, source_digest)
         names = [live.spec.name for live in targets]
         # Versions that failed for want of what another file brings (a branch switch that the
         # watcher saw as several batches) are tried again with this batch.
@@ -227,6 +251,21 @@ class Batches:
         return [
             d for d in said if self._worth_saying(d, resync or d.outcome.live.spec.name in waiting)
         ]
+
+    def prepare_early(self, paths: list[Path]) -> None:
+        """Read and `prepare` these files now (no code runs, nothing of the modules changes),
+        while the watcher waits for the rest of a burst of saves; `apply` takes the result
+        where it reads the same bytes and the same version runs (safe beside a reload on
+        another thread: the running version is read once, and a stale result goes unused)."""
+        for path in paths:
+            live = self.modules.at(path)
+            current = live.analysed if live is not None else None
+            if live is None or current is None:
+                continue  # a module not analysed yet is analysed when a batch needs it
+            source = read_source(path, root=self.root)
+            if not isinstance(source, bytes) or source == current.source:
+                continue
+            self._early[path] = Early(source, prepare(live.spec, source, current), current)
 
     def _read_too_early(
         self,
@@ -339,7 +378,7 @@ class Batches:
                 outcome.restart_after = RestartNeeded("app_factory_changed", message, tuple(causes))
 
     def _tracked(self, filename: str) -> bool:
-        return self.modules.at(Path(filename)) is not None
+        return self.modules.has_file(filename)
 
     def _source_at(self, filename: str) -> Source | None:
         live = self.modules.at(Path(filename))
@@ -576,6 +615,31 @@ class Batches:
         if outcome.kind == "unchanged":
             return False
         return previous != said
+
+
+@dataclass(frozen=True)
+class Early:
+    """A version checked ahead (`Batches.prepare_early`): the bytes, what `prepare` made of
+    them, the running version it was made against, and the bytes' digest."""
+
+    source: bytes
+    result: Candidate | Failure
+    against: Candidate
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", digest(self.source))
+
+
+def _prepare(
+    live: LiveModule, source: bytes, early: Early | None
+) -> tuple[Candidate | Failure, str]:
+    """`prepare` the bytes read (and their digest), or take what `Batches.prepare_early` made
+    of the same bytes against the version that runs now (the same inputs: the same result)."""
+    current = live.current
+    if early is not None and early.against is current and early.source == source:
+        return early.result, early.digest
+    return prepare(live.spec, source, current), digest(source)
 
 
 def _package_of(live: LiveModule) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotreload.engine.statements import nested_codes
 from hotreload.lookup import (
     MISSING,
     accessors,
@@ -46,11 +47,17 @@ class CodeIndex:
 def index_code(module_codes: Iterable[types.CodeType]) -> CodeIndex:
     """Index the code objects nested in a module's code (its statements' codes, in order),
     depth first, in source order."""
+    return index_nested(nested_codes(module) for module in module_codes)
+
+
+def index_nested(nested: Iterable[Sequence[types.CodeType]]) -> CodeIndex:
+    """`index_code`, from the code objects nested in each statement's code (in order), where
+    they are known already (`Statement.nested`)."""
     by_position: dict[tuple[str, int], CodeKey] = {}
     by_key: dict[CodeKey, types.CodeType] = {}
     seen: dict[str, int] = {}
     ambiguous: set[tuple[str, int]] = set()
-    for code in (nested for module in module_codes for nested in _nested(module)):
+    for code in (code for codes in nested for code in codes):
         nth = seen.get(code.co_qualname, 0)
         seen[code.co_qualname] = nth + 1
         key = (code.co_qualname, nth)
@@ -62,24 +69,6 @@ def index_code(module_codes: Iterable[types.CodeType]) -> CodeIndex:
     for position in ambiguous:
         del by_position[position]
     return CodeIndex(by_position, by_key)
-
-
-def _nested(code: types.CodeType) -> list[types.CodeType]:
-    """The code objects nested in ``code``, depth first, in source order. A list made with a
-    stack: a chain of nested generators costs more than the walk at every save, and a recursive
-    inner function would be a reference cycle keeping the list (and its code objects) alive
-    until the collector runs."""
-    found: list[types.CodeType] = []
-    stack = [iter(code.co_consts)]
-    while stack:
-        for const in stack[-1]:
-            if type(const) is types.CodeType:
-                found.append(const)
-                stack.append(iter(const.co_consts))
-                break
-        else:
-            stack.pop()
-    return found
 
 
 def live_functions(
@@ -116,7 +105,10 @@ class _Finder:
         lazy object in the module's globals must never run, nor raise, because it was seen."""
         if id(value) in self._seen or depth > 12:
             return
-        if is_a(value, types.FunctionType):
+        if type(value) is types.FunctionType:  # most globals: a plain function, asked first
+            self._seen.add(id(value))
+            self._function(value, root, depth)
+        elif is_a(value, types.FunctionType):
             self._seen.add(id(value))
             self._function(value, root, depth)
         elif is_class(value):
@@ -142,7 +134,8 @@ class _Finder:
     def _function(self, function: types.FunctionType, root: str, depth: int) -> None:
         if function.__code__.co_filename == self.filename:
             self.found.append((function, root))
-        wrapped = function.__dict__.get("__wrapped__")
+        attributes = function.__dict__
+        wrapped = attributes.get("__wrapped__") if attributes else None
         if wrapped is not None:
             self.visit(wrapped, root, depth + 1)
         for cell in function.__closure__ or ():
@@ -251,7 +244,7 @@ def _changed_nested(
     that the next save still finds them through the code objects it holds."""
     targets: dict[int, tuple[types.CodeType, types.CodeType, str]] = {}
     for function, root in functions:
-        for code in _nested(function.__code__):
+        for code in nested_codes(function.__code__):
             if "<locals>" not in code.co_qualname:
                 continue
             key = old.key_of(code)

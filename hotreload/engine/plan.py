@@ -15,7 +15,7 @@ import ast
 import builtins
 import inspect
 import types
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
@@ -72,10 +72,9 @@ class Matching:
 def match(old: Analysis, new: Analysis) -> Matching:
     """Pair statements by their text, then, where text differs, by their shape."""
     result = Matching([], [], [], [])
-    texts = SequenceMatcher(
-        None, [s.text for s in old.statements], [s.text for s in new.statements], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in texts.get_opcodes():
+    for tag, i1, i2, j1, j2 in _text_changes(
+        [s.text for s in old.statements], [s.text for s in new.statements]
+    ):
         if tag == "equal":
             result.same.extend(zip(range(i1, i2), range(j1, j2), strict=True))
         elif tag == "insert":
@@ -87,7 +86,42 @@ def match(old: Analysis, new: Analysis) -> Matching:
     return result
 
 
+def _text_changes(old: list[str], new: list[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """`SequenceMatcher(None, old, new, autojunk=False).get_opcodes()`, where each side's texts
+    are all different (the usual module) matched only between the first and the last change:
+    the same opcodes (the unchanged start and end are runs no other run can cross, as no text
+    of one side is in two places), at a fraction of the cost of matching every statement."""
+    if len(set(old)) != len(old) or len(set(new)) != len(new):
+        return SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    middle = SequenceMatcher(
+        None, old[head : len(old) - tail], new[head : len(new) - tail], autojunk=False
+    )
+    opcodes: list[tuple[str, int, int, int, int]] = [("equal", 0, head, 0, head)] if head else []
+    opcodes += [
+        (tag, i1 + head, i2 + head, j1 + head, j2 + head)
+        for tag, i1, i2, j1, j2 in middle.get_opcodes()
+    ]
+    if tail:
+        opcodes.append(("equal", len(old) - tail, len(old), len(new) - tail, len(new)))
+    return opcodes
+
+
 def _match_shapes(old: Analysis, new: Analysis, olds: range, news: range, result: Matching) -> None:
+    if len(olds) == 1 and len(news) == 1:  # one statement edited (the usual save)
+        a, b = old.node(olds[0]), new.node(news[0])
+        if a is not None and b is not None and same_shape(a, b):
+            result.edited.append((olds[0], news[0]))
+        else:
+            result.removed.append(olds[0])
+            result.added.append(news[0])
+        return
     shapes = SequenceMatcher(
         None,
         [_shape_of(old, i) for i in olds],
@@ -123,6 +157,42 @@ def shape_key(node: ast.AST) -> str:
             function.body = body
 
 
+def same_shape(a: ast.AST, b: ast.AST) -> bool:
+    """``shape_key(a) == shape_key(b)``, without the dumps (`same_tree`, bodies left out)."""
+    return same_tree(a, b, bodies=False)
+
+
+def same_tree(a: ast.AST, b: ast.AST, *, bodies: bool = True) -> bool:
+    """``ast.dump(a) == ast.dump(b)``, compared node by node (no dump is made, and the first
+    difference ends it): the same classes and fields, positions aside, constants by type and
+    `repr` as the dump writes them. Without ``bodies``, function bodies are left out."""
+    if type(a) is not type(b):
+        return False
+    skip = None if bodies or not isinstance(a, FunctionNode) else "body"
+    for name in a._fields:
+        if name == skip:
+            continue
+        if not _same_value(getattr(a, name, None), getattr(b, name, None), bodies):
+            return False
+    return True
+
+
+def _same_value(a: object, b: object, bodies: bool) -> bool:
+    if isinstance(a, ast.AST):
+        return isinstance(b, ast.AST) and same_tree(a, b, bodies=bodies)
+    if isinstance(a, list):
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(_same_value(x, y, bodies) for x, y in zip(a, b, strict=True))
+        )
+    if type(a) is not type(b):
+        return False
+    if type(a) in (str, int, bool, bytes) or a is None:
+        return a == b
+    return repr(a) == repr(b)  # floats (-0.0, nan), complex, Ellipsis: as dumped
+
+
 def _strip_bodies(node: ast.AST, stripped: list[tuple[FunctionNode, list[ast.stmt]]]) -> None:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         stripped.append((node, node.body))
@@ -140,6 +210,7 @@ def plan(
     force: Collection[str] = (),
     force_statements: Collection[int] = (),
     undoable: Callable[[int], bool] = lambda _index: False,
+    matching: Matching | None = None,
 ) -> Plan:
     """Decide what the new version must run, from the two trees and the names bound now.
 
@@ -152,7 +223,8 @@ def plan(
     """
     if old.future_flags != new.future_flags:
         return Plan("module", why="its `from __future__` imports changed")
-    matching = match(old, new)
+    if matching is None:
+        matching = match(old, new)
     removed = frozenset(matching.removed)
     run = set(matching.added) | set(force_statements)
     unstarred = tuple(raw for i in matching.removed for raw in old.statements[i].scope.star)
@@ -518,9 +590,9 @@ def _behaviour_changed(old: ast.stmt | None, new: ast.stmt | None) -> bool:
         new, ast.FunctionDef | ast.AsyncFunctionDef
     ):
         return True  # cannot tell: count it as changed
-    old_outer = [shape_key(s) for s in old.body]
-    new_outer = [shape_key(s) for s in new.body]
-    if old_outer != new_outer:
+    if len(old.body) != len(new.body) or not all(
+        same_shape(a, b) for a, b in zip(old.body, new.body, strict=True)
+    ):
         return True
     # Same outer code: only nested function bodies differ. That matters where the outer body
     # calls the nested function itself (`return helper()`), not where it returns it.
@@ -580,11 +652,15 @@ def decide(
     reached: set[tuple[str, int]],
     force_statements: Collection[int] = (),
     undoable: Callable[[int], bool] = lambda _index: False,
+    matching: Matching | None = None,
 ) -> Plan:
     """What a save runs, decided once, here: the statement plan (`plan`), widened by the
     definitions whose live functions the code swap could not reach (``reached`` holds the code
     keys it found). ``force`` names statements to run whatever their text (closures the swap
-    cannot update, names another module replaced)."""
+    cannot update, names another module replaced). ``matching`` is `match` of the two
+    versions where it was found already."""
+    if matching is None:
+        matching = match(old[0], new[0])
     decided = plan(
         old[0],
         new[0],
@@ -593,6 +669,7 @@ def decide(
         force=force,
         force_statements=force_statements,
         undoable=undoable,
+        matching=matching,
     )
     unreached = _unreached(old[1], new, decided, reached)
     if unreached and decided.kind != "module":
@@ -604,6 +681,7 @@ def decide(
             force=force | unreached,
             force_statements=force_statements,
             undoable=undoable,
+            matching=matching,
         )
     return decided
 

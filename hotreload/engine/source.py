@@ -74,14 +74,17 @@ def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
                 "replace it with the module's source file",
             )
         if root is not None:
-            real = Path(os.path.realpath(path))
+            opened = _opened_path(fd)
+            if opened is not None and opened.endswith(" (deleted)"):
+                return None  # removed since the open: look again
+            real = Path(opened if opened is not None else os.path.realpath(path))
             if not real.is_relative_to(root):
                 return Failure(
                     "outside_root",
                     f"{path} now resolves to {real}, outside the project root {root}; code from "
                     "outside the root is never read: replace the link with the module's file",
                 )
-            if not os.path.samestat(os.stat(real), before):
+            if opened is None and not os.path.samestat(os.stat(real), before):
                 return None  # swapped between the open and the check: look again
         if before.st_size > MAX_SOURCE_BYTES:
             return Failure(
@@ -90,13 +93,37 @@ def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
                 f"{MAX_SOURCE_BYTES / 2**20:g} MiB that hotreload parses and checks at each save; "
                 "move bulky data out of the module (into a data file it loads)",
             )
-        with open(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)
+        data = _read_up_to(fd, before.st_size + 1)  # one byte more: a file that grew moved
         after = os.fstat(fd)
     finally:
         os.close(fd)
     moved = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
     return None if moved or len(data) != after.st_size else data
+
+
+def _opened_path(fd: int) -> str | None:
+    """Where the file open as ``fd`` is, as the kernel resolved it (Linux: one `readlink` of
+    /proc/self/fd, where `realpath` takes a system call per directory and must then check that
+    it found the file that was opened); None where /proc cannot tell."""
+    try:
+        found = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return found if found.startswith("/") else None
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd``, as few reads as the kernel allows. Sized from the
+    file's stat, never from the largest module allowed: a buffer of 8 MiB allocated (and
+    shrunk) at every save cost ten times the read of a 500-line module."""
+    chunks: list[bytes] = []
+    while limit > 0:
+        chunk = os.read(fd, limit)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
 
 
 def decode_source(source: bytes, path: Path) -> str | Failure:

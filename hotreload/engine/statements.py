@@ -16,9 +16,11 @@ import __future__
 import ast
 import copy
 import dis
+import operator
 import types
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
@@ -48,6 +50,12 @@ class Statement:
     # How many lines the statement moved since `code` was compiled: the functions and classes
     # in it moved with it, its own module-level instructions did not (see `runnable`).
     stale: int = 0
+
+    @cached_property
+    def nested(self) -> tuple[types.CodeType, ...]:
+        """The code objects in the statement's code (its functions, classes, lambdas), depth
+        first, in source order: found once per statement, not at every save's indexing."""
+        return tuple(nested_codes(self.code))
 
     def summary(self, width: int = 72) -> str:
         """The statement's first line, for an event: `12: MODEL = _load()`; a `def` or `class`
@@ -118,6 +126,24 @@ class Statement:
         return code
 
 
+def nested_codes(code: types.CodeType) -> list[types.CodeType]:
+    """The code objects nested in ``code``, depth first, in source order. A list made with a
+    stack: a chain of nested generators costs more than the walk at every save, and a recursive
+    inner function would be a reference cycle keeping the list (and its code objects) alive
+    until the collector runs."""
+    found: list[types.CodeType] = []
+    stack = [iter(code.co_consts)]
+    while stack:
+        for const in stack[-1]:
+            if type(const) is types.CodeType:
+                found.append(const)
+                stack.append(iter(const.co_consts))
+                break
+        else:
+            stack.pop()
+    return found
+
+
 def moved_code(code: types.CodeType, lines: int) -> types.CodeType:
     """A code object (and every code object in it) ``lines`` further down the file: its line
     table is relative to its first line, so moving that moves every position."""
@@ -180,11 +206,20 @@ class Analysis:
 
     def exported_def(self, name: str) -> int | None:
         """The index of the `def` of an export that the contract reads (the last one)."""
-        found = None
-        for index, statement in enumerate(self.statements):
-            if statement.export is not None and statement.export.name == name:
-                found = index
-        return found
+        return self._exported_defs.get(name)
+
+    @cached_property
+    def _exported_defs(self) -> dict[str, int]:
+        """Each export's last `def`, by name: found once a version, not once an export."""
+        return {
+            statement.export.name: index
+            for index, statement in enumerate(self.statements)
+            if statement.export is not None
+        }
+
+    def nested(self) -> Iterator[tuple[types.CodeType, ...]]:
+        """Each statement's nested code objects (`Statement.nested`), in order."""
+        return (s.nested for s in self.statements)
 
     def codes(self) -> Iterator[types.CodeType]:
         """Each statement's code, in order: their functions and classes are where the source
@@ -377,12 +412,36 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
     blocks = [(i1, i2, j1 - i1) for tag, i1, i2, j1, _ in opcodes if tag == "equal"]
     shifts = [_shift_in(blocks, s) for s in statements]
     touched = {i for i, shift in enumerate(shifts) if shift is None}
+    widened = set(touched)
+    inside = True  # every edit is within a statement (not only between two)
     for tag, i1, i2, _, _ in opcodes:
         if tag != "equal":  # the statements on either side of an edit, which it may join
             before = [i for i, s in enumerate(statements) if s.end_line <= i1]
             after = [i for i, s in enumerate(statements) if s.line > i2]
-            touched |= {before[-1]} if before else set()
-            touched |= {after[0]} if after else set()
+            widened |= {before[-1]} if before else set()
+            widened |= {after[0]} if after else set()
+            inside = inside and any(s.line <= i2 and s.end_line > i1 for s in statements)
+    if touched and inside:
+        # First the statements the edits are in, alone (the usual save: a function's body):
+        # each stretch runs from the reused statement before to the one after, so it holds
+        # every changed line. Where one does not parse alone, with their neighbours too.
+        narrow = _splice_touched(previous, lines, reading, shifts, touched)
+        if narrow is not None:
+            return narrow
+    return _splice_touched(previous, lines, reading, shifts, widened)
+
+
+def _splice_touched(
+    previous: Analysis,
+    lines: tuple[str, ...],
+    reading: Reading,
+    shifts: list[int | None],
+    touched: set[int],
+) -> Analysis | None:
+    """The new version with the ``touched`` statements parsed again (each stretch of them
+    alone) and the others reused, moved by their ``shifts``; None where a stretch does not
+    parse alone."""
+    statements = previous.statements
     made: list[Statement] = []
     index = 0
     while index < len(statements):
@@ -403,15 +462,20 @@ def _splice(previous: Analysis, lines: tuple[str, ...], reading: Reading) -> Ana
         made += fresh
         index = end
     spliced = Analysis(tuple(made), previous.future_flags, lines)
-    return spliced if _futures_first(spliced) else None
+    return spliced if _futures_first(spliced, previous) else None
 
 
-def _futures_first(analysis: Analysis) -> bool:
+def _futures_first(analysis: Analysis, previous: Analysis) -> bool:
     """Whether the module's `from __future__` imports still come first (a new line above them
-    is an error that only the module's compiler reports)."""
+    is an error that only the module's compiler reports). Where every statement up to the last
+    of them is the previous version's own, unmoved, they do as they did."""
     futures = [i for i, s in enumerate(analysis.statements) if s.text.startswith("from __future__")]
     if not futures:
         return True
+    last = futures[-1]
+    kept = previous.statements[: last + 1]
+    if len(kept) == last + 1 and all(map(operator.is_, analysis.statements, kept)):
+        return True  # the previous version's own start, which had them first
     prefix = [analysis.node(i) for i in range(futures[-1] + 1)]
     nodes = [n for n in prefix if n is not None]
     return len(nodes) == len(prefix) and _misplaced_future(nodes) is None
@@ -424,12 +488,8 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
     """Runs of equal and changed lines (as difflib gives them), in two passes of string
     comparison where one stretch changed (the usual save); difflib where several did."""
     limit = min(len(old), len(new))
-    head = 0
-    while head < limit and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
+    head = _same_start(old, new)
+    tail = min(_same_start(reversed(old), reversed(new)), limit - head)
     if len(old) - tail - head > _ONE_STRETCH or len(new) - tail - head > _ONE_STRETCH:
         from difflib import SequenceMatcher  # edits far apart: rare, and a save's only
 
@@ -442,6 +502,15 @@ def _line_changes(old: tuple[str, ...], new: tuple[str, ...]) -> Sequence[Opcode
 
 
 _ONE_STRETCH = 40  # lines: more between the first and the last change, and they are told apart
+
+
+def _same_start(old: Iterable[str], new: Iterable[str]) -> int:
+    """How many lines the two start with alike (compared in C, not one by one in Python)."""
+    differs = list(map(operator.ne, old, new))
+    try:
+        return differs.index(True)
+    except ValueError:
+        return len(differs)
 
 
 def _shift_in(blocks: list[tuple[int, int, int]], statement: Statement) -> int | None:

@@ -36,6 +36,7 @@ from hotreload.engine.codeswap import (
     CodeIndex,
     cache_wrappers,
     index_code,
+    index_nested,
     live_functions,
     plan_swaps,
 )
@@ -58,7 +59,7 @@ from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from hotreload.engine.execute import Run
-    from hotreload.engine.plan import Plan, PlanKind
+    from hotreload.engine.plan import Matching, Plan, PlanKind
 
 # A start-up only checks and loads (`prepare`, `load`, `adopt`): what applies a save (plan,
 # execute, patching, restarts, stdlibcover, unbound, typerules, liveshapes) is imported where
@@ -82,6 +83,19 @@ class ModuleSpec:
 
 
 @dataclass(frozen=True)
+class Delta:
+    """A version compared with the running one it was prepared against (``previous``), while it
+    was prepared: where the watcher prepares a save during the rest of a burst, that is done
+    before the reload begins. Its statements paired with the previous ones (`plan.match`),
+    and the exports whose `def` changed. The previous version is held weakly: once replaced,
+    its code must be free to go."""
+
+    previous: weakref.ref[Analysis]
+    matching: Matching
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A version of a module's source that passed every check that runs no code."""
 
@@ -93,6 +107,7 @@ class Candidate:
     defined: frozenset[str]
     imports: Imports
     types: Mapping[str, FoundType]  # the frozen types, as read from this version
+    delta: Delta | None = None  # compared with the version it was prepared against
 
 
 @dataclass(slots=True)  # one per module the process imports: no instance dict
@@ -217,17 +232,25 @@ def prepare(
             hint = "the exports must stay the functions the manifest freezes"
         return Failure(violations[0].code, f"{lines} ({hint})", tuple(violations))
     statements = analysis.statements
+    delta = None
+    if previous is not None:  # a save (a start-up's first load compares with nothing)
+        from hotreload.engine.plan import match
+
+        old = previous.analysis
+        changed = tuple(name for name in spec.exports if _export_changed(old, analysis, name))
+        delta = Delta(weakref.ref(old), match(old, analysis), changed)
     return Candidate(
         source,
         text,
         analysis,
-        index_code(analysis.codes()),
+        index_nested(analysis.nested()),
         function_names=tuple(
             dict.fromkeys(s.definition for s in statements if s.is_function and s.definition)
         ),
         defined=frozenset(n for s in statements for n in s.scope.binds - s.scope.deleted),
         imports=merged(s.imports for s in statements),
         types=types,
+        delta=delta,
     )
 
 
@@ -319,6 +342,7 @@ def apply_version(
         swaps = plan_swaps(
             functions, live.current.code_index, candidate.code_index, namespace=live.namespace
         )
+        delta = _delta(candidate, live.current)
         decided = decide(
             (live.current.analysis, live.current.code_index),
             (candidate.analysis, candidate.code_index),
@@ -328,6 +352,7 @@ def apply_version(
             reached=swaps.reached,
             force_statements=also_statements,
             undoable=undoable,
+            matching=delta.matching if delta is not None else None,
         )
     except Exception as error:  # nothing ran yet: the module is as it was
         return Outcome("rejected", live, started, failure=_planning_failed(error, spec))
@@ -646,9 +671,13 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
     )
 
     spec = outcome.live.spec
-    outcome.changed = [
-        name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)
-    ] + changed_types(old.types, new.types)
+    delta = _delta(new, old)
+    changed = (
+        list(delta.changed)
+        if delta is not None
+        else [name for name in spec.exports if _export_changed(old.analysis, new.analysis, name)]
+    )
+    outcome.changed = changed + changed_types(old.types, new.types)
     outcome.warnings = list[AcceptWarning](
         parameter_warnings(spec.exports, _export_signatures(old), _export_signatures(new))
         + parameter_warnings(
@@ -658,14 +687,21 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         )
         + field_warnings(old.types, new.types)
     )
+    before = set(old.function_names)
     outcome.added = [
         name
         for name in new.function_names
         if spec.contract
         and not name.startswith("_")
         and name not in spec.exports
-        and name not in old.function_names
+        and name not in before
     ]
+
+
+def _delta(candidate: Candidate, running: Candidate) -> Delta | None:
+    """The candidate's comparison with ``running``, if it was prepared against that version."""
+    delta = candidate.delta
+    return delta if delta is not None and delta.previous() is running.analysis else None
 
 
 def _export_signatures(candidate: Candidate) -> dict[str, Signature]:
@@ -685,8 +721,10 @@ def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
         return before != after
     if old.statements[before].text == new.statements[after].text:
         return False
+    from hotreload.engine.plan import same_tree
+
     a, b = old.node(before), new.node(after)
-    return a is None or b is None or ast.dump(a) != ast.dump(b)
+    return a is None or b is None or not same_tree(a, b)
 
 
 def _is_dunder(name: str) -> bool:

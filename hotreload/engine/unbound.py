@@ -40,7 +40,7 @@ _MODULE_NAMES = frozenset(
 def first_unbound(analysis: Analysis) -> tuple[Statement, str] | None:
     """The first statement that reads, for certain, a name nothing before it binds, and that
     name; None when every statement finds what it reads (or the source cannot tell)."""
-    bound = set(_MODULE_NAMES) | set(dir(builtins))  # what the host installed counts too
+    bound = {*_MODULE_NAMES, *builtins.__dict__}  # what the host installed counts too
     for index, statement in enumerate(analysis.statements):
         scope = statement.scope
         if scope.dynamic or scope.star or scope.introspects:

@@ -3137,3 +3137,6 @@ CASES += _STDLIB
 from cases_replay import REPLAY_CASES  # noqa: E402  (the replay's disagreements, minimized)
 
 CASES += REPLAY_CASES
+from cases_savepath import CASES as _SAVEPATH  # noqa: E402  (saves read in part, issue 19)
+
+CASES += _SAVEPATH
