@@ -156,7 +156,8 @@ class Writer:
 
 class BatchClock:
     """Times the server's batch handler: when the watcher delivered a batch, and how long the
-    server took with it (read, decide, apply, emit). Instrumentation only: it wraps the
+    server took with it (decide, apply, emit; a one- or two-file save was read and checked
+    during the burst's wait, before delivery). Instrumentation only: it wraps the
     watcher's ``on_batch`` attribute, and the run goes on without a breakdown if that is not
     there.
     """

@@ -296,7 +296,8 @@ def _breakdown(run: dict[str, Any] | None, live: str) -> list[str]:
             lines.append(
                 f"- {style} p50 breakdown: save -> batch delivered {to_batch:.1f} ms; "
                 f"batch -> {live} {_fmt(to_live)} ms; the server's batch handler "
-                f"(read, decide, apply, emit) {_fmt(handler)} ms"
+                f"(decide, apply, emit) {_fmt(handler)} ms (a one- or two-file save is read "
+                "and checked while the watcher waits for the rest of its burst, before delivery)"
             )
         others = s.get("other_events") or {}
         if others:
