@@ -6,14 +6,16 @@ from __future__ import annotations
 import gc
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import EventRecorder, Project
 
 from hotreload.engine import closures
 from hotreload.engine.closures import closures_of
 from hotreload.engine.codeswap import index_code
+from hotreload.server import Server
 
 SOURCE = """
 class Router:
@@ -176,3 +178,57 @@ def test_the_search_runs_no_code_of_the_objects_it_looks_into() -> None:
         (index.by_key,),
     )
     assert len(found) == 2
+
+
+CLOSURE_MODULE = """
+REGISTRY = {}
+
+
+def install():
+    def current():
+        return "old"
+
+    REGISTRY["current"] = current
+
+
+install()
+
+
+def value() -> str:
+    return REGISTRY["current"]()
+"""
+
+CLOSURE_MANIFEST = """
+[project]
+name = "closures"
+
+[modules.routes.exports]
+value = "() -> str"
+
+[env.development]
+reload = true
+debounce_ms = 5
+"""
+
+
+def test_a_real_save_of_a_closure_finds_it_without_the_collector(
+    project: Project,
+    start: Callable[..., tuple[Server, EventRecorder]],
+    referrer_calls: list[int],
+) -> None:
+    """The whole reload of a closure's edit (read, index, plan, swap), not the search alone: no
+    holder the engine keeps of the old code objects may go uncounted, or every such save walks
+    the whole heap (a per-statement cache of nested code objects once did)."""
+    project.write("routes", CLOSURE_MODULE)
+    project.manifest(CLOSURE_MANIFEST)
+    server, events = start()
+    routes = server.module("routes")
+    assert routes.value() == "old"
+    mark = events.mark()
+    for text in ("new", "newer"):  # the second save's old code was the first save's new code
+        project.write("routes", CLOSURE_MODULE.replace('"old"', f'"{text}"'))
+        accepted = events.wait_for("reload.accepted", after=mark)
+        mark = events.mark()
+        assert accepted["module"] == "routes"
+        assert routes.value() == text
+    assert referrer_calls == []

@@ -51,11 +51,13 @@ class Statement:
     # in it moved with it, its own module-level instructions did not (see `runnable`).
     stale: int = 0
 
-    @cached_property
-    def nested(self) -> tuple[types.CodeType, ...]:
+    @property
+    def nested(self) -> list[types.CodeType]:
         """The code objects in the statement's code (its functions, classes, lambdas), depth
-        first, in source order: found once per statement, not at every save's indexing."""
-        return tuple(nested_codes(self.code))
+        first, in source order. Found anew at each save's indexing, never kept: the search for
+        a save's closures counts the references to old code objects (`closures.closures_of`),
+        and one more holder it does not know of sends it to the collector's walk of the heap."""
+        return nested_codes(self.code)
 
     def summary(self, width: int = 72) -> str:
         """The statement's first line, for an event: `12: MODEL = _load()`; a `def` or `class`
@@ -217,7 +219,7 @@ class Analysis:
             if statement.export is not None
         }
 
-    def nested(self) -> Iterator[tuple[types.CodeType, ...]]:
+    def nested(self) -> Iterator[list[types.CodeType]]:
         """Each statement's nested code objects (`Statement.nested`), in order."""
         return (s.nested for s in self.statements)
 
