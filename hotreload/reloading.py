@@ -347,12 +347,18 @@ def module_fields(live: LiveModule) -> dict[str, Any]:
 def report_loaded(
     events: EventLog, live: LiveModule, source_digest: str, duration_ms: float
 ) -> None:
-    """`module.loaded`: a module runs its first version (imported now, or rehomed)."""
+    """`module.loaded`: a module runs its first version (imported now, or rehomed). Emitted
+    for every project module an app imports: the fields are given as they are, not merged from
+    `module_fields`."""
+    spec = live.spec
     events.emit(
         ModuleLoaded,
-        **module_fields(live),
+        module=spec.name,
+        path=str(spec.path),
+        version=live.version,
+        contract=spec.contract,
         digest=source_digest,
-        exports=list(live.spec.exports),
+        exports=list(spec.exports),
         duration_ms=duration_ms,
     )
 

@@ -163,6 +163,34 @@ def test_os_fork_is_refused_before_it_forks() -> None:
         os.waitpid(pid, 0)
 
 
+def test_os_forkpty_and_the_posix_originals_are_refused_and_put_back_after() -> None:
+    import posix
+
+    originals = (os.fork, os.forkpty, posix.fork, posix.forkpty)
+    with refuse_workers("development"):
+        for fork, how in (
+            (os.forkpty, r"\(os\.forkpty\(\)\)"),
+            (posix.fork, r"\(os\.fork\(\)\)"),
+            (posix.forkpty, r"\(os\.forkpty\(\)\)"),
+        ):
+            with pytest.raises(WorkersRefused, match=how):
+                pid, *_ = fork()
+                if pid == 0:  # the refusal failed: the child must not run the rest of the suite
+                    os._exit(0)
+                os.waitpid(pid, 0)
+    assert (os.fork, os.forkpty, posix.fork, posix.forkpty) == originals
+
+
+def test_a_fork_bound_by_name_while_refused_forks_again_once_the_block_is_over() -> None:
+    with refuse_workers("development"):
+        fork = os.fork  # what `from os import fork` in an app's module binds
+    pid = fork()
+    if pid == 0:
+        os._exit(7)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
+
+
 LATE_MULTIPROCESSING = """
 import os
 import sys

@@ -12,7 +12,7 @@ be unavailable. A main thread that does not come back to Python code within `WAI
 C code that retries on its own) is unavailable too: the caller gets `MainThreadUnavailable`,
 saying why, and nothing waits for ever.
 
-The handler stays installed once installed (like process.py's audit hook): a late signal must
+The handler stays installed once installed: a late signal must
 never meet the default action, which ends the process.
 """
 
