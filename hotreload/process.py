@@ -155,11 +155,13 @@ class _ForksRefused:
 
     def __enter__(self) -> None:
         self._active = True
-        originals = {name: vars(os).get(name) for name in _FORKS}
-        for owner in _fork_owners():
-            for name, original in originals.items():
-                if original is not None and vars(owner).get(name) is original:
-                    ours = self._refusing(name, original)
+        for name in _FORKS:
+            original = vars(os).get(name)
+            if not callable(original):
+                continue
+            ours = self._refusing(name, original)
+            for owner in _fork_owners():
+                if vars(owner).get(name) is original:
                     setattr(owner, name, ours)
                     self._replaced.append((owner, name, original, ours))
 
