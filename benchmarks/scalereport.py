@@ -35,6 +35,11 @@ def _ms(value: float | None) -> str:
     return DASH if value is None else f"{value:.1f}"
 
 
+def _added(runs: dict[str, Any], key: str) -> float:
+    """Milliseconds `hotreload up` adds to plain Python for the app of one module."""
+    return float(runs["hotreload_up_one_module"][key] - runs["plain_one_module"][key]) * 1000
+
+
 def startup_lines(results: dict[str, Any]) -> list[str]:
     startup = results.get("startup")
     if not startup:
@@ -74,6 +79,14 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
         "| --- | ---: | ---: |" + (" ---: |" if cpu else ""),
         row("bare interpreter (`python -c pass`)", "bare_python"),
         row("`python -c 'import hotreload'`", "import_hotreload"),
+        *(
+            [
+                row("plain Python, an app of 1 module", "plain_one_module"),
+                row("`hotreload up`, an app of 1 module", "hotreload_up_one_module"),
+            ]
+            if "plain_one_module" in runs
+            else []
+        ),
         row("plain Python, the app", "plain"),
         row("`hotreload up`, the app", "hotreload_up"),
         *(
@@ -82,6 +95,15 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
             else []
         ),
         "",
+        *(
+            [
+                f"- what `hotreload up` adds whatever the app's size (the app of 1 module): "
+                f"{_ms(_added(runs, 'wall_s'))} ms wall time, {_ms(_added(runs, 'cpu_s'))} ms "
+                "CPU time; the rest of what it adds grows with the modules imported"
+            ]
+            if "plain_one_module" in runs and cpu
+            else []
+        ),
         f"- `hotreload up` / plain: {_x(_ratio(up['wall_s'], plain['wall_s']))} wall time, "
         f"{_x(_ratio(up['peak_mb'], plain['peak_mb']))} peak memory"
         + (f", {_x(_ratio(up['cpu_s'], plain['cpu_s']))} CPU time" if cpu else ""),

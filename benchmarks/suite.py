@@ -655,14 +655,20 @@ def _compile_package(checkout: Path) -> bool:
 def startup_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
     """Wall time and peak memory of an app importing `plan.startup_modules` project modules:
     plain `python plain.py` against `hotreload up` (its [app] entry imports the same modules);
-    and `import hotreload` alone. Taken in turns, so a busy moment hits each alike."""
+    the same two for an app of one module (what either pays whatever the app's size); and
+    `import hotreload` alone. Taken in turns, so a busy moment hits each alike."""
     size = plan.startup_modules
     project = write_startup_project(work.root / f"startup-{size}", size)
-    commands = {
-        "plain": [sys.executable, "plain.py"],
-        "hotreload_up": [sys.executable, "-m", "hotreload", "up", "--log-format", "json"],
-        "import_hotreload": [sys.executable, "-c", "import hotreload"],
-        "bare_python": [sys.executable, "-c", "pass"],
+    small = write_startup_project(work.root / "startup-1", 1)
+    plain = [sys.executable, "plain.py"]
+    up = [sys.executable, "-m", "hotreload", "up", "--log-format", "json"]
+    commands: dict[str, tuple[list[str], Path]] = {
+        "plain": (plain, project.root),
+        "hotreload_up": (up, project.root),
+        "plain_one_module": (plain, small.root),
+        "hotreload_up_one_module": (up, small.root),
+        "import_hotreload": ([sys.executable, "-c", "import hotreload"], project.root),
+        "bare_python": ([sys.executable, "-c", "pass"], project.root),
     }
     packages: dict[str, Path | None] = dict.fromkeys(commands)
     if work.baseline is not None:  # the other checkout's `hotreload up`, in the same turns
@@ -673,10 +679,11 @@ def startup_section(plan: Plan, work: Workspace, log: Log) -> dict[str, Any]:
         _compile_package(p if p is not None else REPO_ROOT) for p in set(packages.values())
     ]
     log(f"startup: {size} modules, {plan.startup_runs} runs of each")
-    _run_measured(commands["plain"], project.root)  # the file system's caches warm for both
+    for root in (project.root, small.root):  # the file system's caches warm for all
+        _run_measured(plain, root)
     for _ in range(plan.startup_runs):
-        for name, command in commands.items():
-            runs[name].append(_run_measured(command, project.root, package=packages[name]))
+        for name, (command, root) in commands.items():
+            runs[name].append(_run_measured(command, root, package=packages[name]))
     return {
         "modules": size,
         "bytecode_written": not sys.dont_write_bytecode,

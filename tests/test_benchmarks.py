@@ -324,6 +324,8 @@ def test_a_baseline_checkout_renders_beside_this_one_and_the_restart_target_is_j
                 ("plain", 0.40, 19.0),
                 ("hotreload_up", 0.60, 30.0),
                 ("hotreload_up_baseline", 0.80, 40.0),
+                ("plain_one_module", 0.02, 12.0),
+                ("hotreload_up_one_module", 0.10, 18.0),
             )
         },
     }
@@ -353,6 +355,8 @@ def test_a_baseline_checkout_renders_beside_this_one_and_the_restart_target_is_j
     assert "| `hotreload up` of the baseline checkout | 800 | 40.0 | 720 |" in text
     assert "1.50x wall time, 1.58x peak memory, 1.50x CPU time" in text
     assert "the baseline's `hotreload up` / plain: 2.00x wall time" in text
+    assert "| `hotreload up`, an app of 1 module | 100 | 18.0 | 90 |" in text
+    assert "whatever the app's size (the app of 1 module): 80.0 ms wall time, 72.0 ms CPU" in text
     assert "0.96x `uvicorn --reload`'s p50 (2,500 / 2,600 ms)" in text
     assert "(3 RemoteDisconnected; refused: 0)" in text
     verdicts = {v["target"]: v for v in scalereport.issue19_verdicts(results)}
