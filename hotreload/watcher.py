@@ -88,6 +88,7 @@ class Watcher:
         self._known: set[Path] = set()
         self._wanted: set[str] = set()
         self._by_path: dict[str, Path] = {}
+        self._in_directory: dict[str, dict[str, None]] = {}  # each directory's wanted spellings
         self._directories: list[str] = []
         self._directory_set: set[str] = set()
         self._realpath = RealPaths()
@@ -127,7 +128,9 @@ class Watcher:
                 for spelling in (norm,) if real == norm else (norm, real):
                     self._wanted.add(spelling)
                     self._by_path[spelling] = f
-                    added.add(os.path.dirname(spelling))
+                    directory = os.path.dirname(spelling)
+                    self._in_directory.setdefault(directory, {})[spelling] = None
+                    added.add(directory)
             if not added <= self._directory_set:  # replaced, never changed: read unlocked
                 directories = self._directory_set | added
                 self._directories = sorted(directories)
@@ -350,12 +353,13 @@ class Watcher:
         return [f for f in self.files if f in changed], whole & changed, resync
 
     def _files_in(self, directories: list[str]) -> list[Path]:
-        inside = set(directories)
+        """The files wanted in these directories (asked for each directory a start-up's imports
+        add: by directory, not by a look at every file wanted)."""
         with self._lock:
             return [
                 self._by_path[spelling]
-                for spelling in self._wanted
-                if os.path.dirname(spelling) in inside
+                for directory in dict.fromkeys(directories)
+                for spelling in self._in_directory.get(directory, ())
             ]
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
