@@ -96,6 +96,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from hotreload.manifest import load_manifest
     from hotreload.process import Interrupts
     from hotreload.server import Server, set_current
+    from hotreload.watcher import end_with_the_process
+
+    end_with_the_process()  # the server's stop is this process's end
 
     try:
         manifest = load_manifest(args.manifest)

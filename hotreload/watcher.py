@@ -180,7 +180,9 @@ class Watcher:
                 self._resync = True
             finally:
                 self._kernel = None
-                kernel.close()
+                # Stopped in a process that ends with its watch: the kernel's teardown is left
+                # to the exit (`KernelWatch.close`). A watch that failed closes as usual.
+                kernel.close(leave_to_exit=_ends_with_process and self._signal.stop.is_set())
         self.backend = "watchfiles"
         while not self._signal.stop.is_set():
             try:
@@ -373,6 +375,17 @@ class Watcher:
     def _report(self, error: BaseException, concerns: list[Path]) -> None:
         if self.on_error is not None:
             self.on_error(error, concerns)
+
+
+_ends_with_process = False
+
+
+def end_with_the_process() -> None:
+    """Say that this process ends once its watch stops (`hotreload up` does): the kernel's
+    teardown of the watch is then left to the process's exit (see `KernelWatch.close`). A host
+    that embeds the server keeps running after a stop, and closes everything at the stop."""
+    global _ends_with_process
+    _ends_with_process = True
 
 
 def _kernel_watch() -> Any:

@@ -234,3 +234,46 @@ def test_a_checkout_is_one_batch_and_checked_early_twice_at_most(tmp_path: Path)
         assert sum(len(t) for t in told) <= 2
     finally:
         watcher.stop()
+
+
+def _inotify_watches(fd: int) -> int:
+    """How many watches the inotify instance behind ``fd`` has (the kernel lists each in the
+    descriptor's fdinfo)."""
+    with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as info:
+        return sum(line.startswith("inotify wd:") for line in info)
+
+
+def test_a_watch_closed_as_its_process_ends_leaves_the_kernel_s_teardown_to_the_exit(
+    tmp_path: Path,
+) -> None:
+    """`hotreload up` stops its watch right before the process ends: every watch is removed
+    (torn down in the background), and a copy of the descriptor with no watch left is kept for
+    the exit to close, so neither the stop nor the exit waits for the kernel's teardown."""
+    from hotreload import kernelwatch
+
+    (tmp_path / "a").mkdir()
+    kernel = kernelwatch.KernelWatch()
+    assert kernel.watch(str(tmp_path)) and kernel.watch(str(tmp_path / "a"))
+    assert _inotify_watches(kernel._inotify.fileno()) == 2
+    left = len(kernelwatch._LEFT_TO_EXIT)
+    kernel.close(leave_to_exit=True)
+    kept = kernelwatch._LEFT_TO_EXIT[left:]
+    try:
+        assert len(kept) == 1
+        assert _inotify_watches(kept[0]) == 0
+        assert not os.get_inheritable(kept[0])  # a restart's exec closes it too
+    finally:
+        for fd in kept:
+            kernelwatch._LEFT_TO_EXIT.remove(fd)
+            os.close(fd)
+
+
+def test_a_watch_closed_in_a_process_that_goes_on_keeps_nothing_open(tmp_path: Path) -> None:
+    from hotreload import kernelwatch
+
+    kernel = kernelwatch.KernelWatch()
+    assert kernel.watch(str(tmp_path))
+    fd, left = kernel._inotify.fileno(), list(kernelwatch._LEFT_TO_EXIT)
+    kernel.close()
+    assert kernelwatch._LEFT_TO_EXIT == left
+    assert not os.path.exists(f"/proc/self/fdinfo/{fd}")  # closed, with nothing kept
