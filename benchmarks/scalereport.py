@@ -72,7 +72,8 @@ def startup_lines(results: dict[str, Any]) -> list[str]:
         "Wall time of the whole process and its peak resident set (VmHWM), median of runs "
         "taken in turns. plain = `python plain.py` (`import app`, which imports every module); "
         "`hotreload up` = the same `app` as its `[app] entry`, with one manifest module, "
-        f"development profile, JSON events on stderr. Bytecode of the app: {bytecode}, for all "
+        "development profile, JSON events on stderr, the manifest's validation cached (as at "
+        f"every start but a project's first). Bytecode of the app: {bytecode}, for all "
         f"alike.{own}",
         "",
         "| process | wall ms | peak MB |" + (" CPU ms |" if cpu else ""),
