@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
     cache_wrappers,
@@ -58,12 +57,14 @@ from hotreload.verdicts import (
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 if TYPE_CHECKING:
+    from hotreload.contract.typeshapes import FoundType, TypeShape
     from hotreload.engine.execute import Run
     from hotreload.engine.plan import Matching, Plan, PlanKind
 
 # A start-up only checks and loads (`prepare`, `load`, `adopt`): what applies a save (plan,
 # execute, patching, restarts, stdlibcover, unbound, typerules, liveshapes) is imported where
-# it is first used, so it loads at the first save, not with every process (issue 19).
+# it is first used, so it loads at the first save, not with every process (issue 19). The
+# reading of frozen types (typeshapes) loads only where a manifest freezes types.
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
@@ -214,10 +215,12 @@ def prepare(
             if (unbound := first_unbound(analysis)) is not None:
                 return _would_fail(spec.path, *unbound)
         violations = _violations(spec, analysis)
-        types = read_types(analysis.tree(), spec.types) if spec.types else {}
-        if spec.types:
-            from hotreload.contract.typerules import compare_types  # only for frozen types
+        types: dict[str, FoundType] = {}
+        if spec.types:  # only for frozen types
+            from hotreload.contract.typerules import compare_types
+            from hotreload.contract.typeshapes import read_types
 
+            types = read_types(analysis.tree(), spec.types)
             violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
