@@ -96,7 +96,7 @@ class LiveModules:
             return list(self._by_path)
 
 
-@dataclass
+@dataclass(eq=False)  # never compared (nor `Early`): no field-wise __eq__ to make
 class Decided:
     """One module of a batch: its outcome, and the digest of the bytes it was decided on."""
 
@@ -617,7 +617,7 @@ class Batches:
         return previous != said
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Early:
     """A version checked ahead (`Batches.prepare_early`): the bytes, what `prepare` made of
     them, the running version it was made against, and the bytes' digest."""

@@ -70,7 +70,9 @@ DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
 
 
-@dataclass(frozen=True, slots=True)  # one per module the process imports: no instance dict
+# One per module the process imports: no instance dict. Never compared (nor the records below):
+# no field-wise __eq__ and __hash__ to make at every start.
+@dataclass(frozen=True, slots=True, eq=False)
 class ModuleSpec:
     """A module that reloads: one of the manifest's, with its contract, or one the process
     imported from under the project root, with none (``contract`` False)."""
@@ -83,7 +85,7 @@ class ModuleSpec:
     types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Delta:
     """A version compared with the running one it was prepared against (``previous``), while it
     was prepared: where the watcher prepares a save during the rest of a burst, that is done
@@ -96,7 +98,7 @@ class Delta:
     changed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Candidate:
     """A version of a module's source that passed every check that runs no code."""
 
@@ -111,7 +113,7 @@ class Candidate:
     delta: Delta | None = None  # compared with the version it was prepared against
 
 
-@dataclass(slots=True)  # one per module the process imports: no instance dict
+@dataclass(slots=True, eq=False)  # one per module the process imports: no instance dict
 class LiveModule:
     """A loaded module and the facts about the version that runs now.
 
@@ -158,7 +160,7 @@ class LiveModule:
         return self._current
 
 
-@dataclass
+@dataclass(eq=False)
 class Outcome:
     """What a reload did; the server turns it into exactly one event."""
 
