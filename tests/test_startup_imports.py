@@ -35,6 +35,7 @@ SAVE_ONLY = {
     "hotreload.engine.stale",
     "hotreload.engine.stdlibcover",
     "hotreload.engine.unbound",
+    "hotreload.saveverdicts",
     "hotreload.web.restart",
 }
 # What the first save of a function's body loads of them at least (the rest loads for what needs

@@ -25,11 +25,12 @@ from hotreload.engine.source import (
     read_source,
 )
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
-from hotreload.verdicts import Failure, RestartCause, RestartNeeded
+from hotreload.verdicts import Failure
 
 if TYPE_CHECKING:
     from hotreload.engine.follow import Dependents
     from hotreload.engine.stale import Source, Trees
+    from hotreload.saveverdicts import RestartCause, RestartNeeded
 
 # A start-up only tracks modules (`LiveModules`, `Batches.track`): what follows a save to the
 # modules that read it (follow, plan, execute) and warns of stale code (stale) is imported where
@@ -333,6 +334,7 @@ class Batches:
 
     def _find_stale(self, accepted: list[Outcome]) -> None:
         from hotreload.engine.stale import Changed, Source, StaleCalls, Trees, running_frames
+        from hotreload.saveverdicts import RestartCause, RestartNeeded
 
         frames = running_frames(self._tracked)
         if not frames and not self.ran_once:

@@ -47,24 +47,20 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import (
-    AcceptWarning,
-    Failure,
-    RestartCause,
-    RestartNeeded,
-    Violation,
-)
+from hotreload.verdicts import Failure, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from hotreload.contract.typeshapes import FoundType, TypeShape
     from hotreload.engine.execute import Run
     from hotreload.engine.plan import Matching, Plan, PlanKind
+    from hotreload.saveverdicts import AcceptWarning, RestartCause, RestartNeeded
 
 # A start-up only checks and loads (`prepare`, `load`, `adopt`): what applies a save (plan,
 # execute, patching, restarts, stdlibcover, unbound, typerules, liveshapes) is imported where
-# it is first used, so it loads at the first save, not with every process (issue 19). The
-# reading of frozen types (typeshapes) loads only where a manifest freezes types.
+# it is first used, so it loads at the first save, not with every process (issue 19), and so
+# do the classes only a save makes (saveverdicts). The reading of frozen types (typeshapes)
+# loads only where a manifest freezes types.
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
@@ -453,6 +449,8 @@ def _raised_elsewhere(error: BaseException, path: Path) -> bool:
 def _error_in_place(failure: Failure, analysis: Analysis, run: Run) -> RestartNeeded:
     """A statement run again in place raised: a fresh start runs every statement once, in
     order, and may well not (`Table 'todos' is already defined`)."""
+    from hotreload.saveverdicts import RestartCause, RestartNeeded
+
     statement = analysis.statements[run.ran[-1]] if run.ran else None
     cause = RestartCause(
         "exec_error_in_place",
@@ -484,6 +482,7 @@ def _main_thread_only(error: BaseException, module: str) -> RestartNeeded:
     watcher's thread, a fresh start on the main one. Where the module's registrations are
     recorded the call is made on the main thread; this is when that thread was unavailable."""
     from hotreload.engine.restarts import restart_needed
+    from hotreload.saveverdicts import RestartCause
 
     if isinstance(error, MainThreadUnavailable):
         cause = RestartCause("exec_error_in_place", f"{error} (a reload runs off the main thread)")
@@ -674,6 +673,7 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         method_signatures,
         parameter_warnings,
     )
+    from hotreload.saveverdicts import AcceptWarning
 
     spec = outcome.live.spec
     delta = _delta(new, old)
