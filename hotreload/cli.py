@@ -155,7 +155,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 saves.close()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class Restart:
     """What a served app's run needs to restart itself: the socket a restart handed over (or
     None), the command's arguments, and, in a restarted run, the saves it waits for."""

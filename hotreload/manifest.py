@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotreload.contract.signatures import Signature, parse_signature
-from hotreload.contract.typeshapes import TypeShape, parse_shape
 from hotreload.errors import ManifestError
 from hotreload.manifestcache import build, cache_directory, content_key, read_entry, write_entry
 from hotreload.manifesterrors import key_path
@@ -37,6 +36,8 @@ from hotreload.words import LogFormat
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
+
+    from hotreload.contract.typeshapes import TypeShape
 
 __all__ = [
     "AppConfig",
@@ -58,8 +59,10 @@ __all__ = [
 
 ENV_VARIABLE = "HOTRELOAD_ENV"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_TOML_POSITION = re.compile(
-    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
+# Compiled where a TOML error is read (re caches it), not at every start.
+_TOML_POSITION = (
+    r"^(?P<msg>.*) \(at "
+    r"(?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
 )
 
 
@@ -125,9 +128,15 @@ class LoadedManifest:
     def types(self, name: str) -> dict[str, TypeShape]:
         """The frozen types of one module, parsed (validation already proved they parse)."""
         self.signatures(name)  # the same error for an unknown module
+        types = self.manifest.modules[name].types
+        if not types:
+            return {}
+        # Loaded only for a manifest that freezes types: most start-ups need no type shapes.
+        from hotreload.contract.typeshapes import parse_shape
+
         return {
             type_name: parse_shape(entry.methods, entry.properties, entry.fields, entry.members)
-            for type_name, entry in self.manifest.modules[name].types.items()
+            for type_name, entry in types.items()
         }
 
     def profile(self, name: str | None = None) -> tuple[str, EnvProfile]:
@@ -207,7 +216,7 @@ def _parse_toml(raw: bytes, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_POSITION.match(str(exc))
+        match = re.match(_TOML_POSITION, str(exc))
         if match is None:
             raise ManifestError(f"{source}: invalid TOML: {exc}") from exc
         if match["line"] is None:  # "at end of document": point at the last character

@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args, get_origin
 
-from hotreload import manifesttypes
-from hotreload.contract import signatures, typeshapes
 from hotreload.digests import sha256
 from hotreload.manifesterrors import is_table, table_fields, unwrap
 
@@ -34,7 +32,13 @@ CACHE_VARIABLE = "HOTRELOAD_CACHE_DIR"
 
 _FORMAT = b"hotreload manifest cache 1"  # changes when the entry's layout does
 # The modules whose source is the validation's rules: the types and the parsers their checks call.
-_RULES = (manifesttypes, signatures, typeshapes)
+# Named, not imported: a start on content validated before reads their files but runs no checks
+# (the type shapes' parser loads only for a manifest that freezes types).
+_RULES = (
+    "hotreload.manifesttypes",
+    "hotreload.contract.signatures",
+    "hotreload.contract.typeshapes",
+)
 
 _T = TypeVar("_T")
 
@@ -60,9 +64,10 @@ def _rules_digest() -> bytes | None:
     pydantic's version (its version module, found without importing pydantic) and Python's
     (its TOML parser). None (no caching) if one of our sources cannot be read."""
     digest = sha256(_FORMAT + b"\0" + sys.version.encode())
-    for module in _RULES:
+    for name in _RULES:
+        spec = importlib.util.find_spec(name)
         try:
-            digest.update(Path(module.__file__ or "").read_bytes())
+            digest.update(Path(spec.origin if spec and spec.origin else "").read_bytes())
         except OSError:
             return None
     digest.update(_pydantic_version())

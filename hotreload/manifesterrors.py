@@ -20,7 +20,7 @@ from hotreload.manifesttypes import ManifestProblem
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
-_BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_TOML_KEY = r"^[A-Za-z0-9_-]+$"  # compiled at the first error written (re caches it)
 
 
 def key_path(loc: Sequence[int | str]) -> str:
@@ -30,7 +30,7 @@ def key_path(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         elif part != "[key]":  # pydantic's marker for an error in a dict key, not a key itself
-            shown = part if _BARE_TOML_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+            shown = part if re.match(_BARE_TOML_KEY, part) else '"' + part.replace('"', '\\"') + '"'
             text += f".{shown}" if text else shown
     return text
 

@@ -20,7 +20,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, ClassVar
 
 from hotreload.contract.signatures import parse_signature
-from hotreload.contract.typeshapes import is_public_member, parse_field
 from hotreload.errors import SignatureSyntaxError
 from hotreload.verdicts import RestartPolicy
 from hotreload.words import (
@@ -142,6 +141,9 @@ def _check_signature(text: str) -> str:
 
 
 def _check_field(text: str) -> str:
+    # Only a validation runs the checks: a start on content validated before loads no types.
+    from hotreload.contract.typeshapes import parse_field
+
     try:
         parse_field("field", text)
     except SignatureSyntaxError as exc:  # its message quotes the text and shows the expected form
@@ -150,6 +152,8 @@ def _check_field(text: str) -> str:
 
 
 def _check_member_name(name: str) -> str:
+    from hotreload.contract.typeshapes import is_public_member
+
     if not _is_identifier(name):
         raise ManifestProblem(f"{name!r} is not a valid member name: expected a Python identifier")
     if not is_public_member(name):

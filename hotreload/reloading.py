@@ -9,7 +9,7 @@ import time
 import types
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotreload.engine import mainthread
 from hotreload.engine.batch import Batches, LiveModules
@@ -31,12 +31,15 @@ from hotreload.events import (
 )
 from hotreload.manifest import EnvProfile, LoadedManifest, load_manifest
 from hotreload.tracking import ImportRecorder, ProjectFiles, imported_project_modules
-from hotreload.verdicts import RestartNeeded, RestartPolicy
+from hotreload.verdicts import RestartPolicy
 from hotreload.watcher import Watcher
+
+if TYPE_CHECKING:
+    from hotreload.saveverdicts import RestartNeeded
 
 # Told that the server should restart: the module (None for a file that is not one), the file,
 # and why.
-RestartListener = Callable[[str | None, Path, RestartNeeded], None]
+RestartListener = Callable[[str | None, Path, "RestartNeeded"], None]
 
 # -- the reloading side: saves to reloads ---------------------------------------------------
 

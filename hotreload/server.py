@@ -11,7 +11,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotreload.bindings import Binding, Bindings
 from hotreload.checking import failures_of, module_specs, prepare_modules, require_contract
@@ -37,14 +37,11 @@ from hotreload.listeners import EventListener
 from hotreload.manifest import LoadedManifest, load_manifest, split_target
 from hotreload.output import EventOutput, LogFile
 from hotreload.reloading import STOP_GRACE_S, ReloadingSide, RestartListener, report_loaded
-from hotreload.verdicts import (
-    FailReason,
-    RestartCause,
-    RestartNeeded,
-    RestartPolicy,
-    StopReason,
-)
+from hotreload.verdicts import FailReason, RestartPolicy, StopReason
 from hotreload.words import LogFormat
+
+if TYPE_CHECKING:
+    from hotreload.saveverdicts import RestartCause, RestartNeeded
 
 LISTENER_GRACE_S = 5.0  # how long `start` and `stop` wait for another thread's listener calls
 

@@ -36,11 +36,10 @@ EXCLUDED_FOLDERS = frozenset(
 def installed_locations() -> list[Path]:
     """Where installed code lives: the interpreter's prefixes and package folders, hotreload."""
     places = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    for key in ("purelib", "platlib", "stdlib", "platstdlib"):
-        try:
-            places.add(sysconfig.get_paths()[key])
-        except KeyError:
-            continue
+    paths = sysconfig.get_paths()  # each call expands the whole scheme again
+    places.update(
+        paths[key] for key in ("purelib", "platlib", "stdlib", "platstdlib") if key in paths
+    )
     places.add(os.path.dirname(__file__))  # hotreload itself
     return [Path(os.path.realpath(p)) for p in places if p]
 

@@ -1,8 +1,10 @@
-"""Verdicts: the reason codes of every decision, a contract violation, a warning on an
-accepted change, and `Failure`, why a version cannot run.
+"""Verdicts: the reason codes of every decision, a contract violation, and `Failure`, why a
+version cannot run.
 
 The bottom of the package: every part that decides or says something about a module imports
-these from here, and this module imports nothing of ours.
+these from here, and this module imports nothing of ours. The classes only a save makes (a
+warning on an accepted change, why a save needs a restart) are in `saveverdicts`, so that a
+start-up does not build them.
 """
 
 from __future__ import annotations
@@ -82,80 +84,14 @@ WarningCode = Literal["field_added", "parameter_added", "still_running", "startu
   call: it does not run again until a restart.
 """
 
+# The warnings themselves are `saveverdicts.TypeWarning` and `StaleWarning`.
+
 # Why a restart matters after a data type gains a field: said in every such warning.
 RESTART_REASON = (
     "objects built before this reload lack it, and a framework that read {type}'s shape at "
     "start-up (a FastAPI route's schema, a serializer) keeps the old shape until the host "
     "restarts; run `hotreload freeze` to record it"
 )
-
-
-@dataclass(frozen=True)
-class TypeWarning:
-    """An accepted change to the contract that the manifest does not record yet: a data type's
-    new field (a restart is for objects and frameworks that hold the old shape), or a new
-    parameter with a default that every frozen caller survives (``type`` is then the export,
-    or ``Type.method``; ``member`` the parameter)."""
-
-    code: WarningCode
-    type: str
-    member: str | None
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        """The event form of a warning (`reload.accepted` ``warnings``)."""
-        return {
-            "code": self.code,
-            "type": self.type,
-            "member": self.member,
-            "function": None,
-            "thread": None,
-            "file": None,
-            "line": None,
-            "call_sites": [],
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class StaleWarning:
-    """An accepted change to a function that will not run again until a restart: it runs now
-    in a call that does not return (``still_running``), or it is called only from lines such
-    a call has passed (``startup_only``).
-
-    ``thread``, ``file`` and ``line`` say where that call runs now (None for a caller that ran
-    once and returned: the app factory); ``call_sites`` (as ``file:line``) are the calls that
-    already ran, for ``startup_only``.
-    """
-
-    code: Literal["still_running", "startup_only"]
-    function: str
-    thread: str | None  # None where the caller ran once and returned (the app factory)
-    file: str | None
-    line: int | None
-    message: str
-    call_sites: tuple[str, ...] = ()
-    # Only a restart applies it, and the server restarts itself for it where it may (`restart =
-    # "auto"`): a change to what the served app's factory called.
-    restarts: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        """The event form of a warning (`reload.accepted` ``warnings``)."""
-        return {
-            "code": self.code,
-            "type": None,
-            "member": None,
-            "function": self.function,
-            "thread": self.thread,
-            "file": self.file,
-            "line": self.line,
-            "call_sites": list(self.call_sites),
-            "message": self.message,
-        }
-
-
-AcceptWarning = TypeWarning | StaleWarning
-"""Any warning an accepted change carries."""
 
 
 # -- why a version cannot run -------------------------------------------------------------------
@@ -193,39 +129,9 @@ but the running process cannot be made equal to a fresh start on the new files i
 - ``exec_error_in_place``: a statement run again in place raised, where a fresh start may not;
 - ``app_factory_changed``: the served app's factory changed and its new app cannot be swapped in;
 - ``not_applicable``: anything else; the message says what.
+
+`saveverdicts.RestartNeeded` carries it, with its causes.
 """
-
-
-@dataclass(frozen=True)
-class RestartCause:
-    """One reason a save cannot apply in place: the statement (``"12: app.include_router(r)"``)
-    and name concerned where known, and what happens there."""
-
-    code: RestartReason
-    detail: str
-    statement: str | None = None
-    line: int | None = None
-    name: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The event form of a cause (`reload.restart_needed` ``causes``)."""
-        return {
-            "code": self.code,
-            "statement": self.statement,
-            "line": self.line,
-            "name": self.name,
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True)
-class RestartNeeded:
-    """Why a valid save cannot apply in place; nothing of it was kept."""
-
-    reason: RestartReason
-    message: str
-    causes: tuple[RestartCause, ...] = ()
-
 
 RestartPolicy = Literal["auto", "never"]
 """A profile's `restart`: what a save that cannot apply in place does (`auto`: the server

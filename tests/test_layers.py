@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("verdicts", ("errors", "verdicts", "words", "lookup", "digests")),
+    ("verdicts", ("errors", "verdicts", "saveverdicts", "words", "lookup", "digests")),
     ("contract", ("contract",)),
     ("engine", ("engine",)),
     (

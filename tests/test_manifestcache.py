@@ -260,12 +260,16 @@ def test_an_entry_under_another_key_is_a_miss(cache: Path, project: Path) -> Non
     assert "pydantic" in modules
 
 
-def test_changed_validation_rules_are_a_miss(cache: Path, project: Path, tmp_path: Path) -> None:
-    """The key covers the rules' sources: a hotreload whose manifest types differ (here by a
-    comment) validates content that today's accepted, rather than trusting the entry."""
+@pytest.mark.parametrize("rules", ["manifesttypes.py", "contract/typeshapes.py"])
+def test_changed_validation_rules_are_a_miss(
+    cache: Path, project: Path, tmp_path: Path, rules: str
+) -> None:
+    """The key covers the rules' sources: a hotreload whose manifest types (or the parser of
+    frozen types, which a hit never imports) differ, here by a comment, validates content that
+    today's accepted, rather than trusting the entry."""
     copy = tmp_path / "other-version"
     shutil.copytree(REPO / "hotreload", copy / "hotreload")
-    with (copy / "hotreload" / "manifesttypes.py").open("a", encoding="utf-8") as types:
+    with (copy / "hotreload" / rules).open("a", encoding="utf-8") as types:
         types.write("# a later version\n")
     probe(project)
     assert probe(project)[0] == []

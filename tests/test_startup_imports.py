@@ -35,6 +35,7 @@ SAVE_ONLY = {
     "hotreload.engine.stale",
     "hotreload.engine.stdlibcover",
     "hotreload.engine.unbound",
+    "hotreload.saveverdicts",
     "hotreload.web.restart",
 }
 # What the first save of a function's body loads of them at least (the rest loads for what needs
@@ -52,6 +53,9 @@ BODY_SAVE_LOADS = {
     "hotreload.engine.stdlibcover",
     "hotreload.engine.unbound",
 }
+# Loaded only where a manifest freezes types (the manifests here freeze none) or a save compares
+# them: the type shapes' reader and parser.
+TYPES_ONLY = {"hotreload.contract.typeshapes"}
 # The standard library's heavy parts no start-up needs: multiprocessing is imported by the app if
 # at all (the refusal of workers waits for it), OpenSSL (`_hashlib`) and `socket` not at all.
 # (`shutil` and `ctypes.util` come with inotify_simple, the watcher's binding on Linux.)
@@ -148,6 +152,7 @@ def test_a_start_up_loads_no_save_path_and_the_first_save_loads_it_and_applies(
         at_start = set(_reported(child, "STARTUP"))
         assert "hotreload.engine.transaction" in at_start  # the entry ran under the server
         assert not at_start & SAVE_ONLY, sorted(at_start & SAVE_ONLY)
+        assert not at_start & TYPES_ONLY, sorted(at_start & TYPES_ONLY)
         assert not at_start & HEAVY_STDLIB, sorted(at_start & HEAVY_STDLIB)
         mark = child.mark()
         project.write("work", WORK.format(value=2))
@@ -171,6 +176,7 @@ def test_a_production_start_up_loads_no_save_path(project: Project) -> None:
         assert child.wait() == 0
     assert "hotreload.engine.transaction" in at_start
     assert not at_start & SAVE_ONLY, sorted(at_start & SAVE_ONLY)
+    assert not at_start & TYPES_ONLY, sorted(at_start & TYPES_ONLY)
     assert not at_start & HEAVY_STDLIB, sorted(at_start & HEAVY_STDLIB)
 
 
@@ -197,4 +203,5 @@ def test_an_embedded_up_loads_no_save_path(project: Project) -> None:
         assert child.wait() == 0
     assert "hotreload.engine.transaction" in at_start
     assert not at_start & SAVE_ONLY, sorted(at_start & SAVE_ONLY)
+    assert not at_start & TYPES_ONLY, sorted(at_start & TYPES_ONLY)
     assert not at_start & HEAVY_STDLIB, sorted(at_start & HEAVY_STDLIB)

@@ -27,7 +27,8 @@ from hotreload.contract.typeshapes import (
     TypeShape,
     classes_in_tree,
 )
-from hotreload.verdicts import RESTART_REASON, TypeViolationCode, TypeWarning, Violation
+from hotreload.saveverdicts import TypeWarning
+from hotreload.verdicts import RESTART_REASON, TypeViolationCode, Violation
 from hotreload.words import article
 
 

@@ -25,11 +25,12 @@ from hotreload.engine.source import (
     read_source,
 )
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
-from hotreload.verdicts import Failure, RestartCause, RestartNeeded
+from hotreload.verdicts import Failure
 
 if TYPE_CHECKING:
     from hotreload.engine.follow import Dependents
     from hotreload.engine.stale import Source, Trees
+    from hotreload.saveverdicts import RestartCause, RestartNeeded
 
 # A start-up only tracks modules (`LiveModules`, `Batches.track`): what follows a save to the
 # modules that read it (follow, plan, execute) and warns of stale code (stale) is imported where
@@ -96,7 +97,7 @@ class LiveModules:
             return list(self._by_path)
 
 
-@dataclass
+@dataclass(eq=False)  # never compared (nor `Early`): no field-wise __eq__ to make
 class Decided:
     """One module of a batch: its outcome, and the digest of the bytes it was decided on."""
 
@@ -333,6 +334,7 @@ class Batches:
 
     def _find_stale(self, accepted: list[Outcome]) -> None:
         from hotreload.engine.stale import Changed, Source, StaleCalls, Trees, running_frames
+        from hotreload.saveverdicts import RestartCause, RestartNeeded
 
         frames = running_frames(self._tracked)
         if not frames and not self.ran_once:
@@ -617,7 +619,7 @@ class Batches:
         return previous != said
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Early:
     """A version checked ahead (`Batches.prepare_early`): the bytes, what `prepare` made of
     them, the running version it was made against, and the bytes' digest."""

@@ -33,7 +33,7 @@ CodeKey = tuple[str, int]  # (co_qualname, n-th code object of that name in the 
 _MAX_ATTRIBUTES = 64  # an object's attributes are looked into only when there are few
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class CodeIndex:
     """Every code object a version of a module compiles to, by position and by pairing key."""
 
@@ -158,7 +158,7 @@ def _attributes(value: Any) -> list[Any]:
     return [*attributes.values(), *([wrapped] if wrapped is not None else [])]
 
 
-@dataclass
+@dataclass(eq=False)
 class Swap:
     """One live function and the code it takes."""
 
@@ -184,7 +184,7 @@ def _docstring(code: types.CodeType) -> str | None:
     return first if isinstance(first, str) else None
 
 
-@dataclass
+@dataclass(eq=False)
 class SwapPlan:
     """The swaps a new version needs, and what the swaps alone cannot reach."""
 

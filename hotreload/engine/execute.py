@@ -27,7 +27,8 @@ from hotreload.engine.registers import registration as class_registration
 from hotreload.engine.scope import changes_module_state
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.engine.stdlibrecord import Ledger, Registration, Target, recording
-from hotreload.verdicts import Failure, RestartCause
+from hotreload.saveverdicts import RestartCause
+from hotreload.verdicts import Failure
 
 _MISSING = object()
 

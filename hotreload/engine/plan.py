@@ -25,7 +25,7 @@ from hotreload.engine.registers import PLAIN_DECORATORS
 from hotreload.engine.scope import FunctionNode, body_reads, changes_module_state, dotted_name
 from hotreload.engine.statements import Analysis, Statement
 from hotreload.lookup import is_a, own_attr
-from hotreload.verdicts import RestartCause
+from hotreload.saveverdicts import RestartCause
 
 PlanKind = Literal["code", "statements", "module"]
 

@@ -42,7 +42,7 @@ from hotreload.lookup import (
     static_attr,
     type_module,
 )
-from hotreload.verdicts import RestartCause, RestartNeeded
+from hotreload.saveverdicts import RestartCause, RestartNeeded
 
 _STANDARD = frozenset(sys.stdlib_module_names) | {"builtins"}
 

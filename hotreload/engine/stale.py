@@ -43,7 +43,8 @@ from hotreload.engine.scope import dotted_name
 from hotreload.engine.source import decode_source
 from hotreload.engine.statements import Analysis
 from hotreload.lookup import instance_dict
-from hotreload.verdicts import Failure, StaleWarning
+from hotreload.saveverdicts import StaleWarning
+from hotreload.verdicts import Failure
 
 RESTART = "restart the host to apply it (stop `hotreload up` and start it again)"
 _LOOP_HINT = (

@@ -176,7 +176,7 @@ def _first_line_constant(code: types.CodeType) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class Analysis:
     """A version of a module's source, statement by statement."""
 
@@ -233,7 +233,7 @@ class Analysis:
         return (s.runnable(path, self.future_flags) for s in self.statements)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reading:
     """How a version is read: the module's name and file, and what its checks need."""
 

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hotreload.contract.signatures import FoundFunction, Signature, compare
-from hotreload.contract.typeshapes import FoundType, TypeShape, read_types
 from hotreload.engine.codeswap import (
     CodeIndex,
     cache_wrappers,
@@ -48,28 +47,28 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.errors import ContractViolation, ServerError
-from hotreload.verdicts import (
-    AcceptWarning,
-    Failure,
-    RestartCause,
-    RestartNeeded,
-    Violation,
-)
+from hotreload.verdicts import Failure, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
 if TYPE_CHECKING:
+    from hotreload.contract.typeshapes import FoundType, TypeShape
     from hotreload.engine.execute import Run
     from hotreload.engine.plan import Matching, Plan, PlanKind
+    from hotreload.saveverdicts import AcceptWarning, RestartCause, RestartNeeded
 
 # A start-up only checks and loads (`prepare`, `load`, `adopt`): what applies a save (plan,
 # execute, patching, restarts, stdlibcover, unbound, typerules, liveshapes) is imported where
-# it is first used, so it loads at the first save, not with every process (issue 19).
+# it is first used, so it loads at the first save, not with every process (issue 19), and so
+# do the classes only a save makes (saveverdicts). The reading of frozen types (typeshapes)
+# loads only where a manifest freezes types.
 
 DEFAULT_EXEC_TIMEOUT = DEFAULT_EXEC_TIMEOUT_MS / 1000
 _GONE = object()
 
 
-@dataclass(frozen=True, slots=True)  # one per module the process imports: no instance dict
+# One per module the process imports: no instance dict. Never compared (nor the records below):
+# no field-wise __eq__ and __hash__ to make at every start.
+@dataclass(frozen=True, slots=True, eq=False)
 class ModuleSpec:
     """A module that reloads: one of the manifest's, with its contract, or one the process
     imported from under the project root, with none (``contract`` False)."""
@@ -82,7 +81,7 @@ class ModuleSpec:
     types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Delta:
     """A version compared with the running one it was prepared against (``previous``), while it
     was prepared: where the watcher prepares a save during the rest of a burst, that is done
@@ -95,7 +94,7 @@ class Delta:
     changed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Candidate:
     """A version of a module's source that passed every check that runs no code."""
 
@@ -110,7 +109,7 @@ class Candidate:
     delta: Delta | None = None  # compared with the version it was prepared against
 
 
-@dataclass(slots=True)  # one per module the process imports: no instance dict
+@dataclass(slots=True, eq=False)  # one per module the process imports: no instance dict
 class LiveModule:
     """A loaded module and the facts about the version that runs now.
 
@@ -157,7 +156,7 @@ class LiveModule:
         return self._current
 
 
-@dataclass
+@dataclass(eq=False)
 class Outcome:
     """What a reload did; the server turns it into exactly one event."""
 
@@ -214,10 +213,12 @@ def prepare(
             if (unbound := first_unbound(analysis)) is not None:
                 return _would_fail(spec.path, *unbound)
         violations = _violations(spec, analysis)
-        types = read_types(analysis.tree(), spec.types) if spec.types else {}
-        if spec.types:
-            from hotreload.contract.typerules import compare_types  # only for frozen types
+        types: dict[str, FoundType] = {}
+        if spec.types:  # only for frozen types
+            from hotreload.contract.typerules import compare_types
+            from hotreload.contract.typeshapes import read_types
 
+            types = read_types(analysis.tree(), spec.types)
             violations += compare_types(spec.types, types, analysis.tree(), (spec.name, spec.path))
     except (RecursionError, MemoryError) as e:
         return Failure("syntax_error", f"{spec.path.name}: {too_deep(e)}")
@@ -448,6 +449,8 @@ def _raised_elsewhere(error: BaseException, path: Path) -> bool:
 def _error_in_place(failure: Failure, analysis: Analysis, run: Run) -> RestartNeeded:
     """A statement run again in place raised: a fresh start runs every statement once, in
     order, and may well not (`Table 'todos' is already defined`)."""
+    from hotreload.saveverdicts import RestartCause, RestartNeeded
+
     statement = analysis.statements[run.ran[-1]] if run.ran else None
     cause = RestartCause(
         "exec_error_in_place",
@@ -479,6 +482,7 @@ def _main_thread_only(error: BaseException, module: str) -> RestartNeeded:
     watcher's thread, a fresh start on the main one. Where the module's registrations are
     recorded the call is made on the main thread; this is when that thread was unavailable."""
     from hotreload.engine.restarts import restart_needed
+    from hotreload.saveverdicts import RestartCause
 
     if isinstance(error, MainThreadUnavailable):
         cause = RestartCause("exec_error_in_place", f"{error} (a reload runs off the main thread)")
@@ -669,6 +673,7 @@ def _say_what_changed(outcome: Outcome, old: Candidate, new: Candidate) -> None:
         method_signatures,
         parameter_warnings,
     )
+    from hotreload.saveverdicts import AcceptWarning
 
     spec = outcome.live.spec
     delta = _delta(new, old)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from hotreload.errors import ServerError
 from hotreload.events import EventLog, ServerRestarting
-from hotreload.verdicts import RestartNeeded, RestartReason
+from hotreload.saveverdicts import RestartNeeded
+from hotreload.verdicts import RestartReason
 
 LISTEN_FD = "HOTRELOAD_LISTEN_FD"  # the inherited listening socket's descriptor
 RESTARTED = "HOTRELOAD_RESTARTED"  # set in a run that a restart began

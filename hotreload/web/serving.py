@@ -21,8 +21,8 @@ from typing import Any
 from hotreload.errors import AppError, PortInUse, ServerError
 from hotreload.events import AppLog, AppServing, EventLog
 from hotreload.manifest import EnvProfile, LoadedManifest, split_target
+from hotreload.saveverdicts import RestartCause, RestartNeeded
 from hotreload.server import Server
-from hotreload.verdicts import RestartCause, RestartNeeded
 from hotreload.web.frameworks import ErrorStream, adapt, config_files, with_error_stream
 from hotreload.words import AppKind, Level, article
 
