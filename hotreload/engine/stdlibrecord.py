@@ -180,7 +180,7 @@ class _Thread(threading.local):
 
 _local = _Thread()
 _install_lock = threading.Lock()
-_depth = 0
+_depth = 0  # how many threads record (each from its outermost block's start to its end)
 _originals: dict[tuple[object, str], Any] = {}  # (owner, attribute) -> the original
 _by_original: dict[int, Any] = {}  # id(original) -> its wrapper, while installed
 _by_wrapper: dict[int, Any] = {}  # id(wrapper) -> its original, while installed
@@ -218,28 +218,44 @@ class _Recording:
     def __enter__(self) -> Target:
         thread = _local
         targets = thread.targets
+        namespace = self.namespace
+        self.target = target = Target(namespace, thread)
         if targets:  # a hook changed since the last look is the running module's
             targets[-1].check_hooks()
-        else:
+        else:  # the thread's outermost block: the wrappers are in place until it ends
             thread.hooks = _hooks()
-        self.target = target = Target(self.namespace, thread)
-        _install()
+            _install()
         targets.append(target)
-        _swap_names(target.namespace, _by_original)
+        if not namespace.keys() <= _IMPORT_NAMES:
+            _swap_names(namespace, _by_original)
         return target
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         target = self.target
         try:
             target.check_hooks()
-            _swap_names(target.namespace, _by_wrapper)
+            # No name anywhere holds a wrapper where each is referred to as when it was
+            # installed: asked at the end of every project module's import, this costs the
+            # same for any namespace, where comparing every value's id costs 75 ns a name.
+            if not _COUNTS_REFERENCES or _references() != _installed_references:
+                _swap_names(target.namespace, _by_wrapper)
         finally:
             targets = target.thread.targets
             if targets[-1] is target:  # always, but for blocks left out of order
                 targets.pop()
             else:
                 targets.remove(target)
-            _uninstall()
+            if not targets:
+                _uninstall()
+
+
+# What the import system puts in a module's namespace before its code runs: a namespace with
+# nothing else (a module's import beginning) holds no original, and is not looked through
+# (`id`, which that takes, is an audited call: an audit hook hears of every name).
+_IMPORT_NAMES = frozenset(
+    {"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__", "__cached__"}
+    | {"__builtins__", "__path__"}
+)
 
 
 def recording(namespace: dict[str, Any]) -> AbstractContextManager[Target]:
@@ -251,13 +267,6 @@ def recording(namespace: dict[str, Any]) -> AbstractContextManager[Target]:
 def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
     """Bind names of the module that hold an original to its wrapper (``_by_original``), or
     back (``_by_wrapper``)."""
-    if not table:
-        return
-    if table is _by_wrapper and _COUNTS_REFERENCES and _references() == _installed_references:
-        # No name anywhere holds a wrapper (each is referred to as when it was installed):
-        # asked at the end of every project module's import, this costs the same for any
-        # namespace, where comparing every value's id costs some 75 ns a name.
-        return
     if table.keys().isdisjoint(map(id, namespace.values())):
         return  # the common case, found at C speed
     for name, value in list(namespace.items()):
