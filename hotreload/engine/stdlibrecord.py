@@ -70,9 +70,9 @@ class Ledger:
     hotreload recorded), so a statement with no entry registered nothing.
 
     Most modules register nothing: their ledgers share one empty index (read-only; `place`
-    makes a new one where it adds), and those of modules imported while recording are one
-    ledger (`NOTHING`): a ledger's fields are never assigned to but by `place`, which leaves
-    one with nothing to place as it is (the server replaces a module's ledger, `_next_ledger`)."""
+    makes a new one where it adds), and the modules imported while recording that registered
+    nothing share one ledger (`NOTHING`): a ledger's fields are assigned to by `place` alone,
+    which leaves a ledger with nothing to place as it is (a save replaces a module's ledger)."""
 
     complete: bool = False
     by_index: Mapping[int, list[Registration]] = field(default_factory=_no_index)
@@ -106,11 +106,10 @@ class Target:
     """One module whose code runs now: its registrations go to ``found``, each with the
     statement running (``index``, set by a save's run) or the line its frame is at."""
 
-    __slots__ = ("found", "index", "namespace", "thread")
+    __slots__ = ("found", "index", "namespace")
 
-    def __init__(self, namespace: dict[str, Any], thread: _Thread) -> None:
+    def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
-        self.thread = thread  # the thread whose module code this is
         self.index: int | None = None
         self.found: list[tuple[int | None, int | None, str, Registration]] = []
 
@@ -118,12 +117,12 @@ class Target:
         self.found.append((self.index, line, hook, registration))
 
     def check_hooks(self, now: tuple[object, object] | None = None) -> None:
-        """Compare the process's hooks (``now``, else read) with those the thread saw last (at
+        """Compare the process's hooks (``now``, else read) with those this thread saw last (at
         the start or end of a module's run, or a statement's): what changed since, this
         module's code did (the innermost running), and it is registered."""
         if now is None:
             now = _hooks()
-        thread = self.thread
+        thread = _local
         before_all, thread.hooks = thread.hooks, now
         if before_all[0] is now[0] and before_all[1] is now[1]:
             return
@@ -219,7 +218,7 @@ class _Recording:
         thread = _local
         targets = thread.targets
         namespace = self.namespace
-        self.target = target = Target(namespace, thread)
+        self.target = target = Target(namespace)
         if targets:  # a hook changed since the last look is the running module's
             targets[-1].check_hooks()
         else:  # the thread's outermost block: the wrappers are in place until it ends
@@ -240,7 +239,7 @@ class _Recording:
             if not _COUNTS_REFERENCES or _references() != _installed_references:
                 _swap_names(target.namespace, _by_wrapper)
         finally:
-            targets = target.thread.targets
+            targets = _local.targets
             if targets[-1] is target:  # always, but for blocks left out of order
                 targets.pop()
             else:
