@@ -405,10 +405,9 @@ def _kernel_watch() -> Any:
 
 def _absolute(file: Path) -> Path:
     """The file as an absolute, normalised path (a Path that is one already is kept as is)."""
-    if isinstance(file, Path):
-        text = os.fspath(file)  # not `.parts`: a tuple kept in every Path asked for it
-        if os.path.isabs(text) and _DOTDOT not in text:
-            return file
+    # `..` looked for in the text, not in `.parts` (a tuple kept in every Path asked for it).
+    if isinstance(file, Path) and file.is_absolute() and _DOTDOT not in os.fspath(file):
+        return file
     return Path(os.path.abspath(file))
 
 

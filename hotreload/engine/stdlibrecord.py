@@ -120,8 +120,8 @@ class Target:
         """Compare the process's hooks (``now``, else read) with those this thread saw last (at
         the start or end of a module's run, or a statement's): what changed since, this
         module's code did (the innermost running), and it is registered."""
-        if now is None:
-            now = _hooks()
+        if now is None:  # `_hooks()`, read here: asked twice at every project module's import
+            now = (_SYS.get("excepthook"), _THREADING.get("excepthook"))
         thread = _local
         before_all, thread.hooks = thread.hooks, now
         if before_all[0] is now[0] and before_all[1] is now[1]:
