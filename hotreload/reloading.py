@@ -286,8 +286,9 @@ class ImportedModules:
         stat: os.stat_result | None,
         link: bool | None,
     ) -> None:
-        if name in self.batches.modules or name in self.manifest_modules:
+        if name in self.manifest_modules:
             return
+        # (A module tracked already, imported again, is left as it is by `track`.)
         spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
         live = adopt(spec, module, source)
         if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
