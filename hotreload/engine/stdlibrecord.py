@@ -646,7 +646,7 @@ class _ImportRecording(_Recording):
         if exc_type is None:
             target = self.target
             name = str(target.namespace.get("__name__", ""))
-            ledger = ledger_of(target)
+            ledger = ledger_of(target) if target.found else NOTHING  # (most modules: no call)
             with _imported_lock:
                 _imported[name] = ledger
 
