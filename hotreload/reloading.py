@@ -119,7 +119,7 @@ class ReloadingSide:
             on_early=self._prepare_early,
         )
         if self.imports is not None:
-            self.imports.on_tracked = lambda path: watcher.add([path])
+            self.imports.on_tracked = watcher.add_file
         watcher.start()
         self._catch_up()
 
@@ -235,6 +235,10 @@ class ReloadingSide:
 _NONE: Mapping[str, Any] = types.MappingProxyType({})  # no exports, no frozen types: one for all
 
 
+def _ignore(path: Path, link: bool | None) -> None:
+    """Files tracked before the watcher exists: it starts with every tracked module's file."""
+
+
 class ImportedModules:
     """Every module the process imports from under the project root (but the manifest's)
     becomes a live module of the server, reported with `module.loaded` (``contract`` false),
@@ -252,7 +256,8 @@ class ImportedModules:
         self.batches = batches
         self.events = events
         self.manifest_modules = manifest_modules
-        self.on_tracked: Callable[[Path], None] = lambda _path: None
+        # Told of each file tracked, and whether it is a symlink (None: unknown).
+        self.on_tracked: Callable[[Path, bool | None], None] = _ignore
         self.recorder = ImportRecorder(
             ProjectFiles(root), self._imported, batches.import_began, around=recording_import
         )
@@ -272,7 +277,7 @@ class ImportedModules:
         for name, path, module in imported_project_modules(self.recorder.files, skip):
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
-                self._imported(name, path, source, module, 0.0, None)
+                self._imported(name, path, source, module, 0.0, None, None)
 
     def _imported(
         self,
@@ -282,15 +287,17 @@ class ImportedModules:
         module: types.ModuleType,
         took_ms: float,
         stat: os.stat_result | None,
+        link: bool | None,
     ) -> None:
-        if name in self.batches.modules or name in self.manifest_modules:
+        if name in self.manifest_modules:
             return
+        # (A module tracked already, imported again, is left as it is by `track`.)
         spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
         live = adopt(spec, module, source)
         if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
             return
         report_loaded(self.events, live, digest(source), took_ms)
-        self.on_tracked(path)
+        self.on_tracked(path, link)
 
 
 # -- the manifest under watch ---------------------------------------------------------------

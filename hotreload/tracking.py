@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import os
+import stat
 import sys
 import sysconfig
 import threading
@@ -23,9 +24,11 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-# name, file, the source it ran, the module, milliseconds the import took, and the file's
-# stat when it was read (None if unknown)
-ImportHandler = Callable[[str, Path, bytes, types.ModuleType, float, os.stat_result | None], None]
+# name, file, the source it ran, the module, milliseconds the import took, the file's stat when
+# it was read, and whether the file itself is a symlink (None for both where unknown)
+ImportHandler = Callable[
+    [str, Path, bytes, types.ModuleType, float, os.stat_result | None, bool | None], None
+]
 
 # Folders whose modules are never the project's own code.
 EXCLUDED_FOLDERS = frozenset(
@@ -51,8 +54,10 @@ class RealPaths:
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
 
-    def __call__(self, file: str) -> str:
-        if os.path.islink(file):
+    def __call__(self, file: str, *, link: bool | None = None) -> str:
+        """``link``: whether the file itself is a symlink, where a stat made already says so
+        (the import system's, at an import); None to look (one `lstat`)."""
+        if link or (link is None and os.path.islink(file)):
             return os.path.realpath(file)
         folder, sep, name = file.rpartition(os.sep)
         if not sep or not name or folder.endswith(sep) or (os.altsep and os.altsep in file):
@@ -152,15 +157,21 @@ class ImportRecorder:
 
             The bytes and the stat are kept from the loader's own stat and read of the file
             (one of each per import, as without hotreload); only a module loaded from a
-            valid .pyc, whose source the loader never reads, is read here.
+            valid .pyc, whose source the loader never reads, is read here. The stat is an
+            `lstat` first: it tells the watcher whether the file is a symlink (followed then,
+            with a second stat), which it would otherwise ask the system at every import.
             """
 
             _source: bytes | None = None
             _stat: os.stat_result | None = None
+            _link: bool | None = None
 
             def path_stats(self, path: str) -> Mapping[str, Any]:
-                st = os.stat(path)
-                self._stat = st
+                st = os.lstat(path)
+                link = stat.S_ISLNK(st.st_mode)
+                if link:
+                    st = os.stat(path)
+                self._stat, self._link = st, link
                 return {"mtime": st.st_mtime, "size": st.st_size}
 
             def source_to_code(  # type: ignore[override]  # a staticmethod in typeshed
@@ -187,9 +198,10 @@ class ImportRecorder:
                         source = self.get_data(self.path)
                     # The loader lives on in the module's spec: it keeps neither the bytes nor
                     # the stat (a stat result is some 600 bytes of int objects per module).
-                    stat, self._source, self._stat = self._stat, None, None
+                    seen, link = self._stat, self._link
+                    self._source = self._stat = self._link = None
                     path = Path(self.path)
-                    recorder.on_import(module.__name__, path, source, module, took_ms, stat)
+                    recorder.on_import(module.__name__, path, source, module, took_ms, seen, link)
 
         self._loader = RecordingLoader
 

@@ -86,9 +86,8 @@ class Watcher:
     ) -> None:
         self.files: list[Path] = []
         self._known: set[Path] = set()
-        self._wanted: set[str] = set()
-        self._by_path: dict[str, Path] = {}
-        self._in_directory: dict[str, dict[str, None]] = {}  # each directory's wanted spellings
+        self._by_path: dict[str, Path] = {}  # each spelling of a watched file (given, real)
+        self._in_directory: dict[str, list[Path]] = {}  # the files with a spelling in each
         self._directories: list[str] = []
         self._directory_set: set[str] = set()
         self._realpath = RealPaths()
@@ -105,40 +104,60 @@ class Watcher:
         self.add(files)
 
     def add(self, files: Iterable[Path]) -> None:
-        """Watch these files too (a module the process just imported); safe from any thread.
+        """Watch these files too; safe from any thread.
 
         A file in a directory not watched yet makes the watch start afresh with it, which
         decides every file once (a resync) for what changed meanwhile.
         """
         with self._lock:
-            # Linear in the files added, not in those watched: a start-up that imports 1,000
-            # project modules adds them one at a time.
-            new = list(dict.fromkeys(_absolute(f) for f in files))
-            new = [f for f in new if f not in self._known]
-            if not new:
-                return
-            self.files.extend(new)
-            self._known.update(new)
             added: set[str] = set()
-            for f in new:
-                text = os.fspath(f)
-                # A Path's text is normal already, but for `..` (`_absolute` kept it).
-                norm = os.path.normpath(text) if _DOTDOT in text else text
-                real = self._realpath(text)
-                for spelling in (norm,) if real == norm else (norm, real):
-                    self._wanted.add(spelling)
-                    self._by_path[spelling] = f
-                    directory = os.path.dirname(spelling)
-                    self._in_directory.setdefault(directory, {})[spelling] = None
-                    added.add(directory)
-            if not added <= self._directory_set:  # replaced, never changed: read unlocked
-                directories = self._directory_set | added
-                self._directories = sorted(directories)
-                self._directory_set = directories
-                if self._kernel is not None:
-                    self._kernel.wake()  # the kernel's watch takes new directories as it runs
-                elif self._thread is not None:
-                    self._signal.restart = True
+            for file in dict.fromkeys(map(_absolute, files)):
+                if file not in self._known:
+                    added.update(self._take(file, None))
+            if not added <= self._directory_set:
+                self._watch_directories(added)
+
+    def add_file(self, file: Path, link: bool | None = None) -> None:
+        """Watch this file too (a module the process just imported: a start-up that imports
+        1,000 project modules adds them one at a time); ``link``: whether the file itself is a
+        symlink, where a stat made already says so (None: asked here). Safe from any thread."""
+        file = _absolute(file)
+        with self._lock:
+            if file in self._known:
+                return
+            directories = self._take(file, link)
+            if not self._directory_set.issuperset(directories):
+                self._watch_directories(directories)
+
+    def _take(self, file: Path, link: bool | None) -> tuple[str, ...]:
+        """Note a file not watched yet under each of its spellings (as given, and its real path
+        where that differs); the directories they are in. Under the lock."""
+        self.files.append(file)
+        self._known.add(file)
+        text = os.fspath(file)
+        # A Path's text is normal already, but for `..` (`_absolute` kept it).
+        norm = os.path.normpath(text) if _DOTDOT in text else text
+        real = self._realpath(text, link=link)
+        directory = os.path.dirname(norm)
+        self._by_path[norm] = file
+        self._in_directory.setdefault(directory, []).append(file)
+        if real == norm:
+            return (directory,)
+        real_directory = os.path.dirname(real)
+        self._by_path[real] = file
+        if real_directory != directory:
+            self._in_directory.setdefault(real_directory, []).append(file)
+        return (directory, real_directory)
+
+    def _watch_directories(self, added: Iterable[str]) -> None:
+        """Watch directories not watched yet too (under the lock)."""
+        directories = self._directory_set.union(added)  # replaced, never changed: read unlocked
+        self._directories = sorted(directories)
+        self._directory_set = directories
+        if self._kernel is not None:
+            self._kernel.wake()  # the kernel's watch takes new directories as it runs
+        elif self._thread is not None:
+            self._signal.restart = True
 
     def start(self, timeout: float = 10.0) -> None:
         """Start watching; returns once the OS watches are registered."""
@@ -165,7 +184,7 @@ class Watcher:
         path = os.path.normpath(path)
         if change == _deleted() and path in self._directory_set:
             self._signal.restart = True  # a watched directory went: watch afresh
-        return path in self._wanted
+        return path in self._by_path
 
     def _run(self) -> None:
         kernel = _kernel_watch()
@@ -352,17 +371,15 @@ class Watcher:
                 del writing[file]
                 changed.add(file)
         changed -= set(writing)  # written again after it was closed: wait for that close
+        if not changed:  # woken to watch a new directory, or timed out: nothing to order
+            return [], set(), resync
         return [f for f in self.files if f in changed], whole & changed, resync
 
     def _files_in(self, directories: list[str]) -> list[Path]:
-        """The files wanted in these directories (asked for each directory a start-up's imports
-        add: by directory, not by a look at every file wanted)."""
+        """The files with a spelling in these directories, once each."""
         with self._lock:
-            return [
-                self._by_path[spelling]
-                for directory in dict.fromkeys(directories)
-                for spelling in self._in_directory.get(directory, ())
-            ]
+            in_directory = self._in_directory
+            return list(dict.fromkeys(f for d in directories for f in in_directory.get(d, ())))
 
     def _order(self, changes: set[tuple[watchfiles.Change, str]]) -> list[Path]:
         """The changed files, once each, in the order they were given to the watcher."""
@@ -401,10 +418,9 @@ def _kernel_watch() -> Any:
 
 def _absolute(file: Path) -> Path:
     """The file as an absolute, normalised path (a Path that is one already is kept as is)."""
-    if isinstance(file, Path):
-        text = os.fspath(file)  # not `.parts`: a tuple kept in every Path asked for it
-        if os.path.isabs(text) and _DOTDOT not in text:
-            return file
+    # `..` looked for in the text, not in `.parts` (a tuple kept in every Path asked for it).
+    if isinstance(file, Path) and file.is_absolute() and _DOTDOT not in os.fspath(file):
+        return file
     return Path(os.path.abspath(file))
 
 

@@ -193,3 +193,37 @@ def test_names_bound_to_wrappers_in_nested_imports_are_bound_back(tmp_path: Path
     assert outer["handle"] is original_signal is signal.signal
     assert elsewhere["kept"] is not original  # not a namespace that was recorded: left alone
     assert atexit.register is original
+
+
+def test_a_hook_assigned_in_a_nested_import_is_that_module_s_alone() -> None:
+    """Modules importing each other three deep: `sys.excepthook` assigned by the middle one's
+    code (between its nested imports) is recorded for it, not for the module importing it, nor
+    for the ones it imports; one assigned by the outermost after its imports, for that one."""
+    outer: dict[str, object] = {"__name__": "fs_hook_outer"}
+    middle: dict[str, object] = {"__name__": "fs_hook_middle"}
+    inner: dict[str, object] = {"__name__": "fs_hook_inner"}
+    original = sys.excepthook
+
+    def middles_hook(*args: object) -> None:
+        original(*args)  # type: ignore[arg-type]
+
+    def outers_hook(*args: object) -> None:
+        original(*args)  # type: ignore[arg-type]
+
+    try:
+        with stdlibrecord.recording(outer) as outer_target:
+            with stdlibrecord.recording(middle) as middle_target:
+                with stdlibrecord.recording(inner):
+                    pass
+                sys.excepthook = middles_hook
+                with stdlibrecord.recording(inner) as inner_target:
+                    pass
+            sys.excepthook = outers_hook
+    finally:
+        sys.excepthook = original
+    said = {
+        name: [registration.what.rpartition(".")[2] for *_, registration in target.found]
+        for name, target in (("outer", outer_target), ("middle", middle_target))
+    }
+    assert said == {"outer": ["outers_hook"], "middle": ["middles_hook"]}
+    assert inner_target.found == []

@@ -62,7 +62,8 @@ class LiveModules:
                 return False
             self._by_name[live.spec.name] = live
             self._by_path[live.spec.path] = live.spec.name
-            self._filenames = {}
+            if self._filenames:  # a file asked about may be this module's now
+                self._filenames = {}
             return True
 
     def get(self, name: str) -> LiveModule | None:

@@ -30,7 +30,6 @@ import atexit
 import copyreg
 import functools
 import logging
-import operator
 import signal
 import sys
 import threading
@@ -71,7 +70,9 @@ class Ledger:
     hotreload recorded), so a statement with no entry registered nothing.
 
     Most modules register nothing: their ledgers share one empty index (read-only; `place`
-    makes a new one where it adds)."""
+    makes a new one where it adds), and the modules imported while recording that registered
+    nothing share one ledger (`NOTHING`): a ledger's fields are assigned to by `place` alone,
+    which leaves a ledger with nothing to place as it is (a save replaces a module's ledger)."""
 
     complete: bool = False
     by_index: Mapping[int, list[Registration]] = field(default_factory=_no_index)
@@ -105,43 +106,43 @@ class Target:
     """One module whose code runs now: its registrations go to ``found``, each with the
     statement running (``index``, set by a save's run) or the line its frame is at."""
 
-    __slots__ = ("found", "hooks", "index", "namespace")
+    __slots__ = ("found", "index", "namespace")
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
         self.index: int | None = None
         self.found: list[tuple[int | None, int | None, str, Registration]] = []
-        self.hooks = _hooks()
 
     def add(self, line: int | None, registration: Registration, hook: str = "") -> None:
         self.found.append((self.index, line, hook, registration))
 
-    def check_hooks(self, now: tuple[object, ...] | None = None) -> None:
-        """Compare the process's hooks (``now``, else read) with those seen last: what changed
-        is registered."""
-        if now is None:
-            now = _hooks()
-        before_all = self.hooks
-        if all(map(operator.is_, before_all, now)):
+    def check_hooks(self, now: tuple[object, object] | None = None) -> None:
+        """Compare the process's hooks (``now``, else read) with those this thread saw last (at
+        the start or end of a module's run, or a statement's): what changed since, this
+        module's code did (the innermost running), and it is registered."""
+        if now is None:  # `_hooks()`, read here: asked twice at every project module's import
+            now = (_SYS.get("excepthook"), _THREADING.get("excepthook"))
+        thread = _local
+        before_all, thread.hooks = thread.hooks, now
+        if before_all[0] is now[0] and before_all[1] is now[1]:
             return
         for (owner, name), before, after in zip(_HOOK_OWNERS, before_all, now, strict=True):
             if after is not before:
                 hook = f"{owner.__name__}.{name}"
                 self.add(None, _hook_registration(owner, name, before, after), hook)
-        self.hooks = now
 
 
-_HOOK_OWNERS: tuple[tuple[types.ModuleType, str], ...] = (
+_HOOK_OWNERS: tuple[tuple[types.ModuleType, str], tuple[types.ModuleType, str]] = (
     (sys, "excepthook"),
     (threading, "excepthook"),
 )
-_HOOK_NAMESPACES = tuple((vars(owner), name) for owner, name in _HOOK_OWNERS)
+_SYS, _THREADING = vars(sys), vars(threading)
 
 
-def _hooks() -> tuple[object, ...]:
-    """The hooks now, in `_HOOK_OWNERS` order (read at every import, and for each importer of
-    a nested one: a tuple compared item by item, by identity)."""
-    return tuple([namespace.get(name) for namespace, name in _HOOK_NAMESPACES])
+def _hooks() -> tuple[object, object]:
+    """The hooks now, in `_HOOK_OWNERS` order (read as every module's import begins and ends:
+    two items, compared by identity)."""
+    return (_SYS.get("excepthook"), _THREADING.get("excepthook"))
 
 
 def _hook_registration(
@@ -164,26 +165,31 @@ def _name(value: object) -> str:
 
 # -- recording ---------------------------------------------------------------------------------
 
-_local = threading.local()
+
+class _Thread(threading.local):
+    """What one thread records: the modules whose code runs (innermost last), and the hooks as
+    they were when it last looked. Every look (a module's run beginning or ending, a
+    statement's run ending) is made for the innermost module, whose code alone ran since the
+    one before."""
+
+    def __init__(self) -> None:
+        self.targets: list[Target] = []
+        self.hooks: tuple[object, object] = _hooks()
+
+
+_local = _Thread()
 _install_lock = threading.Lock()
-_depth = 0
+_depth = 0  # how many threads record (each from its outermost block's start to its end)
 _originals: dict[tuple[object, str], Any] = {}  # (owner, attribute) -> the original
 _by_original: dict[int, Any] = {}  # id(original) -> its wrapper, while installed
 _by_wrapper: dict[int, Any] = {}  # id(wrapper) -> its original, while installed
 _made: dict[tuple[object, str], tuple[Any, Any]] = {}  # (owner, attribute) -> original, wrapper
 
 
-def _targets() -> list[Target]:
-    targets: list[Target] | None = getattr(_local, "targets", None)
-    if targets is None:
-        targets = _local.targets = []
-    return targets
-
-
 def _where() -> tuple[Target, int] | None:
     """The module being recorded whose module-level frame is nearest the caller's caller, and
     that frame's line; None for anything else (a library's own import, another thread)."""
-    targets = getattr(_local, "targets", None)
+    targets = _local.targets
     if not targets:
         return None
     frame: types.FrameType | None = sys._getframe(2)
@@ -203,35 +209,52 @@ class _Recording:
     project module's import runs in one, and a nested import (a module importing another)
     must cost little more than a flat one."""
 
-    __slots__ = ("namespace", "target", "targets")
+    __slots__ = ("namespace", "target")
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
 
     def __enter__(self) -> Target:
-        self.target = target = Target(self.namespace)
-        self.targets = targets = _targets()
-        if targets:  # a hook an outer module changed so far is its own
-            now = target.hooks
-            for outer in targets:
-                outer.check_hooks(now)
-        _install()
+        thread = _local
+        targets = thread.targets
+        namespace = self.namespace
+        self.target = target = Target(namespace)
+        if targets:  # a hook changed since the last look is the running module's
+            targets[-1].check_hooks()
+        else:  # the thread's outermost block: the wrappers are in place until it ends
+            thread.hooks = _hooks()
+            _install()
         targets.append(target)
-        _swap_names(target.namespace, _by_original)
+        if not namespace.keys() <= _IMPORT_NAMES:
+            _swap_names(namespace, _by_original)
         return target
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
-        target, targets = self.target, self.targets
+        target = self.target
         try:
             target.check_hooks()
-            _swap_names(target.namespace, _by_wrapper)
+            # No name anywhere holds a wrapper where each is referred to as when it was
+            # installed: asked at the end of every project module's import, this costs the
+            # same for any namespace, where comparing every value's id costs 75 ns a name.
+            if not _COUNTS_REFERENCES or _references() != _installed_references:
+                _swap_names(target.namespace, _by_wrapper)
         finally:
-            targets.remove(target)
-            _uninstall()
-            if targets:  # and what this one changed is not theirs
-                now = _hooks()
-                for outer in targets:
-                    outer.hooks = now
+            targets = _local.targets
+            if targets[-1] is target:  # always, but for blocks left out of order
+                targets.pop()
+            else:
+                targets.remove(target)
+            if not targets:
+                _uninstall()
+
+
+# What the import system puts in a module's namespace before its code runs: a namespace with
+# nothing else (a module's import beginning) holds no original, and is not looked through
+# (`id`, which that takes, is an audited call: an audit hook hears of every name).
+_IMPORT_NAMES = frozenset(
+    {"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__", "__cached__"}
+    | {"__builtins__", "__path__"}
+)
 
 
 def recording(namespace: dict[str, Any]) -> AbstractContextManager[Target]:
@@ -243,13 +266,6 @@ def recording(namespace: dict[str, Any]) -> AbstractContextManager[Target]:
 def _swap_names(namespace: dict[str, Any], table: dict[int, Any]) -> None:
     """Bind names of the module that hold an original to its wrapper (``_by_original``), or
     back (``_by_wrapper``)."""
-    if not table:
-        return
-    if table is _by_wrapper and _COUNTS_REFERENCES and _references() == _installed_references:
-        # No name anywhere holds a wrapper (each is referred to as when it was installed):
-        # asked at the end of every project module's import, this costs the same for any
-        # namespace, where comparing every value's id costs some 75 ns a name.
-        return
     if table.keys().isdisjoint(map(id, namespace.values())):
         return  # the common case, found at C speed
     for name, value in list(namespace.items()):
@@ -271,8 +287,8 @@ _installed_references: list[int] = []  # how many references each had once insta
 
 def _references() -> list[int]:
     """How many references each installed wrapper has now (counted the same way every time:
-    the list and this loop hold one each)."""
-    return [sys.getrefcount(wrapper) for wrapper in _installed]
+    the list and `map` hold one each)."""
+    return list(map(sys.getrefcount, _installed))
 
 
 def _install() -> None:
@@ -510,7 +526,7 @@ def _wrap_singledispatch(original: Callable[..., Any]) -> Callable[..., Any]:
             return dispatcher
 
         def register(cls: Any, func: Any = None) -> Any:
-            if not getattr(_local, "targets", None):
+            if not _local.targets:
                 return plain(cls, func)  # outside module code: as if unwrapped
             if func is None and _dispatch_type(cls):
                 return lambda f: register(cls, f)
@@ -599,10 +615,15 @@ def standard_function(value: object) -> str | None:
 # -- the ledgers of modules imported while recording -------------------------------------------
 
 
+# The ledger of every module whose whole run registered nothing (most modules): one for all.
+NOTHING = Ledger(complete=True)
+_UNKNOWN = Ledger()  # every module's not recorded from its start
+
+
 def ledger_of(target: Target) -> Ledger:
     """A complete ledger of what a module's whole run registered (recorded from its start)."""
     if not target.found:
-        return Ledger(complete=True)
+        return NOTHING
     by_index: dict[int, list[Registration]] = {}
     by_line: list[tuple[int | None, str, Registration]] = []
     for index, line, hook, registration in target.found:
@@ -625,7 +646,7 @@ class _ImportRecording(_Recording):
         if exc_type is None:
             target = self.target
             name = str(target.namespace.get("__name__", ""))
-            ledger = ledger_of(target)
+            ledger = ledger_of(target) if target.found else NOTHING  # (most modules: no call)
             with _imported_lock:
                 _imported[name] = ledger
 
@@ -639,4 +660,4 @@ def recording_import(module: types.ModuleType) -> AbstractContextManager[None]:
 def take_imported(name: str) -> Ledger:
     """The ledger recorded when ``name`` was imported; an incomplete empty one if it was not."""
     with _imported_lock:
-        return _imported.pop(name, None) or Ledger()
+        return _imported.pop(name, None) or _UNKNOWN

@@ -25,7 +25,7 @@ import traceback
 import types
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -124,7 +124,8 @@ class LiveModule:
     version: int
     # Functions that a re-run statement handed to someone else (a framework's route table)
     # while the module kept the older object: they take later code swaps too.
-    handed_out: list[tuple[weakref.ref[types.FunctionType], str]] = field(default_factory=list)
+    # (Most modules never hand one out: an empty tuple, no list each.)
+    handed_out: Sequence[tuple[weakref.ref[types.FunctionType], str]] = ()
     _source: bytes = b""
     # What its statements registered with the standard library (`stdlibrecord`).
     ledger: Ledger = field(default_factory=Ledger)
@@ -740,8 +741,10 @@ def _remember_handed_out(live: LiveModule, new: Any, root: str) -> None:
     """The run made ``new``, the module keeps the old object: whoever got ``new`` (a decorator
     registered it) must still see later edits."""
     spec = live.spec
+    handed_out = list(live.handed_out)
     for function, _ in live_functions({root: new}, str(spec.path), spec.name):
-        live.handed_out.append((weakref.ref(function), root))
+        handed_out.append((weakref.ref(function), root))
+    live.handed_out = handed_out
 
 
 # -- first load -------------------------------------------------------------------------------
