@@ -98,7 +98,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from hotreload.server import Server, set_current
     from hotreload.watcher import end_with_the_process
 
-    end_with_the_process()  # the server's stop is this process's end
+    if args.process_ends:  # the server's stop is this process's end (`run`)
+        end_with_the_process()
 
     try:
         manifest = load_manifest(args.manifest)
@@ -571,8 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns its exit code (0 ok, 1 contract violated, 2 bad input)."""
+def main(argv: Sequence[str] | None = None, *, process_ends: bool = False) -> int:
+    """Run one command; returns its exit code (0 ok, 1 contract violated, 2 bad input).
+    ``process_ends``: the process exits once the command returns (`run`)."""
     parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -580,6 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse exits on --help (0) and on bad usage (2)
         return int(e.code or 0)
     args.argv = arguments  # a restart runs the very same command
+    args.process_ends = process_ends
     try:
         code: int = args.run(args)
         return code
@@ -598,8 +601,9 @@ def run() -> None:
     command loaded (a served app's framework: 200-400 ms on a 2-core machine) is skipped
     (`gc.freeze`): it only delays the exit after Ctrl+C, and Python never promised to finalize
     objects still alive at exit. ``main`` alone leaves the collector as it was, for callers
-    that go on running.
+    that go on running, and closes everything `up` started at its stop (here the kernel's
+    teardown of the file watch is left to the exit: `end_with_the_process`).
     """
-    code = main()
+    code = main(process_ends=True)
     gc.freeze()
     raise SystemExit(code)

@@ -169,10 +169,15 @@ class KernelWatch:
                 self._inotify.rm_watch(wd)
             except OSError:  # its directory went meanwhile: the kernel removed the watch
                 pass
+        # One kept at most (each counts against the user's inotify instances): one left
+        # earlier had its watches torn down long since, and closes at once.
+        while _LEFT_TO_EXIT:
+            os.close(_LEFT_TO_EXIT.pop())
         _LEFT_TO_EXIT.append(os.dup(self._inotify.fileno()))
 
 
-# Descriptors of instances closed by `close(leave_to_exit=True)`: the process's exit closes them.
+# The descriptor of the instance last closed by `close(leave_to_exit=True)`, which the process's
+# exit closes.
 _LEFT_TO_EXIT: list[int] = []
 
 

@@ -513,6 +513,21 @@ def test_up_exits_2_with_server_failed_when_a_module_file_is_missing(
     assert "module 'calc' not found" in events[0]["message"]
 
 
+def test_up_in_process_watches_and_closes_everything_it_started_at_its_stop(
+    demo: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the console script (`run`), whose process ends with the command, leaves the kernel's
+    teardown of the file watch to the exit; `main` in a process that goes on closes it all."""
+    from hotreload import kernelwatch
+
+    demo.write("host", "def main(server):\n    print(f'watching={server.watching}')\n")
+    demo.manifest(MANIFEST + '\n[app]\nentry = "host:main"\n')
+    assert main(["up", "--log-format", "json"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == "watching=True\n"
+    assert kernelwatch._LEFT_TO_EXIT == []
+
+
 def test_up_in_production_starts_no_watcher_and_runs_the_entry(
     demo: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
