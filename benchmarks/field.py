@@ -482,10 +482,9 @@ def _target(args: dict[str, Any]) -> Path:
 
 def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
     """hotreload in this process, as a host uses it: ``up()``, a binding, a calling thread."""
-    from benchmarks.latency import Writer, _quiet_structlog
+    from benchmarks.latency import Writer
     from hotreload import up
 
-    _quiet_structlog()
     plan = _Measure.of(args, contender("hotreload"))
     writer = Writer()
     poller: ThreadPoller | None = None

@@ -193,17 +193,6 @@ class BatchClock:
             return self.batches[mark] if len(self.batches) > mark else None
 
 
-def _quiet_structlog() -> None:
-    """Events are rendered (that cost is real) but written nowhere."""
-    import structlog
-
-    structlog.configure(
-        processors=[structlog.processors.JSONRenderer()],
-        logger_factory=structlog.ReturnLoggerFactory(),
-        cache_logger_on_first_use=True,
-    )
-
-
 def _ms(ns: int) -> float:
     return ns / 1e6
 
@@ -225,7 +214,6 @@ def hotreload_run(args: dict[str, Any]) -> dict[str, Any]:
 
     heap = make_heap(int(args.get("heap_objects", 0)))
 
-    _quiet_structlog()
     root = Path(args["root"])
     module, export = args["module"], args["export"]
     path = root.joinpath(*module.split(".")).with_suffix(".py")

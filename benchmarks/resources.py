@@ -17,7 +17,6 @@ from benchmarks.latency import (
     POLL_INTERVAL_S,
     HostPoller,
     Writer,
-    _quiet_structlog,
     hotreload_run,
 )
 from benchmarks.proc import rss_bytes
@@ -46,7 +45,6 @@ def calls_run(args: dict[str, Any]) -> dict[str, Any]:
     from hotreload import up
     from hotreload.bindings import gated_export
 
-    _quiet_structlog()
     root = Path(args["root"])
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="hotreload-bench-plain-") as scratch:
@@ -138,7 +136,6 @@ def memory_run(args: dict[str, Any]) -> dict[str, Any]:
     """
     from hotreload import up
 
-    _quiet_structlog()
     root = Path(args["root"])
     path = root / f"{BIG_MODULE}.py"
     checkpoints = sorted(int(c) for c in args["checkpoints"])
