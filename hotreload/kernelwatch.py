@@ -20,6 +20,7 @@ import math
 import os
 import select
 import threading
+from collections.abc import KeysView
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,8 +92,10 @@ class KernelWatch:
         return True
 
     @property
-    def watched(self) -> set[str]:
-        return set(self._watches)
+    def watched(self) -> KeysView[str]:
+        """The directories watched now: a live view, asked about each wanted directory at every
+        wake-up (a copy each time made that quadratic in the directories)."""
+        return self._watches.keys()
 
     def wait(self, timeout_s: float | None) -> list[Change]:
         """What happened, once something did (or after ``timeout_s``; None: no limit).

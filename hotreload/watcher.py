@@ -8,6 +8,7 @@ file written in place is read once it has been quiet for a period (`engine.sourc
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -151,9 +152,15 @@ class Watcher:
 
     def _watch_directories(self, added: Iterable[str]) -> None:
         """Watch directories not watched yet too (under the lock)."""
-        directories = self._directory_set.union(added)  # replaced, never changed: read unlocked
-        self._directories = sorted(directories)
-        self._directory_set = directories
+        new = [d for d in dict.fromkeys(added) if d not in self._directory_set]
+        # Both replaced, never changed: read unlocked. A start-up adds its package folders one
+        # at a time: each goes into place in a copy, where sorting them all again at every one
+        # grew with the square of the folders.
+        directories = list(self._directories)
+        for directory in new:
+            bisect.insort(directories, directory)
+        self._directories = directories
+        self._directory_set = self._directory_set.union(new)
         if self._kernel is not None:
             self._kernel.wake()  # the kernel's watch takes new directories as it runs
         elif self._thread is not None:
@@ -217,7 +224,8 @@ class Watcher:
         with self._lock:
             wanted_directories = list(self._directories)
         directories = [d for d in wanted_directories if os.path.isdir(d)]
-        self._signal.missing = [d for d in wanted_directories if d not in directories]
+        there = set(directories)
+        self._signal.missing = [d for d in wanted_directories if d not in there]
         self._signal.restart = False
         if not directories:  # nothing to watch until a directory is back; then decide all
             self._resync = True
@@ -262,9 +270,12 @@ class Watcher:
         live = self._signal.live
         while not self._signal.stop.is_set():
             with self._lock:
-                wanted = list(self._directories)
-            added = [d for d in wanted if d not in kernel.watched and kernel.watch(d)]
-            missing = {d for d in wanted if d not in kernel.watched}
+                wanted = self._directory_set  # replaced, never changed
+            # Those not watched yet, found at C speed: asked at every wake-up, and a start-up
+            # wakes the watch once for each package folder its imports add.
+            unwatched = wanted.difference(kernel.watched)
+            added = [d for d in sorted(unwatched) if kernel.watch(d)]
+            missing = unwatched.difference(added)
             if not live.is_set():
                 live.set()  # every directory there is watched: later saves are seen
             elif added:  # a new directory, or one that is back: what changed before its watch
