@@ -268,9 +268,20 @@ class Watcher:
         writing: dict[Path, float] = {}  # files written in place, not closed yet: since when
         missing: set[str] = set()
         live = self._signal.live
+        known: set[str] | None = None  # the folders wanted at the last round
         while not self._signal.stop.is_set():
             with self._lock:
-                wanted = self._directory_set  # replaced, never changed
+                wanted = self._directory_set  # replaced, never changed: a new one, new folders
+            if live.is_set() and wanted is not known:
+                # Folders an import just added: more usually follow (a start-up adds each of its
+                # packages' as it imports it), so they are taken in one round after a moment,
+                # not one round each, which took the importing thread's GIL every time. What
+                # changed in them meanwhile is decided as they are watched (below).
+                if self._signal.stop.wait(NEW_FOLDERS_WAIT_S):
+                    break
+                with self._lock:
+                    wanted = self._directory_set
+            known = wanted
             # Those not watched yet, found at C speed: asked at every wake-up, and a start-up
             # wakes the watch once for each package folder its imports add.
             unwatched = wanted.difference(kernel.watched)
@@ -406,6 +417,10 @@ class Watcher:
 
 
 _ends_with_process = False
+
+
+# How long the watch waits, once told of a new folder, for more before watching them.
+NEW_FOLDERS_WAIT_S = 0.005
 
 
 def end_with_the_process() -> None:

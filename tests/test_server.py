@@ -66,6 +66,32 @@ def test_stop_ends_the_watcher_thread_and_writes_server_stopped(
     assert watcher_threads() == []
 
 
+def test_stop_forgets_the_finders_made_for_project_folders(calc_project: Project, start) -> None:
+    """A folder the app imported from while the server ran is found by the standard finder
+    again once it stops: its modules are no longer recorded."""
+    import importlib
+    import sys
+
+    calc_project.write("helpers/__init__", "")
+    calc_project.write("helpers/first", "X = 1\n")
+    calc_project.write("helpers/second", "Y = 2\n")
+    server, events = start()
+    folder = str(calc_project.root / "helpers")
+    try:
+        importlib.import_module("helpers.first")
+        assert "helpers.first" in server.modules
+        assert folder in sys.path_importer_cache
+        recording = sys.path_importer_cache[folder]
+        server.stop()
+        assert sys.path_importer_cache.get(folder) is not recording
+        importlib.import_module("helpers.second")  # after the stop: the standard finder
+        loader = sys.modules["helpers.second"].__loader__
+        assert type(loader) is importlib.machinery.SourceFileLoader
+    finally:
+        for name in ("helpers.second", "helpers.first", "helpers"):
+            sys.modules.pop(name, None)
+
+
 def test_context_manager_stops_the_server(calc_project: Project) -> None:
     events = EventRecorder()
     server = Server(load_manifest(calc_project.manifest_path), on_event=events).start()
