@@ -75,7 +75,7 @@ def test_stop_forgets_the_finders_made_for_project_folders(calc_project: Project
     calc_project.write("helpers/__init__", "")
     calc_project.write("helpers/first", "X = 1\n")
     calc_project.write("helpers/second", "Y = 2\n")
-    server, events = start()
+    server, _ = start()
     folder = str(calc_project.root / "helpers")
     try:
         importlib.import_module("helpers.first")
