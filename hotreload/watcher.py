@@ -40,6 +40,7 @@ DIRECTORY_POLL_S = 0.1  # how often a watched directory that is gone is looked f
 RESYNC_MS = 100  # after a fresh watch, how soon every file is decided once
 WRITE_LIMIT_S = 2.0  # a file written in place and not closed for this long is decided as is
 EARLY_FILES = 2  # a burst about more files than this (a checkout) is read without early checks
+NEW_FOLDERS_WAIT_S = 0.005  # told of a new folder, the kernel's watch waits this for more
 
 
 class _StopSignal:
@@ -416,11 +417,7 @@ class Watcher:
             self.on_error(error, concerns)
 
 
-_ends_with_process = False
-
-
-# How long the watch waits, once told of a new folder, for more before watching them.
-NEW_FOLDERS_WAIT_S = 0.005
+_ends_with_process = False  # see `end_with_the_process`
 
 
 def end_with_the_process() -> None:
