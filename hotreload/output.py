@@ -159,8 +159,12 @@ class TeeToFile:
         self._failing = False
 
     def __call__(self, event_dict: MutableMapping[str, Any]) -> None:
+        self.write_line(to_json_line(event_dict))
+
+    def write_line(self, line: str) -> None:
+        """Append one line (or several, joined by newlines) to the file."""
         try:
-            self.log_file.write_line(to_json_line(event_dict))
+            self.log_file.write_line(line)
         except OSError as e:
             if not self._failing:
                 self._failing = True
@@ -328,7 +332,27 @@ class EventOutput:
             return
         if self._burst is None:
             self._writer.msg(to_json_line(record))
-        elif self._burst.holds(record):
+        else:
+            self._to_console(record)
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Write several events, in order, as `write` does each; JSON lines go in one write
+        to the log file and one to stderr (an import burst's `module.loaded` events)."""
+        lines = None
+        if self._tee is not None:
+            lines = "\n".join(map(to_json_line, records))
+            self._tee.write_line(lines)
+        if not self.stderr:
+            return
+        if self._burst is None:
+            self._writer.msg(lines or "\n".join(map(to_json_line, records)))
+        else:
+            for record in records:
+                self._to_console(record)
+
+    def _to_console(self, record: dict[str, Any]) -> None:
+        assert self._burst is not None, "console output only"
+        if self._burst.holds(record):
             self._burst.add(record)
         else:
             self._burst.end()

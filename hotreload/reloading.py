@@ -7,7 +7,9 @@ import os
 import threading
 import time
 import types
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ from hotreload.engine import mainthread
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
 from hotreload.engine.gate import VersionGate
-from hotreload.engine.source import digest, mark_of, read_source
+from hotreload.engine.source import FileMark, digest, mark_of, read_source
 from hotreload.engine.stdlibrecord import recording_import
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
 from hotreload.errors import HotreloadError
@@ -111,15 +113,22 @@ class ReloadingSide:
             modules = [p for p in paths if p != self.manifest.path]
             self.reload(modules, resync=resync, whole=whole)
 
-        self.watcher = watcher = Watcher(
-            [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
-            on_batch,
-            debounce_ms=self.profile.debounce_ms,
-            on_error=self._on_watch_error,
-            on_early=self._prepare_early,
-        )
-        if self.imports is not None:
-            self.imports.on_tracked = watcher.add_file
+        imports = self.imports
+        # The modules imported so far are taken first, and none meanwhile: each is either
+        # among the watcher's first files or told to it.
+        with nullcontext() if imports is None else imports.taking:
+            if imports is not None:
+                imports.adopt_pending()
+            self.watcher = watcher = Watcher(
+                [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
+                on_batch,
+                debounce_ms=self.profile.debounce_ms,
+                on_error=self._on_watch_error,
+                on_early=self._prepare_early,
+                before_changes=None if imports is None else imports.adopt_pending,
+            )
+            if imports is not None:
+                imports.on_tracked = watcher.add_files
         watcher.start()
         self._catch_up()
 
@@ -127,11 +136,17 @@ class ReloadingSide:
     def watching(self) -> bool:
         return self.watcher is not None and self.watcher.alive
 
+    def adopt_pending(self) -> None:
+        """Take the modules imported so far but not taken yet (`ImportedModules`)."""
+        if self.imports is not None:
+            self.imports.adopt_pending()
+
     def reload(
         self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
     ) -> list[Outcome]:
         """Decide and apply changes to these module files now, and say each outcome; the files
         in ``whole`` were closed after writing (or renamed into place): no quiet period."""
+        self.adopt_pending()  # a module imported just now is decided as any other
         # Listeners hear of this reload once the lock is let go: one may call back into us.
         with self.events.deferred(), self.lock:
             if self.stopped.is_set():
@@ -235,14 +250,32 @@ class ReloadingSide:
 _NONE: Mapping[str, Any] = types.MappingProxyType({})  # no exports, no frozen types: one for all
 
 
-def _ignore(path: Path, link: bool | None) -> None:
+def _ignore(files: list[tuple[Path, bool | None]]) -> None:
     """Files tracked before the watcher exists: it starts with every tracked module's file."""
+
+
+ADOPT_WAIT_S = 0.5  # the longest an imported module waits to be taken (an import running on)
+
+ADOPT_AT_ONCE = 100  # modules taken in one go (one write of their events)
+
+# What an import tells of one module, kept until it is taken: name, file, the source it ran,
+# the module, milliseconds its import took, the file's mark when it was read and whether the
+# file is a symlink (None for both where unknown), and the wall time it was told at (ns).
+_Note = tuple[str, Path, bytes, types.ModuleType, float, FileMark, "bool | None", int]
 
 
 class ImportedModules:
     """Every module the process imports from under the project root (but the manifest's)
     becomes a live module of the server, reported with `module.loaded` (``contract`` false),
-    and its file is watched from then on (``on_tracked``)."""
+    and its file is watched from then on (``on_tracked``).
+
+    An import only notes its module; the notes are taken together (tracked, watched, reported
+    in one write) when the thread's outermost project import ends, before anything else asks
+    about the modules (a save to decide, the watcher seeing a file it does not know yet, a
+    list of the modules, the stop), and `ADOPT_WAIT_S` after the first note at the latest. A
+    start-up's thousand imports would otherwise each do this work between two compilations,
+    where it costs three times what it costs in one go.
+    """
 
     def __init__(
         self,
@@ -256,19 +289,29 @@ class ImportedModules:
         self.batches = batches
         self.events = events
         self.manifest_modules = manifest_modules
-        # Told of each file tracked, and whether it is a symlink (None: unknown).
-        self.on_tracked: Callable[[Path, bool | None], None] = _ignore
+        # Told of the files tracked, each with whether it is a symlink (None: unknown).
+        self.on_tracked: Callable[[list[tuple[Path, bool | None]]], None] = _ignore
         self.recorder = ImportRecorder(
-            ProjectFiles(root), self._imported, batches.import_began, around=recording_import
+            ProjectFiles(root),
+            self._imported,
+            batches.import_began,
+            around=recording_import,
+            on_burst_end=self.adopt_pending,
         )
+        self._notes: deque[_Note] = deque()  # appended and taken from any thread
+        self.taking = threading.RLock()  # one taker at a time: events in import order
+        self._timer: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
 
     def install(self) -> None:
         """Record imports from now on (before the manifest's modules import their helpers)."""
         self.recorder.install()
 
     def uninstall(self) -> None:
-        """Stop recording; the modules keep running as they are."""
+        """Stop recording (the modules noted till then are taken); the modules keep running as
+        they are."""
         self.recorder.uninstall()
+        self.adopt_pending()
 
     def adopt_already_imported(self) -> None:
         """Project modules the host imported before the server started reload too; their file
@@ -278,6 +321,7 @@ class ImportedModules:
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
                 self._imported(name, path, source, module, 0.0, None, None)
+        self.adopt_pending()
 
     def _imported(
         self,
@@ -291,13 +335,55 @@ class ImportedModules:
     ) -> None:
         if name in self.manifest_modules:
             return
-        # (A module tracked already, imported again, is left as it is by `track`.)
-        spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
-        live = adopt(spec, module, source)
-        if not self.batches.track(live, mark=None if stat is None else mark_of(stat)):
+        mark = None if stat is None else mark_of(stat)  # (a stat result: some 600 bytes)
+        self._notes.append((name, path, source, module, took_ms, mark, link, time.time_ns()))
+        if self._timer is None:
+            self._arm()
+
+    def adopt_pending(self) -> None:
+        """Take every module noted so far: track it, watch its file, report it (a hundred at
+        a time: one write each, and what they need at once stays small)."""
+        if not self._notes:  # asked often (at every kernel event the watcher reads): no lock
             return
-        report_loaded(self.events, live, digest(source), took_ms)
-        self.on_tracked(path, link)
+        with self.events.deferred(), self.taking:
+            notes = self._notes
+            while notes:
+                some = [notes.popleft() for _ in range(min(len(notes), ADOPT_AT_ONCE))]
+                self._adopt(some)
+            self._disarm()
+
+    def _adopt(self, notes: list[_Note]) -> None:
+        taken: list[tuple[LiveModule, bytes, float, bool | None]] = []
+        for name, path, source, module, took_ms, mark, link, seen_ns in notes:
+            spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
+            live = adopt(spec, module, source)
+            # (A module tracked already, imported again, is left as it is by `track`.)
+            if self.batches.track(live, mark=mark, seen_ns=seen_ns):
+                taken.append((live, source, took_ms, link))
+        if taken:
+            self.on_tracked([(live.spec.path, link) for live, _, _, link in taken])
+            self.events.emit_many(
+                ModuleLoaded,
+                [loaded_fields(live, digest(source), ms) for live, source, ms, _ in taken],
+            )
+
+    def _arm(self) -> None:
+        """Take the notes `ADOPT_WAIT_S` from now at the latest (an import may run on: a
+        module that serves at import, its helpers' files unwatched meanwhile)."""
+        with self._timer_lock:
+            if self._timer is None:
+                self._timer = timer = threading.Timer(ADOPT_WAIT_S, self.adopt_pending)
+                timer.daemon = True
+                timer.name = "hotreload-imports"
+                timer.start()
+
+    def _disarm(self) -> None:
+        with self._timer_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._notes:  # noted since: a burst running on, which the timer bounds again
+                self._arm()
 
 
 # -- the manifest under watch ---------------------------------------------------------------
@@ -357,20 +443,23 @@ def module_fields(live: LiveModule) -> dict[str, Any]:
 def report_loaded(
     events: EventLog, live: LiveModule, source_digest: str, duration_ms: float
 ) -> None:
-    """`module.loaded`: a module runs its first version (imported now, or rehomed). Emitted
-    for every project module an app imports: the fields are given as they are, not merged from
-    `module_fields`."""
+    """`module.loaded`: a module runs its first version (imported now, or rehomed)."""
+    events.emit(ModuleLoaded, **loaded_fields(live, source_digest, duration_ms))
+
+
+def loaded_fields(live: LiveModule, source_digest: str, duration_ms: float) -> dict[str, Any]:
+    """The fields of `module.loaded`, made for every project module an app imports: given as
+    they are, not merged from `module_fields`."""
     spec = live.spec
-    events.emit(
-        ModuleLoaded,
-        module=spec.name,
-        path=str(spec.path),
-        version=live.version,
-        contract=spec.contract,
-        digest=source_digest,
-        exports=list(spec.exports),
-        duration_ms=duration_ms,
-    )
+    return {
+        "module": spec.name,
+        "path": str(spec.path),
+        "version": live.version,
+        "contract": spec.contract,
+        "digest": source_digest,
+        "exports": list(spec.exports),
+        "duration_ms": duration_ms,
+    }
 
 
 _WAITING = " (tried again when another module of the project changes)"

@@ -276,6 +276,7 @@ class Server:
 
     def version(self, name: str) -> int:
         """The running version of a module: 1 at first load, +1 per accepted change."""
+        self._reloading.adopt_pending()
         live = self._modules.get(name)
         if live is None:
             self.module(name)  # the same error for an unknown name
@@ -295,6 +296,7 @@ class Server:
     @property
     def modules(self) -> list[str]:
         """Every module that reloads: the manifest's first, then those the process imported."""
+        self._reloading.adopt_pending()
         names = self._modules.names()
         return [n for n in names if self._is_manifest(n)] + [
             n for n in names if not self._is_manifest(n)

@@ -140,9 +140,14 @@ class ImportRecorder:
         on_import: ImportHandler,
         began: dict[str, int] | None = None,
         around: Callable[[types.ModuleType], AbstractContextManager[object]] | None = None,
+        on_burst_end: Callable[[], object] | None = None,
     ) -> None:
         self.files = files
         self.on_import = on_import
+        # Called when a thread's outermost project import ends (the modules it imported are
+        # told to ``on_import`` as each ends, and may be taken in one go then).
+        self.on_burst_end = on_burst_end
+        self._importing = threading.local()  # `.depth`: this thread's project imports running
         # The order imports began in (name -> 0, 1, 2, ...): a module imported while another
         # ran its import began after it. `sys.modules` cannot tell: an import moves its module
         # to the end once it finished.
@@ -183,6 +188,17 @@ class ImportRecorder:
                 return super().source_to_code(data, path, _optimize=_optimize)
 
             def exec_module(self, module: types.ModuleType) -> None:
+                importing = recorder._importing
+                depth = getattr(importing, "depth", 0)
+                importing.depth = depth + 1
+                try:
+                    self._run(module)
+                finally:
+                    importing.depth = depth
+                    if not depth and recorder.on_burst_end is not None:
+                        recorder.on_burst_end()
+
+            def _run(self, module: types.ModuleType) -> None:
                 if recorder._installed:
                     order = recorder.began
                     order.setdefault(module.__name__, len(order))

@@ -85,6 +85,7 @@ class Watcher:
         debounce_ms: int,
         on_error: ErrorHandler | None = None,
         on_early: EarlyHandler | None = None,
+        before_changes: Callable[[], object] | None = None,
     ) -> None:
         self.files: list[Path] = []
         self._known: set[Path] = set()
@@ -98,6 +99,10 @@ class Watcher:
         self.on_batch = on_batch
         self.on_error = on_error
         self.on_early = on_early
+        # Called on this thread before it looks at what changed: files imported meanwhile may
+        # still have to be added (`add_files`), and a save of one must not be taken for
+        # another file's.
+        self.before_changes = before_changes
         self.step_ms = max(MIN_STEP_MS, debounce_ms)
         self._signal = _StopSignal()
         self._thread: threading.Thread | None = None
@@ -119,15 +124,16 @@ class Watcher:
             if not added <= self._directory_set:
                 self._watch_directories(added)
 
-    def add_file(self, file: Path, link: bool | None = None) -> None:
-        """Watch this file too (a module the process just imported: a start-up that imports
-        1,000 project modules adds them one at a time); ``link``: whether the file itself is a
-        symlink, where a stat made already says so (None: asked here). Safe from any thread."""
-        file = _absolute(file)
+    def add_files(self, files: Iterable[tuple[Path, bool | None]]) -> None:
+        """Watch these files too: modules the process just imported, each with whether the
+        file itself is a symlink, where a stat made already says so (None: asked here). A
+        start-up adds its 1,000 modules a burst at a time. Safe from any thread."""
         with self._lock:
-            if file in self._known:
-                return
-            directories = self._take(file, link)
+            directories: set[str] = set()
+            for given, link in files:
+                file = _absolute(given)
+                if file not in self._known:
+                    directories.update(self._take(file, link))
             if not self._directory_set.issuperset(directories):
                 self._watch_directories(directories)
 
@@ -192,7 +198,16 @@ class Watcher:
         path = os.path.normpath(path)
         if change == _deleted() and path in self._directory_set:
             self._signal.restart = True  # a watched directory went: watch afresh
+        if path not in self._by_path:
+            self._before_changes()
         return path in self._by_path
+
+    def _before_changes(self) -> None:
+        if self.before_changes is not None:
+            try:
+                self.before_changes()
+            except Exception as error:  # reported: the changes are looked at all the same
+                self._report(error, [])
 
     def _run(self) -> None:
         kernel = _kernel_watch()
@@ -296,6 +311,8 @@ class Watcher:
             due = [min(writing.values()) + WRITE_LIMIT_S - now] if writing else []
             timeout = min([*due, *([DIRECTORY_POLL_S] if missing else [])], default=None)
             changes = kernel.wait(None if timeout is None else max(0.0, timeout))
+            if changes:
+                self._before_changes()
             if any(map(self._concerns, changes)):
                 changes += self._rest_of_burst(kernel, changes)
             batch, whole, resync = self._kernel_batch(changes, writing)
@@ -323,6 +340,8 @@ class Watcher:
         told = self._early(first, last, 0)
         while not self._signal.stop.is_set():
             arrived = kernel.wait(max(0.0, min(cap, quiet_at) - time.monotonic()))
+            if arrived:
+                self._before_changes()
             if any(map(self._concerns, arrived)):
                 quiet_at = time.monotonic() + self.step_ms / 1000
             more += arrived

@@ -300,6 +300,55 @@ def test_an_invalid_event_raises_and_takes_no_number(monkeypatch: pytest.MonkeyP
     assert [e["seq"] for e in events] == [1]
 
 
+def loaded(module: str) -> dict[str, Any]:
+    return {**SAMPLES[ModuleLoaded], "module": module}
+
+
+def test_events_emitted_together_are_what_one_emit_each_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`emit_many` (an import burst's `module.loaded` events) numbers, fills and writes its
+    events as `emit` would one by one, in one write of their lines."""
+    monkeypatch.setenv(VALIDATE_ENV, "1")
+    one_stream, many_stream = io.StringIO(), io.StringIO()
+    one = EventLog("development", output=EventOutput("json", stream=one_stream))
+    many = EventLog("development", output=EventOutput("json", stream=many_stream))
+    one_events, many_events = recorded(one), recorded(many)
+    for log in (one, many):
+        log.emit(ServerStopped, reason="stopped")
+    for name in ("a", "b.c", "d"):
+        one.emit(ModuleLoaded, **loaded(name))
+    many.emit_many(ModuleLoaded, [loaded(name) for name in ("a", "b.c", "d")])
+    without_time = [{k: v for k, v in e.items() if k != "timestamp"} for e in one_events]
+    assert [{k: v for k, v in e.items() if k != "timestamp"} for e in many_events] == without_time
+    assert [e["seq"] for e in many_events] == [1, 2, 3, 4]
+    lines = [strict_json(line) for line in many_stream.getvalue().splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2, 3, 4]
+    assert [line["module"] for line in lines[1:]] == ["a", "b.c", "d"]
+
+
+def test_events_emitted_together_take_no_number_if_one_is_invalid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(VALIDATE_ENV, "1")
+    stream = io.StringIO()
+    log = EventLog("development", output=EventOutput("json", stream=stream))
+    events = recorded(log)
+    with pytest.raises(InvalidEvent, match="version"):
+        log.emit_many(ModuleLoaded, [loaded("a"), {**loaded("b"), "version": "two"}])
+    log.emit(ServerStopped, reason="stopped")
+    assert [(e["event"], e["seq"]) for e in events] == [("server.stopped", 1)]
+    assert [strict_json(line)["seq"] for line in stream.getvalue().splitlines()] == [1]
+
+
+def test_events_emitted_together_below_the_threshold_take_no_number() -> None:
+    log = EventLog("production", level="warning")
+    events = recorded(log)
+    log.emit_many(ModuleLoaded, [loaded("a"), loaded("b")])
+    log.emit(ServerStopped, reason="stopped", level="error")
+    assert [(e["event"], e["seq"]) for e in events] == [("server.stopped", 1)]
+
+
 def test_seq_has_no_gaps_and_lines_are_in_order_under_concurrent_emitters() -> None:
     stream = io.StringIO()
     log = EventLog("development", output=EventOutput("json", stream=stream))

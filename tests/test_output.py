@@ -461,6 +461,31 @@ def test_a_burst_of_adopted_modules_is_one_console_line_said_before_the_next_eve
     output.close()
 
 
+def test_events_written_together_are_the_lines_of_each_written_alone(tmp_path: Path) -> None:
+    """`write_many` (an import burst's events): the log file and a JSON stream get the lines
+    `write` gives each, in order; the console holds the burst as ever."""
+    records = [{**_adopted(f"helper_{n}"), "seq": n + 1} for n in range(3)]
+    alone, together = io.StringIO(), io.StringIO()
+    alone_file, together_file = LogFile(tmp_path / "alone.jsonl"), LogFile(tmp_path / "t.jsonl")
+    one = EventOutput("json", stream=alone, log_file=alone_file)
+    many = EventOutput("json", stream=together, log_file=together_file)
+    for record in records:
+        one.write(record)
+    many.write_many(records)
+    one.close()
+    many.close()
+    assert together.getvalue() == alone.getvalue()
+    assert lines(tmp_path / "t.jsonl") == lines(tmp_path / "alone.jsonl")
+    assert seqs(tmp_path / "t.jsonl") == [1, 2, 3]
+    console = io.StringIO()
+    output = EventOutput("console", stream=console)
+    output.write_many(records)
+    output.write({"event": "server.stopped", "level": "info", "reason": "stopped"})
+    said = console.getvalue().splitlines()
+    assert len(said) == 2 and "3 project modules loaded (no contract) in " in said[0], said
+    output.close()
+
+
 def test_a_burst_is_said_once_it_is_quiet_and_a_lone_module_keeps_its_own_line() -> None:
     stream = io.StringIO()
     output = EventOutput("console", stream=stream)

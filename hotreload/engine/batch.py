@@ -158,13 +158,14 @@ class Batches:
         # Versions checked ahead (`prepare_early`), by file.
         self._early: dict[Path, Early] = {}
 
-    def track(self, live: LiveModule, *, mark: FileMark = None) -> bool:
+    def track(self, live: LiveModule, *, mark: FileMark = None, seen_ns: int | None = None) -> bool:
         """Reload this module from now on (False if one of its name is tracked already); its
-        file's mark is noted (``mark``, where the import stat'ed the file already), so its
-        first atomic save is read at once."""
+        file's mark is noted (``mark``, where the import stat'ed the file already, as it was at
+        wall time ``seen_ns``, once the module ran), so its first atomic save is read at once."""
         if not self.modules.add(live):
             return False
-        seen_ns = time.time_ns()
+        if seen_ns is None:
+            seen_ns = time.time_ns()
         if mark is None:
             mark = file_mark(live.spec.path)
         if mark is not None:
