@@ -261,7 +261,7 @@ ADOPT_AT_ONCE = 100  # modules taken in one go (one write of their events)
 # What an import tells of one module, kept until it is taken: name, file, the source it ran,
 # the module, milliseconds its import took, the file's mark when it was read and whether the
 # file is a symlink (None for both where unknown), and the wall time it was told at (ns).
-_Note = tuple[str, Path, bytes, types.ModuleType, float, FileMark, "bool | None", int]
+_Note = tuple[str, str, bytes, types.ModuleType, float, FileMark, "bool | None", int]
 
 
 class ImportedModules:
@@ -320,13 +320,13 @@ class ImportedModules:
         for name, path, module in imported_project_modules(self.recorder.files, skip):
             source = read_source(path, root=self.root)
             if isinstance(source, bytes):
-                self._imported(name, path, source, module, 0.0, None, None)
+                self._imported(name, str(path), source, module, 0.0, None, None)
         self.adopt_pending()
 
     def _imported(
         self,
         name: str,
-        path: Path,
+        path: str,
         source: bytes,
         module: types.ModuleType,
         took_ms: float,
@@ -354,7 +354,8 @@ class ImportedModules:
 
     def _adopt(self, notes: list[_Note]) -> None:
         taken: list[tuple[LiveModule, bytes, float, bool | None]] = []
-        for name, path, source, module, took_ms, mark, link, seen_ns in notes:
+        for name, text, source, module, took_ms, mark, link, seen_ns in notes:
+            path = Path(text)
             spec = ModuleSpec(name=name, path=path, exports=_NONE, contract=False, types=_NONE)
             live = adopt(spec, module, source)
             # (A module tracked already, imported again, is left as it is by `track`.)

@@ -24,10 +24,11 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-# name, file, the source it ran, the module, milliseconds the import took, the file's stat when
-# it was read, and whether the file itself is a symlink (None for both where unknown)
+# name, file (its text: a Path is made where it is kept), the source it ran, the module,
+# milliseconds the import took, the file's stat when it was read, and whether the file itself
+# is a symlink (None for both where unknown)
 ImportHandler = Callable[
-    [str, Path, bytes, types.ModuleType, float, os.stat_result | None, bool | None], None
+    [str, str, bytes, types.ModuleType, float, os.stat_result | None, bool | None], None
 ]
 
 # Folders whose modules are never the project's own code.
@@ -217,8 +218,8 @@ class ImportRecorder:
                     # the stat (a stat result is some 600 bytes of int objects per module).
                     seen, link = self._stat, self._link
                     self._source = self._stat = self._link = None
-                    path = Path(self.path)
-                    recorder.on_import(module.__name__, path, source, module, took_ms, seen, link)
+                    name, path = module.__name__, self.path
+                    recorder.on_import(name, path, source, module, took_ms, seen, link)
 
         self._loader = RecordingLoader
 
