@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,6 +21,7 @@ from hotreload.errors import (
     PortInUse,
     ServerError,
 )
+from hotreload.records import record
 from hotreload.words import MANIFEST_SCHEMA_FILE, LogFormat
 
 # Each command imports what it needs when it runs (`check` needs no watcher, `up` without a
@@ -156,7 +156,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 saves.close()
 
 
-@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
+@record(eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class Restart:
     """What a served app's run needs to restart itself: the socket a restart handed over (or
     None), the command's arguments, and, in a restarted run, the saves it waits for."""

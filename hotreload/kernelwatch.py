@@ -21,11 +21,12 @@ import os
 import select
 import threading
 from collections.abc import KeysView
-from dataclasses import dataclass
 from typing import Literal
 
 import inotify_simple
 from inotify_simple import flags
+
+from hotreload.records import record
 
 ChangeKind = Literal["whole", "moving", "gone", "directory_gone", "overflow"]
 
@@ -42,7 +43,7 @@ MASK = _FILE_EVENTS | _SELF_EVENTS | flags.ONLYDIR
 _SELECT_LIMIT = 1024  # FD_SETSIZE: `select` takes descriptors below it only
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One thing the kernel said: ``path`` is a file, or a directory for the directory kinds.
 
