@@ -21,7 +21,6 @@ import importlib.util
 import linecache
 import sys
 import time
-import traceback
 import types
 import weakref
 from collections import Counter
@@ -444,6 +443,8 @@ def _raised_elsewhere(error: BaseException, path: Path) -> bool:
     `Table 'todos' is already defined`), which a first run's state can explain. An error
     raised by the module's own line (`int("ten")`, a typo's NameError) a fresh start raises
     too: that stays a rejection, and the previous version keeps serving."""
+    import traceback  # (with textwrap: a save's, never a start-up's)
+
     frames = traceback.extract_tb(error.__traceback__)
     return bool(frames) and frames[-1].filename != str(path)
 
