@@ -23,9 +23,9 @@ again). Outside module code nothing is wrapped: a host's own calls cost what the
 hotreload. A name bound to a wrapper while recording (`from atexit import register`) is bound
 back to the original when the module's run ends.
 
-`logging` is wrapped once it is imported: where it is not when recording begins, a
-`sys.meta_path` finder that finds nothing itself waits for it (`_LoggingWatch`), and its three
-methods are wrapped as soon as its code ran, before module code can call them. Most start-ups
+`logging` is wrapped once it is imported: where it is not, its import is waited for
+(`whenimported`), and its three methods are wrapped as soon as its code ran, before module code
+can call them. Most start-ups
 never import it, and importing it to wrap them (with traceback, textwrap and string) cost about
 17 M instructions, 3 ms, of every start.
 """
@@ -43,13 +43,13 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from importlib.machinery import ModuleSpec
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import logging
 
 from hotreload.engine import mainthread
+from hotreload.engine.whenimported import when_imported
 
 _MISSING = object()
 
@@ -315,8 +315,6 @@ def _logging_imported(logging: types.ModuleType) -> None:
     module code is being recorded. (Its own code registered nothing for a statement of ours:
     `_where` finds no target in it.)"""
     with _install_lock:
-        if _LOGGING_WATCH in sys.meta_path:
-            sys.meta_path.remove(_LOGGING_WATCH)
         wrappers = _logging_wrappers(logging)
         if wrappers.keys() <= _WRAPPERS.keys():
             return  # told twice (`_watch_for_logging`)
@@ -638,58 +636,13 @@ def _logging_wrappers(logging: types.ModuleType) -> dict[tuple[object, str], Cal
     }
 
 
-class _LoggingWatch:
-    """A `sys.meta_path` finder that finds nothing itself, there until `logging` is imported:
-    asked for `logging`, it takes the spec the other finders give and has logging's methods
-    wrapped as soon as the module's code ran (`_ThenWrap`), before any code can call them."""
-
-    def find_spec(
-        self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if name != "logging":
-            return None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if finder is self or find is None:
-                continue
-            spec: ModuleSpec | None = find(name, path, target)
-            if spec is None:
-                continue
-            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = _ThenWrap(spec.loader)  # type: ignore[assignment]  # a loader
-            return spec
-        return None
-
-
-class _ThenWrap:
-    """`logging`'s loader while `_LoggingWatch` waits for it: the module is loaded by its own
-    loader (which it keeps as ``__loader__``), then its methods are wrapped."""
-
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
-        created: types.ModuleType | None = self._loader.create_module(spec)
-        return created
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        _logging_imported(module)
-
-
-_LOGGING_WATCH = _LoggingWatch()
-
-
 def _watch_for_logging() -> None:
     """Wrap `logging`'s methods with the others if it is imported, else once it is."""
     if "logging" not in sys.modules:
-        sys.meta_path.insert(0, _LOGGING_WATCH)
+        cancel = when_imported("logging", _logging_imported)
         if "logging" not in sys.modules:
             return
-        # Another thread's import began meanwhile, without the watch: waited for, below.
+        cancel()  # another thread's import began meanwhile, without the wait: waited for below
     import logging  # imported already: this waits until its code ran, if it still runs
 
     _logging_imported(logging)
