@@ -10,22 +10,71 @@ watch afresh.
 The binding is `inotify_simple`'s (a maintained library, not one of ours). It finds the C library
 with `ctypes.util.find_library("c")`, which runs `ldconfig -p` in a child process, about 10 ms
 of every start-up: the interpreter is linked with the C library, so its own symbols are handed to
-`inotify_simple` first (`_use_the_interpreters_libc`).
+`inotify_simple` first (`_use_the_interpreters_libc`). And it imports `ctypes.util` for that
+function, which imports `subprocess`, `tempfile`, `random` and `shutil` (with bz2, lzma and
+zlib): about 5 ms more of every start-up, and 1 MB, for a function never called. So
+`ctypes.util` is stood for while `inotify_simple` is imported (`_ctypes_util_on_first_use`), and
+is imported only if something is ever asked of it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib
 import math
 import os
 import select
+import sys
 import threading
-from collections.abc import KeysView
-from dataclasses import dataclass
-from typing import Literal
+import types
+from collections.abc import Iterator, KeysView
+from contextlib import contextmanager
+from typing import Any, Literal
 
-import inotify_simple
-from inotify_simple import flags
+from hotreload.records import record
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands for a module not imported yet: whatever is asked of it (`find_library`, which
+    `inotify_simple` binds as it is imported, is asked for when called) is the real module's,
+    imported then, which takes the stand-in's place in `sys.modules`."""
+
+    def find_library(self, name: str) -> str | None:
+        found: str | None = self._real().find_library(name)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # what the import system asks of a module (`__path__`)
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
+
+
+@contextmanager
+def _ctypes_util_on_first_use() -> Iterator[None]:
+    """Within the block `ctypes.util` is a stand-in (`_OnFirstUse`), where it is not imported
+    yet; afterwards it is not there, and the next import of it imports the real module. Another
+    thread that imports it meanwhile gets the stand-in, whose public names are the real
+    module's."""
+    if "ctypes.util" in sys.modules:
+        yield
+        return
+    stand_in = _OnFirstUse("ctypes.util")
+    sys.modules["ctypes.util"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("ctypes.util") is stand_in:
+            del sys.modules["ctypes.util"]
+
+
+with _ctypes_util_on_first_use():
+    import inotify_simple
+    from inotify_simple import flags
 
 ChangeKind = Literal["whole", "moving", "gone", "directory_gone", "overflow"]
 
@@ -42,7 +91,7 @@ MASK = _FILE_EVENTS | _SELF_EVENTS | flags.ONLYDIR
 _SELECT_LIMIT = 1024  # FD_SETSIZE: `select` takes descriptors below it only
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One thing the kernel said: ``path`` is a file, or a directory for the directory kinds.
 

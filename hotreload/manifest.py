@@ -12,7 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from hotreload.manifesttypes import (
     is_module_name,
     split_target,
 )
+from hotreload.records import record
 from hotreload.verdicts import RestartPolicy
 from hotreload.words import LogFormat
 
@@ -97,7 +98,7 @@ def resolve_env_name(explicit: str | None, environ: Mapping[str, str], default: 
     return environ.get(ENV_VARIABLE) or default
 
 
-@dataclass(frozen=True)
+@record
 class LoadedManifest:
     """A validated manifest tied to where it was found, so paths in it can be resolved."""
 

@@ -1,5 +1,6 @@
 """The manifest's types: the one definition of `hotreload.toml`'s keys, their descriptions,
-bounds and checks, as stdlib frozen dataclasses that never import pydantic.
+bounds and checks, as stdlib dataclasses (`records`: frozen to the type checker) that never
+import pydantic.
 
 Pydantic validates a manifest against them and generates their JSON Schema (`manifest` imports
 it when it has to); what it returns are these dataclasses, and a start on content validated
@@ -15,12 +16,13 @@ import keyword
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, ClassVar
 
 from hotreload.contract.signatures import parse_signature
 from hotreload.errors import SignatureSyntaxError
+from hotreload.records import record
 from hotreload.verdicts import RestartPolicy
 from hotreload.words import (
     DEFAULT_DEBOUNCE_MS,
@@ -262,7 +264,7 @@ Entry = Annotated[str | None, Check(_or_none(_check_entry))]
 WebApp = Annotated[str | None, Check(_or_none(_check_web_app))]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class ProjectConfig(_Table):
     """The project as a whole: its name, where modules live, which profile runs by default."""
 
@@ -284,7 +286,7 @@ class ProjectConfig(_Table):
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class TypeConfig(_Table):
     """A class the exports take or return: the shape the host relies on. `hotreload freeze`
     writes it; an entry with no key still freezes that the class exists."""
@@ -315,7 +317,7 @@ class TypeConfig(_Table):
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class ModuleConfig(_Table):
     """One module the host calls: its frozen exports and the state that survives a reload."""
 
@@ -342,7 +344,7 @@ class ModuleConfig(_Table):
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class EnvProfile(_Table):
     """Settings of one environment, chosen with --env or HOTRELOAD_ENV."""
 
@@ -449,7 +451,7 @@ class EnvProfile(_Table):
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class AppConfig(_Table):
     """What `hotreload up` runs in-process once the modules are loaded: exactly one of
     ``entry`` (a function it calls), ``asgi`` or ``wsgi`` (an app it serves with uvicorn)."""
@@ -501,7 +503,7 @@ class AppConfig(_Table):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class ServeConfig(_Table):
     """What `hotreload up` serves over HTTP for hosts in other languages."""
 
@@ -535,7 +537,7 @@ def _default_profiles() -> dict[str, EnvProfile]:
     return {"development": EnvProfile(reload=True), "production": EnvProfile(reload=False)}
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class Manifest(_Table):
     """hotreload.toml: the modules a host calls, their frozen exports, per-environment profiles."""
 

@@ -7,16 +7,13 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType, ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
+from hotreload.engine.whenimported import when_imported
 from hotreload.errors import WorkersRefused
-
-if TYPE_CHECKING:
-    from importlib.abc import Loader
-    from importlib.machinery import ModuleSpec
 
 # -- signals stop it ---------------------------------------------------------------------------
 
@@ -196,15 +193,16 @@ class _StartRefused:
 
     Most apps never import ``multiprocessing``, and importing it only to wrap a method (it pulls
     in pickle, socket, selectors: 6-8 ms of CPU and 1.3 MB at every start-up) is not worth it. So
-    until it is imported this is a ``sys.meta_path`` finder that finds nothing itself: asked for
-    ``multiprocessing.process``, it takes the spec the other finders give and has the method
-    wrapped as soon as the module's code ran, before any code can start a process with it.
+    until it is imported, ``multiprocessing.process`` is waited for (`whenimported`), and the
+    method is wrapped as soon as the module's code ran, before any code can start a process with
+    it.
     """
 
     def __init__(self, env: str) -> None:
         self._env = env
         self._active = False
         self._wrapped: list[tuple[type, Any]] = []  # each class wrapped, and its own start
+        self._cancel: Callable[[], None] | None = None
 
     def __enter__(self) -> None:
         self._active = True
@@ -212,43 +210,22 @@ class _StartRefused:
         if module is not None:
             self._wrap(module)
         else:
-            sys.meta_path.insert(0, self)
+            self._cancel = when_imported(_PROCESS_MODULE, self._loaded)
 
     def __exit__(self, *_exc: object) -> None:
         self._active = False
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
+        if self._cancel is not None:
+            self._cancel()
+            self._cancel = None
         for base, original in reversed(self._wrapped):
             setattr(base, "start", original)  # noqa: B010 (a method of a stdlib class)
         self._wrapped = []
-
-    def find_spec(
-        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        """None for every module; for ``multiprocessing.process``, the other finders' spec,
-        its loader wrapped (`_ThenRefuse`)."""
-        if name != _PROCESS_MODULE:
-            return None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if finder is self or find is None:
-                continue
-            spec: ModuleSpec | None = find(name, path, target)
-            if spec is None:
-                continue
-            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                # A loader by its methods (importlib.abc would load importlib.resources).
-                spec.loader = cast("Loader", _ThenRefuse(spec.loader, self._loaded))
-            return spec
-        return None
 
     def _loaded(self, module: ModuleType) -> None:
         if self._active:
             self._wrap(module)
 
     def _wrap(self, module: ModuleType) -> None:
-        if sys.modules.get(_PROCESS_MODULE) is module and self in sys.meta_path:
-            sys.meta_path.remove(self)  # the module is imported: nothing more to watch for
         base: type = module.BaseProcess
         original = base.__dict__["start"]
         env = self._env
@@ -258,23 +235,3 @@ class _StartRefused:
 
         self._wrapped.append((base, original))
         setattr(base, "start", start)  # noqa: B010 (put back by __exit__)
-
-
-class _ThenRefuse:
-    """The loader of ``multiprocessing.process`` while a refusal waits for it: the module is
-    loaded by its own loader (which it keeps as ``__loader__``), then ``then`` wraps it."""
-
-    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
-        self._loader = loader
-        self._then = then
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        created: ModuleType | None = self._loader.create_module(spec)
-        return created
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        self._then(module)

@@ -9,8 +9,9 @@ start-up does not build them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from hotreload.records import record
 
 # -- what the contract checks ------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ TypeViolationCode = Literal[
 ViolationCode = Literal[ExportViolationCode, TypeViolationCode]
 
 
-@dataclass(frozen=True)
+@record
 class Violation:
     """One way in which a module's source breaks its contract.
 
@@ -145,7 +146,7 @@ FailReason = Literal[
 StopReason = Literal["stopped", "interrupted", "entry_returned", "entry_failed", "app_failed"]
 
 
-@dataclass(frozen=True)
+@record
 class Failure:
     """Why a version cannot run: one reason code, a message, and details where known."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator
 from test_typerules import BASE, COUNTER_INC
 from test_typerules import edit as edit_base
 
+from hotreload import cli
 from hotreload.cli import exit_code, main
 from hotreload.errors import (
     ContractViolation,
@@ -410,6 +412,22 @@ def test_init_without_schema_writes_no_schema_line_and_no_schema(
 def test_help_exits_0_and_prints_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     assert capsys.readouterr().out.startswith("usage: hotreload")
+
+
+@pytest.mark.parametrize("columns", ["50", "120", ""])
+def test_help_is_argparse_s_own_at_the_terminal_s_width(
+    columns: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The formatter told the width (`cli._HelpFormatter`) writes what argparse's own writes."""
+    monkeypatch.setenv("COLUMNS", columns)
+    helps = []
+    for formatter in (cli._HelpFormatter, argparse.HelpFormatter):
+        monkeypatch.setattr(cli, "_HelpFormatter", formatter)
+        for argv in (["--help"], ["up", "--help"]):
+            assert main(argv) == 0
+        helps.append(capsys.readouterr().out)
+    assert helps[0] == helps[1]
+    assert max(map(len, helps[0].splitlines())) > 40
 
 
 def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -286,3 +287,62 @@ def test_a_watch_closed_in_a_process_that_goes_on_keeps_nothing_open(tmp_path: P
     kernel.close()
     assert kernelwatch._LEFT_TO_EXIT == left
     assert not os.path.exists(f"/proc/self/fdinfo/{fd}")  # closed, with nothing kept
+
+
+# What `ctypes.util` would bring, which inotify_simple imports for a function never called.
+_UTIL_IMPORTS = ["ctypes.util", "subprocess", "tempfile", "shutil", "random"]
+
+# argv: the folder to watch, then the modules to look for.
+_WITHOUT_CTYPES_UTIL = """
+import json, sys
+assert "ctypes.util" not in sys.modules
+from hotreload.kernelwatch import KernelWatch
+import inotify_simple
+
+kernel = KernelWatch()
+watched = kernel.watch(sys.argv[1])
+kernel.close()
+before = [m for m in sys.argv[2:] if m in sys.modules]
+import ctypes
+import ctypes.util  # the real module now, bound on its package as an import binds it
+
+real = ctypes.util is sys.modules["ctypes.util"] and ctypes.util.__file__.endswith("util.py")
+found = [inotify_simple.find_library("c"), ctypes.util.find_library("c")]
+print(json.dumps([watched, before, real, found]))
+"""
+
+
+def test_the_binding_is_imported_without_ctypes_util_which_loads_when_asked(
+    tmp_path: Path,
+) -> None:
+    """inotify_simple imports `ctypes.util` for `find_library`, which the kernel watch never
+    lets it call: while it is imported a stand-in takes the module's place, and is gone after.
+    The watch works; a later `import ctypes.util` is the real module, and inotify_simple's
+    `find_library`, if called, is the real function's answer."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_CTYPES_UTIL, str(tmp_path), *_UTIL_IMPORTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    watched, before, real, (found_by_binding, found) = json.loads(done.stdout)
+    assert watched is True
+    assert before == []
+    assert real is True
+    assert found_by_binding == found and found  # e.g. "libc.so.6"
+
+
+def test_where_ctypes_util_is_imported_already_the_binding_has_the_real_function() -> None:
+    import subprocess
+
+    probe = (
+        "import ctypes.util\nimport hotreload.kernelwatch\nimport inotify_simple\n"
+        "print(inotify_simple.find_library is ctypes.util.find_library)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True"]

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("verdicts", ("errors", "verdicts", "saveverdicts", "words", "lookup", "digests")),
+    ("verdicts", ("errors", "verdicts", "saveverdicts", "words", "lookup", "digests", "records")),
     ("contract", ("contract",)),
     ("engine", ("engine",)),
     (
@@ -42,8 +42,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("web", ("web",)),
     ("command line", ("cli", "__main__", "__init__")),
 ]
-# Modules that import nothing of ours: each owns one concern that needs no other part.
+# Modules that import nothing of ours: each owns one concern that needs no other part. (They
+# may define their records with `records.record`, which is the `dataclass` of the package.)
 LEAVES = {
+    "records",
     "errors",
     "verdicts",
     "words",
@@ -113,7 +115,8 @@ def test_imports_only_its_own_layer_and_below(module: str) -> None:
 
 @pytest.mark.parametrize("module", sorted(LEAVES))
 def test_leaves_import_nothing_of_ours(module: str) -> None:
-    assert GRAPH[module] == set(), f"hotreload.{module} imports {sorted(GRAPH[module])}"
+    imported = GRAPH[module] - {"records"}
+    assert imported == set(), f"hotreload.{module} imports {sorted(imported)}"
 
 
 def test_no_import_goes_round_in_a_circle() -> None:

@@ -58,8 +58,15 @@ BODY_SAVE_LOADS = {
 TYPES_ONLY = {"hotreload.contract.typeshapes"}
 # The standard library's heavy parts no start-up needs: multiprocessing is imported by the app if
 # at all (the refusal of workers waits for it), OpenSSL (`_hashlib`) and `socket` not at all.
-# (`shutil` and `ctypes.util` come with inotify_simple, the watcher's binding on Linux.)
-HEAVY_STDLIB = {"multiprocessing", "difflib", "_hashlib", "socket"}
+# Nor `shutil` (argparse's formatter would import it for the terminal's width, at every
+# `add_argument`: `cli._HelpFormatter` is told the width), nor `ctypes.util` and what it imports
+# (inotify_simple binds its `find_library`, never called: `kernelwatch` stands in for it).
+HEAVY_STDLIB = {"multiprocessing", "difflib", "_hashlib", "socket"} | {
+    "shutil",
+    "ctypes.util",
+    "subprocess",
+    "tempfile",
+}
 
 MANIFEST = """
 [project]

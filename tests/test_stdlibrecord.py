@@ -227,3 +227,61 @@ def test_a_hook_assigned_in_a_nested_import_is_that_module_s_alone() -> None:
     }
     assert said == {"outer": ["outers_hook"], "middle": ["middles_hook"]}
     assert inner_target.found == []
+
+
+LATE_LOGS = dedent("""
+    import sys
+
+    LOGGING_BEFORE = "logging" in sys.modules
+    import logging
+
+    log = logging.getLogger("fs.late")
+    log.addHandler(logging.NullHandler())
+    """)
+
+
+def test_logging_first_imported_by_module_code_is_recorded(tmp_path: Path) -> None:
+    """A start-up does not import `logging` (most never need it): a module whose code imports
+    it first and adds a handler has the handler recorded all the same, so a save that runs the
+    statement again replaces the handler instead of adding a second one."""
+    (tmp_path / "logs.py").write_text(LATE_LOGS)
+    (tmp_path / "hotreload.toml").write_text(
+        '[project]\nname = "s"\nroot = "."\n[modules.logs]\n'
+        "[env.development]\nreload = true\ndebounce_ms = 1\n"
+    )
+    edited = LATE_LOGS.replace("logging.NullHandler()", "logging.StreamHandler()")
+    script = textwrap.dedent(f"""
+        import json, queue, sys
+        import hotreload
+
+        events = queue.Queue()
+        server = hotreload.up("hotreload.toml", stderr=False, on_event=events.put)
+        try:
+            import logging
+            log = logging.getLogger("fs.late")
+            first = [type(h).__name__ for h in log.handlers]
+            with open("logs.py", "w") as out:
+                out.write({edited!r})
+            while True:
+                event = events.get(timeout=20)
+                if event["event"].startswith("reload."):
+                    break
+            after = [type(h).__name__ for h in log.handlers]
+            before = sys.modules["logs"].LOGGING_BEFORE
+            print(json.dumps([before, first, event["event"], after]))
+        finally:
+            server.stop()
+        """)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    before, first, outcome, after = json.loads(done.stdout)
+    assert before is False  # the module's own code imported it
+    assert first == ["NullHandler"]
+    assert outcome == "reload.accepted"
+    assert after == ["StreamHandler"]  # the first run's handler was taken back

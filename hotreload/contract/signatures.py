@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache, reduce
 from typing import Literal
 
 from hotreload.errors import SignatureSyntaxError
+from hotreload.records import record
 from hotreload.verdicts import Violation, ViolationCode
 
 ParameterKind = Literal[
@@ -28,7 +28,7 @@ _BUILTIN_ALIASES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Parameter:
     """One parameter as written in source; annotation and default are `ast.unparse` text."""
 
@@ -46,7 +46,7 @@ class Parameter:
         return text
 
 
-@dataclass(frozen=True)
+@record
 class Signature:
     """Everything the contract freezes about one function (see DESIGN.md, "What is frozen")."""
 
@@ -59,7 +59,7 @@ class Signature:
         return ("async " if self.is_async else "") + _format_parameters(self.parameters) + returns
 
 
-@dataclass(frozen=True)
+@record
 class FoundFunction:
     """A top-level function found in a module's source."""
 

@@ -27,13 +27,14 @@ from hotreload.lookup import (
     is_class,
     wrapped_of,
 )
+from hotreload.records import record
 
 CodeKey = tuple[str, int]  # (co_qualname, n-th code object of that name in the module)
 
 _MAX_ATTRIBUTES = 64  # an object's attributes are looked into only when there are few
 
 
-@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
+@record(eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class CodeIndex:
     """Every code object a version of a module compiles to, by position and by pairing key."""
 

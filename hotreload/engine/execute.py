@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-import traceback
 import types
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -488,5 +487,7 @@ def exec_failure(error: BaseException, path: Path, timeout: float) -> Failure:
 def _error_line(error: BaseException, path: Path) -> int | None:
     if isinstance(error, SyntaxError) and error.filename == str(path):
         return error.lineno
+    import traceback  # (with textwrap: only where a run fails)
+
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
     return frames[-1].lineno if frames else None

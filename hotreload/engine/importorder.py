@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+from hotreload.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Imports:
     """What a module imports while it runs: its top-level imports, also under `if`/`try`, not
     inside functions, and not under `if TYPE_CHECKING:`."""

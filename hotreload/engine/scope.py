@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from hotreload.records import record
 
 # Calls that read or write module globals by name at run time: a statement that makes one binds
 # or reads names the tree does not show, so its effects cannot be traced statement by statement.
@@ -21,7 +22,7 @@ DYNAMIC_CALLS = frozenset({"globals", "locals", "vars", "exec", "eval", "__impor
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-@dataclass(frozen=True)
+@record
 class StatementScope:
     """What one top-level statement does to the module namespace when it runs."""
 

@@ -19,7 +19,7 @@ import dis
 import operator
 import types
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -28,12 +28,13 @@ from hotreload.contract.signatures import FoundFunction, signature_of
 from hotreload.engine.importorder import Imports, statement_imports
 from hotreload.engine.scope import StatementScope, statement_scope
 from hotreload.engine.source import parse_source, too_deep
+from hotreload.records import record
 from hotreload.verdicts import Failure
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-@dataclass(frozen=True)
+@record
 class Statement:
     """One top-level statement of a version, with what it does when it runs."""
 
@@ -176,7 +177,7 @@ def _first_line_constant(code: types.CodeType) -> int | None:
     return None
 
 
-@dataclass(frozen=True, eq=False)  # never compared: no field-wise __eq__, __hash__ to make
+@record(eq=False)  # never compared: no field-wise __eq__, __hash__ to make
 class Analysis:
     """A version of a module's source, statement by statement."""
 
@@ -233,7 +234,7 @@ class Analysis:
         return (s.runnable(path, self.future_flags) for s in self.statements)
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Reading:
     """How a version is read: the module's name and file, and what its checks need."""
 

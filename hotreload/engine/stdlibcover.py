@@ -10,7 +10,7 @@ statement that assigns the hook.
 from __future__ import annotations
 
 import ast
-import logging
+import sys
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -56,6 +56,9 @@ def _recorded_call(call: ast.Call, namespace: Mapping[str, Any]) -> bool:
         return False
     receiver = func.value
     if func.attr in RECORDED_METHODS:
+        logging = sys.modules.get("logging")
+        if logging is None:  # never imported: nothing is one of its loggers or handlers
+            return False
         if isinstance(receiver, ast.Call):
             return bound_value(receiver.func, namespace) is vars(logging).get("getLogger")
         return is_a(bound_value(receiver, namespace), logging.Filterer)

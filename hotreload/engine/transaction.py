@@ -21,7 +21,6 @@ import importlib.util
 import linecache
 import sys
 import time
-import traceback
 import types
 import weakref
 from collections import Counter
@@ -47,6 +46,7 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.errors import ContractViolation, ServerError
+from hotreload.records import record
 from hotreload.verdicts import Failure, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
 
@@ -68,7 +68,7 @@ _GONE = object()
 
 # One per module the process imports: no instance dict. Never compared (nor the records below):
 # no field-wise __eq__ and __hash__ to make at every start.
-@dataclass(frozen=True, slots=True, eq=False)
+@record(slots=True, eq=False)
 class ModuleSpec:
     """A module that reloads: one of the manifest's, with its contract, or one the process
     imported from under the project root, with none (``contract`` False)."""
@@ -81,7 +81,7 @@ class ModuleSpec:
     types: Mapping[str, TypeShape] = field(default_factory=dict)  # frozen types, by class name
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Delta:
     """A version compared with the running one it was prepared against (``previous``), while it
     was prepared: where the watcher prepares a save during the rest of a burst, that is done
@@ -94,7 +94,7 @@ class Delta:
     changed: tuple[str, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Candidate:
     """A version of a module's source that passed every check that runs no code."""
 
@@ -443,6 +443,8 @@ def _raised_elsewhere(error: BaseException, path: Path) -> bool:
     `Table 'todos' is already defined`), which a first run's state can explain. An error
     raised by the module's own line (`int("ten")`, a typo's NameError) a fresh start raises
     too: that stays a rejection, and the previous version keeps serving."""
+    import traceback  # (with textwrap: a save's, never a start-up's)
+
     frames = traceback.extract_tb(error.__traceback__)
     return bool(frames) and frames[-1].filename != str(path)
 
