@@ -64,12 +64,19 @@ def _ctypes_util_on_first_use() -> Iterator[None]:
         yield
         return
     stand_in = _OnFirstUse("ctypes.util")
+    # Also as the package's attribute, as an import leaves a submodule: another thread's
+    # `import ctypes.util` finds the stand-in in `sys.modules`, which binds no attribute, and
+    # its `ctypes.util.find_library` must not fail.
+    package = vars(ctypes)
     sys.modules["ctypes.util"] = stand_in
+    package.setdefault("util", stand_in)
     try:
         yield
     finally:
         if sys.modules.get("ctypes.util") is stand_in:
             del sys.modules["ctypes.util"]
+        if package.get("util") is stand_in:
+            del package["util"]
 
 
 with _ctypes_util_on_first_use():

@@ -346,3 +346,41 @@ def test_where_ctypes_util_is_imported_already_the_binding_has_the_real_function
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["True"]
+
+
+_IMPORTED_DURING_THE_STAND_IN = """
+import json
+import sys
+
+from hotreload.kernelwatch import _ctypes_util_on_first_use
+
+with _ctypes_util_on_first_use():  # as while inotify_simple is imported: another importer
+    import ctypes.util
+
+    during = ctypes.util.find_library("c")
+    from ctypes import util
+
+    also = util.find_library("c")
+import ctypes.util as after
+
+real = after.__file__.endswith("util.py") and after is sys.modules["ctypes.util"]
+print(json.dumps([during, also, real]))
+"""
+
+
+def test_an_import_of_ctypes_util_while_the_stand_in_is_there_works_as_the_real_one() -> None:
+    """Another thread may import `ctypes.util` while inotify_simple is imported: it gets the
+    stand-in, reachable as the package's attribute too, whose answers are the real module's;
+    afterwards the module is the real one."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_DURING_THE_STAND_IN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    during, also, real = json.loads(done.stdout)
+    assert during and during == also
+    assert real is True
