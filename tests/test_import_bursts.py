@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from child import WAIT, Child
@@ -64,16 +65,23 @@ def _answer(child: Child) -> list[int]:
     return answer
 
 
-@pytest.mark.parametrize("atomic", [True, False], ids=["atomic_rename", "in_place_write"])
-def test_a_save_while_the_import_that_brought_the_module_in_runs_on_is_applied(
-    project: Project, tmp_path_factory: pytest.TempPathFactory, atomic: bool
-) -> None:
-    signals = tmp_path_factory.mktemp("signals")
+def _write_waiting_app(project: Project, factory: pytest.TempPathFactory) -> Path:
+    """The app that waits at import, its two modules and the manifest; the folder its signal
+    goes in (outside the project)."""
+    signals = factory.mktemp("signals")
     project.write("near", VALUE.format(value=1))
     project.write("far.__init__", "")
     project.write("far.helper", VALUE.format(value=1))
     project.write("app", APP.format(signals=str(signals), wait=WAIT))
     project.manifest(MANIFEST)
+    return signals
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["atomic_rename", "in_place_write"])
+def test_a_save_while_the_import_that_brought_the_module_in_runs_on_is_applied(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, atomic: bool
+) -> None:
+    signals = _write_waiting_app(project, tmp_path_factory)
     with Child("up", "--log-format", "json", cwd=project.root) as child:
         child.wait_stdout("IMPORTED")
         mark = child.mark()
@@ -102,12 +110,7 @@ def test_modules_of_an_import_that_runs_on_are_reported_and_watched_within_momen
     """Nothing else asks about the modules (no save, no list of them): they are taken half a
     second after the first was imported, so their events are written and their folders watched
     while the import that brought them in still runs."""
-    signals = tmp_path_factory.mktemp("signals")
-    project.write("near", VALUE.format(value=1))
-    project.write("far.__init__", "")
-    project.write("far.helper", VALUE.format(value=1))
-    project.write("app", APP.format(signals=str(signals), wait=WAIT))
-    project.manifest(MANIFEST)
+    signals = _write_waiting_app(project, tmp_path_factory)
     with Child("up", "--log-format", "json", cwd=project.root) as child:
         child.wait_stdout("IMPORTED")
         child.wait_for("module.loaded", module="far.helper")
