@@ -383,8 +383,10 @@ class ImportedModules:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if self._notes:  # noted since: a burst running on, which the timer bounds again
-                self._arm()
+        # Noted since the last take (another thread's import): the timer bounds it again. Not
+        # under the timer's lock, which `_arm` takes.
+        if self._notes:
+            self._arm()
 
 
 # -- the manifest under watch ---------------------------------------------------------------

@@ -196,3 +196,53 @@ def test_the_import_order_of_the_reported_modules_matches_a_fresh_process(
     ).stdout.split()
     assert loaded == [*plain, "app"]
     assert plain == ["near", "far.helper", "far"]
+
+
+# Two threads import their own modules one at a time, each import a burst of its own: one
+# thread's imports are noted while the other takes the notes.
+TWO_THREADS = """
+import importlib
+import sys
+import threading
+
+sys.setswitchinterval(1e-6)  # the threads take turns as often as they can
+
+
+def _import_all(names: list[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def main() -> None:
+    threads = [
+        threading.Thread(target=_import_all, args=([f"{{p}}.mod_{{m:03d}}" for m in range({n})],))
+        for p in ("left", "right")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print("IMPORTED", sum(name.startswith(("left.", "right.")) for name in sys.modules), flush=True)
+"""
+
+
+def test_imports_in_two_threads_at_once_are_each_reported_once(project: Project) -> None:
+    """While one thread takes the notes, the other's import adds one: the taker hands it on to
+    the next take (and the half-second bound) and never waits for itself. Both threads' modules
+    are reported once each, and the process ends."""
+    count = 200
+    for package in ("left", "right"):
+        project.write(f"{package}.__init__", "")
+        for number in range(count):
+            project.write(f"{package}.mod_{number:03d}", VALUE.format(value=number))
+    project.write("app", TWO_THREADS.format(n=count))
+    project.manifest(MANIFEST)
+    with Child("up", "--log-format", "json", cwd=project.root) as child:
+        assert child.wait() == 0
+        child.wait_stdout(f"IMPORTED {2 * count}")
+    loaded = [e["module"] for e in child.events if e["event"] == "module.loaded"]
+    assert sorted(loaded) == sorted(
+        ["app", "left", "right"]
+        + [f"{p}.mod_{m:03d}" for p in ("left", "right") for m in range(count)]
+    )
+    assert child.bad_lines == []

@@ -242,7 +242,10 @@ class JsonChild:
         try:
             message = self._messages.get(timeout=max(remaining, 0.0))
         except queue.Empty:
-            raise HarnessError(f"no {waiting_for} from the {self.name} within {WAIT} s") from None
+            tail = "\n".join(self.stderr[-20:])
+            raise HarnessError(
+                f"no {waiting_for} from the {self.name} by the deadline; its stderr's end:\n{tail}"
+            ) from None
         if message is None:
             self.proc.wait(timeout=WAIT)
             tail = "\n".join(self.stderr[-20:])
