@@ -105,13 +105,15 @@ class ReloadingSide:
         mainthread.install()
         manifest_watch = ManifestWatch(self.manifest.path, self.events)
 
-        def on_batch(paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
+        def on_batch(
+            paths: list[Path], resync: bool, whole: frozenset[Path], read_early: frozenset[Path]
+        ) -> None:
             if self.manifest.path in paths:
                 manifest_watch.touched()
             if not resync:  # a fresh watch decides every file: not a save of these
                 self._files_saved(paths)
             modules = [p for p in paths if p != self.manifest.path]
-            self.reload(modules, resync=resync, whole=whole)
+            self.reload(modules, resync=resync, whole=whole, read_early=read_early)
 
         imports = self.imports
         # The modules imported so far are taken first, and none meanwhile: each is either
@@ -142,17 +144,25 @@ class ReloadingSide:
             self.imports.adopt_pending()
 
     def reload(
-        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+        self,
+        paths: list[Path],
+        *,
+        resync: bool = False,
+        whole: frozenset[Path] = frozenset(),
+        read_early: frozenset[Path] = frozenset(),
     ) -> list[Outcome]:
         """Decide and apply changes to these module files now, and say each outcome; the files
-        in ``whole`` were closed after writing (or renamed into place): no quiet period."""
+        in ``whole`` were closed after writing (or renamed into place): no quiet period; those
+        in ``read_early`` are as the early check read them (`Batches.apply`)."""
         self.adopt_pending()  # a module imported just now is decided as any other
         # Listeners hear of this reload once the lock is let go: one may call back into us.
         with self.events.deferred(), self.lock:
             if self.stopped.is_set():
                 return []
             try:
-                decided = self.batches.apply(paths, resync=resync, whole=whole)
+                decided = self.batches.apply(
+                    paths, resync=resync, whole=whole, read_early=read_early
+                )
             finally:
                 if self.stopped.is_set():  # `stop` gave up waiting for this reload
                     self.watchdog.close()

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # imported when it runs: on Linux the kernel's events need no
 
 
 # The changed files; True for a resync; the files the kernel said are whole (closed after
-# writing, or renamed into place), which need no quiet period.
-BatchHandler = Callable[[list[Path], bool, frozenset[Path]], None]
+# writing, or renamed into place), which need no quiet period; and those of them told to
+# ``on_early`` with no event of them since (what the early check read is what they hold).
+BatchHandler = Callable[[list[Path], bool, frozenset[Path], frozenset[Path]], None]
 # The error, and what it concerns: the files of the batch being handled, or the folders watched.
 ErrorHandler = Callable[[BaseException, list[Path]], None]
 # Files the kernel said are whole as a burst of saves begins, told while the rest of the burst
@@ -268,10 +269,16 @@ class Watcher:
             self._deliver(batch, resync, frozenset())
         self._resync = self._signal.restart
 
-    def _deliver(self, batch: list[Path], resync: bool, whole: frozenset[Path]) -> None:
+    def _deliver(
+        self,
+        batch: list[Path],
+        resync: bool,
+        whole: frozenset[Path],
+        read_early: frozenset[Path] = frozenset(),
+    ) -> None:
         if batch:
             try:
-                self.on_batch(batch, resync, whole)
+                self.on_batch(batch, resync, whole, read_early)
             except Exception as error:  # a bad batch must not stop later ones
                 self._report(error, batch)
 
@@ -313,14 +320,15 @@ class Watcher:
             changes = kernel.wait(None if timeout is None else max(0.0, timeout))
             if changes:
                 self._before_changes()
+            read_early: set[Path] = set()
             if any(map(self._concerns, changes)):
-                changes += self._rest_of_burst(kernel, changes)
+                changes += self._rest_of_burst(kernel, changes, read_early)
             batch, whole, resync = self._kernel_batch(changes, writing)
             if resync:
                 self._deliver(list(self.files), True, frozenset())
-            self._deliver(batch, False, frozenset(whole))
+            self._deliver(batch, False, frozenset(whole), frozenset(read_early & whole))
 
-    def _rest_of_burst(self, kernel: Any, first: list[Any]) -> list[Any]:
+    def _rest_of_burst(self, kernel: Any, first: list[Any], read_early: set[Path]) -> list[Any]:
         """Files saved together (a checkout, an editor's "save all") are one batch, applied in
         import order: more events are taken while watched files change within a step
         (`debounce_ms`) of each other, for at most `MAX_BATCH_MS`. Other files of the same
@@ -331,30 +339,50 @@ class Watcher:
         handed to ``on_early`` as they come (at most `EARLY_FILES` times a burst, so a checkout
         is read as fast as before); the time that takes is part of the step, and the kernel's
         queue is read at least once after it, so a file saved meanwhile joins the batch as it
-        would have during an idle wait."""
+        would have during an idle wait.
+
+        ``read_early`` gets the files told to ``on_early`` that no event concerned since: the
+        kernel's queue was read after the tell, so the bytes read then are still the file's.
+        """
         more: list[Any] = []
         now = time.monotonic()
         cap = now + MAX_BATCH_MS / 1000
         quiet_at = now + self.step_ms / 1000
         last: dict[Path, str] = {}  # each watched file's last change in the burst
-        told = self._early(first, last, 0)
+        told = self._early(first, last, 0, read_early)
         while not self._signal.stop.is_set():
             arrived = kernel.wait(max(0.0, min(cap, quiet_at) - time.monotonic()))
             if arrived:
                 self._before_changes()
             if any(map(self._concerns, arrived)):
                 quiet_at = time.monotonic() + self.step_ms / 1000
+                if read_early:
+                    self._heard_of(arrived, read_early)
             more += arrived
             if time.monotonic() >= min(cap, quiet_at):
                 break
-            told = self._early(arrived, last, told)
+            told = self._early(arrived, last, told, read_early)
         return more
 
-    def _early(self, arrived: list[Any], last: dict[Path, str], told: int) -> int:
+    def _heard_of(self, arrived: list[Any], read_early: set[Path]) -> None:
+        """Drop from ``read_early`` the files an event in ``arrived`` concerns (every file, for
+        an overflowed queue or a folder gone): what was read early may not be what they hold."""
+        by_path = self._by_path
+        for change in arrived:
+            if change.kind in ("overflow", "directory_gone"):
+                read_early.clear()
+                return
+            file = by_path.get(os.path.normpath(change.path)) if change.path else None
+            if file is not None:
+                read_early.discard(file)
+
+    def _early(
+        self, arrived: list[Any], last: dict[Path, str], told: int, read_early: set[Path]
+    ) -> int:
         """Note what ``arrived`` says of each watched file in ``last``, and tell ``on_early``
         of those it says are whole, while the burst is about `EARLY_FILES` files at most and
-        fewer were told (``told``, returned updated). Never raises: what it would have found is
-        found again when the batch is handled."""
+        fewer were told (``told``, returned updated; each told is added to ``read_early``).
+        Never raises: what it would have found is found again when the batch is handled."""
         by_path = self._by_path
         whole: list[Path] = []
         for change in arrived:
@@ -372,7 +400,8 @@ class Watcher:
             try:
                 self.on_early(files)
             except Exception:  # advice only: the batch handler decides from the files anyway
-                pass
+                return told + len(files)
+            read_early.update(files)
         return told + len(files)
 
     def _concerns(self, change: Any) -> bool:

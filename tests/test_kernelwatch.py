@@ -18,7 +18,7 @@ from hotreload.watcher import MAX_BATCH_MS, Watcher
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="inotify is Linux's")
 
-Batch = tuple[list[Path], bool, frozenset[Path]]
+Batch = tuple[list[Path], bool, frozenset[Path], frozenset[Path]]
 
 
 class Batches:
@@ -26,9 +26,11 @@ class Batches:
         self.seen: list[Batch] = []
         self.lock = threading.Lock()
 
-    def __call__(self, paths: list[Path], resync: bool, whole: frozenset[Path]) -> None:
+    def __call__(
+        self, paths: list[Path], resync: bool, whole: frozenset[Path], read_early: frozenset[Path]
+    ) -> None:
         with self.lock:
-            self.seen.append((list(paths), resync, whole))
+            self.seen.append((list(paths), resync, whole, read_early))
 
     def of(self, path: Path) -> list[Batch]:
         with self.lock:
@@ -67,7 +69,7 @@ def test_a_file_written_in_place_is_delivered_once_closed_and_said_whole(
         threading.Event().wait(0.2)
         assert batches.of(module) == []
     wait_until(lambda: batches.of(module) != [])
-    paths, _, whole = batches.of(module)[0]
+    paths, _, whole, _ = batches.of(module)[0]
     assert paths == [module] and whole == frozenset({module})
 
 
@@ -205,6 +207,42 @@ def test_files_saved_while_the_first_is_checked_early_join_its_batch(tmp_path: P
         threading.Event().wait(0.1)  # a wrong split would deliver `second` apart by now
         assert [b[0] for b in batches.seen if not b[1]] == [[first, second]]
         assert told[0] == [first]
+    finally:
+        watcher.stop()
+
+
+def test_the_batch_says_which_files_no_event_concerned_since_their_early_check(
+    tmp_path: Path,
+) -> None:
+    """A burst of two saves, each told to ``on_early``: the first is left alone, the second is
+    written again right after its check. The batch has both, and says only the first is as
+    its check read it (the server takes those bytes; the second it reads again)."""
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    for path in (first, second):
+        path.write_text("X = 0\n", encoding="utf-8")
+    batches = Batches()
+    told: list[list[Path]] = []
+
+    def check(paths: list[Path]) -> None:
+        told.append(list(paths))
+        if paths == [first]:
+            temp = tmp_path / ".b.py.tmp"
+            temp.write_text("X = 1\n", encoding="utf-8")
+            os.replace(temp, second)
+        elif paths == [second]:
+            second.write_text("X = 2\n", encoding="utf-8")  # after its check: not as read
+
+    watcher = Watcher([first, second], batches, debounce_ms=20, on_early=check)
+    watcher.start()
+    try:
+        temp = tmp_path / ".a.py.tmp"
+        temp.write_text("X = 1\n", encoding="utf-8")
+        os.replace(temp, first)
+        wait_until(lambda: batches.of(first) != [])
+        assert told == [[first], [second]]
+        [(paths, _, whole, read_early)] = [b for b in batches.seen if not b[1]]
+        assert paths == [first, second] and whole == {first, second}
+        assert read_early == {first}
     finally:
         watcher.stop()
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import logging
 import os
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EventRecorder, Project
+from conftest import EVENT_TIMEOUT, EventRecorder, Project
 from support import Running, run
 
 from hotreload.engine.batch import Early
+from hotreload.engine.source import file_mark
 from hotreload.engine.transaction import Candidate
 from hotreload.server import Server
 
@@ -651,7 +658,76 @@ def test_a_version_checked_early_is_applied_only_for_the_bytes_it_was_checked_on
     # The same bytes, checked against a version that no longer runs: checked afresh.
     project.write("calc", calc(offset=5))
     assert isinstance(early, Candidate)
-    batches._early[path] = Early(path.read_bytes(), early, early)
+    batches._early[path] = Early(path.read_bytes(), early, early, file_mark(path), time.time_ns())
     [outcome] = r.server.reload([path])
     assert outcome.kind == "accepted" and live.current is not early
     assert r.binding().add(1, 2) == 8
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["atomic_rename", "in_place_write"])
+def test_a_save_made_after_the_early_check_read_the_file_is_the_one_applied(
+    project: Project, start: Start, atomic: bool
+) -> None:
+    """The batch takes the bytes the watcher's early check read (no second read) only where no
+    event of the file came after that read. Here every early read is followed at once by
+    another save of the file, inside the same burst: the version applied is the one on disk at
+    the end, and the module answers as a fresh import of that file does."""
+    r = run(project, start, {"calc": calc()}, EXPORTS)
+    watcher = r.server._reloading.watcher
+    assert watcher is not None
+    check_early = watcher.on_early
+    assert check_early is not None
+    saves_after_reads = [calc(offset=offset) for offset in (2, 3, 4)]
+
+    def check_then_save_again(paths: list[Path]) -> None:
+        check_early(paths)
+        if saves_after_reads:
+            project.write("calc", saves_after_reads.pop(0), atomic=atomic)
+
+    watcher.on_early = check_then_save_again
+    mark = r.events.mark()
+    project.write("calc", calc(offset=1), atomic=atomic)
+    accepted = r.events.wait_for("reload.accepted", after=mark, module="calc")
+    on_disk = project.path("calc").read_bytes()
+    assert saves_after_reads != [calc(offset=offset) for offset in (2, 3, 4)]  # it ran
+    assert accepted["digest"] == hashlib.sha256(on_disk).hexdigest()[:16]
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import calc; print(calc.add(1, 2))"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert str(r.binding().add(1, 2)) == fresh
+
+
+def test_a_save_back_to_the_running_version_after_an_early_check_changes_nothing(
+    project: Project, start: Start
+) -> None:
+    """An early check of one save is forgotten when the file is checked again in the same
+    burst, also where that second check keeps nothing (the file is back to the version that
+    runs): the batch then reads the file, and leaves the module as it is."""
+    r = run(project, start, {"calc": calc()}, EXPORTS)
+    watcher = r.server._reloading.watcher
+    assert watcher is not None
+    check_early, handle_batch = watcher.on_early, watcher.on_batch
+    assert check_early is not None
+    handled = threading.Event()
+    running = calc()
+
+    def check_then_save_back(paths: list[Path]) -> None:
+        check_early(paths)
+        if project.path("calc").read_text(encoding="utf-8") != running:
+            project.write("calc", running)
+
+    def handle_then_say(*batch: Any) -> None:
+        handle_batch(*batch)
+        handled.set()
+
+    watcher.on_early, watcher.on_batch = check_then_save_back, handle_then_say
+    mark = r.events.mark()
+    project.write("calc", calc(offset=1))
+    assert handled.wait(EVENT_TIMEOUT)
+    assert [e["event"] for e in r.events.events[mark:]] == ["reload.unchanged"]
+    assert r.binding().add(1, 2) == 3  # as the file on disk says: OFFSET = 0

@@ -8,7 +8,14 @@ import threading
 import time
 from pathlib import Path
 
-from hotreload.engine.source import TIMESTAMP_SLACK_NS, file_mark, may_have_moved, read_settled
+from hotreload.engine.source import (
+    TIMESTAMP_SLACK_NS,
+    file_mark,
+    may_have_moved,
+    read_marked,
+    read_settled,
+)
+from hotreload.verdicts import Failure
 
 QUIET_NS = 5_000_000
 
@@ -125,3 +132,20 @@ def test_a_file_read_in_the_tick_it_was_written_is_read_again(tmp_path: Path) ->
     written = max(mark[2], mark[3])
     assert may_have_moved(mark, mark, written + TIMESTAMP_SLACK_NS // 2)
     assert not may_have_moved(mark, mark, written + 2 * TIMESTAMP_SLACK_NS)
+
+
+def test_a_link_into_a_folder_whose_name_starts_with_the_root_s_is_outside_the_root(
+    tmp_path: Path,
+) -> None:
+    """The root check compares resolved paths as text: `/x/app-old/m.py` is not under the root
+    `/x/app`, though its text starts with the root's. The file inside is read, with its mark."""
+    root, sibling = tmp_path / "app", tmp_path / "app-old"
+    root.mkdir()
+    sibling.mkdir()
+    (sibling / "m.py").write_bytes(b"X = 1\n")
+    (root / "m.py").symlink_to(sibling / "m.py")
+    (root / "n.py").write_bytes(b"X = 2\n")
+    refused, mark = read_marked(root / "m.py", root=root.resolve())
+    assert isinstance(refused, Failure) and refused.reason == "outside_root" and mark is None
+    assert read_marked(root / "n.py", root=root.resolve()) == (b"X = 2\n", file_mark(root / "n.py"))
+    assert read_marked(sibling / "m.py", root=tmp_path.resolve())[0] == b"X = 1\n"

@@ -21,8 +21,8 @@ from hotreload.engine.source import (
     digest,
     file_mark,
     may_have_moved,
+    read_marked,
     read_settled,
-    read_source,
 )
 from hotreload.engine.transaction import Candidate, LiveModule, Outcome, apply_version, prepare
 from hotreload.verdicts import Failure
@@ -174,14 +174,21 @@ class Batches:
         return True
 
     def apply(
-        self, paths: list[Path], *, resync: bool = False, whole: frozenset[Path] = frozenset()
+        self,
+        paths: list[Path],
+        *,
+        resync: bool = False,
+        whole: frozenset[Path] = frozenset(),
+        read_early: frozenset[Path] = frozenset(),
     ) -> list[Decided]:
         """Decide every changed module (no code runs), then apply the good ones under the gate.
 
         A resync (the watcher started afresh: any file may have changed unseen) decides only
         the files whose stat says they may have moved since they were last read. The files in
         ``whole`` were closed after writing or renamed into place (the kernel said so): they
-        are read at once, with no quiet period."""
+        are read at once, with no quiet period. Those in ``read_early`` were read by
+        `prepare_early` after the kernel said so, and nothing happened to them since (the
+        watcher heard of nothing): those bytes are taken, not read again."""
         early, self._early = self._early, {}  # good for this batch only
         if resync:
             paths = [path for path in paths if self._may_have_moved(path)]
@@ -189,20 +196,31 @@ class Batches:
         if not targets:
             return []
         started = time.perf_counter()
-        read_ns = time.time_ns()
-        marks: dict[Path, FileMark] = {}
-        sources = read_settled(
-            [live.spec.path for live in targets],
-            quiet_ns=self.quiet_ms * 1_000_000,
-            limit_s=SETTLE_LIMIT_S,
-            root=self.root,
-            wait=self.stopping.wait,
-            inodes=self._inodes,
-            marks=marks,
-            whole=whole,
-        )
-        for path, mark in marks.items():
-            self._seen[path] = (mark, read_ns)
+        sources: dict[Path, bytes | Failure] = {}
+        for path in read_early & early.keys():
+            found, mark = early[path], early[path].mark
+            # Empty is read again: an editor that truncates, closes, then writes shows an empty
+            # file first (as in `read_settled`).
+            if mark is not None and mark[1] > 0:
+                sources[path] = found.source
+                self._inodes[path] = mark[0]
+                self._seen[path] = (mark, found.read_ns)
+        read = [live.spec.path for live in targets if live.spec.path not in sources]
+        if read:
+            read_ns = time.time_ns()
+            marks: dict[Path, FileMark] = {}
+            sources |= read_settled(
+                read,
+                quiet_ns=self.quiet_ms * 1_000_000,
+                limit_s=SETTLE_LIMIT_S,
+                root=self.root,
+                wait=self.stopping.wait,
+                inodes=self._inodes,
+                marks=marks,
+                whole=whole,
+            )
+            for path, mark in marks.items():
+                self._seen[path] = (mark, read_ns)
         decided: dict[str, Decided] = {}
         candidates: dict[str, tuple[LiveModule, Candidate, str]] = {}
         for live in targets:
@@ -261,14 +279,18 @@ class Batches:
         where it reads the same bytes and the same version runs (safe beside a reload on
         another thread: the running version is read once, and a stale result goes unused)."""
         for path in paths:
+            # What an earlier tell read is not what the file holds now (this tell says so).
+            self._early.pop(path, None)
             live = self.modules.at(path)
             current = live.analysed if live is not None else None
             if live is None or current is None:
                 continue  # a module not analysed yet is analysed when a batch needs it
-            source = read_source(path, root=self.root)
+            read_ns = time.time_ns()
+            source, mark = read_marked(path, root=self.root)
             if not isinstance(source, bytes) or source == current.source:
                 continue
-            self._early[path] = Early(source, prepare(live.spec, source, current), current)
+            result = prepare(live.spec, source, current)
+            self._early[path] = Early(source, result, current, mark, read_ns)
 
     def _read_too_early(
         self,
@@ -624,11 +646,14 @@ class Batches:
 @dataclass(frozen=True, eq=False)
 class Early:
     """A version checked ahead (`Batches.prepare_early`): the bytes, what `prepare` made of
-    them, the running version it was made against, and the bytes' digest."""
+    them, the running version it was made against, the file's mark as they were read and the
+    wall time (ns) just before, and the bytes' digest."""
 
     source: bytes
     result: Candidate | Failure
     against: Candidate
+    mark: FileMark
+    read_ns: int
     digest: str = ""
 
     def __post_init__(self) -> None:

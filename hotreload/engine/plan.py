@@ -438,6 +438,14 @@ def import_time_uses(statement: Statement) -> frozenset[str]:
     return scope.calls | scope.reads if scope.binds else scope.calls
 
 
+def _may_call(statement: Statement, names: frozenset[str]) -> bool:
+    """Whether `import_time_uses` of the statement has any of ``names``, making no set."""
+    scope = statement.scope
+    return not scope.calls.isdisjoint(names) or (
+        bool(scope.binds) and not scope.reads.isdisjoint(names)
+    )
+
+
 def _import_time_callers(
     old: Analysis, new: Analysis, matching: Matching, run: set[int]
 ) -> tuple[set[int], set[str], set[str]]:
@@ -471,18 +479,26 @@ def _import_time_callers(
         if new.statements[j].definition is not None and not new.statements[j].is_function
         for method in _changed_methods(old.node(i), new.node(j))
     }
-    by_method = {
-        j
-        for j, s in enumerate(new.statements)
-        if s.scope.methods & methods and s.scope.binds and not s.definition and j not in run
-    }
+    by_method = (
+        {
+            j
+            for j, s in enumerate(new.statements)
+            if not s.scope.methods.isdisjoint(methods)
+            and s.scope.binds
+            and not s.definition
+            and j not in run
+        }
+        if methods
+        else set()
+    )
     if not altered:
         return by_method, altered, methods
-    functions = {s.definition: j for j, s in enumerate(new.statements) if s.definition}
+    # Asked of every statement at every save: no set made for one that uses none of them.
+    defined = frozenset(s.definition for s in new.statements if s.definition)
     called = {
-        j: uses & functions.keys()
+        j: import_time_uses(s) & defined
         for j, s in enumerate(new.statements)
-        if (uses := import_time_uses(s)) & functions.keys() and j not in run
+        if j not in run and _may_call(s, defined)
     }
     if not called:
         return by_method, altered, methods

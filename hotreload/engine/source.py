@@ -32,36 +32,44 @@ def read_source(path: Path, *, root: Path | None = None) -> bytes | Failure:
     file replaced by a symlink out of the tree) is refused unread. A read that overlaps a write
     (size or mtime moved while reading) is retried, so the bytes never mix two saves.
     """
+    return read_marked(path, root=root)[0]
+
+
+def read_marked(path: Path, *, root: Path | None = None) -> tuple[bytes | Failure, FileMark]:
+    """`read_source`, and the file's mark as the bytes were read (None where none was read)."""
     for _ in range(READ_ATTEMPTS):
         try:
             result = _read_once(path, root)
         except FileNotFoundError:
-            return Failure("file_missing", f"{path} does not exist; restore it or save it again")
-        except IsADirectoryError:
-            return Failure("file_missing", f"{path} is a directory, not a module file")
-        except PermissionError:
             return Failure(
-                "file_missing",
-                f"cannot read {path}: permission denied; make it readable (chmod u+r) and save it",
+                "file_missing", f"{path} does not exist; restore it or save it again"
+            ), None
+        except IsADirectoryError:
+            return Failure("file_missing", f"{path} is a directory, not a module file"), None
+        except PermissionError:
+            message = (
+                f"cannot read {path}: permission denied; make it readable (chmod u+r) and save it"
             )
+            return Failure("file_missing", message), None
         except OSError as e:
             if e.errno == errno.ELOOP:
-                return Failure(
-                    "file_missing",
-                    f"{path} is a symlink loop; replace it with the module's source file",
-                )
-            return Failure("file_missing", f"cannot read {path}: {e.strerror or e}")
+                message = f"{path} is a symlink loop; replace it with the module's source file"
+                return Failure("file_missing", message), None
+            return Failure("file_missing", f"cannot read {path}: {e.strerror or e}"), None
+        if isinstance(result, Failure):
+            return result, None
         if result is not None:
             return result
     return Failure(
         "file_missing",
         f"{path} kept changing while it was read ({READ_ATTEMPTS} tries); "
         "it is decided again at its next change",
-    )
+    ), None
 
 
-def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
-    """One attempt of `read_source`: the bytes, why not, or None if the file moved meanwhile."""
+def _read_once(path: Path, root: Path | None) -> tuple[bytes, FileMark] | Failure | None:
+    """One attempt of `read_source`: the bytes and their mark, why not, or None if the file
+    moved meanwhile."""
     fd = os.open(path, _OPEN_FLAGS)
     try:
         before = os.fstat(fd)
@@ -77,8 +85,8 @@ def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
             opened = _opened_path(fd)
             if opened is not None and opened.endswith(" (deleted)"):
                 return None  # removed since the open: look again
-            real = Path(opened if opened is not None else os.path.realpath(path))
-            if not real.is_relative_to(root):
+            real = opened if opened is not None else os.path.realpath(path)
+            if not _within(real, root):
                 return Failure(
                     "outside_root",
                     f"{path} now resolves to {real}, outside the project root {root}; code from "
@@ -98,7 +106,14 @@ def _read_once(path: Path, root: Path | None) -> bytes | Failure | None:
     finally:
         os.close(fd)
     moved = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
-    return None if moved or len(data) != after.st_size else data
+    return None if moved or len(data) != after.st_size else (data, mark_of(after))
+
+
+def _within(real: str, root: Path) -> bool:
+    """Whether the resolved path ``real`` is ``root`` or under it (both absolute and resolved:
+    compared as text, which a save's read does at a tenth of `Path.is_relative_to`'s cost)."""
+    top = str(root)
+    return real == top or real.startswith(top if top.endswith(os.sep) else top + os.sep)
 
 
 def _opened_path(fd: int) -> str | None:
