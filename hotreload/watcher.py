@@ -362,6 +362,8 @@ class Watcher:
             if time.monotonic() >= min(cap, quiet_at):
                 break
             told = self._early(arrived, last, told, read_early)
+        else:  # stopped: the queue may not have been read since the last tell
+            read_early.clear()
         return more
 
     def _heard_of(self, arrived: list[Any], read_early: set[Path]) -> None:
