@@ -32,6 +32,7 @@ CONTENDER_PACKAGES: dict[str, str] = {
     "uvicorn-hmr": "uvicorn-hmr==0.1.1.8",
     "uvicorn": "uvicorn==0.54.0",
     "fastapi": "fastapi==0.165.0",  # the web section's app, served by uvicorn-hmr
+    "jinja2": "jinja2==3.1.6",  # ... which renders its page with Jinja2Templates
 }
 # Where the interpreter comes from, explicit first: an environment variable, then pyenv.
 PYTHON_ENV_VAR = "HOTRELOAD_BENCH_PYTHON"
