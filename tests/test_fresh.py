@@ -142,6 +142,51 @@ def test_an_import_time_call_into_an_edited_function_of_another_module_runs_agai
     assert live(["app"], probe) == fresh(project.root, ["app"], probe) == ["10", "11"]
 
 
+def test_an_imported_module_calling_at_import_what_reaches_an_edited_function_runs_again(
+    project: Project, start: Start
+) -> None:
+    """Importers the process imported (analysed only when a save needs them) are looked at only
+    where their text names a function whose behaviour changed or one that reaches it: `app`
+    names `total`, which calls the edited `compute`, and runs its statement again; `quiet`
+    names neither and is left as it is. Both equal a fresh start."""
+    files = {
+        "helpers": """
+            def compute():
+                return 1
+
+
+            def total():
+                return compute() + 100
+            """,
+        "app": """
+            import helpers
+
+            TOTAL = helpers.total()
+            """,
+        "quiet": """
+            import helpers
+
+            NAME = helpers.__name__
+            """,
+        "entry": """
+            import app
+            import quiet
+            """,
+    }
+    r = started(project, start, files, "entry")
+    mark = r.events.mark()
+    r.save(
+        "def compute():\n    return 10\n\n\ndef total():\n    return compute() + 100\n",
+        module="helpers",
+    )
+    event = r.events.wait_for("reload.accepted", after=mark, module="app")
+    assert [s.split(": ", 1)[1] for s in event["statements"]] == ["TOTAL = helpers.total()"]
+    assert "quiet" not in {e.get("module") for e in r.events.events[mark:]}
+    probe = ["m.TOTAL", "quiet.NAME"]
+    imports = ["app", "quiet"]
+    assert live(imports, probe) == fresh(project.root, imports, probe) == ["110", "'helpers'"]
+
+
 def test_a_function_passed_at_import_runs_its_statement_again(
     project: Project, start: Start
 ) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -592,6 +592,11 @@ class Batches:
         # A module whose text does not name the changed one cannot import from it: it is not
         # analysed for that (an adopted module is analysed only when a reload needs it).
         last_part = name.rpartition(".")[2].encode()
+        # Nor, where nothing was replaced, one whose text names none of the functions whose
+        # behaviour changed (or that reach one) and none of the methods whose code changed:
+        # what `dependents` finds, it finds by those names (the first save of a big app would
+        # analyse its entry of a thousand imports for nothing).
+        names: set[str] | None = None
         for live in self.modules:
             if live is changed or last_part not in live.source:
                 continue
@@ -599,6 +604,15 @@ class Batches:
                 wrapper.cache_clear()
             if (live.spec.name, name) in seen:
                 continue
+            if live.analysed is None and not outcome.replaced:
+                if names is None:
+                    names = set(outcome.altered) | set(outcome.altered_methods)
+                    if outcome.altered:
+                        if reach is None:
+                            reach = Reach(changed.current.analysis, outcome.altered)
+                        names |= {f for f in reach.functions if f and reach.reaches(f)}
+                if not _names_any(live.source, names):
+                    continue
             package = live.spec.name if live.spec.path.name == "__init__.py" else ""
             package = package or live.spec.name.rpartition(".")[0]
             due = self._due.get(live.spec.name)
@@ -669,6 +683,12 @@ def _prepare(
     if early is not None and early.against is current and early.source == source:
         return early.result, early.digest
     return prepare(live.spec, source, current), digest(source)
+
+
+def _names_any(source: bytes, names: Collection[str]) -> bool:
+    """Whether ``source`` may name one of ``names``: its bytes hold one (a name that is not
+    ASCII counts as named: the file's encoding may spell it otherwise)."""
+    return any(not n.isascii() or n.encode() in source for n in names)
 
 
 def _package_of(live: LiveModule) -> str:

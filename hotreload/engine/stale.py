@@ -727,7 +727,7 @@ class StaleCalls:
         # in those can a line be known to have passed for good.
         holders: dict[tuple[str, str], list[tuple[Frame, str]]] = {}
         stuck: set[tuple[str, str]] = set()
-        callers: dict[str, Source] = {}  # the modules of the calls that ran for good
+        running: list[tuple[tuple[str, str], Frame, Source]] = []
         for frame in frames:
             source = source_at(frame.code.co_filename)
             if source is None or "." in frame.code.co_qualname:
@@ -738,16 +738,27 @@ class StaleCalls:
             moved = (
                 aligned(frame, current.__code__) if type(current) is types.FunctionType else None
             )
-            tree = self.trees.of(source) if moved is not None else None
-            found = None if tree is None or moved is None else self._never_returns(moved, tree)
-            if moved is None or found is None:
+            if moved is None:
                 stuck.add(key)  # a call that will return: its function may call anything again
+            else:
+                running.append((key, moved, source))
+        once = {m: ran for m, _ in self.ran_once if (ran := named(m)) is not None}
+        # A changed function named in none of those calls' modules (nor the factory's) cannot
+        # be called from them alone: said before any of their trees is parsed (the first save of
+        # an app whose entry imports a thousand modules would parse that entry for nothing).
+        maybe = [source for _, _, source in running] + list(once.values())
+        if not any(_named_in(name, maybe) for name in changed.functions):
+            return []
+        callers: dict[str, Source] = {}  # the modules of the calls that ran for good
+        for key, moved, source in running:
+            tree = self.trees.of(source)
+            found = None if tree is None else self._never_returns(moved, tree)
+            if found is None:
+                stuck.add(key)
                 continue
             holders.setdefault(key, []).append((moved, found[0]))
             callers[source.name] = source
-        for module, _ in self.ran_once:
-            if (once := named(module)) is not None:
-                callers[module] = once
+        callers |= once
         # Only a function named in those callers' modules can be called from them alone.
         names = [
             name
