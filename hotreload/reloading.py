@@ -8,8 +8,8 @@ import threading
 import time
 import types
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +156,7 @@ class ReloadingSide:
         in ``read_early`` are as the early check read them (`Batches.apply`)."""
         self.adopt_pending()  # a module imported just now is decided as any other
         # Listeners hear of this reload once the lock is let go: one may call back into us.
-        with self.events.deferred(), self.lock:
+        with self.events.deferred(), self._locked():
             if self.stopped.is_set():
                 return []
             try:
@@ -182,6 +182,18 @@ class ReloadingSide:
                 spec = restart.live.spec
                 self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The reload lock. A host may reload from inside a binding call, while the lock's
+        holder (the watcher, reloading a save) waits at the gate for that very call: the
+        call steps aside while it waits (`VersionGate.aside`)."""
+        with self.batches.gate.aside():
+            self.lock.acquire()
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     def _prepare_early(self, paths: list[Path]) -> None:
         """Check the files of a burst of saves while the watcher waits for its end (no code
@@ -210,9 +222,11 @@ class ReloadingSide:
         must not keep the host from stopping: after the deadline and a grace, False.
         """
         patience = time.monotonic() + exec_timeout + STOP_GRACE_S
-        if self.watcher is not None:
-            self.watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
-        finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
+        # Asked inside a binding call, the reload waited for may be waiting for that call.
+        with self.batches.gate.aside():
+            if self.watcher is not None:
+                self.watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
+            finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
         try:
             if finished:
                 self.watchdog.close()

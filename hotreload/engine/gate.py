@@ -109,6 +109,29 @@ class VersionGate:
         if self._writer_waiting:
             self.wake_writer()
 
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """This thread's calls in flight do not hold a reload back while the block runs.
+
+        For a thread that waits, inside a binding call, for what a reload waiting for that
+        call holds: a host that reloads (or stops the server) from inside a call waits for the
+        reload lock, which the watcher's reload of a save holds while it waits here for calls
+        in flight to end; each would wait for the other for ever. The thread runs no module
+        code meanwhile (it waits), and its calls go on on the version its own reload would
+        have given them anyway.
+        """
+        ident = get_ident()
+        readers = self._readers
+        mine = readers.count(ident)
+        for _ in range(mine):
+            readers.remove(ident)
+        if mine and self._writer_waiting:
+            self.wake_writer()
+        try:
+            yield
+        finally:
+            readers.extend([ident] * mine)
+
     def wake_writer(self) -> None:
         """A call ended while a reload waits for calls in flight: let it look again."""
         with self._cond:

@@ -1,0 +1,117 @@
+"""Deadlocks and hangs found by a lock audit: each test reproduces one with real parts (a real
+server, real threads, real files), and every wait is bounded, so a deadlock fails the test."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import EVENT_TIMEOUT, EventRecorder, Project
+from support import dedent, run, wait_until
+
+from hotreload.server import Server
+
+Start = Callable[..., tuple[Server, EventRecorder]]
+
+pytestmark = pytest.mark.timeout(60)  # every wait is bounded; a hang fails
+
+HOST = """
+    from collections.abc import Callable
+
+    VERSION = {v}
+
+
+    def call_with(fn: Callable[[], object]) -> object:
+        return fn()
+
+
+    def version() -> int:
+        return VERSION
+    """
+
+HOST_EXPORTS = {
+    "host": {
+        "call_with": "(fn: Callable[[], object]) -> object",
+        "version": "() -> int",
+    }
+}
+
+
+def host(version: int) -> str:
+    return dedent(HOST.format(v=version))
+
+
+def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Run ``target`` in a daemon thread (a deadlocked one must not keep pytest from ending);
+    its result, or what it raised, lands in the list."""
+    out: list[Any] = []
+
+    def body() -> None:
+        try:
+            out.append(target())
+        except BaseException as error:
+            out.append(error)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_a_reload_asked_inside_a_binding_call_while_the_watchers_reload_waits(
+    project: Project, start: Start
+) -> None:
+    """A host may trigger a reload from inside a binding call (the gate lets its own calls
+    through). Were the watcher's reload of a save already waiting at the gate for that very
+    call, the host's reload waited for the reload lock the watcher holds, and the watcher for
+    the call to end: both for ever."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    binding = r.binding("host")
+    inside = threading.Event()
+
+    def host_callback() -> object:
+        inside.set()
+        wait_until(lambda: r.server.gate.reload_waiting)  # the save's reload holds its lock
+        [outcome] = r.server.reload([r.project.path("host")])
+        return outcome.kind
+
+    call, result = in_thread(lambda: binding.call_with(host_callback))
+    assert inside.wait(EVENT_TIMEOUT)
+    mark = r.events.mark()
+    r.project.write("host", host(2))
+    call.join(EVENT_TIMEOUT)
+    assert not call.is_alive(), "the host's reload and the watcher's waited for each other"
+    assert result == ["unchanged"]  # the watcher's reload applied version 2 meanwhile
+    r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
+    assert binding.version() == 2
+
+
+def test_a_stop_asked_inside_a_binding_call_while_the_watchers_reload_waits(
+    project: Project, start: Start
+) -> None:
+    """The same wait for `stop`: it waits for the watcher's thread and the reload lock, which
+    the watcher holds while its reload waits at the gate for the call `stop` runs in. It gave
+    up only after the reload's deadline and a grace (15 s), then said a reload was still
+    running module code."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    binding = r.binding("host")
+    inside = threading.Event()
+
+    def host_callback() -> object:
+        inside.set()
+        wait_until(lambda: r.server.gate.reload_waiting)  # the save's reload holds its lock
+        r.server.stop()
+        return "stopped"
+
+    call, result = in_thread(lambda: binding.call_with(host_callback))
+    assert inside.wait(EVENT_TIMEOUT)
+    mark = r.events.mark()
+    r.project.write("host", host(2))
+    # Well within the reload's deadline: a stop that waited for the gate gave up only after it.
+    call.join(r.server.exec_timeout / 2)
+    assert not call.is_alive(), "the stop waited for the reload, which waited for the stop's call"
+    assert result == ["stopped"]
+    stopped = r.events.wait_for("server.stopped", after=mark)
+    assert stopped["message"] is None
+    r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
