@@ -3,11 +3,14 @@ server, real threads, real files), and every wait is bounded, so a deadlock fail
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from child import WAIT, child_env
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
 from support import dedent, run, wait_until
 
@@ -115,3 +118,55 @@ def test_a_stop_asked_inside_a_binding_call_while_the_watchers_reload_waits(
     stopped = r.events.wait_for("server.stopped", after=mark)
     assert stopped["message"] is None
     r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
+
+
+# A process whose main thread runs the calls of several threads at once (a reload's module code
+# and an import on another thread, each calling `signal.signal` at top level): each call signals
+# the main thread, and again while it waits. The main thread spends its time in C code that
+# keeps the interpreter (its handler runs late), and the interpreter switches threads as often
+# as it can, so signals land while the handler runs.
+MAIN_THREAD_CALLS = """
+import sys, threading
+from hotreload.engine import mainthread
+
+sys.setswitchinterval(1e-6)
+mainthread.install()
+workers, calls = 3, 300
+ended = []
+def worker():
+    for _ in range(calls):
+        mainthread.call(lambda: None, "a test call")
+    ended.append(True)
+threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+for thread in threads:
+    thread.start()
+while len(ended) < workers:
+    sum(range(100_000))
+print("ran", workers * calls)
+"""
+
+
+def test_the_main_thread_runs_calls_of_several_threads_while_signalled_again() -> None:
+    """A signal that landed while the main thread's handler held the queue's lock ran the
+    handler again inside it (Python handlers nest), which waited for that lock, held by the
+    handler it interrupted, on the same thread: the main thread (the app's) hung for ever.
+    Before the fix this child hung in 9 runs of 20 (the test, which runs it 3 times, failed
+    in 3 runs of 3); after it, in none of 20."""
+    for _ in range(3):
+        assert _run_bounded(MAIN_THREAD_CALLS) == "ran 900"
+
+
+def _run_bounded(script: str) -> str:
+    """Run ``script`` in a child Python; its output, or what says it hung (it is killed)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"hung for {WAIT:g} s"
+    return (done.stdout + done.stderr).strip()
