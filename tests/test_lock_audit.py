@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,51 @@ def test_a_stop_asked_inside_a_binding_call_while_the_watchers_reload_waits(
     stopped = r.events.wait_for("server.stopped", after=mark)
     assert stopped["message"] is None
     r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
+
+
+# A project module whose import calls a binding (through a module the test puts in sys.modules):
+# it says it is importing, waits until a reload holds the gate, then calls.
+LATE = """
+    import lockprobe
+
+    lockprobe.importing.set()
+    lockprobe.wait_for_reload()
+    VALUE = lockprobe.host_version()
+    """
+
+
+def test_a_reload_that_imports_a_module_whose_import_waits_at_the_gate(
+    project: Project, start: Start
+) -> None:
+    """A thread imports a project module whose top level calls a binding, and a save's reload
+    runs module code that imports that very module: the reload waited for the import's lock
+    (Python's, held by the importing thread), and the import's call waited at the gate for the
+    reload to end, both for ever (the reload's deadline cannot end a wait for a lock). The call
+    goes in once the reload waits for its thread's import, as Python lets a circular import see
+    a module half made."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    project.write("late", dedent(LATE))
+    probe = types.ModuleType("lockprobe")
+    importing = threading.Event()
+    vars(probe).update(
+        importing=importing,
+        wait_for_reload=lambda: wait_until(lambda: r.server.gate.closed),
+        host_version=r.binding("host").version,
+    )
+    sys.modules["lockprobe"] = probe
+    try:
+        importer, result = in_thread(lambda: vars(__import__("late"))["VALUE"])
+        assert importing.wait(EVENT_TIMEOUT)
+        mark = r.events.mark()
+        r.project.write("host", "import late\n" + host(2))
+        importer.join(EVENT_TIMEOUT)
+        assert not importer.is_alive(), "the reload and the import waited for each other"
+        assert result in ([1], [2])  # the call ran while the reload waited for its import
+        r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
+        assert r.binding("host").version() == 2
+    finally:
+        sys.modules.pop("lockprobe", None)
+        sys.modules.pop("late", None)
 
 
 # A process whose main thread runs the calls of several threads at once (a reload's module code
