@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hotreload.engine import mainthread
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.gate import VersionGate
+from hotreload.engine.gate import IMPORT_LOOK_S, VersionGate, waits_for_import_of
 from hotreload.engine.source import FileMark, digest, mark_of, read_source
 from hotreload.engine.stdlibrecord import recording_import
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
@@ -88,6 +88,7 @@ class ReloadingSide:
             restarts=policy == "auto",
         )
         self.lock = threading.Lock()  # one reload at a time
+        self._holder: int | None = None  # the thread that holds it, once it does
         self.watcher: Watcher | None = None
         self.imports: ImportedModules | None = None
         if profile.reload and profile.reload_scope == "imported":
@@ -187,12 +188,26 @@ class ReloadingSide:
     def _locked(self) -> Iterator[None]:
         """The reload lock. A host may reload from inside a binding call, while the lock's
         holder (the watcher, reloading a save) waits at the gate for that very call: the
-        call steps aside while it waits (`VersionGate.aside`)."""
+        call steps aside while it waits (`VersionGate.aside`). A reload asked inside an
+        import (a listener told of the modules it brought in) that the holder's module code
+        waits for would wait for ever: it fails instead, as Python fails an import that would
+        wait for itself."""
+        me = threading.get_ident()
         with self.batches.gate.aside():
-            self.lock.acquire()
+            while not self.lock.acquire(timeout=IMPORT_LOOK_S):
+                holder = self._holder
+                if holder is not None and waits_for_import_of(holder, me):
+                    raise HotreloadError(
+                        "cannot reload now: the reload under way runs module code that waits "
+                        "for a module this thread is still importing (a reload asked inside "
+                        "an import, as by an on_event listener told of its module.loaded); "
+                        "ask for it once the import has ended, or from another thread"
+                    )
+        self._holder = me
         try:
             yield
         finally:
+            self._holder = None
             self.lock.release()
 
     def _prepare_early(self, paths: list[Path]) -> None:

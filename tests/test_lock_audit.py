@@ -15,6 +15,7 @@ from child import WAIT, child_env
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
 from support import dedent, run, wait_until
 
+from hotreload.errors import HotreloadError
 from hotreload.server import Server
 
 Start = Callable[..., tuple[Server, EventRecorder]]
@@ -161,6 +162,58 @@ def test_a_reload_that_imports_a_module_whose_import_waits_at_the_gate(
         assert result in ([1], [2])  # the call ran while the reload waited for its import
         r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
         assert r.binding("host").version() == 2
+    finally:
+        sys.modules.pop("lockprobe", None)
+        sys.modules.pop("late", None)
+
+
+# A project module whose import waits (inside it) until a reload holds the gate.
+WAITING = """
+    import lockprobe
+
+    lockprobe.importing.set()
+    lockprobe.wait_for_reload()
+    """
+
+
+def test_a_listener_that_reloads_when_told_of_an_import_the_reload_waits_for(
+    project: Project, start: Start
+) -> None:
+    """Listeners hear of the modules an import brought in as it ends, on its thread, which
+    still holds the module's import lock. One that reloads there waited for the reload lock,
+    held by a save's reload whose module code imports that module, waiting for that lock: both
+    for ever. The listener's reload now fails, saying why, as Python fails an import that would
+    wait for itself."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    project.write("late", dedent(WAITING))
+    probe = types.ModuleType("lockprobe")
+    importing = threading.Event()
+    vars(probe).update(
+        importing=importing,
+        wait_for_reload=lambda: wait_until(lambda: r.server.gate.closed),
+    )
+    heard: list[object] = []
+
+    def listener(event: dict[str, Any]) -> None:
+        if event["event"] == "module.loaded" and event["module"] == "late":
+            try:
+                heard.append(r.server.reload([project.path("host")]))
+            except HotreloadError as error:
+                heard.append(error)
+
+    r.server.events.subscribe(listener)
+    sys.modules["lockprobe"] = probe
+    try:
+        importer, _ = in_thread(lambda: __import__("late"))
+        assert importing.wait(EVENT_TIMEOUT)
+        mark = r.events.mark()
+        r.project.write("host", "import late\n" + host(2))
+        importer.join(EVENT_TIMEOUT)
+        assert not importer.is_alive(), "the listener's reload and the save's waited for each other"
+        r.events.wait_for("reload.accepted", after=mark, module="host", version=2)
+        [error] = heard
+        assert isinstance(error, HotreloadError)
+        assert "import" in str(error)
     finally:
         sys.modules.pop("lockprobe", None)
         sys.modules.pop("late", None)

@@ -69,7 +69,7 @@ class VersionGate:
             self._cond.notify_all()  # the reload may have seen us registered and wait for us
             while self._closed:
                 writer = self._writer
-                if writer is not None and _waits_for_import_of(writer, ident):
+                if writer is not None and waits_for_import_of(writer, ident):
                     # The reload's module code imports a module this thread is importing, whose
                     # code made this call: each would wait for the other for ever. The call
                     # goes in, as Python lets a circular import see a module half made.
@@ -237,7 +237,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _waits_for_import_of(waiter: int, owner: int) -> bool:
+def waits_for_import_of(waiter: int, owner: int) -> bool:
     """Whether thread ``waiter`` waits for a module's import lock that thread ``owner`` holds,
     as CPython's import system tells its own deadlock check (a lock on 3.11, a list of them
     since 3.12); False where it cannot tell."""
