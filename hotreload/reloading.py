@@ -188,11 +188,17 @@ class ReloadingSide:
     def _locked(self) -> Iterator[None]:
         """The reload lock. A host may reload from inside a binding call, while the lock's
         holder (the watcher, reloading a save) waits at the gate for that very call: the
-        call steps aside while it waits (`VersionGate.aside`). A reload asked inside an
-        import (a listener told of the modules it brought in) that the holder's module code
-        waits for would wait for ever: it fails instead, as Python fails an import that would
-        wait for itself."""
+        call steps aside while it waits (`VersionGate.aside`). A reload asked by module code
+        that a reload runs, or inside an import (a listener told of the modules it brought
+        in) that the holder's module code waits for, would wait for ever: it fails instead,
+        as Python fails an import that would wait for itself."""
         me = threading.get_ident()
+        if self._holder == me:  # the lock is not reentrant: it would wait for itself
+            raise HotreloadError(
+                "cannot reload now: this is module code that a reload runs (or a call it "
+                "makes), and the reload under way ends only once it returns; ask for it from "
+                "another thread"
+            )
         with self.batches.gate.aside():
             while not self.lock.acquire(timeout=IMPORT_LOOK_S):
                 holder = self._holder
@@ -237,6 +243,14 @@ class ReloadingSide:
         must not keep the host from stopping: after the deadline and a grace, False.
         """
         patience = time.monotonic() + exec_timeout + STOP_GRACE_S
+        # Asked by module code that a reload runs: that reload ends once this returns (and
+        # closes the watchdog, the server being stopped); waiting for it would wait for itself.
+        if self._holder == threading.get_ident():
+            if self.watcher is not None:
+                self.watcher.stop(timeout=0)
+            if self.imports is not None:
+                self.imports.uninstall()
+            return True
         # Asked inside a binding call, the reload waited for may be waiting for that call.
         with self.batches.gate.aside():
             if self.watcher is not None:

@@ -219,6 +219,44 @@ def test_a_listener_that_reloads_when_told_of_an_import_the_reload_waits_for(
         sys.modules.pop("late", None)
 
 
+def test_module_code_that_a_reload_runs_asks_for_a_reload(project: Project, start: Start) -> None:
+    """The reload lock is not reentrant: module code run by a reload (or a binding it calls)
+    that asked for a reload waited for the lock its own thread holds, for ever, and every
+    later save with it. It fails now, saying why, and the save is rejected."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    probe = types.ModuleType("lockprobe")
+    vars(probe).update(reload=lambda: r.server.reload([project.path("host")]))
+    sys.modules["lockprobe"] = probe
+    try:
+        mark = r.events.mark()
+        r.project.write("host", "import lockprobe\nlockprobe.reload()\n" + host(2))
+        rejected = r.events.wait_for("reload.rejected", after=mark, module="host")
+        assert "cannot reload now" in rejected["message"]
+        r.save(host(3), module="host", version=2)  # later saves go on as before
+    finally:
+        sys.modules.pop("lockprobe", None)
+
+
+def test_module_code_that_a_reload_runs_stops_the_server(project: Project, start: Start) -> None:
+    """`stop` waited for the reload lock that its own thread held (module code run by a
+    reload): it gave up only after the reload's deadline and a grace (15 s), then said a
+    reload was still running module code. It stops at once now; the reload ends as it
+    returns."""
+    r = run(project, start, {"host": host(1)}, HOST_EXPORTS)
+    probe = types.ModuleType("lockprobe")
+    vars(probe).update(stop=r.server.stop)
+    sys.modules["lockprobe"] = probe
+    try:
+        mark = r.events.mark()
+        r.project.write("host", "import lockprobe\nlockprobe.stop()\n" + host(2))
+        # Well within the reload's deadline: a stop that waited for itself gave up after it.
+        stopped = r.events.wait_for("server.stopped", after=mark, timeout=r.server.exec_timeout / 2)
+        assert stopped["message"] is None
+        wait_until(lambda: not r.server.watching)
+    finally:
+        sys.modules.pop("lockprobe", None)
+
+
 # A process whose main thread runs the calls of several threads at once (a reload's module code
 # and an import on another thread, each calling `signal.signal` at top level): each call signals
 # the main thread, and again while it waits. The main thread spends its time in C code that
