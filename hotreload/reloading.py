@@ -90,6 +90,7 @@ class ReloadingSide:
         self.lock = threading.Lock()  # one reload at a time
         self._holder: int | None = None  # the thread that holds it, once it does
         self.watcher: Watcher | None = None
+        self._watching = threading.Lock()  # held while start-up makes and starts the watcher
         self.imports: ImportedModules | None = None
         if profile.reload and profile.reload_scope == "imported":
             self.imports = ImportedModules(
@@ -117,22 +118,27 @@ class ReloadingSide:
             self.reload(modules, resync=resync, whole=whole, read_early=read_early)
 
         imports = self.imports
-        # The modules imported so far are taken first, and none meanwhile: each is either
-        # among the watcher's first files or told to it.
-        with nullcontext() if imports is None else imports.taking:
-            if imports is not None:
-                imports.adopt_pending()
-            self.watcher = watcher = Watcher(
-                [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
-                on_batch,
-                debounce_ms=self.profile.debounce_ms,
-                on_error=self._on_watch_error,
-                on_early=self._prepare_early,
-                before_changes=None if imports is None else imports.adopt_pending,
-            )
-            if imports is not None:
-                imports.on_tracked = watcher.add_files
-        watcher.start()
+        # A stop that another thread asks meanwhile finds the watcher started (and stops it),
+        # or start-up finds the server stopped (and starts none).
+        with self._watching:
+            if self.stopped.is_set():
+                return
+            # The modules imported so far are taken first, and none meanwhile: each is either
+            # among the watcher's first files or told to it.
+            with nullcontext() if imports is None else imports.taking:
+                if imports is not None:
+                    imports.adopt_pending()
+                self.watcher = watcher = Watcher(
+                    [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
+                    on_batch,
+                    debounce_ms=self.profile.debounce_ms,
+                    on_error=self._on_watch_error,
+                    on_early=self._prepare_early,
+                    before_changes=None if imports is None else imports.adopt_pending,
+                )
+                if imports is not None:
+                    imports.on_tracked = watcher.add_files
+            watcher.start()
         self._catch_up()
 
     @property
@@ -251,10 +257,12 @@ class ReloadingSide:
             if self.imports is not None:
                 self.imports.uninstall()
             return True
+        with self._watching:  # the stop is set: start-up (another thread) starts none after
+            watcher = self.watcher
         # Asked inside a binding call, the reload waited for may be waiting for that call.
         with self.batches.gate.aside():
-            if self.watcher is not None:
-                self.watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
+            if watcher is not None:
+                watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
             finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
         try:
             if finished:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from child import WAIT, child_env
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
-from support import dedent, run, wait_until
+from support import dedent, manifest_text, run, wait_until
 
 from hotreload.errors import HotreloadError
+from hotreload.manifest import load_manifest
 from hotreload.server import Server
 
 Start = Callable[..., tuple[Server, EventRecorder]]
@@ -255,6 +256,32 @@ def test_module_code_that_a_reload_runs_stops_the_server(project: Project, start
         wait_until(lambda: not r.server.watching)
     finally:
         sys.modules.pop("lockprobe", None)
+
+
+def test_a_stop_from_another_thread_during_start_up_leaves_nothing_running(
+    project: Project,
+) -> None:
+    """A stop that another thread asked while start-up was loading the modules found no
+    watcher yet; start-up then started one, which watched (and held its thread and inotify
+    descriptor) for the rest of the process, for a server that had stopped."""
+    r_sources = {"host": host(1)}
+    for module, source in r_sources.items():
+        project.write(module, source)
+    project.manifest(manifest_text(HOST_EXPORTS))
+    server = Server(load_manifest(project.manifest_path), stderr=False)
+
+    def stop_from_another_thread() -> None:
+        stopper = threading.Thread(target=server.stop, daemon=True)
+        stopper.start()
+        stopper.join(EVENT_TIMEOUT)
+
+    try:
+        server.start(before_watch=stop_from_another_thread)
+        assert server.wait(0)
+        assert not server.watching
+        assert [t for t in threading.enumerate() if t.name == "hotreload-watcher"] == []
+    finally:
+        server.stop()
 
 
 # A process whose main thread runs the calls of several threads at once (a reload's module code
