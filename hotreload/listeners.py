@@ -93,8 +93,12 @@ class Listeners:
         """Wait until every event put so far has been delivered (perhaps by another thread);
         False if that took longer than ``timeout`` seconds."""
         with self._lock:
-            if self._deliverer == threading.get_ident():
-                return not self._pending  # called from a listener: its loop goes on after
+            holding: int = getattr(self._local, "depth", 0)
+            if self._deliverer == threading.get_ident() or holding:
+                # Called from a listener (its loop goes on after), or where this thread holds
+                # delivery back (`deferred`: it delivers once that ends): waiting would only
+                # wait for itself.
+                return not self._pending
             return self._idle.wait_for(
                 lambda: not self._pending and self._deliverer is None, timeout
             )

@@ -8,15 +8,15 @@ import threading
 import time
 import types
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotreload.engine import mainthread
 from hotreload.engine.batch import Batches, LiveModules
 from hotreload.engine.deadline import Watchdog
-from hotreload.engine.gate import VersionGate
+from hotreload.engine.gate import IMPORT_LOOK_S, VersionGate, waits_for_import_of
 from hotreload.engine.source import FileMark, digest, mark_of, read_source
 from hotreload.engine.stdlibrecord import recording_import
 from hotreload.engine.transaction import LiveModule, ModuleSpec, Outcome, adopt
@@ -88,7 +88,9 @@ class ReloadingSide:
             restarts=policy == "auto",
         )
         self.lock = threading.Lock()  # one reload at a time
+        self._holder: int | None = None  # the thread that holds it, once it does
         self.watcher: Watcher | None = None
+        self._watching = threading.Lock()  # held while start-up makes and starts the watcher
         self.imports: ImportedModules | None = None
         if profile.reload and profile.reload_scope == "imported":
             self.imports = ImportedModules(
@@ -116,22 +118,27 @@ class ReloadingSide:
             self.reload(modules, resync=resync, whole=whole, read_early=read_early)
 
         imports = self.imports
-        # The modules imported so far are taken first, and none meanwhile: each is either
-        # among the watcher's first files or told to it.
-        with nullcontext() if imports is None else imports.taking:
-            if imports is not None:
-                imports.adopt_pending()
-            self.watcher = watcher = Watcher(
-                [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
-                on_batch,
-                debounce_ms=self.profile.debounce_ms,
-                on_error=self._on_watch_error,
-                on_early=self._prepare_early,
-                before_changes=None if imports is None else imports.adopt_pending,
-            )
-            if imports is not None:
-                imports.on_tracked = watcher.add_files
-        watcher.start()
+        # A stop that another thread asks meanwhile finds the watcher started (and stops it),
+        # or start-up finds the server stopped (and starts none).
+        with self._watching:
+            if self.stopped.is_set():
+                return
+            # The modules imported so far are taken first, and none meanwhile: each is either
+            # among the watcher's first files or told to it.
+            with nullcontext() if imports is None else imports.taking:
+                if imports is not None:
+                    imports.adopt_pending()
+                self.watcher = watcher = Watcher(
+                    [*self.batches.modules.paths(), self.manifest.path, *self.restart_files],
+                    on_batch,
+                    debounce_ms=self.profile.debounce_ms,
+                    on_error=self._on_watch_error,
+                    on_early=self._prepare_early,
+                    before_changes=None if imports is None else imports.adopt_pending,
+                )
+                if imports is not None:
+                    imports.on_tracked = watcher.add_files
+            watcher.start()
         self._catch_up()
 
     @property
@@ -156,7 +163,7 @@ class ReloadingSide:
         in ``read_early`` are as the early check read them (`Batches.apply`)."""
         self.adopt_pending()  # a module imported just now is decided as any other
         # Listeners hear of this reload once the lock is let go: one may call back into us.
-        with self.events.deferred(), self.lock:
+        with self.events.deferred(), self._locked():
             if self.stopped.is_set():
                 return []
             try:
@@ -182,6 +189,38 @@ class ReloadingSide:
                 spec = restart.live.spec
                 self.on_restart(spec.name, spec.path, needed)
         return [item.outcome for item in decided]
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The reload lock. A host may reload from inside a binding call, while the lock's
+        holder (the watcher, reloading a save) waits at the gate for that very call: the
+        call steps aside while it waits (`VersionGate.aside`). A reload asked by module code
+        that a reload runs, or inside an import (a listener told of the modules it brought
+        in) that the holder's module code waits for, would wait for ever: it fails instead,
+        as Python fails an import that would wait for itself."""
+        me = threading.get_ident()
+        if self._holder == me:  # the lock is not reentrant: it would wait for itself
+            raise HotreloadError(
+                "cannot reload now: this is module code that a reload runs (or a call it "
+                "makes), and the reload under way ends only once it returns; ask for it from "
+                "another thread"
+            )
+        with self.batches.gate.aside():
+            while not self.lock.acquire(timeout=IMPORT_LOOK_S):
+                holder = self._holder
+                if holder is not None and waits_for_import_of(holder, me):
+                    raise HotreloadError(
+                        "cannot reload now: the reload under way runs module code that waits "
+                        "for a module this thread is still importing (a reload asked inside "
+                        "an import, as by an on_event listener told of its module.loaded); "
+                        "ask for it once the import has ended, or from another thread"
+                    )
+        self._holder = me
+        try:
+            yield
+        finally:
+            self._holder = None
+            self.lock.release()
 
     def _prepare_early(self, paths: list[Path]) -> None:
         """Check the files of a burst of saves while the watcher waits for its end (no code
@@ -210,9 +249,21 @@ class ReloadingSide:
         must not keep the host from stopping: after the deadline and a grace, False.
         """
         patience = time.monotonic() + exec_timeout + STOP_GRACE_S
-        if self.watcher is not None:
-            self.watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
-        finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
+        # Asked by module code that a reload runs: that reload ends once this returns (and
+        # closes the watchdog, the server being stopped); waiting for it would wait for itself.
+        if self._holder == threading.get_ident():
+            if self.watcher is not None:
+                self.watcher.stop(timeout=0)
+            if self.imports is not None:
+                self.imports.uninstall()
+            return True
+        with self._watching:  # the stop is set: start-up (another thread) starts none after
+            watcher = self.watcher
+        # Asked inside a binding call, the reload waited for may be waiting for that call.
+        with self.batches.gate.aside():
+            if watcher is not None:
+                watcher.stop(timeout=exec_timeout + STOP_GRACE_S)
+            finished = self.lock.acquire(timeout=max(0.0, patience - time.monotonic()))
         try:
             if finished:
                 self.watchdog.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -14,6 +15,9 @@ if TYPE_CHECKING:  # only its types: a host that never imports asyncio does not 
 
 # Results whose code runs after the call returned, step by step (no subclass of either exists).
 STEPPED = frozenset({types.GeneratorType, types.AsyncGeneratorType})
+
+
+IMPORT_LOOK_S = 0.05  # how often a call held back looks whether the reload waits for its import
 
 
 class VersionGate:
@@ -64,7 +68,13 @@ class VersionGate:
             readers.remove(ident)
             self._cond.notify_all()  # the reload may have seen us registered and wait for us
             while self._closed:
-                self._cond.wait()
+                writer = self._writer
+                if writer is not None and waits_for_import_of(writer, ident):
+                    # The reload's module code imports a module this thread is importing, whose
+                    # code made this call: each would wait for the other for ever. The call
+                    # goes in, as Python lets a circular import see a module half made.
+                    break
+                self._cond.wait(IMPORT_LOOK_S)
             readers.append(ident)
 
     def try_enter(self) -> bool:
@@ -108,6 +118,29 @@ class VersionGate:
         self._readers.remove(get_ident())
         if self._writer_waiting:
             self.wake_writer()
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """This thread's calls in flight do not hold a reload back while the block runs.
+
+        For a thread that waits, inside a binding call, for what a reload waiting for that
+        call holds: a host that reloads (or stops the server) from inside a call waits for the
+        reload lock, which the watcher's reload of a save holds while it waits here for calls
+        in flight to end; each would wait for the other for ever. The thread runs no module
+        code meanwhile (it waits), and its calls go on on the version its own reload would
+        have given them anyway.
+        """
+        ident = get_ident()
+        readers = self._readers
+        mine = readers.count(ident)
+        for _ in range(mine):
+            readers.remove(ident)
+        if mine and self._writer_waiting:
+            self.wake_writer()
+        try:
+            yield
+        finally:
+            readers.extend([ident] * mine)
 
     def wake_writer(self) -> None:
         """A call ended while a reload waits for calls in flight: let it look again."""
@@ -202,3 +235,25 @@ class VersionGate:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():  # a cancelled waiter's future is done already
         future.set_result(None)
+
+
+def waits_for_import_of(waiter: int, owner: int) -> bool:
+    """Whether thread ``waiter`` waits for a module's import lock that thread ``owner`` holds,
+    as CPython's import system tells its own deadlock check (a lock on 3.11, a list of them
+    since 3.12); False where it cannot tell."""
+    bootstrap = sys.modules.get("_frozen_importlib")
+    blocking: Any = getattr(bootstrap, "_blocking_on", None)
+    try:
+        locks = blocking.get(waiter)
+    except (AttributeError, TypeError):
+        return False
+    if locks is None:
+        return False
+    return any(getattr(lock, "owner", None) == owner for lock in _as_list(locks))
+
+
+def _as_list(locks: Any) -> list[Any]:
+    try:
+        return list(locks) if isinstance(locks, list) else [locks]
+    except RuntimeError:  # changed by its thread meanwhile: it looks again after a while
+        return []

@@ -76,7 +76,25 @@ def install() -> None:
     _signum = signum
 
 
+_handling = False  # the main thread's handler runs the queue now
+
+
 def _handle(_signum: int, _frame: object) -> None:
+    # Python handlers nest: a signal (a call sent again, or another thread's) that lands while
+    # this runs would run a second one inside it, which would wait for `_lock` held by this one,
+    # on the same thread, for ever. It returns at once instead: this one looks at the queue
+    # again before it returns, and a call it missed at its very end is signalled again.
+    global _handling
+    if _handling:
+        return
+    _handling = True
+    try:
+        _run_queue()
+    finally:
+        _handling = False
+
+
+def _run_queue() -> None:
     while True:
         with _lock:
             pending = [c for c in _queue if c.state == "pending"]
