@@ -301,7 +301,7 @@ def replay(
     (root / "hotreload.toml").write_text(
         MANIFEST.format(name=package.project, debounce=DEBOUNCE_MS), encoding="utf-8"
     )
-    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (root / "pytest.ini").write_text(f"[pytest]\n{package.pytest}", encoding="utf-8")
     first_version, files = history[0]
     write_version(root, {}, files)
     result = Replay(package.project, first_version)
