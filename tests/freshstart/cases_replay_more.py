@@ -1,0 +1,95 @@
+"""Fresh-start cases minimized from the replay of tomlkit and pyparsing (replay.py): each
+disagreement the replay found between a live process and a fresh one, as a small project and the
+edit that shows it. The version it comes from is in the edit's name and in the comment above it.
+"""
+
+from __future__ import annotations
+
+from freshcases import D, case, edit, sub
+from freshharness import Case
+
+MORE_CASES: list[Case] = []
+
+# tomlkit 0.12.0 -> 0.12.1 (items.py; the same in 0.13.3 and 0.15.2): `def item` is declared
+# a dozen times with `@overload`, then once more without: the implementation, which the name
+# keeps. A save makes a class again (`class Key` gains a base); the overloads whose annotations
+# read the class run again, the implementation (which does not) does not: the name is left
+# bound to the last overload that ran, whose dummy raises NotImplementedError when called.
+OVERLOADS = D("""
+    from typing import overload
+
+
+    class Key:
+        pass
+
+
+    @overload
+    def item(value: Key) -> Key: ...
+
+
+    @overload
+    def item(value: str) -> str: ...
+
+
+    def item(value):
+        return [value]
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "overload_runs_again_before_its_implementation",
+        {"items.py": OVERLOADS},
+        ["m.item(1)", "m.item.__code__.co_firstlineno"],
+        edit(
+            "tomlkit_0_12_1_class_made_again",
+            {"items.py": sub(OVERLOADS, "class Key:", "class Key(tuple):")},
+        ),
+        edit(
+            "overload_added",
+            {
+                "items.py": sub(
+                    OVERLOADS,
+                    "def item(value):",
+                    "@overload\ndef item(value: bytes) -> bytes: ...\n\n\ndef item(value):",
+                )
+            },
+        ),
+    )
+)
+
+# tomlkit 0.11.7 -> 0.11.8 (items.py): `from __future__ import annotations` added, so the whole
+# module runs again, and one more overload of `item`. The modules that import `item`
+# (`from tomlkit.items import item`) must hold the new implementation.
+OVERLOAD_USER = D("""
+    from items import item
+
+
+    def wrap(value):
+        return item(value)
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "overloaded_function_imported_elsewhere",
+        {"user.py": OVERLOAD_USER, "items.py": OVERLOADS},
+        ["m.item is items.item", "m.wrap(1)", "items.item(1)"],
+        edit(
+            "tomlkit_0_11_8_future_import_and_overload",
+            {
+                "items.py": "from __future__ import annotations\n\n"
+                + sub(
+                    OVERLOADS,
+                    "def item(value):",
+                    "@overload\ndef item(value: bytes) -> list[bytes]: ...\n\n\ndef item(value):",
+                )
+            },
+        ),
+        edit(
+            "future_import_only",
+            {"items.py": "from __future__ import annotations\n\n" + OVERLOADS},
+        ),
+        imports=["user"],
+    )
+)
