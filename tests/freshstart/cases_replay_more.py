@@ -93,3 +93,41 @@ MORE_CASES.append(
         imports=["user"],
     )
 )
+
+# pyparsing 3.0.0 -> 3.0.1 (core.py): `core.py` takes `from .unicode import pyparsing_unicode`
+# and reads `pyparsing_unicode.Latin1.identchars` at import, while `__init__.py` imports `core`
+# and only then binds the name `unicode` (`from .unicode import pyparsing_unicode as unicode`).
+# The save was rejected as an import cycle (`import_would_fail`: core "takes `unicode` from
+# pyparsing" before the package binds it); but a name taken from the submodule
+# `pyparsing.unicode` comes from the submodule, never from the package's attribute of that name.
+KIT_INIT = D("""
+    from kit.core import make
+    from kit.names import Names as names
+""")
+KIT_CORE = D("""
+    from kit.names import Names
+
+    LETTERS = Names.letters
+
+
+    def make():
+        return LETTERS
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "name_from_a_submodule_the_package_rebinds",
+        {
+            "kit/__init__.py": KIT_INIT,
+            "kit/core.py": KIT_CORE,
+            "kit/names.py": "class Names:\n    letters = 'abc'\n",
+        },
+        ["kit.make()", "kit.names.letters"],
+        edit(
+            "pyparsing_3_0_1_core_edited",
+            {"kit/core.py": sub(KIT_CORE, "return LETTERS", "return LETTERS + '!'")},
+        ),
+        imports=["kit"],
+    )
+)
