@@ -131,3 +131,53 @@ MORE_CASES.append(
         imports=["kit"],
     )
 )
+
+# tomlkit 0.11.3 -> 0.11.4 (items.py, `class StringType(Enum)`): the members' `__init__` stored
+# per-member caches (`self.is_basic = lru_cache(maxsize=None)(self._is_basic)`); the new version
+# drops `__init__` and makes `is_basic` a method. The class is patched in place and keeps its
+# members, made by the old `__init__`: each still holds its instance attribute `is_basic`, which
+# hides the new method (and calls the old code); a fresh start's members have none.
+KINDS = D("""
+    from enum import Enum
+    from functools import lru_cache
+
+
+    class Kind(Enum):
+        BASIC = '"'
+        LITERAL = "'"
+
+        def __init__(self, value):
+            self.is_basic = lru_cache(maxsize=None)(self._is_basic)
+
+        def _is_basic(self):
+            return self is Kind.BASIC
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "enum_members_made_by_an_old_init",
+        {"kinds.py": KINDS},
+        ["sorted(vars(m.Kind.BASIC))", "m.Kind.LITERAL.is_basic()", "m.Kind.BASIC.is_basic()"],
+        edit(
+            "tomlkit_0_11_4_init_cache_becomes_method",
+            {
+                "kinds.py": D("""
+                    from enum import Enum
+
+
+                    class Kind(Enum):
+                        BASIC = '"'
+                        LITERAL = "'"
+
+                        def is_basic(self):
+                            return self is Kind.BASIC and "new"
+                """)
+            },
+            fails="the Enum class is patched in place and keeps its members, made by the old "
+            "`__init__`: `Kind.BASIC.is_basic` is still the instance attribute the old `__init__` "
+            "set (old code), which hides the new method; a fresh start's members have no such "
+            "attribute",
+        ),
+    )
+)
