@@ -58,9 +58,13 @@ MORE_CASES.append(
     )
 )
 
-# tomlkit 0.11.7 -> 0.11.8 (items.py): `from __future__ import annotations` added, so the whole
-# module runs again, and one more overload of `item`. The modules that import `item`
-# (`from tomlkit.items import item`) must hold the new implementation.
+# tomlkit 0.11.7 -> 0.11.8 (items.py and its importers): `from __future__ import annotations`
+# added to every module, so each runs whole, in import order, and `item` gains an overload. The
+# overloaded `item` is taken as the new object in items.py (rebound: several definitions of one
+# name are never patched); container.py and api.py, which ran in the same save and do
+# `from tomlkit.items import item`, are left holding another function with the same new code
+# (NOT-AT-HOME: the old object, its code swapped) instead of items.item. Where the importer is
+# not part of the save, it follows and takes the new object (the first edit passes).
 OVERLOAD_USER = D("""
     from items import item
 
@@ -68,6 +72,15 @@ OVERLOAD_USER = D("""
     def wrap(value):
         return item(value)
 """)
+ADDED = sub(
+    OVERLOADS,
+    "def item(value):",
+    "@overload\ndef item(value: bytes) -> bytes: ...\n\n\ndef item(value):",
+)
+GAP = (
+    "user.py, run in the same save as items.py, keeps a function with the new code that is not "
+    "items.item (the overloaded `item` is rebound in items.py)"
+)
 
 MORE_CASES.append(
     case(
@@ -75,20 +88,25 @@ MORE_CASES.append(
         "overloaded_function_imported_elsewhere",
         {"user.py": OVERLOAD_USER, "items.py": OVERLOADS},
         ["m.item is items.item", "m.wrap(1)", "items.item(1)"],
+        edit("overload_added_importer_not_saved", {"items.py": ADDED}),
         edit(
-            "tomlkit_0_11_8_future_import_and_overload",
-            {
-                "items.py": "from __future__ import annotations\n\n"
-                + sub(
-                    OVERLOADS,
-                    "def item(value):",
-                    "@overload\ndef item(value: bytes) -> list[bytes]: ...\n\n\ndef item(value):",
-                )
-            },
+            "future_import_only", {"items.py": "from __future__ import annotations\n\n" + OVERLOADS}
         ),
         edit(
-            "future_import_only",
-            {"items.py": "from __future__ import annotations\n\n" + OVERLOADS},
+            "tomlkit_0_11_8_both_run_whole",
+            {
+                "items.py": "from __future__ import annotations\n\n" + ADDED,
+                "user.py": "from __future__ import annotations\n\n" + OVERLOAD_USER,
+            },
+            fails=GAP,
+        ),
+        edit(
+            "importer_runs_whole_overloads_run_again",
+            {
+                "items.py": ADDED,
+                "user.py": "from __future__ import annotations\n\n" + OVERLOAD_USER,
+            },
+            fails=GAP,
         ),
         imports=["user"],
     )
