@@ -380,6 +380,9 @@ class Run:
                     changed.append(name)
                     _put_back(snapshot[name], before)
         self.bound = set(namespace)
+        # As in a partial run: what an import statement bound is another module's object unless
+        # this module made it (`_commit`), taken as it is; never patched with that module's code.
+        self.imported = {n for s in new.statements if s.imports.modules for n in s.scope.binds}
         if changed:
             raise NeedsRestart(
                 RestartCause(
