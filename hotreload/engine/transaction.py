@@ -569,8 +569,10 @@ def _commit(
         namespace.pop(name, None)
     replaced.update(removed)
     doc = docstring(candidate.analysis)
-    if namespace.get("__doc__") != doc:
-        namespace["__doc__"] = doc  # what a fresh import sets, the docstring or None
+    if namespace.get("__doc__") != doc and not candidate.analysis.binders("__doc__"):
+        # What a fresh import sets, the docstring or None; where a statement binds `__doc__`
+        # (pyparsing's `__doc__ = """..."""`), what it bound is what a fresh start has.
+        namespace["__doc__"] = doc
     patcher.retarget_instances(namespace)
     for wrapper in cache_wrappers(namespace):
         wrapper.cache_clear()  # never serve a result computed by the old code

@@ -194,3 +194,29 @@ MORE_CASES.append(
         ),
     )
 )
+
+# pyparsing 3.0.0 -> 3.0.1 (__init__.py): the package runs whole (what it star-imports from
+# core.py changed) and its `__doc__`, which a statement binds (`__doc__ = """..."""`, no
+# docstring), was left None; a fresh start has the text.
+DOCUMENTED = D('''
+    # a licence comment above the docstring
+    __doc__ = """The kit: parts and tools."""
+
+    from tools import *
+
+    VERSION = 1
+''')
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "docstring_of_a_module_run_whole",
+        {"kit.py": DOCUMENTED, "tools.py": "def hammer():\n    return 1\n"},
+        ["m.__doc__", "m.hammer()"],
+        edit(
+            "pyparsing_3_0_1_star_source_changed",
+            {"tools.py": "def hammer():\n    return 2\n\n\ndef saw():\n    return 3\n"},
+        ),
+        edit("version_edited", {"kit.py": DOCUMENTED.replace("VERSION = 1", "VERSION = 2")}),
+    )
+)
