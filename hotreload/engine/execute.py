@@ -382,7 +382,15 @@ class Run:
         self.bound = set(namespace)
         # As in a partial run: what an import statement bound is another module's object unless
         # this module made it (`_commit`), taken as it is; never patched with that module's code.
+        # So is what a star import bound: the names no statement shows that the run changed.
         self.imported = {n for s in new.statements if s.imports.modules for n in s.scope.binds}
+        if any(s.scope.star for s in new.statements):
+            shown = {n for s in new.statements for n in s.scope.binds}
+            self.imported |= {
+                n
+                for n, value in namespace.items()
+                if n not in shown and snapshot.get(n, _MISSING) is not value
+            }
         if changed:
             raise NeedsRestart(
                 RestartCause(

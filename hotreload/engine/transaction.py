@@ -562,8 +562,12 @@ def _commit(
             replaced.add(name)
     replaced |= _exported_difference(snapshot, namespace, run.bound)
     run.keep_old_code(set(patcher.rebound))
+    # A name the old version defined that a star import now binds (a class moved into the
+    # star-imported module) takes the star import's object, as at a fresh start.
+    starred = run.imported & run.bound - candidate.defined
     removed = sorted(
-        (live.current.defined - candidate.defined - set(spec.keep)) | (run.dropped - set(spec.keep))
+        (live.current.defined - candidate.defined - set(spec.keep) - starred)
+        | (run.dropped - set(spec.keep))
     )
     for name in removed:
         namespace.pop(name, None)

@@ -220,3 +220,32 @@ MORE_CASES.append(
         edit("version_edited", {"kit.py": DOCUMENTED.replace("VERSION = 1", "VERSION = 2")}),
     )
 )
+
+# pyparsing 3.0.1 -> 3.0.2: `class IndentedBlock` moves from helpers.py to core.py, which
+# helpers.py star-imports (`from .core import *`). helpers.py's own class is removed and the
+# name must be core's class, as the star import binds it at a fresh start.
+MORE_CASES.append(
+    case(
+        "replay",
+        "class_moves_into_a_star_imported_module",
+        {
+            "kit.py": "from tools import *\n\n\nclass Block:\n    size = 1\n",
+            "tools.py": "def hammer():\n    return 1\n",
+        },
+        ["getattr(m, 'Block', None) is getattr(tools, 'Block', None)", "m.Block.size"],
+        edit(
+            "pyparsing_3_0_2_indented_block_moved",
+            {
+                "kit.py": "from tools import *\n",
+                "tools.py": "def hammer():\n    return 1\n\n\nclass Block:\n    size = 2\n",
+            },
+        ),
+        edit(
+            "importer_runs_whole",
+            {
+                "kit.py": "from __future__ import annotations\n\nfrom tools import *\n",
+                "tools.py": "def hammer():\n    return 1\n\n\nclass Block:\n    size = 2\n",
+            },
+        ),
+    )
+)
