@@ -558,7 +558,10 @@ def _commit(
         namespace[name] = kept
         if kept is old and new is not old:
             _remember_handed_out(live, new, name)
-        if kept is not old and not keeps_identity(old, kept):
+        if kept is not old and (name in patcher.rebound or not keeps_identity(old, kept)):
+            # A class made again that could have been patched (`keeps_identity`) but was not,
+            # its base being made again too (`_same_bases`): a new object, which the modules
+            # that imported the old one must take.
             replaced.add(name)
     replaced |= _exported_difference(snapshot, namespace, run.bound)
     run.keep_old_code(set(patcher.rebound))

@@ -249,3 +249,54 @@ MORE_CASES.append(
         ),
     )
 )
+
+# tomlkit 0.11.8 -> 0.12.0 (items.py, and its importers in the same save): `class
+# AbstractTable` changes its bases, so it and its subclasses `Table` and `InlineTable` are
+# made again (rebound); container.py, parser.py and api.py, edited in the same save, must take
+# the new classes by their `from tomlkit.items import Table`.
+TABLES = D("""
+    class Item:
+        pass
+
+
+    class AbstractTable(Item):
+        pass
+
+
+    class Table(AbstractTable):
+        pass
+""")
+API = D("""
+    from tables import Table
+
+
+    def table():
+        return Table()
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "subclass_made_again_importer_saved_too",
+        {"api.py": API, "tables.py": TABLES},
+        ["m.Table is tables.Table", "isinstance(m.table(), tables.Table)", "tables.Table.__mro__"],
+        edit(
+            "tomlkit_0_12_0_bases_changed",
+            {
+                "tables.py": sub(
+                    TABLES, "class AbstractTable(Item):", "class AbstractTable(Item, dict):"
+                ),
+                "api.py": sub(API, "return Table()", "return Table({})"),
+            },
+        ),
+        edit(
+            "importer_not_saved",
+            {
+                "tables.py": sub(
+                    TABLES, "class AbstractTable(Item):", "class AbstractTable(Item, dict):"
+                )
+            },
+        ),
+        imports=["api"],
+    )
+)
