@@ -46,6 +46,7 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.errors import ContractViolation, ServerError
+from hotreload.lookup import is_a, is_class
 from hotreload.records import record
 from hotreload.verdicts import Failure, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
@@ -535,7 +536,7 @@ def _commit(
         if made.holds and index is not None and (name := statements[index].definition)
     }
     for name in [n for n in namespace if n in run.bound]:
-        if name not in snapshot or _is_dunder(name):
+        if name not in snapshot or _is_module_dunder(name, namespace[name]):
             continue
         old, new = snapshot[name], namespace[name]
         if name in spec.keep:
@@ -746,6 +747,12 @@ def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
 
 def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
+
+
+def _is_module_dunder(name: str, value: Any) -> bool:
+    """A module's own dunder (`__name__`, `__all__`, `__version__`), never patched; a class or
+    function the module named like one (pyparsing's `class __diag__`) is patched as any other."""
+    return _is_dunder(name) and not (is_class(value) or is_a(value, types.FunctionType))
 
 
 def _remember_handed_out(live: LiveModule, new: Any, root: str) -> None:

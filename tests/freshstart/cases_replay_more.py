@@ -300,3 +300,37 @@ MORE_CASES.append(
         imports=["api"],
     )
 )
+
+# pyparsing 3.1.0 -> 3.1.1 (core.py runs whole): `class __diag__` (the warnings' switches, a
+# class named like a dunder) was made again and, its name looking like a module dunder, left
+# as the new object unpatched and unreported: the package's `from .core import __diag__` kept
+# the old class, so `enable_all_warnings()` (core's) switched flags the package's `__diag__`
+# did not show.
+DIAG = D("""
+    class __diag__:
+        warn = False
+
+
+    def enable_all_warnings():
+        __diag__.warn = True
+""")
+
+MORE_CASES.append(
+    case(
+        "replay",
+        "dunder_named_class_made_again",
+        {"kit.py": "from diag import __diag__, enable_all_warnings\n", "diag.py": DIAG},
+        ["m.__diag__ is diag.__diag__", "(m.enable_all_warnings(), m.__diag__.warn)[1]"],
+        edit(
+            "pyparsing_3_1_1_class_edited",
+            {"diag.py": sub(DIAG, "warn = False", "warn = False\n    debug = False")},
+        ),
+        edit(
+            "module_runs_whole",
+            {
+                "diag.py": "from __future__ import annotations\n\n"
+                + sub(DIAG, "warn = False", "warn = False\n    debug = False")
+            },
+        ),
+    )
+)
