@@ -229,16 +229,26 @@ def _short(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _from_difference(a: str, b: str, limit: int = 240) -> tuple[str, str]:
+    """Both texts shortened from a little before where they first differ (a long value, a
+    class with dozens of members, differs past the first 240 characters)."""
+    same = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    start = max(0, same - 60)
+    if start < 20:
+        return _short(a, limit), _short(b, limit)
+    return "..." + _short(a[start:], limit), "..." + _short(b[start:], limit)
+
+
 def compare(live: Mapping[str, Any], suite: Mapping[str, Any], fresh: Mapping[str, Any]) -> Diff:
     """What differs between the live side (snapshot + suite) and the fresh one, by key."""
     out: Diff = {}
     a, b = live["fingerprint"], fresh["fingerprint"]
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            out[f"fingerprint {key}"] = [
-                f"   live: {_short(str(a.get(key, '(absent)')))}",
-                f"  fresh: {_short(str(b.get(key, '(absent)')))}",
-            ]
+            shown = _from_difference(str(a.get(key, "(absent)")), str(b.get(key, "(absent)")))
+            out[f"fingerprint {key}"] = [f"   live: {shown[0]}", f"  fresh: {shown[1]}"]
     if live["import_errors"] != fresh["import_errors"]:
         out["import errors"] = [f"live {live['import_errors']}, fresh {fresh['import_errors']}"]
     x, y = suite["outcomes"], fresh["suite"]["outcomes"]
