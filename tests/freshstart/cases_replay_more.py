@@ -334,3 +334,36 @@ MORE_CASES.append(
         ),
     )
 )
+
+# pyparsing 3.2.0 -> 3.2.1: `ParseAction = Union[...]` moves from core.py into actions.py, which
+# core.py star-imports; core.py runs whole. The star import bound the very object the old
+# statement had bound (typing caches `Union[...]`; `int` here), so the run did not count it as
+# bound by the star import, and the name was removed as one the new version does not define:
+# helpers.py (`from .core import *`, `ParseAction` in an annotation) was rejected with NameError.
+MORE_CASES.append(
+    case(
+        "replay",
+        "same_object_moves_into_a_star_imported_module",
+        {
+            "core.py": "from actions import *\n\nAction = int\n\n\ndef parse(x):\n    return x\n",
+            "actions.py": "def act(x):\n    return x\n",
+        },
+        ["getattr(m, 'Action', None)", "getattr(actions, 'Action', None)"],
+        edit(
+            "pyparsing_3_2_1_parse_action_moved",
+            {
+                "actions.py": "Action = int\n\n\ndef act(x):\n    return x\n",
+                "core.py": "from __future__ import annotations\n\nfrom actions import *\n\n\n"
+                "def parse(x):\n    return [x]\n",
+            },
+        ),
+        edit(
+            "importer_runs_statements",
+            {
+                "actions.py": "Action = int\n\n\ndef act(x):\n    return x\n",
+                "core.py": "from actions import *\n\n\ndef parse(x):\n    return [x]\n",
+            },
+        ),
+        imports=["core"],
+    )
+)
