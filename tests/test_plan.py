@@ -155,7 +155,19 @@ def test_a_statement_that_needs_a_deleted_temporary_runs_its_binding_too() -> No
     old = "_rows = [1, 2]\nTABLE = sum(_rows)\ndel _rows\n"
     new = "_rows = [1, 2]\nTABLE = sum(_rows) * 2\ndel _rows\n"
     _, ran = decide(old, new, live={"TABLE"})
-    assert ran == ["_rows = [1, 2]", "TABLE = sum(_rows) * 2"]
+    # ... and the `del` after it: the temporary is gone again, as at a fresh start.
+    assert ran == ["_rows = [1, 2]", "TABLE = sum(_rows) * 2", "del _rows"]
+
+
+def test_a_binder_that_runs_again_runs_the_later_binders_of_its_name() -> None:
+    """A name keeps its last binder's value: an `@overload` that runs again (it reads a class
+    made again) runs the implementation below it too."""
+    head = "from typing import overload\n\n"
+    tail = "@overload\ndef f(x: K) -> K: ...\n\ndef f(x):\n    return x\n"
+    _, ran = decide(
+        head + "class K:\n    pass\n\n" + tail, head + "class K(int):\n    pass\n\n" + tail
+    )
+    assert ran[-1] == "def f(x):"
 
 
 def test_a_keep_statement_never_runs() -> None:

@@ -380,6 +380,17 @@ class Run:
                     changed.append(name)
                     _put_back(snapshot[name], before)
         self.bound = set(namespace)
+        # As in a partial run: what an import statement bound is another module's object unless
+        # this module made it (`_commit`), taken as it is; never patched with that module's code.
+        # So is what a star import bound: the names no statement shows that a star-imported
+        # module brings (the very object an old statement bound, too: `X = int` moved there).
+        self.imported = {n for s in new.statements if s.imports.modules for n in s.scope.binds}
+        package = str(namespace.get("__package__") or "")
+        sources = [star_module(raw, package) for s in new.statements for raw in s.scope.star]
+        if sources:
+            shown = {n for s in new.statements for n in s.scope.binds}
+            brought = {n for m in sources if m is not None for n in public_names(m)}
+            self.imported |= {n for n in namespace if n in brought and n not in shown}
         if changed:
             raise NeedsRestart(
                 RestartCause(

@@ -121,7 +121,12 @@ def _attribute_of(dotted: str, module: str, aliases: dict[str, str]) -> str | No
     full = f"{base}.{rest}"
     if not full.startswith(module + "."):
         return None
-    return full[len(module) + 1 :].split(".")[0]
+    attribute = full[len(module) + 1 :].split(".")[0]
+    if base.startswith(f"{module}.{attribute}."):
+        # A name taken from inside a submodule (`from pkg.sub import X`; `X.Y` read): the
+        # import system took it from the submodule, never from `pkg`'s attribute `sub`.
+        return None
+    return attribute
 
 
 def _star_base(raw: str, package: str) -> str | None:

@@ -265,9 +265,11 @@ def plan(
     for name in force:
         run.update(new.binders(name))
     edited = {j for _, j in matching.edited}
+    run |= _later_binders(new, run)
     callers, altered, methods = _import_time_callers(old, new, matching, run)
     run |= callers
     run |= _missing_inputs(new, run, live_names)
+    run |= _later_binders(new, run)
     never = {
         j
         for j, statement in enumerate(new.statements)
@@ -636,6 +638,27 @@ def _walk_outer(node: ast.AST) -> Iterable[ast.AST]:
     )
     for child in children:
         yield from _walk_outer(child)
+
+
+def _later_binders(new: Analysis, run: set[int]) -> set[int]:
+    """Later statements that bind a name a statement to run binds: a name keeps the value of its
+    last binder, as at a fresh start. An `@overload` that runs again (its annotations read a
+    class made again) would otherwise leave the name with the overload's dummy, not the
+    implementation below it that did not change."""
+    binders: dict[str, list[int]] = {}
+    for k, statement in enumerate(new.statements):
+        for name in statement.scope.binds:
+            binders.setdefault(name, []).append(k)
+    added: set[int] = set()
+    pending = sorted(run)
+    while pending:
+        j = pending.pop()
+        for name in new.statements[j].scope.binds:
+            for k in binders[name]:
+                if k > j and k not in run and k not in added:
+                    added.add(k)
+                    pending.append(k)
+    return added
 
 
 def _missing_inputs(new: Analysis, run: set[int], live_names: Collection[str]) -> set[int]:

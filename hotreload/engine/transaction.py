@@ -46,6 +46,7 @@ from hotreload.engine.source import decode_source, read_source, too_deep
 from hotreload.engine.statements import Analysis, Reading, Statement, analyse, docstring
 from hotreload.engine.stdlibrecord import Ledger, ledger_of, recording, take_imported
 from hotreload.errors import ContractViolation, ServerError
+from hotreload.lookup import is_a, is_class
 from hotreload.records import record
 from hotreload.verdicts import Failure, Violation
 from hotreload.words import DEFAULT_EXEC_TIMEOUT_MS
@@ -535,7 +536,7 @@ def _commit(
         if made.holds and index is not None and (name := statements[index].definition)
     }
     for name in [n for n in namespace if n in run.bound]:
-        if name not in snapshot or _is_dunder(name):
+        if name not in snapshot or _is_module_dunder(name, namespace[name]):
             continue
         old, new = snapshot[name], namespace[name]
         if name in spec.keep:
@@ -558,19 +559,28 @@ def _commit(
         namespace[name] = kept
         if kept is old and new is not old:
             _remember_handed_out(live, new, name)
-        if kept is not old and not keeps_identity(old, kept):
+        if kept is not old and (name in patcher.rebound or not keeps_identity(old, kept)):
+            # A class made again that could have been patched (`keeps_identity`) but was not,
+            # its base being made again too (`_same_bases`): a new object, which the modules
+            # that imported the old one must take.
             replaced.add(name)
     replaced |= _exported_difference(snapshot, namespace, run.bound)
     run.keep_old_code(set(patcher.rebound))
+    # A name the old version defined that a star import now binds (a class moved into the
+    # star-imported module) takes the star import's object, as at a fresh start.
+    starred = run.imported & run.bound - candidate.defined
     removed = sorted(
-        (live.current.defined - candidate.defined - set(spec.keep)) | (run.dropped - set(spec.keep))
+        (live.current.defined - candidate.defined - set(spec.keep) - starred)
+        | (run.dropped - set(spec.keep))
     )
     for name in removed:
         namespace.pop(name, None)
     replaced.update(removed)
     doc = docstring(candidate.analysis)
-    if namespace.get("__doc__") != doc:
-        namespace["__doc__"] = doc  # what a fresh import sets, the docstring or None
+    if namespace.get("__doc__") != doc and not candidate.analysis.binders("__doc__"):
+        # What a fresh import sets, the docstring or None; where a statement binds `__doc__`
+        # (pyparsing's `__doc__ = """..."""`), what it bound is what a fresh start has.
+        namespace["__doc__"] = doc
     patcher.retarget_instances(namespace)
     for wrapper in cache_wrappers(namespace):
         wrapper.cache_clear()  # never serve a result computed by the old code
@@ -737,6 +747,12 @@ def _export_changed(old: Analysis, new: Analysis, name: str) -> bool:
 
 def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
+
+
+def _is_module_dunder(name: str, value: Any) -> bool:
+    """A module's own dunder (`__name__`, `__all__`, `__version__`), never patched; a class or
+    function the module named like one (pyparsing's `class __diag__`) is patched as any other."""
+    return _is_dunder(name) and not (is_class(value) or is_a(value, types.FunctionType))
 
 
 def _remember_handed_out(live: LiveModule, new: Any, root: str) -> None:

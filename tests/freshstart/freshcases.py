@@ -3140,3 +3140,6 @@ CASES += REPLAY_CASES
 from cases_savepath import CASES as _SAVEPATH  # noqa: E402  (saves read in part, issue 19)
 
 CASES += _SAVEPATH
+from cases_replay_more import MORE_CASES  # noqa: E402  (the replay of tomlkit and pyparsing)
+
+CASES += MORE_CASES

@@ -229,16 +229,26 @@ def _short(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _from_difference(a: str, b: str, limit: int = 240) -> tuple[str, str]:
+    """Both texts shortened from a little before where they first differ (a long value, a
+    class with dozens of members, differs past the first 240 characters)."""
+    same = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    start = max(0, same - 60)
+    if start < 20:
+        return _short(a, limit), _short(b, limit)
+    return "..." + _short(a[start:], limit), "..." + _short(b[start:], limit)
+
+
 def compare(live: Mapping[str, Any], suite: Mapping[str, Any], fresh: Mapping[str, Any]) -> Diff:
     """What differs between the live side (snapshot + suite) and the fresh one, by key."""
     out: Diff = {}
     a, b = live["fingerprint"], fresh["fingerprint"]
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            out[f"fingerprint {key}"] = [
-                f"   live: {_short(str(a.get(key, '(absent)')))}",
-                f"  fresh: {_short(str(b.get(key, '(absent)')))}",
-            ]
+            shown = _from_difference(str(a.get(key, "(absent)")), str(b.get(key, "(absent)")))
+            out[f"fingerprint {key}"] = [f"   live: {shown[0]}", f"  fresh: {shown[1]}"]
     if live["import_errors"] != fresh["import_errors"]:
         out["import errors"] = [f"live {live['import_errors']}, fresh {fresh['import_errors']}"]
     x, y = suite["outcomes"], fresh["suite"]["outcomes"]
@@ -301,7 +311,7 @@ def replay(
     (root / "hotreload.toml").write_text(
         MANIFEST.format(name=package.project, debounce=DEBOUNCE_MS), encoding="utf-8"
     )
-    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (root / "pytest.ini").write_text(f"[pytest]\n{package.pytest}", encoding="utf-8")
     first_version, files = history[0]
     write_version(root, {}, files)
     result = Replay(package.project, first_version)
@@ -407,14 +417,24 @@ class Session:
                 outcome.details += ["after the restart:", *lines_of(differs)]
             return outcome
         if "reload.rejected" in kinds:
-            outcome.verdict = "rejected" if fresh["import_errors"] else "disagreement"
+            # Right only where a fresh start cannot import a module hotreload rejected: another
+            # module's failure (pyparsing.diagram without railroad-diagrams) says nothing of it.
+            rejected = {
+                m
+                for m, e in decided.items()
+                if e["event"] == "reload.rejected"
+                and not (m in gone and e.get("reason") == "file_missing")
+            }
+            right = rejected & set(fresh["import_errors"])
+            outcome.verdict = "rejected" if right else "disagreement"
         elif differs or trouble:
             outcome.verdict = "disagreement"
         if outcome.verdict == "equal":
             return outcome
         if outcome.verdict == "rejected":
-            first = next(iter(fresh["import_errors"].items()))
-            outcome.details.append(f"a fresh start fails too: {first[0]}: {_short(first[1])}")
+            first = next(m for m in fresh["import_errors"] if m in rejected)
+            error = fresh["import_errors"][first]
+            outcome.details.append(f"a fresh start fails too: {first}: {_short(error)}")
         else:
             outcome.details += lines_of(differs)
             accepted = [e for e in decided.values() if e["event"] == "reload.accepted"]

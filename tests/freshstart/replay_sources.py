@@ -33,6 +33,9 @@ class Package:
     ``source``: the package's folder inside an sdist (after the ``name-version/`` prefix), tried
     in order (a project that moved to a ``src`` layout); ``tests``: its tests' folder there.
     ``versions``: consecutive releases, oldest first, each with its sdist's SHA-256.
+    ``extra``: other folders of the sdist the tests import (pyparsing's ``examples``), laid out
+    beside ``tests/`` as they are; ``pytest``: lines added to the replay's ``pytest.ini`` (both
+    sides read it), to leave out tests that need a package the venv lacks or that are too slow.
     """
 
     project: str  # the name on the index
@@ -40,6 +43,8 @@ class Package:
     source: tuple[str, ...]
     tests: str
     versions: tuple[tuple[str, str], ...]
+    extra: tuple[str, ...] = ()
+    pytest: str = ""
 
 
 PACKAGES: dict[str, Package] = {
@@ -107,6 +112,88 @@ PACKAGES: dict[str, Package] = {
             ("8.0.2", "30ac523adfc118b51d2b2e7bad8a0ddb31370dfe2700c7f10ca224f36ccf81e0"),
         ),
     ),
+    # Classes with many methods and properties: the TOML items (`items.py`) subclass builtins
+    # (`class Integer(int, Item)`, `class String(str, Item)`, `class Table(..., MutableMapping)`),
+    # a `Container` keeps them; `api.py` re-exported through `__init__.py`'s `__all__`.
+    "tomlkit": Package(
+        "tomlkit",
+        "tomlkit",
+        ("tomlkit",),
+        "tests",
+        (
+            ("0.11.2", "d1b49c3e460f5910b22d799b13513504acb4f5fcaee01660ee66f07bd45a271c"),
+            ("0.11.3", "0ace4c975e0f3e6f71be8a2d61fe568777f1634bc80abff642cd3323ce709a0d"),
+            ("0.11.4", "3235a9010fae54323e727c3ac06fb720752fe6635b3426e379daec60fbd44a83"),
+            ("0.11.5", "571854ebbb5eac89abcb4a2e47d7ea27b89bf29e09c35395da6f03dd4ae23d1c"),
+            ("0.11.6", "71b952e5721688937fb02cf9d354dbcf0785066149d2855e44531ebdd2b65d73"),
+            ("0.11.7", "f392ef70ad87a672f02519f99967d28a4d3047133e2d1df936511465fbb3791d"),
+            ("0.11.8", "9330fc7faa1db67b541b28e62018c17d20be733177d290a13b24c62d1614e0c3"),
+            ("0.12.0", "01f0477981119c7d8ee0f67ebe0297a7c95b14cf9f4b102b45486deb77018716"),
+            ("0.12.1", "38e1ff8edb991273ec9f6181244a6a391ac30e9f5098e7535640ea6be97a7c86"),
+            ("0.12.2", "df32fab589a81f0d7dc525a4267b6d7a64ee99619cbd1eeb0fae32c1dd426977"),
+            ("0.12.3", "75baf5012d06501f07bee5bf8e801b9f343e7aac5a92581f20f80ce632e6b5a4"),
+            ("0.12.4", "7ca1cfc12232806517a8515047ba66a19369e71edf2439d0f5824f91032b6cc3"),
+            ("0.12.5", "eef34fba39834d4d6b73c9ba7f3e4d1c417a4e56f89a7e96e090dd0d24b8fb3c"),
+            ("0.13.0", "08ad192699734149f5b97b45f1f18dad7eb1b6d16bc72ad0c2335772650d7b72"),
+            ("0.13.1", "1be06879860054a26faba7acf2af62b45c94aa43b00a5f87fc445c5f930ad754"),
+            ("0.13.2", "fff5fe59a87295b278abd31bec92c15d9bc4a06885ab12bcea52c71119392e79"),
+            ("0.13.3", "430cf247ee57df2b94ee3fbe588e71d362a941ebb545dec29b53961d61add2a1"),
+            ("0.14.0", "cf00efca415dbd57575befb1f6634c4f42d2d87dbba376128adb42c121b87064"),
+            ("0.15.0", "7d1a9ecba3086638211b13814ea79c90dd54dd11993564376f3aa92271f5c7a3"),
+            ("0.15.1", "e25bbf38843005246210a12982776f27f99cb9be67160e14434d0c0d21ee1e97"),
+            ("0.15.2", "83e32755ba1d20d9340bd069ee97e9f6232ba2346b63ffcba425de01f7e327a6"),
+            ("0.15.3", "b3c3020ec1a4bd469d12e31fb4da938e7f6ba758cdbec3fd9047db63120eaf81"),
+        ),
+        # test_toml_spec_tests.py needs PyYAML, which the venv lacks; test_toml_file rewrites
+        # tests/examples/example.toml in place, which the other side's suite reads at the same
+        # time (a race of the harness, not a reload's difference).
+        pytest=(
+            "addopts = --ignore=tests/test_toml_spec_tests.py\n"
+            "    --deselect=tests/test_toml_file.py::test_toml_file\n"
+        ),
+    ),
+    # One big module of classes (`core.py`: `ParserElement` and its dozens of subclasses, class
+    # attributes set from below the classes, module-level defaults and caches), names moved
+    # between `core`, `helpers` and `util`, a camelCase-to-snake_case renaming kept by aliases
+    # (`__all__` juggling), a `diagram` subpackage. Its tests import `examples/`.
+    "pyparsing": Package(
+        "pyparsing",
+        "pyparsing",
+        ("pyparsing",),
+        "tests",
+        (
+            ("3.0.0", "001cad8d467e7a9248ef9fd513f5c0d39afcbcb9a43684101853bd0ab962e479"),
+            ("3.0.1", "84196357aa3566d64ad123d7a3c67b0e597a115c4934b097580e5ce220b91531"),
+            ("3.0.2", "9366e57ad2d2faa8dd89775ef284ecae0fc4012c24717f3705613b262d712090"),
+            ("3.0.3", "9e3511118010f112a4b4b435ae50e1eaa610cda191acb9e421d60cf5fde83455"),
+            ("3.0.4", "e0df773d7fa2240322daae7805626dfc5f2d5effb34e1a7be2702c99cfb9f6b1"),
+            ("3.0.5", "9329d1c1b51f0f76371c4ded42c5ec4cc0be18456b22193e0570c2da98ed288b"),
+            ("3.0.6", "d9bdec0013ef1eb5a84ab39a3b3868911598afa494f5faa038647101504e2b81"),
+            ("3.0.7", "18ee9022775d270c55187733956460083db60b37d0d0fb357445f3094eed3eea"),
+            ("3.0.8", "7bf433498c016c4314268d95df76c81b842a4cb2b276fa3312cfb1e1d85f6954"),
+            ("3.0.9", "2b020ecf7d21b687f219b71ecad3631f644a47f01403fa1d1036b0c6416d70fb"),
+            ("3.1.0", "edb662d6fe322d6e990b1594b5feaeadf806803359e3d4d42f11e295e588f0ea"),
+            ("3.1.1", "ede28a1a32462f5a9705e07aea48001a08f7cf81a021585011deba701581a0db"),
+            ("3.1.2", "a1bac0ce561155ecc3ed78ca94d3c9378656ad4c94c1270de543f621420f94ad"),
+            ("3.1.3", "5d549d2a1b5e1c3e952bb55ea247bfb5ad427ea307566a350db2b3c34d4ce181"),
+            ("3.1.4", "f86ec8d1a83f11977c9a6ea7598e8c27fc5cddfa5b07ea2241edbbde1d7bc032"),
+            ("3.2.0", "cbf74e27246d595d9a74b186b810f6fbb86726dbf3b9532efb343f6d7294fe9c"),
+            ("3.2.1", "61980854fd66de3a90028d679a954d5f2623e83144b5afe5ee86f43d762e5f0a"),
+            ("3.2.2", "2a857aee851f113c2de9d4bfd9061baea478cb0f1c7ca6cbf594942d6d111575"),
+            ("3.2.3", "b9c13f1ab8b3b542f72e28f634bad4de758ab3ce4546e4301970ad6fa77c38be"),
+            ("3.2.4", "fff89494f45559d0f2ce46613b419f632bbb6afbdaed49696d322bcf98a58e99"),
+            ("3.2.5", "2df8d5b7b2802ef88e8d016a2eb9c7aeaa923529cd251ed0fe4608275d4105b6"),
+        ),
+        extra=("examples",),
+        # test_diagram.py needs railroad-diagrams, which the venv lacks; test_unit.py runs its
+        # 300 tests five times over with packrat and left recursion (Test04 to Test10): once
+        # without (Test02) is kept, and test_examples.py and the random regex test are left out,
+        # so that a version's suite takes a few seconds.
+        pytest=(
+            "addopts = --ignore=tests/test_diagram.py --ignore=tests/test_examples.py\n"
+            '    -k "not (Test04_ or Test06_ or Test08_ or Test09_ or Test10_ or random)"\n'
+        ),
+    ),
 }
 
 
@@ -172,7 +259,8 @@ def archive(package: Package, version: str, sha256: str) -> bytes:
 
 def version_files(package: Package, data: bytes) -> dict[str, bytes]:
     """The files of one version as the replay lays them out: the package under
-    ``src/<import name>/`` (the watched root), its tests under ``tests/`` (outside it)."""
+    ``src/<import name>/`` (the watched root), its tests under ``tests/`` (outside it), the
+    ``extra`` folders under their own names (outside it too)."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         members = [m for m in tar.getmembers() if m.isfile()]
         names = {m.name.partition("/")[2]: m for m in members}
@@ -187,6 +275,8 @@ def version_files(package: Package, data: bytes) -> dict[str, bytes]:
                 target = f"src/{package.package}/{name[len(source) + 1 :]}"
             elif name.startswith(package.tests + "/"):
                 target = f"tests/{name[len(package.tests) + 1 :]}"
+            elif any(name.startswith(folder + "/") for folder in package.extra):
+                target = name
             else:
                 continue
             extracted = tar.extractfile(member)

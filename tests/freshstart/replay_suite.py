@@ -2,8 +2,9 @@
 package's modules imported and fingerprinted. The same code runs in the live host (where the
 package's modules are the ones hotreload keeps patching) and in a fresh interpreter.
 
-The test modules are imported afresh at every run (dropped from ``sys.modules`` before and after),
-so each run reads the tests of the version on disk, while the package under test is whatever the
+The test modules (and those of the folders beside them, such as pyparsing's ``examples``) are
+imported afresh at every run (dropped from ``sys.modules`` before and after), so each run reads
+the tests of the version on disk, while the package under test is whatever the
 process has: the live modules in the host, a plain import in the fresh interpreter.
 """
 
@@ -53,9 +54,15 @@ class Outcomes:
             self._record(f"{report.nodeid} (collecting)", "error", report)
 
 
-def _drop_tests() -> None:
-    for name in [n for n in sys.modules if n == "tests" or n.startswith("tests.")]:
-        del sys.modules[name]
+def _drop_tests(project: str) -> None:
+    """Drop the tests' modules, and those of the folders beside them (pyparsing's
+    ``examples``): every module of the project outside ``src`` (the package under test)."""
+    src = os.path.join(project, "src") + os.sep
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        outside = file.startswith(project + os.sep) and not file.startswith(src)
+        if outside or name == "tests" or name.startswith("tests."):
+            del sys.modules[name]
 
 
 def run(project: str) -> dict[str, Any]:
@@ -65,11 +72,11 @@ def run(project: str) -> dict[str, Any]:
     plugin = Outcomes()
     ini = os.path.join(project, "pytest.ini")
     args = [*PYTEST_ARGS, "-c", ini, "--rootdir", project, os.path.join(project, "tests")]
-    _drop_tests()
+    _drop_tests(project)
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
-        _drop_tests()
+        _drop_tests(project)
     return {"outcomes": plugin.outcomes, "messages": plugin.messages, "exit": int(code)}
 
 
@@ -102,9 +109,16 @@ def snapshot(src: str) -> dict[str, Any]:
     present = set(module_names(src))
     fingerprint = freshprobe.fingerprint(src)
     # A module whose file a version removed stays in a live process's sys.modules (and in a
-    # fresh one nothing imports it): only the modules the version ships are compared.
+    # fresh one nothing imports it): only the modules the version ships are compared. So
+    # does its package's attribute of that name (`tomlkit.toml_char`), which the import set.
     gone = set(freshprobe.project_modules(src)) - present
-    fingerprint = {k: v for k, v in fingerprint.items() if k.partition(":")[0] not in gone}
+
+    def of_gone(key: str, value: object) -> bool:
+        module, _, name = key.partition(":")
+        submodule = f"{module}.{name}"
+        return module in gone or (submodule in gone and str(value) == f"<module {submodule}>")
+
+    fingerprint = {k: v for k, v in fingerprint.items() if not of_gone(k, v)}
     fingerprint["modules"] = ", ".join(
         n for n in fingerprint["modules"].split(", ") if n not in gone
     )
