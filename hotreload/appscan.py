@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from hotreload.parsing import parse
 from hotreload.tracking import EXCLUDED_FOLDERS
 from hotreload.words import article
 
@@ -121,7 +122,7 @@ def apps_in_file(path: Path, module: str) -> list[FoundApp]:
     if not any(hint in source for hint in _HINTS):
         return []
     try:
-        tree = ast.parse(source, filename=str(path))
+        tree = parse(source, filename=str(path))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # init names the modules it reads; a broken file elsewhere is not its concern
     return apps_in_tree(tree, module, path)

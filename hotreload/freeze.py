@@ -32,6 +32,7 @@ from hotreload.manifest import (
     TypeConfig,
     load_manifest,
 )
+from hotreload.parsing import parse
 
 FreezeAction = Literal["added", "removed", "changed"]
 _TableLike = Table | InlineTable | OutOfOrderTableProxy
@@ -192,7 +193,7 @@ def _parse_module(name: str, path: Path) -> ast.Module:
     except OSError as e:
         raise ManifestError(f"cannot read module {name!r} at {path}: {e.strerror or e}") from e
     try:
-        tree = ast.parse(source, filename=str(path))
+        tree = parse(source, filename=str(path))
     except SyntaxError as e:
         raise ManifestError(
             f"{path}:{e.lineno}:{e.offset}: module {name!r} has a syntax error ({e.msg}); "

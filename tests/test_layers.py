@@ -16,7 +16,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotreload"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("verdicts", ("errors", "verdicts", "saveverdicts", "words", "lookup", "digests", "records")),
+    (
+        "verdicts",
+        ("errors", "verdicts", "saveverdicts", "words", "lookup", "digests", "records", "parsing"),
+    ),
     ("contract", ("contract",)),
     ("engine", ("engine",)),
     (
@@ -51,6 +54,7 @@ LEAVES = {
     "words",
     "lookup",
     "digests",
+    "parsing",
     "kernelwatch",
     "listeners",
     "tracking",

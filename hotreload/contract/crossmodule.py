@@ -24,6 +24,7 @@ from hotreload.contract.typeshapes import (
     classes_in_tree,
     read_types,
 )
+from hotreload.parsing import parse
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _targets(
 def _dotted_names(text: str) -> set[str]:
     """``b.Item`` and ``pkg.b.Item`` in an annotation (quoted ones too), outside ``Literal``."""
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = parse(text.strip(), mode="eval").body
     except SyntaxError:
         return set()
     found: set[str] = set()
@@ -281,7 +282,7 @@ def _read_elsewhere(
         try:
             if not file.resolve().is_relative_to(root.resolve()):
                 return None
-            other = ast.parse(file.read_bytes(), filename=str(file))
+            other = parse(file.read_bytes(), filename=str(file))
         except (OSError, SyntaxError, ValueError, RecursionError):
             continue
         found = read_types(other, [class_name]).get(class_name)

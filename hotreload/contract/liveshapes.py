@@ -23,6 +23,7 @@ from hotreload.contract.signatures import Parameter, ParameterKind, Signature, n
 from hotreload.contract.typerules import compare_shape
 from hotreload.contract.typeshapes import FIELD_CALLS, FieldShape, TypeShape
 from hotreload.lookup import is_class
+from hotreload.parsing import parse
 from hotreload.verdicts import Violation
 from hotreload.words import article
 
@@ -115,7 +116,7 @@ def _evaluated(text: str, namespace: Mapping[str, Any]) -> tuple[bool, object]:
     """(True, value) for an expression of only names, attributes, subscripts and unions that
     evaluates in ``namespace``; (False, None) otherwise. `Annotated[T, ...]` is read as T."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError):
         return False, None
     body = tree.body
@@ -145,7 +146,7 @@ def _default(text: str | None, namespace: Mapping[str, Any]) -> str | None:
     if text is None or _is_literal(text):
         return text
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = parse(text.strip(), mode="eval").body
     except SyntaxError:
         return text
     if not isinstance(node, ast.Name | ast.Attribute):
@@ -317,7 +318,7 @@ def _loose_default(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = parse(text.strip(), mode="eval").body
     except SyntaxError:
         return _UNKNOWN
     if isinstance(node, ast.Call) and ast.unparse(node.func) in FIELD_CALLS:
@@ -342,7 +343,7 @@ def loose_annotation(text: str | None) -> str | None:
     if normal is None:
         return None
     try:
-        tree = ast.parse(normal, mode="eval")
+        tree = parse(normal, mode="eval")
     except SyntaxError:
         return normal
     return normalise_annotation(ast.unparse(_CutModules().visit(tree)))

@@ -8,6 +8,7 @@ from functools import lru_cache, reduce
 from typing import Literal
 
 from hotreload.errors import SignatureSyntaxError
+from hotreload.parsing import parse
 from hotreload.records import record
 from hotreload.verdicts import Violation, ViolationCode
 
@@ -135,7 +136,7 @@ def parse_signature(text: str) -> Signature:
     rest = after_async if is_async else stripped
     source = f"{'async ' if is_async else ''}def _f{rest}: pass"
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
         compile(tree, "<signature>", "exec", dont_inherit=True)
     except SyntaxError as e:
         raise _invalid(text) from e
@@ -170,7 +171,7 @@ def functions_in_source(
     source: str | bytes, filename: str = "<source>"
 ) -> dict[str, FoundFunction]:
     """Top-level functions of a module's source, read without running any of it."""
-    return functions_in_tree(ast.parse(source, filename=filename))
+    return functions_in_tree(parse(source, filename=filename))
 
 
 def functions_in_tree(
@@ -221,7 +222,7 @@ def normalise_annotation(text: str | None) -> str | None:
 def _expression(text: str) -> ast.expr | None:
     """`text` parsed as a single Python expression, or None if it is not one."""
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        return parse(text.strip(), mode="eval").body
     except SyntaxError:
         return None
 

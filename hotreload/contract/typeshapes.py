@@ -16,6 +16,7 @@ from typing import Literal
 
 from hotreload.contract.signatures import Signature, dotted_name, parse_signature, signature_of
 from hotreload.errors import SignatureSyntaxError
+from hotreload.parsing import parse
 
 TypeKind = Literal["class", "dataclass", "pydantic", "typeddict", "namedtuple", "enum"]
 
@@ -150,7 +151,7 @@ def parse_field(name: str, text: str) -> FieldShape:
     (a second statement, a comment hiding the rest) is refused.
     """
     try:
-        tree = ast.parse(f"_f: {text}")
+        tree = parse(f"_f: {text}")
     except SyntaxError as e:
         raise _invalid_field(text) from e
     statement = tree.body[0] if len(tree.body) == 1 else None
@@ -390,7 +391,7 @@ def annotation_names(text: str) -> set[str]:
     metadata are values, not types; ``pkg.Item`` names another module's class and is left out.
     """
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = parse(text.strip(), mode="eval").body
     except SyntaxError:
         return set()
     return set(_names(node))
@@ -520,7 +521,7 @@ def _head(annotation: ast.expr) -> str:
     """``ClassVar`` for ``typing.ClassVar[int]`` (quoted or not): what kind of annotation."""
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
-            annotation = ast.parse(annotation.value.strip(), mode="eval").body
+            annotation = parse(annotation.value.strip(), mode="eval").body
         except SyntaxError:
             return ""
     return _last(_dotted(annotation.value if isinstance(annotation, ast.Subscript) else annotation))

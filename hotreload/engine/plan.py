@@ -645,6 +645,8 @@ def _later_binders(new: Analysis, run: set[int]) -> set[int]:
     last binder, as at a fresh start. An `@overload` that runs again (its annotations read a
     class made again) would otherwise leave the name with the overload's dummy, not the
     implementation below it that did not change."""
+    if not run:  # a body edit (most saves): no index of the module's binders to make
+        return set()
     binders: dict[str, list[int]] = {}
     for k, statement in enumerate(new.statements):
         for name in statement.scope.binds:

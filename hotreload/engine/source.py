@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hotreload.digests import sha256
+from hotreload.parsing import parse
 from hotreload.verdicts import Failure
 
 # Every save is read, parsed and compared: a bigger file costs seconds and gigabytes of syntax
@@ -156,7 +157,7 @@ def decode_source(source: bytes, path: Path) -> str | Failure:
 def parse_source(text: str, path: Path) -> ast.Module | Failure:
     """The module's syntax tree, or the syntax error with its line and column."""
     try:
-        return ast.parse(text, filename=str(path))
+        return parse(text, filename=str(path))
     except SyntaxError as e:
         where = f"{path.name}:{e.lineno}:{e.offset}" if e.lineno else path.name
         return Failure("syntax_error", f"{where}: {e.msg}", line=e.lineno, column=e.offset)

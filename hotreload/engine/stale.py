@@ -43,6 +43,7 @@ from hotreload.engine.scope import dotted_name
 from hotreload.engine.source import decode_source
 from hotreload.engine.statements import Analysis
 from hotreload.lookup import instance_dict
+from hotreload.parsing import parse
 from hotreload.saveverdicts import StaleWarning
 from hotreload.verdicts import Failure
 
@@ -303,7 +304,7 @@ class _Found:
 def _parse(text: str, first_line: int) -> list[ast.stmt] | None:
     """The statements of ``text``, with their lines where they stand in the file."""
     try:
-        body = ast.parse(text).body
+        body = parse(text).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if first_line > 1:

@@ -28,6 +28,7 @@ from hotreload.contract.signatures import FoundFunction, signature_of
 from hotreload.engine.importorder import Imports, statement_imports
 from hotreload.engine.scope import StatementScope, statement_scope
 from hotreload.engine.source import parse_source, too_deep
+from hotreload.parsing import parse
 from hotreload.records import record
 from hotreload.verdicts import Failure
 
@@ -115,7 +116,7 @@ class Statement:
         if self.stale == 0:
             return self.code
         try:
-            body = ast.parse(self.text).body
+            body = parse(self.text).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return self.code
         if len(body) != 1:
@@ -196,7 +197,7 @@ class Analysis:
         if kept is not None:
             return kept
         try:
-            body = ast.parse(self.statements[index].text).body
+            body = parse(self.statements[index].text).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         return body[0] if len(body) == 1 else None
@@ -543,7 +544,7 @@ def _parse_between(
         stop = len(lines)
     try:
         # Blank lines in front put every node at its line in the file, without a second pass.
-        body = ast.parse("\n" * (start - 1) + "\n".join(lines[start - 1 : stop])).body
+        body = parse("\n" * (start - 1) + "\n".join(lines[start - 1 : stop])).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # parsed whole, which says where the error is
     futures = any(s.text.startswith("from __future__") for s in previous.statements[first:end])

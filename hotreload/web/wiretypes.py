@@ -18,6 +18,7 @@ from typing import Literal, TypeAlias
 from hotreload.contract.signatures import Signature, normalise_annotation, parse_signature
 from hotreload.contract.typeshapes import TypeShape, parse_shape
 from hotreload.manifest import Manifest
+from hotreload.parsing import parse
 
 # Names after normalisation (`typing.`, `collections.abc.` stripped, `List` -> `list`).
 SCALARS = frozenset(
@@ -246,7 +247,7 @@ def read_annotation(text: str | None, shapes: Mapping[str, TypeShape]) -> WireTy
     normal = normalise_annotation(text)
     assert normal is not None
     try:
-        node = ast.parse(normal, mode="eval").body
+        node = parse(normal, mode="eval").body
     except SyntaxError:
         raise Unsupported(f"{text!r} is not an expression") from None
     return _read(node, shapes, text)
