@@ -98,3 +98,19 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = EVENT_TIMEOUT)
 
 def dedent(source: str) -> str:
     return textwrap.dedent(source).lstrip("\n")
+
+
+def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Run ``target`` in a daemon thread (a deadlocked one must not keep pytest from ending);
+    its result, or what it raised, lands in the list."""
+    out: list[Any] = []
+
+    def body() -> None:
+        try:
+            out.append(target())
+        except BaseException as error:
+            out.append(error)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread, out

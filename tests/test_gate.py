@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
-from support import Running, dedent, run, wait_until
+from support import Running, dedent, in_thread, run, wait_until
 
 from hotreload.engine.gate import VersionGate
 from hotreload.server import Server
@@ -18,21 +18,6 @@ from hotreload.server import Server
 Start = Callable[..., tuple[Server, EventRecorder]]
 
 pytestmark = pytest.mark.timeout(30)  # every wait is bounded; a hang fails fast
-
-
-def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run ``target`` in a daemon thread; its result (or exception) lands in the list."""
-    out: list[Any] = []
-
-    def body() -> None:
-        try:
-            out.append(target())
-        except BaseException as error:
-            out.append(error)
-
-    thread = threading.Thread(target=body, daemon=True)
-    thread.start()
-    return thread, out
 
 
 # -- the gate on its own --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from child import WAIT, child_env
 from conftest import EVENT_TIMEOUT, EventRecorder, Project
-from support import dedent, manifest_text, run, wait_until
+from support import dedent, in_thread, manifest_text, run, wait_until
 
 from hotreload.errors import HotreloadError
 from hotreload.manifest import load_manifest
@@ -47,22 +47,6 @@ HOST_EXPORTS = {
 
 def host(version: int) -> str:
     return dedent(HOST.format(v=version))
-
-
-def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run ``target`` in a daemon thread (a deadlocked one must not keep pytest from ending);
-    its result, or what it raised, lands in the list."""
-    out: list[Any] = []
-
-    def body() -> None:
-        try:
-            out.append(target())
-        except BaseException as error:
-            out.append(error)
-
-    thread = threading.Thread(target=body, daemon=True)
-    thread.start()
-    return thread, out
 
 
 def test_a_reload_asked_inside_a_binding_call_while_the_watchers_reload_waits(
